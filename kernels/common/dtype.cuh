@@ -1,0 +1,50 @@
+// Storage dtypes of K, V and Q (spec section 1) and their upcast to fp32.
+//
+// NVRTC 11.8 ships no cuda_fp16.h / cuda_bf16.h, and the same source must compile as plain C++
+// for the CPU runtime, so 16-bit values travel as raw bits in one-member structs. On the GPU the
+// fp16 upcast is one `cvt` instruction; on the host it is the IEEE bit arithmetic below. bf16 is
+// the upper half of an fp32 on both.
+#ifndef MIXKV_COMMON_DTYPE_CUH
+#define MIXKV_COMMON_DTYPE_CUH
+
+#include "portability.cuh"
+
+struct mixkv_f16 { unsigned short bits; };
+struct mixkv_bf16 { unsigned short bits; };
+
+__device__ __forceinline__ float mixkv_to_float(float x) { return x; }
+
+__device__ __forceinline__ float mixkv_to_float(mixkv_bf16 x)
+{
+    return __uint_as_float(static_cast<unsigned>(x.bits) << 16);
+}
+
+__device__ __forceinline__ float mixkv_to_float(mixkv_f16 x)
+{
+#if MIXKV_EMULATED
+    const unsigned sign = (static_cast<unsigned>(x.bits) & 0x8000u) << 16;
+    const unsigned exponent = (x.bits >> 10) & 0x1Fu;
+    unsigned mantissa = x.bits & 0x3FFu;
+    if (exponent == 0x1Fu) {
+        return __uint_as_float(sign | 0x7F800000u | (mantissa << 13));  // Inf / NaN
+    }
+    if (exponent != 0) {
+        return __uint_as_float(sign | ((exponent + 112u) << 23) | (mantissa << 13));
+    }
+    if (mantissa == 0) {
+        return __uint_as_float(sign);  // signed zero
+    }
+    // Subnormal half: value = mantissa * 2^-24, exact in fp32.
+    const float magnitude = static_cast<float>(mantissa) * 5.9604644775390625e-8f;
+    return sign ? -magnitude : magnitude;
+#else
+    float f;
+    asm("cvt.f32.f16 %0, %1;" : "=f"(f) : "h"(x.bits));
+    return f;
+#endif
+}
+
+// Bytes of one element, for kernels that move rows without looking at values.
+template <typename T> struct mixkv_dtype_size { static constexpr int value = sizeof(T); };
+
+#endif  // MIXKV_COMMON_DTYPE_CUH

@@ -1,0 +1,90 @@
+// Warp and block reductions, written once (CUB style) and used by every kernel family.
+//
+// All reductions are butterfly trees over fixed lanes, so a result depends only on the data, never
+// on scheduling: the kernels must give bit-identical results under every schedule seed of the CPU
+// runtime and across GPU runs. No floating-point atomics anywhere for the same reason.
+#ifndef MIXKV_COMMON_REDUCE_CUH
+#define MIXKV_COMMON_REDUCE_CUH
+
+#include "portability.cuh"
+
+#define MIXKV_FULL_MASK 0xFFFFFFFFu
+#define MIXKV_WARP 32
+// -inf without math.h (NVRTC has no INFINITY macro without headers).
+#define MIXKV_NEG_INF (__int_as_float(0xff800000))
+
+struct mixkv_sum_op { template <typename T> __device__ __forceinline__ T operator()(T a, T b) const { return a + b; } };
+struct mixkv_max_op { template <typename T> __device__ __forceinline__ T operator()(T a, T b) const { return a > b ? a : b; } };
+struct mixkv_min_op { template <typename T> __device__ __forceinline__ T operator()(T a, T b) const { return a < b ? a : b; } };
+
+// Every lane of a full warp gets the reduction of all 32 lanes.
+template <typename T, typename Op>
+__device__ __forceinline__ T mixkv_warp_reduce(T value, Op op)
+{
+    for (int offset = MIXKV_WARP / 2; offset > 0; offset /= 2) {
+        value = op(value, __shfl_xor_sync(MIXKV_FULL_MASK, value, offset));
+    }
+    return value;
+}
+
+// Every thread of the block gets the reduction. `scratch` holds at least 32 values; blockDim.x is a
+// multiple of 32. Ends with a barrier so the caller may reuse `scratch` at once.
+template <typename T, typename Op>
+__device__ __forceinline__ T mixkv_block_reduce(T value, Op op, T identity, T* scratch)
+{
+    const int lane = threadIdx.x % MIXKV_WARP;
+    const int warp = threadIdx.x / MIXKV_WARP;
+    const int warps = blockDim.x / MIXKV_WARP;
+    value = mixkv_warp_reduce(value, op);
+    if (lane == 0) {
+        scratch[warp] = value;
+    }
+    __syncthreads();
+    T total = lane < warps ? scratch[lane] : identity;
+    total = mixkv_warp_reduce(total, op);
+    __syncthreads();
+    return total;
+}
+
+// Exclusive prefix sum over the block (blockDim.x a multiple of 32, at most 1024). Every thread gets
+// its exclusive prefix and `*total` the block's sum. `scratch` holds at least 33 ints.
+__device__ __forceinline__ int mixkv_block_exclusive_scan(int value, int* total, int* scratch)
+{
+    const int lane = threadIdx.x % MIXKV_WARP;
+    const int warp = threadIdx.x / MIXKV_WARP;
+    const int warps = blockDim.x / MIXKV_WARP;
+    int inclusive = value;
+    for (int offset = 1; offset < MIXKV_WARP; offset *= 2) {
+        const int other = __shfl_up_sync(MIXKV_FULL_MASK, inclusive, offset);
+        if (lane >= offset) {
+            inclusive += other;
+        }
+    }
+    if (lane == MIXKV_WARP - 1) {
+        scratch[warp] = inclusive;
+    }
+    __syncthreads();
+    if (warp == 0) {
+        int warp_total = lane < warps ? scratch[lane] : 0;
+        int warp_inclusive = warp_total;
+        for (int offset = 1; offset < MIXKV_WARP; offset *= 2) {
+            const int other = __shfl_up_sync(MIXKV_FULL_MASK, warp_inclusive, offset);
+            if (lane >= offset) {
+                warp_inclusive += other;
+            }
+        }
+        if (lane < warps) {
+            scratch[lane] = warp_inclusive - warp_total;  // exclusive offset of each warp
+        }
+        if (lane == MIXKV_WARP - 1) {
+            scratch[MIXKV_WARP] = warp_inclusive;
+        }
+    }
+    __syncthreads();
+    const int result = scratch[warp] + inclusive - value;
+    *total = scratch[MIXKV_WARP];
+    __syncthreads();
+    return result;
+}
+
+#endif  // MIXKV_COMMON_REDUCE_CUH

@@ -1,0 +1,49 @@
+// Row copies into the output layouts of spec section 7. grid (blocks, Hkv), 256 threads: a warp per
+// output row, lanes over the row's words (16-byte words when row size, strides and pointers allow --
+// the host picks the widest word W that divides them all), grid-striding over rows so the launch
+// shape never depends on device-resident lengths (AdaKV caps stay on the device).
+// Source rows come either from the cache at `positions` (gather) or from a packed [T, D] workspace
+// (the copy-back half of an in-place compression); destinations are flattened [T, D] or dense
+// [Hkv, len, D] with the caller's strides. Traffic: one read and one write of every kept row.
+#include "common/portability.cuh"
+#include "common/reduce.cuh"
+
+struct GatherParams {
+    const void* source;
+    void* destination;
+    const int* positions;          // [T] source token per output row, or null: source is packed [T, row]
+    const int* head_lens;          // [Hkv]
+    const int* cu_lens;            // [Hkv + 1]
+    long long source_head_stride;  // words; used with positions
+    long long source_token_stride; // words
+    long long dest_head_stride;    // words; used when dest_flattened == 0
+    long long dest_token_stride;   // words
+    int row_words;                 // words per row
+    int dest_flattened;            // 1: destination row = cu_lens[h] + j, packed
+};
+
+template <typename W>
+__global__ void gather_rows(const GatherParams p)
+{
+    const int warps = blockDim.x / MIXKV_WARP;
+    const int lane = threadIdx.x % MIXKV_WARP;
+    const int head = blockIdx.y;
+    const int length = p.head_lens[head];
+    const int first = p.cu_lens[head];
+    for (int j = blockIdx.x * warps + threadIdx.x / MIXKV_WARP; j < length; j += gridDim.x * warps) {
+        const long long row = first + j;
+        const W* src = p.positions
+            ? static_cast<const W*>(p.source) + head * p.source_head_stride + p.positions[row] * p.source_token_stride
+            : static_cast<const W*>(p.source) + row * p.row_words;
+        W* dst = p.dest_flattened
+            ? static_cast<W*>(p.destination) + row * p.row_words
+            : static_cast<W*>(p.destination) + head * p.dest_head_stride + j * p.dest_token_stride;
+        for (int i = lane; i < p.row_words; i += MIXKV_WARP) {
+            dst[i] = src[i];
+        }
+    }
+}
+
+MIXKV_KERNEL_INSTANCE("gather_rows<uint4>", gather_rows<uint4>, GatherParams)
+MIXKV_KERNEL_INSTANCE("gather_rows<unsigned int>", gather_rows<unsigned int>, GatherParams)
+MIXKV_KERNEL_INSTANCE("gather_rows<unsigned short>", gather_rows<unsigned short>, GatherParams)

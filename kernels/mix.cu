@@ -1,0 +1,110 @@
+// Final scores S[h, n] of the six modes (spec sections 3 and 4). grid Hkv, 512 threads, one block
+// per head: block reductions give mean(A), min/max of the value norms, of -key norms and of -s;
+// the mean of a min-max-normalised score follows from the mean of the raw score, so fit() needs
+// no extra pass. Then one pass writes S. Traffic: ~4 reads + 1 write of P floats per head.
+#include "common/portability.cuh"
+#include "common/reduce.cuh"
+
+// Mode numbers, equal to the C# ScoreMode enum values.
+#define MIXKV_MODE_ATTENTION 0
+#define MIXKV_MODE_KEYDIFF 1
+#define MIXKV_MODE_VNORM 2
+#define MIXKV_MODE_KNORM 3
+#define MIXKV_MODE_MIXKV 4
+#define MIXKV_MODE_MIXKV_UNIFORM 5
+
+// Spec section 3 and 4 constants.
+#define MIXKV_FIT_EPSILON 1e-8f
+#define MIXKV_DIVERSITY_RANGE_EPSILON 1e-8f
+#define MIXKV_UNIFORM_WEIGHT 0.33f
+
+struct MixParams {
+    const float* attention;    // A [Hkv, P]
+    const float* key_norm;     // [Hkv, P]
+    const float* value_norm;   // [Hkv, P]
+    const float* similarity;   // [Hkv, P]
+    const float* redundancy;   // [Hkv] r_h (online estimate or one row of the offline table)
+    float* scores;             // S [Hkv, P]
+    int prefix;
+    int mode;
+};
+
+struct MixStats {
+    float mean_a;
+    float vnorm_min, vnorm_range, vnorm_fit;   // fit factor = mean(A) / (mean(normalised) + eps)
+    float knorm_min, knorm_range, knorm_fit;   // over -||k||
+    float div_min, div_range, div_fit;         // over d = -s, range includes its 1e-8
+};
+
+// Min-max normalisation, with the spec deviation: a constant score normalises to 0.
+__device__ __forceinline__ float mixkv_normalise(float x, float min, float range)
+{
+    return range > 0.0f ? (x - min) / range : 0.0f;
+}
+
+__device__ void mixkv_mix_stats(const MixParams& p, int head, MixStats* stats, float* scratch)
+{
+    const long long base = static_cast<long long>(head) * p.prefix;
+    float sum_a = 0.0f, sum_v = 0.0f, sum_k = 0.0f, sum_d = 0.0f;
+    float min_v = 3.0e38f, max_v = -3.0e38f, min_k = 3.0e38f, max_k = -3.0e38f, min_d = 3.0e38f, max_d = -3.0e38f;
+    for (int n = threadIdx.x; n < p.prefix; n += blockDim.x) {
+        const float a = p.attention[base + n];
+        const float v = p.value_norm[base + n];
+        const float k = -p.key_norm[base + n];
+        const float d = -p.similarity[base + n];
+        sum_a += a; sum_v += v; sum_k += k; sum_d += d;
+        min_v = fminf(min_v, v); max_v = fmaxf(max_v, v);
+        min_k = fminf(min_k, k); max_k = fmaxf(max_k, k);
+        min_d = fminf(min_d, d); max_d = fmaxf(max_d, d);
+    }
+    const float count = static_cast<float>(p.prefix);
+    const float mean_a = mixkv_block_reduce(sum_a, mixkv_sum_op(), 0.0f, scratch) / count;
+    const float mean_v = mixkv_block_reduce(sum_v, mixkv_sum_op(), 0.0f, scratch) / count;
+    const float mean_k = mixkv_block_reduce(sum_k, mixkv_sum_op(), 0.0f, scratch) / count;
+    const float mean_d = mixkv_block_reduce(sum_d, mixkv_sum_op(), 0.0f, scratch) / count;
+    min_v = mixkv_block_reduce(min_v, mixkv_min_op(), 3.0e38f, scratch);
+    max_v = mixkv_block_reduce(max_v, mixkv_max_op(), -3.0e38f, scratch);
+    min_k = mixkv_block_reduce(min_k, mixkv_min_op(), 3.0e38f, scratch);
+    max_k = mixkv_block_reduce(max_k, mixkv_max_op(), -3.0e38f, scratch);
+    min_d = mixkv_block_reduce(min_d, mixkv_min_op(), 3.0e38f, scratch);
+    max_d = mixkv_block_reduce(max_d, mixkv_max_op(), -3.0e38f, scratch);
+
+    stats->mean_a = mean_a;
+    stats->vnorm_min = min_v;
+    stats->vnorm_range = max_v - min_v;
+    stats->vnorm_fit = mean_a / (mixkv_normalise(mean_v, min_v, max_v - min_v) + MIXKV_FIT_EPSILON);
+    stats->knorm_min = min_k;
+    stats->knorm_range = max_k - min_k;
+    stats->knorm_fit = mean_a / (mixkv_normalise(mean_k, min_k, max_k - min_k) + MIXKV_FIT_EPSILON);
+    stats->div_min = min_d;
+    stats->div_range = max_d - min_d + MIXKV_DIVERSITY_RANGE_EPSILON;
+    stats->div_fit = mean_a / ((mean_d - min_d) / stats->div_range + MIXKV_FIT_EPSILON);
+}
+
+__global__ void mix_scores(const MixParams p)
+{
+    __shared__ float scratch[MIXKV_WARP];
+    const int head = blockIdx.x;
+    MixStats s;
+    mixkv_mix_stats(p, head, &s, scratch);
+    const float r = p.redundancy[head];
+    const long long base = static_cast<long long>(head) * p.prefix;
+    for (int n = threadIdx.x; n < p.prefix; n += blockDim.x) {
+        const float a = p.attention[base + n];
+        const float vnorm = mixkv_normalise(p.value_norm[base + n], s.vnorm_min, s.vnorm_range) * s.vnorm_fit;
+        const float knorm = mixkv_normalise(-p.key_norm[base + n], s.knorm_min, s.knorm_range) * s.knorm_fit;
+        const float diversity = (-p.similarity[base + n] - s.div_min) / s.div_range * s.div_fit;
+        float score;
+        switch (p.mode) {
+        case MIXKV_MODE_ATTENTION: score = a; break;
+        case MIXKV_MODE_KEYDIFF: score = diversity; break;
+        case MIXKV_MODE_VNORM: score = a + vnorm; break;
+        case MIXKV_MODE_KNORM: score = a + knorm; break;
+        case MIXKV_MODE_MIXKV: score = r * diversity + (1.0f - r) * (a + vnorm); break;
+        default: score = MIXKV_UNIFORM_WEIGHT * diversity + MIXKV_UNIFORM_WEIGHT * a + MIXKV_UNIFORM_WEIGHT * vnorm; break;
+        }
+        p.scores[base + n] = score;
+    }
+}
+
+MIXKV_KERNEL_INSTANCE("mix_scores", mix_scores, MixParams)
