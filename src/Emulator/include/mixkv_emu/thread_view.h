@@ -1,0 +1,32 @@
+// The per-CUDA-thread values kernel code reads (threadIdx & co.).
+// Each fiber owns one ThreadView; the scheduler points tls_view at it before it
+// switches into the fiber, so a kernel reads its indices with one TLS load.
+#pragma once
+#include "types.h"
+
+namespace mixkv_emu {
+
+struct ThreadView {
+    uint3 thread_idx;
+    uint3 block_idx;
+    dim3 block_dim;
+    dim3 grid_dim;
+    unsigned char* dynamic_shared;  // this block's dynamic shared memory, 128-byte aligned
+};
+
+// initial-exec: one 8-byte slot fits glibc's static TLS surplus even when the
+// library is dlopen'ed, and it turns every threadIdx read into a single %fs load.
+extern thread_local const ThreadView* tls_view __attribute__((tls_model("initial-exec")));
+
+}  // namespace mixkv_emu
+
+#define threadIdx (::mixkv_emu::tls_view->thread_idx)
+#define blockIdx (::mixkv_emu::tls_view->block_idx)
+#define blockDim (::mixkv_emu::tls_view->block_dim)
+#define gridDim (::mixkv_emu::tls_view->grid_dim)
+
+constexpr int warpSize = 32;
+
+// Dynamic shared memory is one buffer per block; the type only fixes the view of it.
+#define MIXKV_DYNAMIC_SHARED(type, name) \
+    type* const name = reinterpret_cast<type*>(::mixkv_emu::tls_view->dynamic_shared)
