@@ -39,7 +39,11 @@ public static class InputValidator
         if (options.Redundancy is { } table)
         {
             Require(table.LayerCount == layer.Count, nameof(options.Redundancy), $"redundancy table has {table.LayerCount} layers but the model has {layer.Count}");
-            Require(table.HeadCount(layer.Index) == k.Heads, nameof(options.Redundancy), $"redundancy table layer {layer.Index} has {table.HeadCount(layer.Index)} heads but keys have {k.Heads}");
+            // The whole table is [L][Hkv] (spec section 8), not only the row of the layer at hand.
+            for (int l = 0; l < table.LayerCount; l++)
+            {
+                Require(table.HeadCount(l) == k.Heads, nameof(options.Redundancy), $"redundancy table layer {l} has {table.HeadCount(l)} heads but keys have {k.Heads}");
+            }
         }
 
         if (options.CheckFinite)

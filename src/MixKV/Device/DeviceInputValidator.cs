@@ -1,0 +1,58 @@
+using MixKV.Interop;
+using MixKV.Tensors;
+
+namespace MixKV.Device;
+
+/// <summary>
+/// Spec section 8 for raw device buffers: every pointer non-null and aligned to its element, shapes
+/// matching the plan, strides non-aliasing, output capacity at least the plan's bound. Runs before
+/// the first launch, so a rejected call has queued nothing.
+/// </summary>
+internal static class DeviceInputValidator
+{
+    public static void Validate(DevicePlan plan, DeviceTensor keys, DeviceTensor values, DeviceTensor queries, DeviceLayerOutput output, DevicePointer workspace, long workspaceBytes)
+    {
+        Tensor(keys, nameof(keys), plan.KvHeads, plan.Tokens, plan.HeadDim);
+        Tensor(values, nameof(values), plan.KvHeads, plan.Tokens, plan.HeadDim);
+        Require(values.DType == keys.DType, nameof(values), $"values dtype {values.DType.Name()} differs from keys dtype {keys.DType.Name()}");
+        Require(queries.DType == keys.DType, nameof(queries), $"queries dtype {queries.DType.Name()} differs from keys dtype {keys.DType.Name()}");
+        Require(queries.Heads == plan.QueryHeads && queries.Dim == plan.HeadDim, nameof(queries), $"queries must be [{plan.QueryHeads}, >= {plan.Window}, {plan.HeadDim}] (got [{queries.Heads}, {queries.Tokens}, {queries.Dim}])");
+        Require(queries.Tokens >= plan.Window, nameof(queries), $"queries have {queries.Tokens} rows but the window needs {plan.Window} (Wq >= W)");
+        Tensor(queries, nameof(queries), queries.Heads, queries.Tokens, queries.Dim);
+
+        Pointer(output.Keys, "output.Keys", keys.DType.Size());
+        Pointer(output.Values, "output.Values", keys.DType.Size());
+        Pointer(output.Positions, "output.Positions", sizeof(int));
+        Pointer(output.HeadLens, "output.HeadLens", sizeof(int));
+        Pointer(output.CuLens, "output.CuLens", sizeof(int));
+        Require(output.CapacityTokens >= plan.MaxOutputTokens, nameof(output), $"output capacity too small: {output.CapacityTokens} rows, the plan can keep up to {plan.MaxOutputTokens}");
+        Pointer(workspace, nameof(workspace), 256);
+        Require(workspaceBytes >= plan.WorkspaceBytes, nameof(workspace), $"workspace of {workspaceBytes} bytes is smaller than the {plan.WorkspaceBytes} the plan needs");
+    }
+
+    public static void Pointer(DevicePointer pointer, string name, int alignment)
+    {
+        Require(pointer.Address != 0, name, "device pointer is null");
+        Require(pointer.Address % (ulong)alignment == 0, name, $"device pointer {pointer} is not aligned to {alignment} bytes");
+    }
+
+    private static void Tensor(DeviceTensor t, string name, int heads, int tokens, int dim)
+    {
+        Require(Enum.IsDefined(t.DType), name, $"unsupported dtype {(int)t.DType} (F32, F16 and BF16 are supported)");
+        Require(t.Heads == heads && t.Tokens == tokens && t.Dim == dim, name, $"{name} must be [{heads}, {tokens}, {dim}] (got [{t.Heads}, {t.Tokens}, {t.Dim}])");
+        Pointer(t.Pointer, name, t.DType.Size());
+        Require(t.HeadStride >= 0 && t.TokenStride >= 0, name, $"strides must be non-negative (head stride {t.HeadStride}, token stride {t.TokenStride})");
+        bool aliased = t.Heads > 1 && t.Tokens > 1
+            ? Math.Min(t.HeadStride, t.TokenStride) < dim || Math.Max(t.HeadStride, t.TokenStride) < Math.Min(t.HeadStride, t.TokenStride) * (t.HeadStride < t.TokenStride ? t.Heads : t.Tokens)
+            : (t.Heads > 1 && t.HeadStride < dim) || (t.Tokens > 1 && t.TokenStride < dim);
+        Require(!aliased, name, $"strides alias rows (head stride {t.HeadStride}, token stride {t.TokenStride}, head dim {dim})");
+    }
+
+    private static void Require(bool rule, string name, string message)
+    {
+        if (!rule)
+        {
+            throw new ArgumentException(message, name);
+        }
+    }
+}

@@ -1,0 +1,71 @@
+using System.Runtime.InteropServices;
+using MixKV.Interop;
+using MixKV.Kernels.Runtime;
+using MixKV.Device;
+using MixKV.Tensors;
+
+namespace MixKV.Kernels;
+
+/// <summary>Launcher of kernels/gather.cu: kept rows into flattened or dense layouts (spec section 7).</summary>
+internal static class Gather
+{
+    private const int Threads = 256;
+    private const int RowsPerBlock = Threads / 32;
+    private const int MaxBlocksPerHead = 4096;
+
+    /// <summary>Rows of <paramref name="source"/> at device positions into a packed [T, D] buffer (or a dense tensor when <paramref name="dense"/> is set).</summary>
+    public static void EnqueueFromCache(IKernelRuntime runtime, DeviceTensor source, DevicePointer positions, DevicePointer headLens, DevicePointer cuLens, int maxRowsPerHead, DevicePointer destination, DeviceTensor? dense = null)
+    {
+        int rowBytes = source.Dim * source.DType.Size();
+        int word = RowCopyWord.Pick(rowBytes, source.Pointer.Address, source.HeadStride * source.DType.Size(), source.TokenStride * source.DType.Size(),
+            destination.Address, dense?.HeadStride * source.DType.Size() ?? rowBytes, dense?.TokenStride * source.DType.Size() ?? rowBytes);
+        Enqueue(runtime, source.Heads, maxRowsPerHead, word, new GatherParams
+        {
+            Source = source.Pointer.Address,
+            Destination = destination.Address,
+            Positions = positions.Address,
+            HeadLens = headLens.Address,
+            CuLens = cuLens.Address,
+            SourceHeadStride = source.HeadStride * source.DType.Size() / word,
+            SourceTokenStride = source.TokenStride * source.DType.Size() / word,
+            DestHeadStride = (dense?.HeadStride ?? 0) * source.DType.Size() / word,
+            DestTokenStride = (dense?.TokenStride ?? 0) * source.DType.Size() / word,
+            RowWords = rowBytes / word,
+            DestFlattened = dense is null ? 1 : 0,
+        });
+    }
+
+    /// <summary>Copies a packed [T, D] workspace back, to a packed buffer or to each head's own region of a dense tensor.</summary>
+    public static void EnqueueFromPacked(IKernelRuntime runtime, int kvHeads, int rowBytes, DevicePointer packed, DevicePointer headLens, DevicePointer cuLens, int maxRowsPerHead, DevicePointer destination, DeviceTensor? dense = null)
+    {
+        int elementSize = dense?.DType.Size() ?? 1;
+        int word = RowCopyWord.Pick(rowBytes, packed.Address, rowBytes, rowBytes,
+            destination.Address, dense?.HeadStride * elementSize ?? rowBytes, dense?.TokenStride * elementSize ?? rowBytes);
+        Enqueue(runtime, kvHeads, maxRowsPerHead, word, new GatherParams
+        {
+            Source = packed.Address,
+            Destination = destination.Address,
+            Positions = 0,
+            HeadLens = headLens.Address,
+            CuLens = cuLens.Address,
+            DestHeadStride = (dense?.HeadStride ?? 0) * elementSize / word,
+            DestTokenStride = (dense?.TokenStride ?? 0) * elementSize / word,
+            RowWords = rowBytes / word,
+            DestFlattened = dense is null ? 1 : 0,
+        });
+    }
+
+    private static void Enqueue(IKernelRuntime runtime, int kvHeads, int maxRowsPerHead, int word, in GatherParams parameters)
+    {
+        uint blocks = (uint)Math.Min(MaxBlocksPerHead, Launch.Blocks(maxRowsPerHead, RowsPerBlock));
+        runtime.Launch($"gather_rows<{RowCopyWord.TypeName(word)}>", Launch.Config(blocks, (uint)kvHeads, Threads), parameters);
+    }
+}
+
+[KernelParams("gather.cu"), StructLayout(LayoutKind.Sequential)]
+internal struct GatherParams
+{
+    public ulong Source, Destination, Positions, HeadLens, CuLens;
+    public long SourceHeadStride, SourceTokenStride, DestHeadStride, DestTokenStride;
+    public int RowWords, DestFlattened;
+}

@@ -1,0 +1,65 @@
+using MixKV.Device;
+using MixKV.Interop;
+using MixKV.Kernels.Runtime;
+using MixKV.Options;
+
+namespace MixKV.Kernels;
+
+/// <summary>
+/// Queues one layer's whole pipeline on a runtime's stream, stage after stage with no host
+/// synchronisation in between: scores, head statistics, mix, capacities, lengths, selection and the
+/// gathers of K and V (spec sections 2–7). AdaKV capacities, lengths and positions never leave the
+/// device, so the sequence can be captured in a CUDA graph.
+/// </summary>
+internal static class KernelPipeline
+{
+    /// <summary>Stage boundaries, for callers that time stages (they synchronise between them).</summary>
+    public enum Stage
+    {
+        WindowScores,
+        HeadStats,
+        Mix,
+        Budget,
+        Select,
+        Gather,
+    }
+
+    public static void Enqueue(IKernelRuntime runtime, DevicePlan plan, DeviceTensor keys, DeviceTensor values, DeviceTensor queries, DeviceLayerOutput output, DevicePointer workspace, bool scores, Action<Stage>? afterStage = null)
+    {
+        KernelWorkspace ws = KernelWorkspace.At(workspace, plan.QueryHeads, plan.KvHeads, plan.Tokens, plan.HeadDim, plan.Window);
+        DeviceTensor window = queries.SliceTokens(queries.Tokens - plan.Window, plan.Window);
+
+        if (plan.Prefix > 0 && (plan.Compressed || scores))
+        {
+            WindowScores.Enqueue(runtime, keys, window, plan.Options, ws);
+            afterStage?.Invoke(Stage.WindowScores);
+            HeadStats.Enqueue(runtime, keys, values, plan.Prefix, ws);
+            afterStage?.Invoke(Stage.HeadStats);
+            DevicePointer redundancy = ws.OnlineRedundancy;
+            if (plan.Options.Redundancy is { } table)
+            {
+                float[] row = Enumerable.Range(0, plan.KvHeads).Select(h => (float)table[plan.Layer.Index, h]).ToArray();
+                runtime.CopyToDevice(System.Runtime.InteropServices.MemoryMarshal.AsBytes(row.AsSpan()), ws.OfflineRedundancy);
+                redundancy = ws.OfflineRedundancy;
+            }
+
+            Mix.Enqueue(runtime, plan.KvHeads, plan.Prefix, plan.Options.Score, redundancy, ws);
+            afterStage?.Invoke(Stage.Mix);
+        }
+
+        DevicePointer? deviceCaps = null;
+        if (plan.DeviceCaps)
+        {
+            Budget.EnqueueAdaKV(runtime, plan.KvHeads, plan.Prefix, plan.Options.Budget - plan.Options.Window, plan.Options, ws);
+            deviceCaps = ws.Caps;
+        }
+
+        Budget.EnqueueHeadLengths(runtime, plan.KvHeads, deviceCaps, plan.UniformCap, plan.Window, output.HeadLens, output.CuLens);
+        afterStage?.Invoke(Stage.Budget);
+        Select.Enqueue(runtime, plan.KvHeads, plan.Prefix, plan.Window, ws.Scores, deviceCaps, plan.UniformCap, output.CuLens, output.Positions);
+        afterStage?.Invoke(Stage.Select);
+        Gather.EnqueueFromCache(runtime, keys, output.Positions, output.HeadLens, output.CuLens, plan.MaxRowsPerHead, output.Keys);
+        Gather.EnqueueFromCache(runtime, values, output.Positions, output.HeadLens, output.CuLens, plan.MaxRowsPerHead, output.Values);
+        afterStage?.Invoke(Stage.Gather);
+    }
+}

@@ -1,0 +1,83 @@
+using MixKV.Interop;
+
+namespace MixKV.Kernels;
+
+/// <summary>
+/// Scratch of one layer's pipeline, carved from a single device allocation (CUB style: ask for the
+/// size, hand in the memory). Every region starts 256-byte aligned. All fp32 except caps (int32).
+/// Sizes: softmax stats [Hq, W] x2, per-prefix-token arrays [Hkv, P] x7, key partials
+/// [Hkv, ceil(N/64), D], mean key [Hkv, D], per-head scalars [Hkv] x4.
+/// </summary>
+internal sealed class KernelWorkspace
+{
+    private const int Alignment = 256;
+
+    private KernelWorkspace(DevicePointer basePointer, int queryHeads, int kvHeads, int tokens, int dim, int window)
+    {
+        int prefix = Math.Max(tokens - window, 0);
+        long offset = 0;
+        DevicePointer Take(long elements)
+        {
+            DevicePointer pointer = basePointer.AddBytes(offset);
+            offset += (Math.Max(elements, 1) * sizeof(float) + Alignment - 1) / Alignment * Alignment;
+            return pointer;
+        }
+
+        RowMax = Take((long)queryHeads * window);
+        RowSum = Take((long)queryHeads * window);
+        RawAttention = Take((long)kvHeads * prefix);
+        Attention = Take((long)kvHeads * prefix);
+        KeyNorm = Take((long)kvHeads * prefix);
+        ValueNorm = Take((long)kvHeads * prefix);
+        Similarity = Take((long)kvHeads * prefix);
+        Scores = Take((long)kvHeads * prefix);
+        KeyPartials = Take((long)kvHeads * HeadStats.Chunks(tokens) * dim);
+        MeanKey = Take((long)kvHeads * dim);
+        OnlineRedundancy = Take(kvHeads);
+        OfflineRedundancy = Take(kvHeads);
+        Factor = Take(kvHeads);
+        Caps = Take(kvHeads);
+        Bytes = offset;
+    }
+
+    public DevicePointer RowMax { get; }
+
+    public DevicePointer RowSum { get; }
+
+    public DevicePointer RawAttention { get; }
+
+    /// <summary>A [Hkv, P] after pooling.</summary>
+    public DevicePointer Attention { get; }
+
+    public DevicePointer KeyNorm { get; }
+
+    public DevicePointer ValueNorm { get; }
+
+    public DevicePointer Similarity { get; }
+
+    /// <summary>S [Hkv, P].</summary>
+    public DevicePointer Scores { get; }
+
+    public DevicePointer KeyPartials { get; }
+
+    public DevicePointer MeanKey { get; }
+
+    public DevicePointer OnlineRedundancy { get; }
+
+    /// <summary>One row of an offline table, copied in when the caller supplies one.</summary>
+    public DevicePointer OfflineRedundancy { get; }
+
+    public DevicePointer Factor { get; }
+
+    /// <summary>cap_h [Hkv] int32 (AdaKV).</summary>
+    public DevicePointer Caps { get; }
+
+    public long Bytes { get; }
+
+    /// <summary>Bytes of scratch the pipeline needs for these shapes.</summary>
+    public static long RequiredBytes(int queryHeads, int kvHeads, int tokens, int dim, int window) =>
+        new KernelWorkspace(new DevicePointer(0), queryHeads, kvHeads, tokens, dim, window).Bytes;
+
+    public static KernelWorkspace At(DevicePointer basePointer, int queryHeads, int kvHeads, int tokens, int dim, int window) =>
+        new(basePointer, queryHeads, kvHeads, tokens, dim, window);
+}

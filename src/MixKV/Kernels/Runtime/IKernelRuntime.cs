@@ -1,0 +1,42 @@
+using MixKV.Interop;
+
+namespace MixKV.Kernels.Runtime;
+
+/// <summary>
+/// What the launchers need from a device: kernels by name expression, launches with one params
+/// struct, and memory. Two implementations run the same .cu sources through the same launch code:
+/// the CUDA driver (NVRTC-compiled PTX) and the CPU runtime (g++-compiled, one fiber per thread).
+/// Launches are asynchronous on the runtime's stream; only <see cref="Synchronize"/> and the host
+/// copies wait.
+/// </summary>
+internal interface IKernelRuntime : IDisposable
+{
+    /// <summary>"cuda" or "emulated".</summary>
+    string Name { get; }
+
+    /// <summary>Queues <paramref name="instance"/> (e.g. "select_topk") with its params struct.</summary>
+    void Launch<TParams>(string instance, in LaunchConfig config, in TParams parameters)
+        where TParams : unmanaged;
+
+    /// <summary>Device memory owned by the runtime until the returned object is disposed.</summary>
+    IDeviceAllocation Allocate(long bytes);
+
+    void CopyToDevice(ReadOnlySpan<byte> source, DevicePointer destination);
+
+    void CopyToHost(DevicePointer source, Span<byte> destination);
+
+    void CopyDeviceToDevice(DevicePointer source, DevicePointer destination, long bytes);
+
+    void Fill(DevicePointer destination, byte value, long bytes);
+
+    /// <summary>Waits for every queued launch and copy; surfaces asynchronous failures.</summary>
+    void Synchronize();
+}
+
+/// <summary>Device memory owned by a runtime.</summary>
+internal interface IDeviceAllocation : IDisposable
+{
+    DevicePointer Pointer { get; }
+
+    long Bytes { get; }
+}

@@ -1,0 +1,60 @@
+using MixKV.Kernels.Runtime;
+using NUnit.Framework;
+
+namespace MixKV.Tests.Kernels;
+
+/// <summary>
+/// Every registered kernel instance compiles through the backend's own NVRTC path for compute_80 and
+/// compute_90 (with the generated params-layout asserts), and ptxas for sm_80 and sm_90 reports no
+/// spills. Prints the resource table CI shows. Needs .ci/install-cuda-tools.sh, never a GPU.
+/// </summary>
+[TestFixture]
+[NonParallelizable]
+public sealed class KernelCompilationTests
+{
+    private static readonly string[] Architectures = ["80", "90"];
+
+    [Test]
+    public void EveryKernelFileRegistersInstances()
+    {
+        string[] expected = ["append.cu", "budget.cu", "gather.cu", "head_stats.cu", "mix.cu", "select.cu", "window_scores.cu"];
+        Assert.That(KernelSources.Files.Select(f => f.Name).Where(expected.Contains), Is.EquivalentTo(expected));
+        foreach (KernelFile file in KernelSources.Files)
+        {
+            Assert.That(file.Instances, Is.Not.Empty, $"{file.Name} registers no MIXKV_KERNEL_INSTANCE");
+        }
+    }
+
+    [Test]
+    public void EveryInstanceCompilesAndFitsWithoutSpills()
+    {
+        string ptxas = KernelReport.FindPtxas()
+            ?? throw new AssertionException("ptxas not found: run .ci/install-cuda-tools.sh (CI always does)");
+        var rows = new List<KernelResources>();
+        foreach (string arch in Architectures)
+        {
+            var programs = KernelReport.CompileAll($"compute_{arch}");
+            foreach ((KernelFile file, var program) in programs)
+            {
+                foreach (string instance in file.Instances)
+                {
+                    Assert.That(program.LoweredNames.ContainsKey(instance), $"{file.Name}: no lowered name for {instance}");
+                    Assert.That(program.Ptx, Does.Contain($".entry {program.LoweredNames[instance]}"), $"{file.Name}: {instance} missing from compute_{arch} PTX");
+                    TestContext.Progress.WriteLine($"nvrtc compute_{arch}: {file.Name,-18} {instance}");
+                }
+            }
+
+            rows.AddRange(KernelReport.Resources(programs, $"sm_{arch}", ptxas));
+        }
+
+        TestContext.Progress.WriteLine($"{"kernel instance",-36} {"arch",-6} {"regs",5} {"smem B",7} {"stack B",8} {"spill st",9} {"spill ld",9}");
+        foreach (KernelResources r in rows.OrderBy(r => r.File, StringComparer.Ordinal).ThenBy(r => r.Instance, StringComparer.Ordinal).ThenBy(r => r.Architecture, StringComparer.Ordinal))
+        {
+            TestContext.Progress.WriteLine($"{r.Instance,-36} {r.Architecture,-6} {r.Registers,5} {r.SharedBytes,7} {r.StackBytes,8} {r.SpillStoreBytes,9} {r.SpillLoadBytes,9}");
+        }
+
+        int instances = KernelSources.Files.Sum(f => f.Instances.Count);
+        Assert.That(rows, Has.Count.EqualTo(instances * Architectures.Length), "one ptxas row per instance and architecture");
+        Assert.That(rows.Where(r => r.SpillStoreBytes > 0 || r.SpillLoadBytes > 0).Select(r => $"{r.Instance} {r.Architecture}"), Is.Empty, "kernels that spill");
+    }
+}
