@@ -9,12 +9,12 @@
 #include "worker.h"
 
 namespace mixkv_emu {
-thread_local const ThreadView* tls_view __attribute__((tls_model("initial-exec"))) = nullptr;
+thread_local const ThreadView* tls_view = nullptr;
 }
 
 namespace mixkv_emu::rt {
 
-thread_local Fiber* tls_fiber __attribute__((tls_model("initial-exec"))) = nullptr;
+thread_local Fiber* tls_fiber = nullptr;
 
 namespace {
 

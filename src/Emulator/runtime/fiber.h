@@ -58,6 +58,6 @@ void resume(Fiber& fiber);
 void yield(Fiber& fiber);
 
 // The fiber running on this OS thread, or null outside a kernel.
-extern thread_local Fiber* tls_fiber __attribute__((tls_model("initial-exec")));
+extern thread_local Fiber* tls_fiber;
 
 }  // namespace mixkv_emu::rt

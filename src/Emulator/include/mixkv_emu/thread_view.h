@@ -14,9 +14,11 @@ struct ThreadView {
     unsigned char* dynamic_shared;  // this block's dynamic shared memory, 128-byte aligned
 };
 
-// initial-exec: one 8-byte slot fits glibc's static TLS surplus even when the
-// library is dlopen'ed, and it turns every threadIdx read into a single %fs load.
-extern thread_local const ThreadView* tls_view __attribute__((tls_model("initial-exec")));
+// Default (global-dynamic) TLS model: an initial-exec variable would mark the whole
+// library STATIC_TLS, and its block (static __shared__ arrays live in TLS too) does not
+// fit glibc's static surplus when dotnet dlopens it ("cannot allocate memory in static
+// TLS block").
+extern thread_local const ThreadView* tls_view;
 
 }  // namespace mixkv_emu
 
