@@ -22,7 +22,14 @@ Worker::~Worker() {
     std::free(dynamic_shared);
 }
 
-void Worker::attach_thread() { scheduler_tsan_fiber = tsan::current_fiber(); }
+void Worker::attach_thread() {
+    scheduler_tsan_fiber = tsan::current_fiber();
+    // Touching the library's thread-local storage here makes glibc allocate this thread's
+    // TLS block for the library now, on the scheduler, before the first block-start
+    // release; allocated lazily from inside a block's set-up, TSan would see the fibers'
+    // first __shared__ accesses race with that allocation.
+    tls_view = nullptr;
+}
 
 bool Worker::ensure_fibers(unsigned count) {
     if (!dynamic_shared) return false;
