@@ -7,6 +7,17 @@ var benchFilter = Argument("filter", "*");
 var solution = "./MixKV.Native.sln";
 var cli = "./src/MixKV.Cli/MixKV.Cli.csproj";
 
+// NVRTC, ptxas and a driver library without a GPU (Debian non-free, unpacked into .tools/cuda).
+Task("InstallTools")
+    .Does(() =>
+{
+    var exit = StartProcess("bash", new ProcessSettings { Arguments = "./.ci/install-cuda-tools.sh" });
+    if (exit != 0)
+    {
+        throw new Exception($".ci/install-cuda-tools.sh failed with exit code {exit}");
+    }
+});
+
 Task("Build")
     .Does(() =>
 {
@@ -14,6 +25,7 @@ Task("Build")
 });
 
 Task("Test")
+    .IsDependentOn("InstallTools")
     .IsDependentOn("Build")
     .Does(() =>
 {
@@ -49,7 +61,7 @@ Task("PerfCheck")
     EnsureDirectoryExists(dir);
     var input = dir + File("layer-32k.safetensors");
     var output = dir + File("layer-32k.compressed.safetensors");
-    var mixkv = $"./src/MixKV.Cli/bin/{configuration}/net10.0/mixkv.dll";
+    var mixkv = $"./src/MixKV.Cli/bin/{configuration}/net10.0/MixKV.Cli.dll";
     DotNetExecute(mixkv, $"generate --output {input} --layers 1 --kv-heads 8 --q-heads 32 --tokens 32768 --head-dim 128 --query-rows 32 --dtype f32 --seed 7");
     var clock = System.Diagnostics.Stopwatch.StartNew();
     DotNetExecute(mixkv, $"compress --input {input} --output {output} --method adakv --score mixkv --budget 256");
