@@ -6,7 +6,7 @@ namespace MixKV.Cli.Backends;
 internal readonly record struct BackendStatus(bool Available, string Detail);
 
 /// <summary>A backend the tool knows: how to check for it and how to make its compressor.</summary>
-internal sealed record BackendProbe(string Name, string Description, Func<BackendStatus> Probe, Func<ILayerCompressor> Create);
+internal sealed record BackendProbe(string Name, string Description, Func<BackendStatus> Probe, Func<ILayerCompressor> Create, bool InAuto = true);
 
 /// <summary>
 /// Every backend the command line offers, in the order `--backend auto` prefers them. A new backend
@@ -18,8 +18,15 @@ internal static class BackendRegistry
 
     public static IReadOnlyList<BackendProbe> All { get; } =
     [
+        new("cuda", "CUDA kernels on the GPU (NVRTC-compiled)", () => Probe(KernelBackendProbes.TryCuda), () => KernelBackend.OpenCuda()),
         new("cpu", "reference pipeline, double precision", () => new BackendStatus(true, "always available"), () => new ReferenceCompressor()),
+        // The same .cu kernels run on the CPU, one fiber per thread: for checking kernels, never picked by auto.
+        new("emulated", "CUDA kernels executed on the CPU (fiber runtime)", () => Probe(KernelBackendProbes.TryEmulated), () => KernelBackend.OpenEmulated(), InAuto: false),
     ];
+
+    private delegate bool Prober(out string detail);
+
+    private static BackendStatus Probe(Prober prober) => new(prober(out string detail), detail);
 
     /// <summary>"auto" plus every backend name, for the option's accepted values.</summary>
     public static string[] Choices => [Auto, .. All.Select(b => b.Name)];
@@ -33,7 +40,7 @@ internal static class BackendRegistry
         if (name == Auto)
         {
             var skipped = new List<string>();
-            foreach (BackendProbe backend in All)
+            foreach (BackendProbe backend in All.Where(b => b.InAuto))
             {
                 BackendStatus status = backend.Probe();
                 if (status.Available)

@@ -26,6 +26,7 @@ internal static class CompressRunner
         }
 
         ILayerCompressor backend = BackendRegistry.Resolve(request.Backend, out string backendNote);
+        using IDisposable? ownedBackend = backend as IDisposable; // kernel backends hold a device context or a runtime
         CheckOutputFolder(request.Output);
 
         var results = new List<CompressedLayer>();

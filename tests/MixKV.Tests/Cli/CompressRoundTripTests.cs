@@ -16,7 +16,7 @@ public sealed class CompressRoundTripTests
         public override string ToString() => Name;
     }
 
-    private static IEnumerable<TestCaseData> Cases()
+    internal static IEnumerable<TestCaseData> Cases()
     {
         static LayerShape S(int hkv, int g, int n, int d, int wq) => new(hkv, g, n, d, wq);
         Case[] cases =
