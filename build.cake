@@ -73,31 +73,44 @@ Task("TsanCheck")
     }
 
     var root = MakeAbsolute(Directory(".")).FullPath;
-    var options = $"suppressions={root}/.ci/tsan.supp detect_deadlocks=0 exitcode=0 log_path={MakeAbsolute(logs).FullPath}/report";
-    DotNetTest("./tests/MixKV.Tests/MixKV.Tests.csproj", new DotNetTestSettings
-    {
-        Configuration = configuration,
-        NoBuild = true,
-        Filter = "TestCategory=TsanSmall",
-        ArgumentCustomization = args => args
-            .Append("--")
-            .Append($"RunConfiguration.EnvironmentVariables.LD_PRELOAD={libtsan}")
-            .Append($"RunConfiguration.EnvironmentVariables.MIXKV_EMU_LIBRARY={root}/.tools/emu/libmixkv_emu_tsan.so")
-            .Append($"RunConfiguration.EnvironmentVariables.TSAN_OPTIONS=\"{options}\""),
-    });
 
-    var reports = GetFiles(logs.Path.FullPath + "/report*")
-        .SelectMany(f => System.IO.File.ReadAllLines(f.FullPath))
-        .Where(line => line.StartsWith("WARNING: ThreadSanitizer"))
-        .ToList();
+    // Runs the tests of one category with the TSan-instrumented kernels; returns the report lines.
+    List<string> RunUnderTsan(string category, string logName)
+    {
+        var options = $"suppressions={root}/.ci/tsan.supp detect_deadlocks=0 exitcode=0 log_path={MakeAbsolute(logs).FullPath}/{logName}";
+        DotNetTest("./tests/MixKV.Tests/MixKV.Tests.csproj", new DotNetTestSettings
+        {
+            Configuration = configuration,
+            NoBuild = true,
+            Filter = $"TestCategory={category}",
+            ArgumentCustomization = args => args
+                .Append("--")
+                .Append($"RunConfiguration.EnvironmentVariables.LD_PRELOAD={libtsan}")
+                .Append($"RunConfiguration.EnvironmentVariables.MIXKV_EMU_LIBRARY={root}/.tools/emu/libmixkv_emu_tsan.so")
+                .Append($"RunConfiguration.EnvironmentVariables.TSAN_OPTIONS=\"{options}\""),
+        });
+        return GetFiles(logs.Path.FullPath + $"/{logName}*")
+            .SelectMany(f => System.IO.File.ReadAllLines(f.FullPath))
+            .ToList();
+    }
+
+    // Positive control: the self-test kernel with its __syncthreads planted missing must be reported,
+    // naming its source, or the check below proves nothing.
+    var planted = RunUnderTsan("TsanPlanted", "planted");
+    int plantedReports = planted.Count(line => line.StartsWith("WARNING: ThreadSanitizer: data race"));
+    bool namesSource = planted.Any(line => line.Contains("race.cu"));
+    Information($"ThreadSanitizer on the planted missing __syncthreads: {plantedReports} report(s), source named: {namesSource}");
+    if (plantedReports == 0 || !namesSource)
+    {
+        throw new Exception("ThreadSanitizer did not report the planted race: the TSan pass is not working");
+    }
+
+    var lines = RunUnderTsan("TsanSmall", "kernels");
+    var reports = lines.Where(line => line.StartsWith("WARNING: ThreadSanitizer")).ToList();
     Information($"ThreadSanitizer over the emulated kernel tests (small shapes): {reports.Count} report(s)");
     if (reports.Count > 0)
     {
-        foreach (var file in GetFiles(logs.Path.FullPath + "/report*"))
-        {
-            Information(System.IO.File.ReadAllText(file.FullPath));
-        }
-
+        Information(string.Join(System.Environment.NewLine, lines));
         throw new Exception($"ThreadSanitizer reported {reports.Count} race(s) in the emulated kernels");
     }
 });

@@ -1,0 +1,278 @@
+using MixKV.Device;
+using MixKV.Interop;
+using MixKV.Tensors;
+using MixKV.Tests.Kernels.Support;
+using MixKV.Tests.Support;
+using NUnit.Framework;
+using K = MixKV.Kernels;
+using Ref = MixKV.Reference;
+
+namespace MixKV.Tests.Kernels;
+
+/// <summary>
+/// kernels/gather.cu (spec section 7): kept rows byte for byte into flattened and dense layouts, and
+/// the copy-back half of an in-place compression, with 16-, 4- and 2-byte copy words.
+/// </summary>
+[TestFixture]
+[Category("TsanSmall")] // small shapes: also run once under ThreadSanitizer (build.cake TsanCheck)
+[NonParallelizable]
+public sealed class GatherKernelTests
+{
+    private KernelBackend backend = null!;
+
+    [OneTimeSetUp]
+    public void Open() => backend = KernelBackend.OpenEmulated();
+
+    [OneTimeTearDown]
+    public void Close() => backend.Dispose();
+
+    /// <summary>dtype, head dim, layout, row padding (elements), destination misalignment (bytes), the copy word the launcher must pick.</summary>
+    private static IEnumerable<TestCaseData> Widths()
+    {
+        yield return new TestCaseData(DType.F32, 8, TensorLayout.Hnd, 0, 0, 16).SetArgDisplayNames("f32 D8 32-byte rows: 16-byte words");
+        yield return new TestCaseData(DType.BF16, 64, TensorLayout.Nhd, 8, 0, 16).SetArgDisplayNames("bf16 D64 nhd padded by 16 bytes: 16-byte words");
+        yield return new TestCaseData(DType.F16, 4, TensorLayout.Hnd, 0, 0, 4).SetArgDisplayNames("f16 D4 8-byte rows: 4-byte words");
+        yield return new TestCaseData(DType.F16, 16, TensorLayout.Nhd, 2, 0, 4).SetArgDisplayNames("f16 D16 nhd padded by 4 bytes: 4-byte words");
+        yield return new TestCaseData(DType.F32, 8, TensorLayout.Hnd, 0, 4, 4).SetArgDisplayNames("f32 D8 destination off by 4 bytes: 4-byte words");
+        yield return new TestCaseData(DType.BF16, 7, TensorLayout.Hnd, 0, 0, 2).SetArgDisplayNames("bf16 D7 14-byte rows: 2-byte words");
+        yield return new TestCaseData(DType.F16, 5, TensorLayout.Nhd, 1, 2, 2).SetArgDisplayNames("f16 D5 nhd odd padding: 2-byte words");
+    }
+
+    [TestCaseSource(nameof(Widths))]
+    public void FromCacheFlattened(DType dtype, int dim, TensorLayout layout, int rowPad, int misalign, int word)
+    {
+        TestRandom rng = KernelCheck.Seeded();
+        Cache cache = Cache.Random(rng, dtype, dim, layout, rowPad, uniform: false);
+        string say = rng.Say($"lens [{string.Join(",", cache.Lens)}]");
+        var runtime = backend.Runtime;
+        using var buffers = new Buffers(runtime, cache);
+        int rowBytes = cache.Stored.RowBytes;
+        using var destination = new DeviceRegion(runtime, (cache.Total + 3) * rowBytes, misalign);
+        DeviceTensor source = buffers.Source;
+        Assert.That(K.RowCopyWord.Pick(rowBytes, source.Pointer.Address, source.HeadStride * dtype.Size(), source.TokenStride * dtype.Size(), destination.Pointer.Address, rowBytes, rowBytes), Is.EqualTo(word), "the case exercises its copy word");
+
+        K.Gather.EnqueueFromCache(runtime, source, buffers.Positions.Pointer, buffers.HeadLens.Pointer, buffers.CuLens.Pointer, cache.Lens.Max(), destination.Pointer);
+
+        for (int h = 0; h < cache.Heads; h++)
+        {
+            for (int j = 0; j < cache.Lens[h]; j++)
+            {
+                int row = cache.Cu[h] + j;
+                Sentinel.AssertSameBytes(cache.Stored.Row(h, cache.Positions[row]), destination.Span.Slice(row * rowBytes, rowBytes), $"{say}: row {row} (head {h}, position {cache.Positions[row]})");
+            }
+        }
+
+        destination.AssertPoisoned(cache.Total * rowBytes, destination.Bytes, $"{say}: past T");
+        destination.AssertGuardsIntact(say);
+        buffers.AssertUnchanged(say);
+    }
+
+    [TestCaseSource(nameof(Widths))]
+    public void FromCacheDense(DType dtype, int dim, TensorLayout layout, int rowPad, int misalign, int word)
+    {
+        TestRandom rng = KernelCheck.Seeded();
+        Cache cache = Cache.Random(rng, dtype, dim, layout, rowPad, uniform: true);
+        int length = cache.Lens[0], rowBytes = cache.Stored.RowBytes, size = dtype.Size();
+        string say = rng.Say($"length {length}");
+        var runtime = backend.Runtime;
+        using var buffers = new Buffers(runtime, cache);
+
+        // Dense destination [Hkv, length + 2, D] in the same layout, rows padded like the source.
+        int tokens = length + 2;
+        long rowStride = dim + rowPad;
+        (long headStride, long tokenStride) = layout == TensorLayout.Hnd ? (tokens * rowStride, rowStride) : (rowStride, cache.Heads * rowStride);
+        long extent = layout == TensorLayout.Hnd ? cache.Heads * headStride : tokens * tokenStride;
+        using var destination = new DeviceRegion(runtime, extent * size, misalign);
+        var dense = new DeviceTensor(destination.Pointer, dtype, cache.Heads, tokens, dim, headStride, tokenStride);
+        DeviceTensor source = buffers.Source;
+        Assert.That(K.RowCopyWord.Pick(rowBytes, source.Pointer.Address, source.HeadStride * size, source.TokenStride * size, destination.Pointer.Address, headStride * size, tokenStride * size), Is.EqualTo(word), "the case exercises its copy word");
+
+        K.Gather.EnqueueFromCache(runtime, source, buffers.Positions.Pointer, buffers.HeadLens.Pointer, buffers.CuLens.Pointer, length, destination.Pointer, dense);
+
+        var written = new bool[destination.Bytes];
+        for (int h = 0; h < cache.Heads; h++)
+        {
+            for (int j = 0; j < length; j++)
+            {
+                int at = checked((int)dense.RowByteOffset(h, j));
+                written.AsSpan(at, rowBytes).Fill(true);
+                Sentinel.AssertSameBytes(cache.Stored.Row(h, cache.Positions[cache.Cu[h] + j]), destination.Span.Slice(at, rowBytes), $"{say}: dense row [{h}, {j}]");
+            }
+        }
+
+        for (int i = 0; i < written.Length; i++)
+        {
+            Assert.That(written[i] || destination.Span[i] == DeviceRegion.Poison, $"{say}: dense byte {i} outside the kept rows was written");
+        }
+
+        destination.AssertGuardsIntact(say);
+        buffers.AssertUnchanged(say);
+    }
+
+    /// <summary>
+    /// In-place compression on the device: gather into a packed workspace, then EnqueueFromPacked back over
+    /// the cache itself (flattened from its start, or dense into each head's own region). The whole cache
+    /// buffer must equal the reference's Gather.FlattenedInPlace / DenseInPlace byte for byte.
+    /// </summary>
+    [Test]
+    public void InPlaceCopyBackMatchesTheReference([Values] bool dense, [Values(0, 2, 5)] int widthCase)
+    {
+        TestRandom rng = KernelCheck.Seeded();
+        (DType dtype, int dim, TensorLayout layout, int rowPad) = widthCase switch
+        {
+            0 => (DType.F32, 16, TensorLayout.Hnd, 0),
+            2 => (DType.F16, 4, TensorLayout.Nhd, 2),
+            _ => (DType.BF16, 7, TensorLayout.Hnd, 1),
+        };
+        Cache cache = Cache.Random(rng, dtype, dim, layout, rowPad, uniform: dense);
+        string say = rng.Say($"{dtype.Name()} D {dim} {layout}, lens [{string.Join(",", cache.Lens)}]");
+        var runtime = backend.Runtime;
+        using var buffers = new Buffers(runtime, cache);
+        int rowBytes = cache.Stored.RowBytes;
+        using var packed = new DeviceRegion(runtime, cache.Total * rowBytes);
+
+        // The reference on a host copy of the same bytes.
+        byte[] host = cache.Stored.Storage.Span.ToArray();
+        StoredTensor t = cache.Stored;
+        var view = new HeadTensor(host, dtype, t.Heads, t.Tokens, t.Dim, t.HeadStride, t.TokenStride, t.Offset);
+        var kept = new KeptTokens(true, cache.Lens, cache.Positions, t.Tokens, null);
+        if (dense)
+        {
+            Ref.Gather.DenseInPlace(view, kept);
+        }
+        else
+        {
+            Ref.Gather.FlattenedInPlace(view, kept);
+        }
+
+        DeviceTensor source = buffers.Source;
+        K.Gather.EnqueueFromCache(runtime, source, buffers.Positions.Pointer, buffers.HeadLens.Pointer, buffers.CuLens.Pointer, cache.Lens.Max(), packed.Pointer);
+        K.Gather.EnqueueFromPacked(runtime, cache.Heads, rowBytes, packed.Pointer, buffers.HeadLens.Pointer, buffers.CuLens.Pointer, cache.Lens.Max(), source.Pointer, dense ? source : null);
+
+        Sentinel.AssertSameBytes(host, buffers.Storage.Span, $"{say}: cache after the in-place copy-back");
+        packed.AssertGuardsIntact(say);
+        buffers.Storage.AssertGuardsIntact(say);
+    }
+
+    /// <summary>A launch grid smaller than the rows (one block per head) must stride over all of them.</summary>
+    [Test]
+    public void OneBlockPerHeadStridesOverEveryRow()
+    {
+        TestRandom rng = KernelCheck.Seeded();
+        Cache cache = Cache.Random(rng, DType.F32, 4, TensorLayout.Hnd, 0, uniform: false, minLength: 20);
+        var runtime = backend.Runtime;
+        using var buffers = new Buffers(runtime, cache);
+        int rowBytes = cache.Stored.RowBytes;
+        using var destination = new DeviceRegion(runtime, cache.Total * rowBytes);
+        DeviceTensor source = buffers.Source;
+
+        runtime.Launch("gather_rows<unsigned int>", K.Launch.Config(1, (uint)cache.Heads, 256), new K.GatherParams
+        {
+            Source = source.Pointer.Address,
+            Destination = destination.Pointer.Address,
+            Positions = buffers.Positions.Pointer.Address,
+            HeadLens = buffers.HeadLens.Pointer.Address,
+            CuLens = buffers.CuLens.Pointer.Address,
+            SourceHeadStride = source.HeadStride,
+            SourceTokenStride = source.TokenStride,
+            RowWords = rowBytes / 4,
+            DestFlattened = 1,
+        });
+
+        for (int h = 0; h < cache.Heads; h++)
+        {
+            for (int j = 0; j < cache.Lens[h]; j++)
+            {
+                int row = cache.Cu[h] + j;
+                Sentinel.AssertSameBytes(cache.Stored.Row(h, cache.Positions[row]), destination.Span.Slice(row * rowBytes, rowBytes), rng.Say($"row {row}"));
+            }
+        }
+
+        destination.AssertGuardsIntact(rng.Tag);
+    }
+
+    /// <summary>A random cache [Hkv, N, D] in a padded layout and what each head keeps (ascending positions).</summary>
+    internal sealed record Cache(StoredTensor Stored, int[] Lens, int[] Cu, int[] Positions)
+    {
+        public int Heads => Lens.Length;
+
+        public int Total => Cu[^1];
+
+        public static Cache Random(TestRandom rng, DType dtype, int dim, TensorLayout layout, int rowPad, bool uniform, int minLength = 0)
+        {
+            int heads = rng.Int(1, 4), tokens = rng.Int(Math.Max(minLength, 10), 120);
+            LayerData data = LayerData.Random(rng, heads, 1, tokens, dim, 1, dtype);
+            StoredTensor stored = StoredTensor.Pack(data.Keys, dtype, layout, new Padding(rng.Int(0, 2) * 8, rowPad, rng.Int(0, 2) * 8, 3));
+            int common = rng.Int(Math.Max(minLength, 1), tokens);
+            int[] lens = Enumerable.Range(0, heads).Select(h => uniform ? common : (h == 0 ? 0 : rng.Int(Math.Max(minLength, 1), tokens))).ToArray();
+            if (!uniform && minLength > 0)
+            {
+                lens[0] = minLength;
+            }
+
+            var positions = new List<int>();
+            foreach (int len in lens)
+            {
+                int[] all = Enumerable.Range(0, tokens).ToArray();
+                rng.Shuffle(all);
+                positions.AddRange(all.Take(len).Order());
+            }
+
+            return new Cache(stored, lens, PipelineKernelTests.Prefix(lens), positions.ToArray());
+        }
+    }
+
+    /// <summary>The cache and its index arrays in device memory.</summary>
+    internal sealed class Buffers : IDisposable
+    {
+        private readonly Cache cache;
+        private readonly byte[] before;
+
+        public Buffers(K.Runtime.IKernelRuntime runtime, Cache cache)
+        {
+            this.cache = cache;
+            Storage = DeviceRegion.Of<byte>(runtime, cache.Stored.Storage.Span);
+            before = Storage.Span.ToArray();
+            Positions = DeviceRegion.Of<int>(runtime, cache.Positions.Length == 0 ? [0] : cache.Positions);
+            HeadLens = DeviceRegion.Of<int>(runtime, cache.Lens);
+            CuLens = DeviceRegion.Of<int>(runtime, cache.Cu);
+        }
+
+        public DeviceRegion Storage { get; }
+
+        public DeviceRegion Positions { get; }
+
+        public DeviceRegion HeadLens { get; }
+
+        public DeviceRegion CuLens { get; }
+
+        public DeviceTensor Source
+        {
+            get
+            {
+                StoredTensor t = cache.Stored;
+                return new DeviceTensor(Storage.Pointer.AddBytes(t.Offset * Elements.Size(t.DType)), t.DType, t.Heads, t.Tokens, t.Dim, t.HeadStride, t.TokenStride);
+            }
+        }
+
+        /// <summary>The cache and the index arrays are only read.</summary>
+        public void AssertUnchanged(string say)
+        {
+            Sentinel.AssertSameBytes(before, Storage.Span, $"{say}: source cache");
+            Assert.That(HeadLens.Read<int>(cache.Heads), Is.EqualTo(cache.Lens), $"{say}: head_lens");
+            Assert.That(CuLens.Read<int>(cache.Heads + 1), Is.EqualTo(cache.Cu), $"{say}: cu_lens");
+            foreach (DeviceRegion b in new[] { Storage, Positions, HeadLens, CuLens })
+            {
+                b.AssertGuardsIntact(say);
+            }
+        }
+
+        public void Dispose()
+        {
+            Storage.Dispose();
+            Positions.Dispose();
+            HeadLens.Dispose();
+            CuLens.Dispose();
+        }
+    }
+}

@@ -1,0 +1,158 @@
+using MixKV.Device;
+using MixKV.Tensors;
+using MixKV.Tests.Kernels.Support;
+using MixKV.Tests.Support;
+using NUnit.Framework;
+using K = MixKV.Kernels;
+using Ref = MixKV.Reference;
+
+namespace MixKV.Tests.Kernels;
+
+/// <summary>kernels/head_stats.cu (spec section 3): key partials, mean unit key, online redundancy, per-token norms and k^.mu.</summary>
+[TestFixture]
+[Category("TsanSmall")] // small shapes: also run once under ThreadSanitizer (build.cake TsanCheck)
+[NonParallelizable]
+public sealed class HeadStatsKernelTests
+{
+    private KernelBackend backend = null!;
+
+    [OneTimeSetUp]
+    public void Open() => backend = KernelBackend.OpenEmulated();
+
+    [OneTimeTearDown]
+    public void Close() => backend.Dispose();
+
+    [Test]
+    public void RandomInputsMatchTheReference([Values] DType dtype, [Values] TensorLayout layout, [Values(1, 64, 65, 300)] int tokens)
+    {
+        TestRandom rng = KernelCheck.Seeded();
+        int heads = rng.Int(1, 4), dim = rng.Pick([4, 24, 33, 64]), window = Math.Min(tokens, rng.Int(1, 9)), prefix = tokens - window;
+        string say = rng.Say($"Hkv {heads} N {tokens} D {dim} W {window} {dtype.Name()} {layout}");
+        LayerData data = LayerData.Random(rng, heads, 1, tokens, dim, 1, dtype);
+        StoredLayer stored = data.Store(layout, new Padding(rng.Int(0, 3), rng.Int(0, 3), rng.Int(0, 5), rng.Int(0, 2)));
+        using var stage = new StageHarness(backend, heads, heads, tokens, dim, window);
+        DeviceTensor keys = stage.Upload(stored.Keys);
+        DeviceTensor values = stage.Upload(stored.Values);
+
+        K.HeadStats.Enqueue(stage.Runtime, keys, values, prefix, stage.Workspace);
+
+        K.KernelWorkspace ws = stage.Workspace;
+        int chunks = K.HeadStats.Chunks(tokens);
+        stage.AssertWroteOnly(say, (ws.KeyPartials, heads * chunks * dim), (ws.MeanKey, heads * dim), (ws.OnlineRedundancy, heads),
+            (ws.KeyNorm, heads * prefix), (ws.ValueNorm, heads * prefix), (ws.Similarity, heads * prefix));
+        double tolerance = KernelCheck.Tolerance(dtype);
+        Ref.HeadStatistics expected = Ref.HeadStats.Compute(stored.Inputs.Keys, stored.Inputs.Values, prefix);
+
+        // Partial sums of unit keys per 64-token chunk and the mean unit key, in double.
+        var partials = new double[heads * chunks][];
+        var mean = new double[heads][];
+        for (int h = 0; h < heads; h++)
+        {
+            mean[h] = new double[dim];
+            for (int c = 0; c < chunks; c++)
+            {
+                partials[h * chunks + c] = new double[dim];
+                for (int n = c * 64; n < Math.Min(tokens, (c + 1) * 64); n++)
+                {
+                    float[] k = data.Keys[h][n];
+                    double norm = Math.Max(Math.Sqrt(k.Sum(x => (double)x * x)), 1e-12);
+                    for (int i = 0; i < dim; i++)
+                    {
+                        partials[h * chunks + c][i] += k[i] / norm;
+                        mean[h][i] += k[i] / norm / tokens;
+                    }
+                }
+            }
+        }
+
+        // Sums of unit vectors cancel: errors are relative to the largest component of the same row.
+        KernelCheck.AssertClose(stage.Floats(ws.KeyPartials, heads * chunks * dim), partials, tolerance, $"{say}: key partials", floorFraction: 1);
+        KernelCheck.AssertClose(stage.Floats(ws.MeanKey, heads * dim), mean, tolerance, $"{say}: mean unit key", floorFraction: 1);
+        float[] r = stage.Floats(ws.OnlineRedundancy, heads);
+        for (int h = 0; h < heads; h++)
+        {
+            Assert.That(r[h], Is.EqualTo(expected.Redundancy[h]).Within(tolerance), $"{say}: r[{h}] (absolute: r lies in [0, 1])");
+        }
+
+        if (prefix > 0)
+        {
+            KernelCheck.AssertClose(stage.Floats(ws.KeyNorm, heads * prefix), expected.KeyNorms, tolerance, $"{say}: key norms");
+            KernelCheck.AssertClose(stage.Floats(ws.ValueNorm, heads * prefix), expected.ValueNorms, tolerance, $"{say}: value norms");
+            KernelCheck.AssertClose(stage.Floats(ws.Similarity, heads * prefix), expected.MeanKeySimilarity, tolerance, $"{say}: k^.mu", floorFraction: 1);
+        }
+    }
+
+    /// <summary>
+    /// Keys that are random positive multiples of one random direction: every unit key is the same,
+    /// so ||mu|| = 1, r = (N - 1)/(N - 1) = 1 and k^.mu = 1 for every token.
+    /// </summary>
+    [Test]
+    public void ParallelKeysAreFullyRedundant()
+    {
+        TestRandom rng = KernelCheck.Seeded();
+        int heads = 2, tokens = rng.Int(70, 200), dim = 32, window = 4, prefix = tokens - window;
+        LayerData data = LayerData.Random(rng, heads, 1, tokens, dim, 1, DType.F32);
+        for (int h = 0; h < heads; h++)
+        {
+            float[] direction = data.Keys[h][0];
+            for (int n = 0; n < tokens; n++)
+            {
+                float scale = (float)rng.Uniform(0.1, 10);
+                data.Keys[h][n] = direction.Select(x => x * scale).ToArray();
+            }
+        }
+
+        (float[] r, float[] similarity) = Run(data, window, prefix);
+        string say = rng.Say($"N {tokens}");
+        Assert.That(r, Is.All.EqualTo(1f).Within(1e-5), $"{say}: r");
+        Assert.That(similarity, Is.All.EqualTo(1f).Within(1e-5), $"{say}: k^.mu");
+    }
+
+    /// <summary>
+    /// Keys along distinct axes with random sign and scale (N &lt;= D): unit keys are orthonormal, so
+    /// mu = (1/N) sum of them, ||mu||^2 = 1/N, r = (1 - 1)/(N - 1) = 0 and k^.mu = 1/N. One key is zero:
+    /// its norm floors at 1e-12, its unit key is 0 (so ||mu||^2 = (N-1)/N^2, r clamps from -1/(N(N-1)) to
+    /// 0), its k^.mu is 0 and the others' is 1/N.
+    /// </summary>
+    [Test]
+    public void OrthogonalKeysAreNotRedundant([Values] bool withZeroKey)
+    {
+        TestRandom rng = KernelCheck.Seeded();
+        int heads = 2, dim = 64, tokens = rng.Int(10, dim), window = 2, prefix = tokens - window;
+        LayerData data = LayerData.Random(rng, heads, 1, tokens, dim, 1, DType.F32);
+        int zero = rng.Int(0, prefix - 1);
+        for (int h = 0; h < heads; h++)
+        {
+            int[] axes = Enumerable.Range(0, dim).ToArray();
+            rng.Shuffle(axes);
+            for (int n = 0; n < tokens; n++)
+            {
+                data.Keys[h][n] = new float[dim];
+                if (!(withZeroKey && n == zero))
+                {
+                    data.Keys[h][n][axes[n]] = (float)((rng.Coin() ? 1 : -1) * rng.Uniform(0.1, 10));
+                }
+            }
+        }
+
+        (float[] r, float[] similarity) = Run(data, window, prefix);
+        string say = rng.Say($"N {tokens}, zero key at {(withZeroKey ? zero : -1)}");
+        Assert.That(r, Is.All.EqualTo(0f).Within(1e-6), $"{say}: r");
+        for (int h = 0; h < heads; h++)
+        {
+            for (int n = 0; n < prefix; n++)
+            {
+                double expected = withZeroKey && n == zero ? 0 : 1.0 / tokens;
+                Assert.That(similarity[h * prefix + n], Is.EqualTo(expected).Within(1e-6), $"{say}: k^.mu [{h}, {n}]");
+            }
+        }
+    }
+
+    private (float[] Redundancy, float[] Similarity) Run(LayerData data, int window, int prefix)
+    {
+        StoredLayer stored = data.Store(TensorLayout.Nhd);
+        using var stage = new StageHarness(backend, data.KvHeads, data.KvHeads, data.Tokens, data.Dim, window);
+        K.HeadStats.Enqueue(stage.Runtime, stage.Upload(stored.Keys), stage.Upload(stored.Values), prefix, stage.Workspace);
+        return (stage.Floats(stage.Workspace.OnlineRedundancy, data.KvHeads), stage.Floats(stage.Workspace.Similarity, data.KvHeads * prefix));
+    }
+}

@@ -1,0 +1,129 @@
+using System.Runtime.InteropServices;
+using MixKV.Interop;
+using MixKV.Options;
+using MixKV.Tests.Kernels.Support;
+using MixKV.Tests.Support;
+using NUnit.Framework;
+using K = MixKV.Kernels;
+using Ref = MixKV.Reference;
+
+namespace MixKV.Tests.Kernels;
+
+/// <summary>kernels/mix.cu (spec sections 3 and 4): S of the six modes from A, norms, k^.mu and r_h.</summary>
+[TestFixture]
+[Category("TsanSmall")] // small shapes: also run once under ThreadSanitizer (build.cake TsanCheck)
+[NonParallelizable]
+public sealed class MixKernelTests
+{
+    private KernelBackend backend = null!;
+
+    [OneTimeSetUp]
+    public void Open() => backend = KernelBackend.OpenEmulated();
+
+    [OneTimeTearDown]
+    public void Close() => backend.Dispose();
+
+    /// <summary>Random stage inputs (fp32 on the device) against Reference.Mix on the same values in double.</summary>
+    [Test]
+    public void RandomInputsMatchTheReference([Values] ScoreMode mode, [Values(1, 37, 1300)] int prefix)
+    {
+        TestRandom rng = KernelCheck.Seeded();
+        Inputs inputs = Inputs.Random(rng, rng.Int(1, 5), prefix);
+        float[] scores = Run(inputs, mode);
+        double[][] expected = Expected(inputs, mode);
+        KernelCheck.AssertClose(scores, expected, KernelCheck.F32Tolerance, rng.Say($"{mode.Name()} P {prefix}"), floorFraction: 1);
+    }
+
+    /// <summary>
+    /// Equal value norms within a head normalise to 0 (spec deviation), so vnorm adds exactly nothing:
+    /// S(vnorm) == A bit for bit; the same for knorm with equal key norms, and mixkv with r = 0 is A too.
+    /// </summary>
+    [Test]
+    public void ConstantNormsAddNothing()
+    {
+        TestRandom rng = KernelCheck.Seeded();
+        Inputs inputs = Inputs.Random(rng, 3, rng.Int(20, 600));
+        for (int h = 0; h < inputs.Heads; h++)
+        {
+            float v = (float)rng.Uniform(0.5, 5), k = (float)rng.Uniform(0.5, 5);
+            inputs.ValueNorms.AsSpan(h * inputs.Prefix, inputs.Prefix).Fill(v);
+            inputs.KeyNorms.AsSpan(h * inputs.Prefix, inputs.Prefix).Fill(k);
+        }
+
+        Array.Clear(inputs.Redundancy);
+        string say = rng.Say($"P {inputs.Prefix}");
+        Assert.That(Run(inputs, ScoreMode.VNorm), Is.EqualTo(inputs.Attention), $"{say}: vnorm with constant value norms");
+        Assert.That(Run(inputs, ScoreMode.KNorm), Is.EqualTo(inputs.Attention), $"{say}: knorm with constant key norms");
+        Assert.That(Run(inputs, ScoreMode.MixKV), Is.EqualTo(inputs.Attention), $"{say}: mixkv with r = 0 and constant value norms");
+        Assert.That(Run(inputs, ScoreMode.Attention), Is.EqualTo(inputs.Attention), $"{say}: attention is A");
+    }
+
+    /// <summary>r = 1 leaves only the diversity term: mixkv equals keydiff bit for bit.</summary>
+    [Test]
+    public void FullRedundancyIsPureDiversity()
+    {
+        TestRandom rng = KernelCheck.Seeded();
+        Inputs inputs = Inputs.Random(rng, 2, rng.Int(20, 600));
+        inputs.Redundancy.AsSpan().Fill(1f);
+        Assert.That(Run(inputs, ScoreMode.MixKV), Is.EqualTo(Run(inputs, ScoreMode.KeyDiff)), rng.Say($"P {inputs.Prefix}"));
+    }
+
+    private static double[][] Expected(Inputs inputs, ScoreMode mode)
+    {
+        var result = new double[inputs.Heads][];
+        for (int h = 0; h < inputs.Heads; h++)
+        {
+            double[] Row(float[] x) => x.Skip(h * inputs.Prefix).Take(inputs.Prefix).Select(v => (double)v).ToArray();
+            result[h] = Ref.Mix.ComputeHead(mode, Row(inputs.Attention), Row(inputs.ValueNorms), Row(inputs.KeyNorms), Row(inputs.Similarity), inputs.Redundancy[h]);
+        }
+
+        return result;
+    }
+
+    private float[] Run(Inputs inputs, ScoreMode mode)
+    {
+        using var stage = new StageHarness(backend, inputs.Heads, inputs.Heads, inputs.Prefix + 1, 4, 1);
+        K.KernelWorkspace ws = stage.Workspace;
+        Copy(stage, inputs.Attention, ws.Attention);
+        Copy(stage, inputs.KeyNorms, ws.KeyNorm);
+        Copy(stage, inputs.ValueNorms, ws.ValueNorm);
+        Copy(stage, inputs.Similarity, ws.Similarity);
+        Copy(stage, inputs.Redundancy, ws.OnlineRedundancy);
+        byte[] before = stage.WorkspaceBuffer.Span.ToArray();
+
+        K.Mix.Enqueue(stage.Runtime, inputs.Heads, inputs.Prefix, mode, ws.OnlineRedundancy, ws);
+
+        // Only S changes: the inputs and every other byte of the workspace are as before.
+        Span<byte> after = stage.WorkspaceBuffer.Span;
+        long sStart = (long)(ws.Scores.Address - stage.WorkspaceBuffer.Pointer.Address), sEnd = sStart + inputs.Heads * inputs.Prefix * sizeof(float);
+        for (int i = 0; i < after.Length; i++)
+        {
+            if ((i < sStart || i >= sEnd) && after[i] != before[i])
+            {
+                Assert.Fail($"mix_scores wrote workspace byte {i} outside S");
+            }
+        }
+
+        stage.AssertWroteOnly("mix", (ws.Scores, inputs.Heads * inputs.Prefix), (ws.Attention, inputs.Heads * inputs.Prefix), (ws.KeyNorm, inputs.Heads * inputs.Prefix),
+            (ws.ValueNorm, inputs.Heads * inputs.Prefix), (ws.Similarity, inputs.Heads * inputs.Prefix), (ws.OnlineRedundancy, inputs.Heads));
+        return stage.Floats(ws.Scores, inputs.Heads * inputs.Prefix);
+    }
+
+    private static void Copy(StageHarness stage, float[] values, DevicePointer to) => stage.Runtime.CopyToDevice(MemoryMarshal.AsBytes(values.AsSpan()), to);
+
+    private sealed record Inputs(int Heads, int Prefix, float[] Attention, float[] KeyNorms, float[] ValueNorms, float[] Similarity, float[] Redundancy)
+    {
+        /// <summary>A: positive, spread over decades like softmax mass; norms positive; k^.mu in [-1, 1]; r in [0, 1].</summary>
+        public static Inputs Random(TestRandom rng, int heads, int prefix)
+        {
+            int cells = heads * prefix;
+            float[] Draw(Func<float> f) => Enumerable.Range(0, cells).Select(_ => f()).ToArray();
+            return new Inputs(heads, prefix,
+                Draw(() => (float)Math.Exp(rng.Uniform(-12, -1))),
+                Draw(() => (float)rng.Uniform(0.2, 12)),
+                Draw(() => (float)rng.Uniform(0.2, 12)),
+                Draw(() => (float)rng.Uniform(-1, 1)),
+                Enumerable.Range(0, heads).Select(_ => (float)rng.Uniform(0, 1)).ToArray());
+        }
+    }
+}

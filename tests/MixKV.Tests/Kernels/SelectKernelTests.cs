@@ -1,0 +1,81 @@
+using MixKV.Tests.Kernels.Support;
+using MixKV.Tests.Support;
+using NUnit.Framework;
+using K = MixKV.Kernels;
+using Ref = MixKV.Reference;
+
+namespace MixKV.Tests.Kernels;
+
+/// <summary>kernels/select.cu (spec section 6): per-head top-cap in ascending position order, window last, ties to the lower position.</summary>
+[TestFixture]
+[Category("TsanSmall")] // small shapes: also run once under ThreadSanitizer (build.cake TsanCheck)
+[NonParallelizable]
+public sealed class SelectKernelTests
+{
+    private KernelBackend backend = null!;
+
+    [OneTimeSetUp]
+    public void Open() => backend = KernelBackend.OpenEmulated();
+
+    [OneTimeTearDown]
+    public void Close() => backend.Dispose();
+
+    /// <summary>Different device caps per head, always including 0 and P, random scores with planted exact ties.</summary>
+    [Test]
+    public void DeviceCapsPerHeadWithPlantedTies([Values(1, 9, 700, 1500)] int prefix)
+    {
+        TestRandom rng = KernelCheck.Seeded();
+        int heads = 6, window = rng.Int(0, 20);
+        int[] caps = [0, prefix, .. Enumerable.Range(0, heads - 2).Select(_ => rng.Int(0, prefix))];
+        rng.Shuffle(caps);
+        float[] scores = KernelCheck.RandomScores(rng, heads * prefix, duplicates: heads * prefix / 4);
+        Check(scores, heads, prefix, window, caps, deviceCaps: true, rng.Say($"P {prefix} W {window} caps [{string.Join(",", caps)}]"));
+    }
+
+    /// <summary>Heavy ties: scores drawn from a handful of values, so the cut value repeats across many 512-wide chunks.</summary>
+    [Test]
+    public void TiesAcrossChunksGoToTheLowestPositions([Values] bool deviceCaps)
+    {
+        TestRandom rng = KernelCheck.Seeded();
+        int heads = 3, prefix = rng.Int(1100, 2000), window = rng.Int(1, 8);
+        float[] palette = Enumerable.Range(0, rng.Int(2, 5)).Select(_ => (float)rng.Gaussian()).ToArray();
+        float[] scores = Enumerable.Range(0, heads * prefix).Select(_ => rng.Pick(palette)).ToArray();
+        int[] caps = deviceCaps ? Enumerable.Range(0, heads).Select(_ => rng.Int(1, prefix - 1)).ToArray() : Enumerable.Repeat(rng.Int(1, prefix - 1), heads).ToArray();
+        Check(scores, heads, prefix, window, caps, deviceCaps, rng.Say($"P {prefix} palette [{string.Join(",", palette)}] caps [{string.Join(",", caps)}]"));
+    }
+
+    /// <summary>One uniform cap for every head (SnapKV/PyramidKV), including the extremes 0 and P.</summary>
+    [Test]
+    public void UniformCap([Values(0, 1, -1, -2)] int capChoice)
+    {
+        TestRandom rng = KernelCheck.Seeded();
+        int heads = rng.Int(1, 5), prefix = rng.Int(2, 900), window = rng.Int(1, 32);
+        int cap = capChoice switch { 0 => 0, 1 => prefix, -1 => rng.Int(1, prefix - 1), _ => 1 };
+        float[] scores = KernelCheck.RandomScores(rng, heads * prefix, duplicates: prefix / 3);
+        Check(scores, heads, prefix, window, Enumerable.Repeat(cap, heads).ToArray(), deviceCaps: false, rng.Say($"P {prefix} W {window} cap {cap}"));
+    }
+
+    private void Check(float[] scores, int heads, int prefix, int window, int[] caps, bool deviceCaps, string say)
+    {
+        var runtime = backend.Runtime;
+        int[] lens = caps.Select(c => c + window).ToArray();
+        int[] cu = PipelineKernelTests.Prefix(lens);
+        int total = cu[heads];
+        using DeviceRegion s = DeviceRegion.Of<float>(runtime, scores);
+        using DeviceRegion capsBuffer = DeviceRegion.Of<int>(runtime, caps);
+        using DeviceRegion cuBuffer = DeviceRegion.Of<int>(runtime, cu);
+        int slack = 16; // positions past T must stay poisoned
+        using var positions = new DeviceRegion(runtime, (total + slack) * sizeof(int));
+
+        K.Select.Enqueue(runtime, heads, prefix, window, s.Pointer, deviceCaps ? capsBuffer.Pointer : null, caps[0], cuBuffer.Pointer, positions.Pointer);
+
+        int[] expected = Ref.Select.Positions(KernelCheck.Rows(scores, heads, prefix), caps, prefix + window, window).SelectMany(p => p).ToArray();
+        Assert.That(positions.Read<int>(total), Is.EqualTo(expected), say);
+        positions.AssertPoisoned(total * sizeof(int), positions.Bytes, say);
+        Assert.That(s.Read<float>(scores.Length), Is.EqualTo(scores), $"{say}: S is read only");
+        foreach (DeviceRegion b in new[] { s, capsBuffer, cuBuffer, positions })
+        {
+            b.AssertGuardsIntact(say);
+        }
+    }
+}

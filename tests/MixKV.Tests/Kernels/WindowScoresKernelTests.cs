@@ -1,0 +1,163 @@
+using MixKV.Device;
+using MixKV.Options;
+using MixKV.Tensors;
+using MixKV.Tests.Kernels.Support;
+using MixKV.Tests.Support;
+using NUnit.Framework;
+using K = MixKV.Kernels;
+using Ref = MixKV.Reference;
+
+namespace MixKV.Tests.Kernels;
+
+/// <summary>kernels/window_scores.cu (spec section 2): softmax row statistics, window mass, pooling.</summary>
+[TestFixture]
+[Category("TsanSmall")] // small shapes: also run once under ThreadSanitizer (build.cake TsanCheck)
+[NonParallelizable]
+public sealed class WindowScoresKernelTests
+{
+    private KernelBackend backend = null!;
+
+    [OneTimeSetUp]
+    public void Open() => backend = KernelBackend.OpenEmulated();
+
+    [OneTimeTearDown]
+    public void Close() => backend.Dispose();
+
+    [Test]
+    public void RandomInputsMatchTheReferenceStageByStage([Values] DType dtype, [Values] GqaReduction gqa, [Values] TensorLayout layout)
+    {
+        TestRandom rng = KernelCheck.Seeded();
+        int heads = rng.Int(1, 3), groups = rng.Int(1, 3), tokens = rng.Int(40, 300), dim = rng.Pick([8, 16, 40, 64]), window = rng.Int(1, 24);
+        var pooling = rng.Coin() ? PoolingKind.Avg : PoolingKind.Max;
+        int kernel = rng.Pick([1, 3, 5, 7]);
+        string say = rng.Say($"Hkv {heads} G {groups} N {tokens} D {dim} W {window} pool {pooling} {kernel}");
+        LayerData data = LayerData.Random(rng, heads, groups, tokens, dim, window + rng.Int(0, 3), dtype);
+        StoredLayer stored = data.Store(layout, new Padding(rng.Int(0, 3), rng.Int(0, 3), rng.Int(0, 5), 1));
+        int prefix = tokens - window, queryHeads = heads * groups;
+        using var stage = new StageHarness(backend, queryHeads, heads, tokens, dim, window);
+        DeviceTensor keys = stage.Upload(stored.Keys);
+        DeviceTensor queries = stage.Upload(stored.Queries);
+        DeviceTensor windowQueries = queries.SliceTokens(queries.Tokens - window, window);
+        var options = new CompressionOptions { Window = window, Budget = window + 1, Gqa = gqa, Pooling = pooling, PoolingKernel = kernel };
+
+        K.WindowScores.Enqueue(stage.Runtime, keys, windowQueries, options, stage.Workspace);
+
+        K.KernelWorkspace ws = stage.Workspace;
+        stage.AssertWroteOnly(say, (ws.RowMax, queryHeads * window), (ws.RowSum, queryHeads * window), (ws.RawAttention, heads * prefix), (ws.Attention, heads * prefix));
+        double tolerance = KernelCheck.Tolerance(dtype);
+        (double[][] max, double[][] sum) = RowStatistics(data, window);
+        KernelCheck.AssertClose(stage.Floats(ws.RowMax, queryHeads * window), max, tolerance, $"{say}: row max", floorFraction: 1);
+        KernelCheck.AssertClose(stage.Floats(ws.RowSum, queryHeads * window), sum, tolerance, $"{say}: row sum");
+
+        HeadTensor hostWindow = stored.Inputs.WindowQueries(window);
+        double[][] raw = Ref.WindowScores.ReduceGqa(Ref.WindowScores.AttentionMass(stored.Inputs.Keys, hostWindow), heads, gqa);
+        double[][] pooled = Ref.WindowScores.Compute(stored.Inputs.Keys, hostWindow, gqa, pooling, kernel);
+        KernelCheck.AssertClose(stage.Floats(ws.RawAttention, heads * prefix), raw, tolerance, $"{say}: raw mass (before pooling)");
+        KernelCheck.AssertClose(stage.Floats(ws.Attention, heads * prefix), pooled, tolerance, $"{say}: A");
+        KernelCheck.AssertClose(stage.Floats(ws.Attention, heads * prefix), Oracle.Attention(data, options), tolerance, $"{say}: A vs the oracle");
+    }
+
+    /// <summary>
+    /// Zero queries give every visible key the logit 0, so row w's softmax is 1/(P+w+1) whatever the
+    /// keys: A_raw[n] = (1/W) * sum_w 1/(P+w+1) for every n, for both GQA reductions. Avg pooling then
+    /// divides the in-range neighbours by k: interior values are unchanged, the first and last k/2
+    /// positions lose the padded share. Max pooling keeps the value.
+    /// </summary>
+    [Test]
+    public void ZeroQueriesGiveTheHandComputedUniformMass([Values] PoolingKind pooling, [Values(1, 5)] int kernel)
+    {
+        TestRandom rng = KernelCheck.Seeded();
+        int heads = 2, groups = 2, tokens = rng.Int(30, 90), dim = 16, window = rng.Int(2, 9), prefix = tokens - window;
+        LayerData data = LayerData.Random(rng, heads, groups, tokens, dim, window, DType.F32);
+        foreach (float[][] head in data.Queries)
+        {
+            foreach (float[] row in head)
+            {
+                Array.Clear(row);
+            }
+        }
+
+        StoredLayer stored = data.Store(TensorLayout.Hnd);
+        using var stage = new StageHarness(backend, heads * groups, heads, tokens, dim, window);
+        DeviceTensor keys = stage.Upload(stored.Keys);
+        DeviceTensor queries = stage.Upload(stored.Queries);
+        var options = new CompressionOptions { Window = window, Budget = window + 1, Gqa = rng.Coin() ? GqaReduction.Max : GqaReduction.Mean, Pooling = pooling, PoolingKernel = kernel };
+
+        K.WindowScores.Enqueue(stage.Runtime, keys, queries, options, stage.Workspace);
+
+        double mass = Enumerable.Range(0, window).Sum(w => 1.0 / (prefix + w + 1)) / window;
+        var expected = new double[heads][];
+        for (int h = 0; h < heads; h++)
+        {
+            expected[h] = Enumerable.Range(0, prefix).Select(n =>
+            {
+                int inside = Math.Min(prefix - 1, n + kernel / 2) - Math.Max(0, n - kernel / 2) + 1;
+                return pooling == PoolingKind.Max ? mass : mass * inside / kernel;
+            }).ToArray();
+        }
+
+        KernelCheck.AssertClose(stage.Floats(stage.Workspace.Attention, heads * prefix), expected, 1e-6, rng.Say($"uniform mass {mass:R}, N {tokens}, W {window}"));
+    }
+
+    /// <summary>Pooling alone, on the kernel's own raw mass: kernel 1 and max pooling are exact copies/maxima; avg is the window sum / k within 1e-6 relative (1e-4 percent).</summary>
+    [Test]
+    public void PoolingOfTheRawMassIsExact([Values] PoolingKind pooling, [Values(1, 3, 7)] int kernel)
+    {
+        TestRandom rng = KernelCheck.Seeded();
+        int heads = 3, prefix = rng.Int(1, 700);
+        using var stage = new StageHarness(backend, heads, heads, prefix + 1, 8, 1);
+        float[] raw = Enumerable.Range(0, heads * prefix).Select(_ => (float)Math.Exp(rng.Uniform(-12, 0))).ToArray();
+        stage.Runtime.CopyToDevice(System.Runtime.InteropServices.MemoryMarshal.AsBytes(raw.AsSpan()), stage.Workspace.RawAttention);
+        stage.Runtime.Launch("window_pool", K.Launch.Config(K.Launch.Blocks(prefix, 256), (uint)heads, 256), new K.WindowPoolParams
+        {
+            Raw = stage.Workspace.RawAttention.Address,
+            Pooled = stage.Workspace.Attention.Address,
+            Prefix = prefix,
+            Kernel = kernel,
+            PoolMax = pooling == PoolingKind.Max ? 1 : 0,
+        });
+
+        float[] pooled = stage.Floats(stage.Workspace.Attention, heads * prefix);
+        string say = rng.Say($"P {prefix}");
+        for (int h = 0; h < heads; h++)
+        {
+            for (int n = 0; n < prefix; n++)
+            {
+                var inside = Enumerable.Range(n - kernel / 2, kernel).Where(i => i >= 0 && i < prefix).Select(i => raw[h * prefix + i]).ToArray();
+                float got = pooled[h * prefix + n];
+                if (pooling == PoolingKind.Max || kernel == 1)
+                {
+                    Assert.That(got, Is.EqualTo(pooling == PoolingKind.Max ? inside.Max() : raw[h * prefix + n]), $"{say}: [{h}, {n}] exact");
+                }
+                else
+                {
+                    Assert.That(got, Is.EqualTo(inside.Sum(x => (double)x) / kernel).Within(1e-4).Percent, $"{say}: [{h}, {n}]");
+                }
+            }
+        }
+    }
+
+    /// <summary>Causal softmax statistics in double: max logit and sum of exp(logit - max) over keys 0..P+w.</summary>
+    private static (double[][] Max, double[][] Sum) RowStatistics(LayerData data, int window)
+    {
+        int n = data.Tokens, prefix = n - window, g = data.QueryHeads / data.KvHeads;
+        var max = new double[data.QueryHeads][];
+        var sum = new double[data.QueryHeads][];
+        for (int q = 0; q < data.QueryHeads; q++)
+        {
+            max[q] = new double[window];
+            sum[q] = new double[window];
+            float[][] rows = data.Queries[q];
+            for (int w = 0; w < window; w++)
+            {
+                float[] query = rows[rows.Length - window + w];
+                double[] logits = Enumerable.Range(0, prefix + w + 1)
+                    .Select(key => query.Zip(data.Keys[q / g][key], (a, b) => (double)a * b).Sum() / Math.Sqrt(data.Dim)).ToArray();
+                max[q][w] = logits.Max();
+                sum[q][w] = logits.Sum(l => Math.Exp(l - max[q][w]));
+            }
+        }
+
+        return (max, sum);
+    }
+}

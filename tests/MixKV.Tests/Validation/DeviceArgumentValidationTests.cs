@@ -1,0 +1,117 @@
+using MixKV.Device;
+using MixKV.Interop;
+using MixKV.Options;
+using MixKV.Tensors;
+using MixKV.Tests.Kernels.Support;
+using MixKV.Tests.Support;
+using NUnit.Framework;
+
+namespace MixKV.Tests.Validation;
+
+/// <summary>
+/// Spec section 8 for raw device buffers (<see cref="KernelBackend.Enqueue"/>): null and misaligned
+/// pointers, shapes that disagree with the plan, output capacity and workspace too small. Each is an
+/// ArgumentException naming the argument, raised before any launch: the poisoned outputs and the
+/// caller's K/V/Q bytes are unchanged. Runs on the emulated backend, whose device memory is host memory.
+/// </summary>
+[TestFixture]
+public sealed class DeviceArgumentValidationTests
+{
+    private const int KvHeads = 2, Groups = 2, Tokens = 96, Dim = 16, Window = 8;
+
+    private static readonly CompressionOptions Options = new() { Window = Window, Budget = 24, Method = BudgetMethod.AdaKV };
+
+    private static IEnumerable<TestCaseData> Violations()
+    {
+        yield return new TestCaseData(new Func<Setup, Setup>(s => s with { Keys = s.Keys with { Pointer = new DevicePointer(0) } }), "keys", "null").SetName("NullKeys");
+        yield return new TestCaseData(new Func<Setup, Setup>(s => s with { Values = s.Values with { Pointer = s.Values.Pointer.AddBytes(2) } }), "values", "not aligned").SetName("MisalignedValues");
+        yield return new TestCaseData(new Func<Setup, Setup>(s => s with { Queries = s.Queries with { Pointer = s.Queries.Pointer.AddBytes(1) } }), "queries", "not aligned").SetName("MisalignedQueries");
+        yield return new TestCaseData(new Func<Setup, Setup>(s => s with { Output = s.Output with { Positions = new DevicePointer(0) } }), "output.Positions", "null").SetName("NullPositions");
+        yield return new TestCaseData(new Func<Setup, Setup>(s => s with { Output = s.Output with { HeadLens = s.Output.HeadLens.AddBytes(2) } }), "output.HeadLens", "not aligned").SetName("MisalignedHeadLens");
+        yield return new TestCaseData(new Func<Setup, Setup>(s => s with { Output = s.Output with { CapacityTokens = s.Output.CapacityTokens - 1 } }), "output", "capacity too small").SetName("OutputCapacityTooSmall");
+        yield return new TestCaseData(new Func<Setup, Setup>(s => s with { WorkspaceBytes = s.WorkspaceBytes - 4 }), "workspace", "smaller than").SetName("WorkspaceTooSmall");
+        yield return new TestCaseData(new Func<Setup, Setup>(s => s with { Workspace = s.Workspace.AddBytes(4) }), "workspace", "not aligned").SetName("MisalignedWorkspace");
+        yield return new TestCaseData(new Func<Setup, Setup>(s => s with { Keys = s.Keys with { Tokens = Tokens - 1 } }), "keys", "must be [").SetName("KeysShapeDisagreesWithPlan");
+        yield return new TestCaseData(new Func<Setup, Setup>(s => s with { Values = s.Values with { DType = DType.F16 } }), "values", "dtype").SetName("ValuesDTypeDiffers");
+        yield return new TestCaseData(new Func<Setup, Setup>(s => s with { Queries = s.Queries.SliceTokens(0, Window - 1) }), "queries", "window").SetName("TooFewQueryRows");
+        yield return new TestCaseData(new Func<Setup, Setup>(s => s with { Keys = s.Keys with { TokenStride = Dim - 1 } }), "keys", "alias").SetName("AliasingKeyStrides");
+    }
+
+    [TestCaseSource(nameof(Violations))]
+    public void EnqueueRejectsBeforeAnyLaunch(Func<Setup, Setup> breakIt, string parameter, string rule)
+    {
+        TestRandom rng = TestRandom.ForCurrentTest();
+        using KernelBackend backend = KernelBackend.OpenEmulated();
+        DevicePlan plan = backend.Plan(KvHeads * Groups, KvHeads, Tokens, Dim, Options, LayerPosition.Single);
+        LayerData data = LayerData.Random(rng, KvHeads, Groups, Tokens, Dim, Window, DType.F32);
+        using var keys = Upload(backend, data.Keys);
+        using var values = Upload(backend, data.Values);
+        using var queries = Upload(backend, data.Queries);
+        int rowBytes = Dim * sizeof(float);
+        using var outKeys = new DeviceRegion(backend.Runtime, (long)plan.MaxOutputTokens * rowBytes);
+        using var outValues = new DeviceRegion(backend.Runtime, (long)plan.MaxOutputTokens * rowBytes);
+        using var positions = new DeviceRegion(backend.Runtime, (long)plan.MaxOutputTokens * sizeof(int));
+        using var headLens = new DeviceRegion(backend.Runtime, KvHeads * sizeof(int));
+        using var cuLens = new DeviceRegion(backend.Runtime, (KvHeads + 1) * sizeof(int));
+        using var workspace = new DeviceRegion(backend.Runtime, plan.WorkspaceBytes);
+        var valid = new Setup(
+            Tensor(keys, KvHeads, Tokens),
+            Tensor(values, KvHeads, Tokens),
+            Tensor(queries, KvHeads * Groups, Window),
+            new DeviceLayerOutput(outKeys.Pointer, outValues.Pointer, positions.Pointer, headLens.Pointer, cuLens.Pointer, plan.MaxOutputTokens),
+            workspace.Pointer,
+            plan.WorkspaceBytes);
+        byte[][] inputsBefore = [keys.Span.ToArray(), values.Span.ToArray(), queries.Span.ToArray()];
+        Setup broken = breakIt(valid);
+
+        var error = Assert.Throws<ArgumentException>(() => backend.Enqueue(plan, broken.Keys, broken.Values, broken.Queries, broken.Output, broken.Workspace, broken.WorkspaceBytes), rng.Tag);
+
+        Assert.That(error!.ParamName, Is.EqualTo(parameter), rng.Say(error.Message));
+        Assert.That(error.Message, Does.Contain(rule), rng.Tag);
+        foreach ((DeviceRegion region, string name) in new[] { (outKeys, "K'"), (outValues, "V'"), (positions, "positions"), (headLens, "head_lens"), (cuLens, "cu_lens") })
+        {
+            region.AssertPoisoned(0, region.Bytes, $"{name} must not be written by a rejected call {rng.Tag}");
+            region.AssertGuardsIntact(name);
+        }
+
+        Assert.That(keys.Span.ToArray(), Is.EqualTo(inputsBefore[0]), rng.Say("keys unchanged"));
+        Assert.That(values.Span.ToArray(), Is.EqualTo(inputsBefore[1]), rng.Say("values unchanged"));
+        Assert.That(queries.Span.ToArray(), Is.EqualTo(inputsBefore[2]), rng.Say("queries unchanged"));
+    }
+
+    [Test]
+    public void TheValidSetupRuns()
+    {
+        // The control for the cases above: the same buffers, unbroken, are accepted and every head gets rows.
+        TestRandom rng = TestRandom.ForCurrentTest();
+        using KernelBackend backend = KernelBackend.OpenEmulated();
+        DevicePlan plan = backend.Plan(KvHeads * Groups, KvHeads, Tokens, Dim, Options, LayerPosition.Single);
+        LayerData data = LayerData.Random(rng, KvHeads, Groups, Tokens, Dim, Window, DType.F32);
+        using var keys = Upload(backend, data.Keys);
+        using var values = Upload(backend, data.Values);
+        using var queries = Upload(backend, data.Queries);
+        int rowBytes = Dim * sizeof(float);
+        using var outKeys = new DeviceRegion(backend.Runtime, (long)plan.MaxOutputTokens * rowBytes);
+        using var outValues = new DeviceRegion(backend.Runtime, (long)plan.MaxOutputTokens * rowBytes);
+        using var positions = new DeviceRegion(backend.Runtime, (long)plan.MaxOutputTokens * sizeof(int));
+        using var headLens = new DeviceRegion(backend.Runtime, KvHeads * sizeof(int));
+        using var cuLens = new DeviceRegion(backend.Runtime, (KvHeads + 1) * sizeof(int));
+        using var workspace = new DeviceRegion(backend.Runtime, plan.WorkspaceBytes);
+        var output = new DeviceLayerOutput(outKeys.Pointer, outValues.Pointer, positions.Pointer, headLens.Pointer, cuLens.Pointer, plan.MaxOutputTokens);
+
+        backend.Enqueue(plan, Tensor(keys, KvHeads, Tokens), Tensor(values, KvHeads, Tokens), Tensor(queries, KvHeads * Groups, Window), output, workspace.Pointer, plan.WorkspaceBytes);
+        backend.Runtime.Synchronize();
+
+        int[] lens = headLens.Read<int>(KvHeads);
+        Assert.That(lens, Has.All.GreaterThanOrEqualTo(Window), rng.Say($"head_lens {string.Join(",", lens)}"));
+        Assert.That(cuLens.Read<int>(KvHeads + 1)[^1], Is.EqualTo(lens.Sum()), rng.Tag);
+    }
+
+    public sealed record Setup(DeviceTensor Keys, DeviceTensor Values, DeviceTensor Queries, DeviceLayerOutput Output, DevicePointer Workspace, long WorkspaceBytes);
+
+    private static DeviceRegion Upload(KernelBackend backend, float[][][] tensor) =>
+        DeviceRegion.Of<float>(backend.Runtime, tensor.SelectMany(head => head.SelectMany(row => row)).ToArray());
+
+    private static DeviceTensor Tensor(DeviceRegion region, int heads, int tokens) =>
+        DeviceTensor.Create(region.Pointer, DType.F32, TensorLayout.Hnd, heads, tokens, Dim);
+}
