@@ -16,9 +16,9 @@ command -v nvidia-smi > /dev/null && nvidia-smi --query-gpu=name,driver_version,
 if [ -f /usr/include/boost/context/detail/fcontext.hpp ]; then bash src/Emulator/build.sh release; fi
 
 dotnet build MixKV.Native.sln -c Release -v quiet
-# MIXKV_TEST_BACKEND=cuda: kernel tests that run through KernelBackend use the GPU; tests marked
-# "needs a CUDA device" run instead of being ignored.
-MIXKV_TEST_BACKEND=cuda dotnet test MixKV.Native.sln -c Release --no-build \
+# With a device present, the tests marked "needs a CUDA device" run instead of being ignored: the
+# interop's launch tests and CudaPipelineTests (every pipeline acceptance case on the GPU vs the reference).
+dotnet test MixKV.Native.sln -c Release --no-build \
     --logger "trx;LogFileName=gpu-tests.trx" --results-directory "$out" 2>&1 | tee "$out/tests.txt"
 
 [ "${1:-}" = "--tests" ] && exit 0

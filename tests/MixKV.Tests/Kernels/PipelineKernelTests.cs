@@ -37,10 +37,13 @@ public sealed class PipelineKernelTests
         backend.Dispose();
     }
 
-    private static IEnumerable<TestCaseData> Cases() => KernelCase.All();
+    internal static IEnumerable<TestCaseData> Cases() => KernelCase.All();
 
     [TestCaseSource(nameof(Cases))]
-    public void MatchesReference(KernelCase c)
+    public void MatchesReference(KernelCase c) => CheckAgainstReference(backend, c);
+
+    /// <summary>The acceptance check of one case on any kernel backend (CudaPipelineTests runs it on a GPU).</summary>
+    internal static void CheckAgainstReference(KernelBackend backend, KernelCase c)
     {
         TestRandom rng = KernelCheck.Seeded();
         LayerData data = c.Data(rng, out int tokens);

@@ -1,0 +1,33 @@
+using MixKV.Tests.Kernels.Support;
+using NUnit.Framework;
+
+namespace MixKV.Tests.Kernels;
+
+/// <summary>
+/// The pipeline acceptance cases of <see cref="PipelineKernelTests"/> on a real GPU through the CUDA
+/// driver backend: same kernels, same launch code, compared with the same reference. Ignored, saying
+/// why, where no CUDA device is present (bench/gpu-check.sh runs them on a GPU machine).
+/// </summary>
+[TestFixture]
+[NonParallelizable]
+public sealed class CudaPipelineTests
+{
+    private KernelBackend? backend;
+
+    [OneTimeSetUp]
+    public void Open()
+    {
+        if (!KernelBackendProbes.TryCuda(out string reason))
+        {
+            Assert.Ignore($"needs a CUDA device: {reason}");
+        }
+
+        backend = KernelBackend.OpenCuda();
+    }
+
+    [OneTimeTearDown]
+    public void Close() => backend?.Dispose();
+
+    [TestCaseSource(typeof(PipelineKernelTests), nameof(PipelineKernelTests.Cases))]
+    public void MatchesReference(KernelCase c) => PipelineKernelTests.CheckAgainstReference(backend!, c);
+}
