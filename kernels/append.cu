@@ -6,6 +6,9 @@
 //                   new row lands at cu_lens[h] + h + len_h. Positions move the same way.
 //   append_lengths  grid 1: len_h += 1 and cu_lens recomputed, launched after append_rows on the
 //                   same stream (it rewrites the lengths append_rows reads).
+// Capacity lives on the host but T lives on the device, so both kernels check T + Hkv <= capacity
+// themselves: on overflow nothing is written and *status becomes 1 (spec section 7: an error, not a
+// write).
 #include "common/portability.cuh"
 #include "common/reduce.cuh"
 
@@ -17,15 +20,19 @@ struct AppendParams {
     const int* cu_lens;            // [Hkv + 1] before the append
     const int* source_positions;   // [T]
     int* destination_positions;    // [T + Hkv]
+    int* status;                   // set to 1 on overflow (may be null)
     int row_words;
     int position;                  // original position of the appended token
+    int capacity;                  // rows the destination holds
+    int reserved;
 };
 
 struct AppendLengthsParams {
     int* head_lens;
     int* cu_lens;
+    int* status;
     int heads;
-    int reserved;
+    int capacity;
 };
 
 template <typename W>
@@ -34,6 +41,12 @@ __global__ void append_rows(const AppendParams p)
     const int warps = blockDim.x / MIXKV_WARP;
     const int lane = threadIdx.x % MIXKV_WARP;
     const int head = blockIdx.y;
+    if (p.cu_lens[gridDim.y] + static_cast<int>(gridDim.y) > p.capacity) {
+        if (p.status && head == 0 && blockIdx.x == 0 && threadIdx.x == 0) {
+            *p.status = 1;
+        }
+        return;
+    }
     const int length = p.head_lens[head];
     const int first = p.cu_lens[head];
     for (int j = blockIdx.x * warps + threadIdx.x / MIXKV_WARP; j <= length; j += gridDim.x * warps) {
@@ -54,6 +67,9 @@ __global__ void append_rows(const AppendParams p)
 __global__ void append_lengths(const AppendLengthsParams p)
 {
     if (threadIdx.x == 0) {
+        if (p.cu_lens[p.heads] + p.heads > p.capacity) {
+            return;  // append_rows reported the overflow and wrote nothing
+        }
         int offset = 0;
         p.cu_lens[0] = 0;
         for (int h = 0; h < p.heads; ++h) {

@@ -49,6 +49,62 @@ public sealed class KernelBackend : ILayerCompressor, IDisposable
         KernelPipeline.Enqueue(runtime, plan, keys, values, queries, output, workspace, scores: false);
     }
 
+    /// <summary>
+    /// Queues all later work on the caller's stream (an engine's CUstream; 0 = the legacy default
+    /// stream), so the layer orders with the engine's kernels and can be captured in a CUDA graph.
+    /// The emulated runtime runs each launch to completion and has no streams: there it is a no-op.
+    /// </summary>
+    public void UseStream(nint stream)
+    {
+        if (runtime is CudaKernelRuntime cuda)
+        {
+            cuda.UseStream(stream);
+        }
+    }
+
+    /// <summary>Bytes of the staging buffer <see cref="EnqueueInPlace"/> needs: one compressed K (or V) at the plan's bound.</summary>
+    public static long InPlaceStagingBytes(DevicePlan plan, DType dtype)
+    {
+        ArgumentNullException.ThrowIfNull(plan);
+        return (long)plan.MaxOutputTokens * plan.HeadDim * dtype.Size();
+    }
+
+    /// <summary>
+    /// Compresses the caller's K and V in place (spec section 7): the kept rows overwrite the front of
+    /// each head's own region (<see cref="OutputLayout.Dense"/>, uniform caps only) or the start of the
+    /// buffer as packed [T, D] rows (<see cref="OutputLayout.Flattened"/>); positions and lengths go
+    /// to <paramref name="selection"/>. Rows pass through <paramref name="staging"/> (no larger than the
+    /// compressed cache), and every argument is checked before the first launch, so a rejected call
+    /// leaves the cache as it was.
+    /// </summary>
+    public void EnqueueInPlace(DevicePlan plan, DeviceTensor keys, DeviceTensor values, DeviceTensor queries, DeviceSelection selection, OutputLayout layout, DevicePointer workspace, long workspaceBytes, DevicePointer staging, long stagingBytes)
+    {
+        ArgumentNullException.ThrowIfNull(plan);
+        DeviceInputValidator.ValidateInPlace(plan, keys, values, queries, selection, layout, workspace, workspaceBytes, staging, stagingBytes);
+        KernelPipeline.EnqueueInPlace(runtime, plan, keys, values, queries, selection, layout, workspace, staging);
+    }
+
+    /// <summary>
+    /// Decode-time append (spec section 7): one new K/V row per head at the end of that head's segment,
+    /// written out of place into the destination buffers (segments shift, which would race in place);
+    /// afterwards the cache's head_lens and cu_lens describe the destination. The live row count stays
+    /// on the device, so capacity is checked there: on overflow nothing is written and
+    /// <paramref name="status"/> (an int32 the caller zeroed) becomes 1.
+    /// </summary>
+    public void EnqueueAppend(DeviceFlatCache cache, DevicePointer destinationKeys, DevicePointer destinationValues, DevicePointer destinationPositions, int destinationCapacity,
+        DevicePointer newKeys, DevicePointer newValues, int position, DevicePointer status)
+    {
+        DeviceInputValidator.ValidateAppend(cache, destinationKeys, destinationValues, destinationPositions, destinationCapacity, newKeys, newValues, position, status);
+        int rowBytes = cache.HeadDim * cache.DType.Size();
+        int maxRowsPerHead = Math.Max(cache.CapacityTokens, 1);
+        foreach ((DevicePointer source, DevicePointer destination, DevicePointer rows) in new[] { (cache.Keys, destinationKeys, newKeys), (cache.Values, destinationValues, newValues) })
+        {
+            Kernels.Append.EnqueueRows(runtime, cache.KvHeads, rowBytes, maxRowsPerHead, source, destination, rows, cache.HeadLens, cache.CuLens, cache.Positions, destinationPositions, position, destinationCapacity, status);
+        }
+
+        Kernels.Append.EnqueueLengths(runtime, cache.KvHeads, cache.HeadLens, cache.CuLens, destinationCapacity, status);
+    }
+
     /// <inheritdoc />
     public CompressedLayer Compress(LayerInputs inputs, CompressionOptions options, LayerPosition layer, bool withScores = false) =>
         Run(inputs, options, layer, withScores, intermediates: false).Layer;

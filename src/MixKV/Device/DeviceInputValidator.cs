@@ -12,14 +12,7 @@ internal static class DeviceInputValidator
 {
     public static void Validate(DevicePlan plan, DeviceTensor keys, DeviceTensor values, DeviceTensor queries, DeviceLayerOutput output, DevicePointer workspace, long workspaceBytes)
     {
-        Tensor(keys, nameof(keys), plan.KvHeads, plan.Tokens, plan.HeadDim);
-        Tensor(values, nameof(values), plan.KvHeads, plan.Tokens, plan.HeadDim);
-        Require(values.DType == keys.DType, nameof(values), $"values dtype {values.DType.Name()} differs from keys dtype {keys.DType.Name()}");
-        Require(queries.DType == keys.DType, nameof(queries), $"queries dtype {queries.DType.Name()} differs from keys dtype {keys.DType.Name()}");
-        Require(queries.Heads == plan.QueryHeads && queries.Dim == plan.HeadDim, nameof(queries), $"queries must be [{plan.QueryHeads}, >= {plan.Window}, {plan.HeadDim}] (got [{queries.Heads}, {queries.Tokens}, {queries.Dim}])");
-        Require(queries.Tokens >= plan.Window, nameof(queries), $"queries have {queries.Tokens} rows but the window needs {plan.Window} (Wq >= W)");
-        Tensor(queries, nameof(queries), queries.Heads, queries.Tokens, queries.Dim);
-
+        Inputs(plan, keys, values, queries);
         Pointer(output.Keys, "output.Keys", keys.DType.Size());
         Pointer(output.Values, "output.Values", keys.DType.Size());
         Pointer(output.Positions, "output.Positions", sizeof(int));
@@ -29,6 +22,60 @@ internal static class DeviceInputValidator
         Pointer(workspace, nameof(workspace), 256);
         Require(workspaceBytes >= plan.WorkspaceBytes, nameof(workspace), $"workspace of {workspaceBytes} bytes is smaller than the {plan.WorkspaceBytes} the plan needs");
     }
+
+    private static void Inputs(DevicePlan plan, DeviceTensor keys, DeviceTensor values, DeviceTensor queries)
+    {
+        Tensor(keys, nameof(keys), plan.KvHeads, plan.Tokens, plan.HeadDim);
+        Tensor(values, nameof(values), plan.KvHeads, plan.Tokens, plan.HeadDim);
+        Require(values.DType == keys.DType, nameof(values), $"values dtype {values.DType.Name()} differs from keys dtype {keys.DType.Name()}");
+        Require(queries.DType == keys.DType, nameof(queries), $"queries dtype {queries.DType.Name()} differs from keys dtype {keys.DType.Name()}");
+        Require(queries.Heads == plan.QueryHeads && queries.Dim == plan.HeadDim, nameof(queries), $"queries must be [{plan.QueryHeads}, >= {plan.Window}, {plan.HeadDim}] (got [{queries.Heads}, {queries.Tokens}, {queries.Dim}])");
+        Require(queries.Tokens >= plan.Window, nameof(queries), $"queries have {queries.Tokens} rows but the window needs {plan.Window} (Wq >= W)");
+        Tensor(queries, nameof(queries), queries.Heads, queries.Tokens, queries.Dim);
+    }
+
+    public static void ValidateInPlace(DevicePlan plan, DeviceTensor keys, DeviceTensor values, DeviceTensor queries, DeviceSelection selection, OutputLayout layout, DevicePointer workspace, long workspaceBytes, DevicePointer staging, long stagingBytes)
+    {
+        Inputs(plan, keys, values, queries);
+        Require(Enum.IsDefined(layout), nameof(layout), $"unknown output layout {layout}");
+        Require(layout != OutputLayout.Dense || !plan.DeviceCaps, nameof(layout), "the dense layout needs one cap for every head; AdaKV caps differ per head: use the flattened layout");
+        Pointer(selection.Positions, "selection.Positions", sizeof(int));
+        Pointer(selection.HeadLens, "selection.HeadLens", sizeof(int));
+        Pointer(selection.CuLens, "selection.CuLens", sizeof(int));
+        Require(selection.CapacityTokens >= plan.MaxOutputTokens, nameof(selection), $"output capacity too small: {selection.CapacityTokens} positions, the plan can keep up to {plan.MaxOutputTokens}");
+        Pointer(workspace, nameof(workspace), 256);
+        Require(workspaceBytes >= plan.WorkspaceBytes, nameof(workspace), $"workspace of {workspaceBytes} bytes is smaller than the {plan.WorkspaceBytes} the plan needs");
+        Pointer(staging, nameof(staging), keys.DType.Size());
+        long needed = (long)plan.MaxOutputTokens * plan.HeadDim * keys.DType.Size();
+        Require(stagingBytes >= needed, nameof(staging), $"staging of {stagingBytes} bytes is smaller than one compressed cache ({needed} bytes)");
+    }
+
+    public static void ValidateAppend(DeviceFlatCache cache, DevicePointer keys, DevicePointer values, DevicePointer positions, int capacity, DevicePointer newKeys, DevicePointer newValues, int position, DevicePointer status)
+    {
+        Require(Enum.IsDefined(cache.DType), nameof(cache), $"unsupported dtype {(int)cache.DType}");
+        Require(cache.KvHeads >= 1 && cache.HeadDim >= 1, nameof(cache), $"KV heads and head dim must be >= 1 (got {cache.KvHeads}, {cache.HeadDim})");
+        int size = cache.DType.Size();
+        Pointer(cache.Keys, "cache.Keys", size);
+        Pointer(cache.Values, "cache.Values", size);
+        Pointer(cache.Positions, "cache.Positions", sizeof(int));
+        Pointer(cache.HeadLens, "cache.HeadLens", sizeof(int));
+        Pointer(cache.CuLens, "cache.CuLens", sizeof(int));
+        Pointer(keys, "destinationKeys", size);
+        Pointer(values, "destinationValues", size);
+        Pointer(positions, "destinationPositions", sizeof(int));
+        Pointer(newKeys, nameof(newKeys), size);
+        Pointer(newValues, nameof(newValues), size);
+        Pointer(status, nameof(status), sizeof(int));
+        Require(capacity >= cache.KvHeads, "destinationCapacity", $"capacity {capacity} cannot even hold one new row per head ({cache.KvHeads})");
+        Require(position >= 0, nameof(position), $"position must be >= 0 (got {position})");
+        long rowBytes = (long)cache.HeadDim * size;
+        Require(!Overlap(cache.Keys, cache.CapacityTokens * rowBytes, keys, capacity * rowBytes), "destinationKeys", "the append is out of place: destination keys overlap the cache's keys");
+        Require(!Overlap(cache.Values, cache.CapacityTokens * rowBytes, values, capacity * rowBytes), "destinationValues", "the append is out of place: destination values overlap the cache's values");
+        Require(!Overlap(cache.Positions, cache.CapacityTokens * sizeof(int), positions, capacity * sizeof(int)), "destinationPositions", "the append is out of place: destination positions overlap the cache's positions");
+    }
+
+    private static bool Overlap(DevicePointer a, long aBytes, DevicePointer b, long bBytes) =>
+        a.Address < b.Address + (ulong)bBytes && b.Address < a.Address + (ulong)aBytes;
 
     public static void Pointer(DevicePointer pointer, string name, int alignment)
     {

@@ -10,8 +10,16 @@ internal static class Append
     private const int Threads = 256;
     private const int RowsPerBlock = Threads / 32;
 
+    /// <summary>Rows and lengths of one append (K and V share the lengths: use the two halves below for both).</summary>
     public static void Enqueue(IKernelRuntime runtime, int kvHeads, int rowBytes, int maxRowsPerHead, DevicePointer source, DevicePointer destination, DevicePointer newRows,
-        DevicePointer headLens, DevicePointer cuLens, DevicePointer sourcePositions, DevicePointer destinationPositions, int position)
+        DevicePointer headLens, DevicePointer cuLens, DevicePointer sourcePositions, DevicePointer destinationPositions, int position, int capacity, DevicePointer? status = null)
+    {
+        EnqueueRows(runtime, kvHeads, rowBytes, maxRowsPerHead, source, destination, newRows, headLens, cuLens, sourcePositions, destinationPositions, position, capacity, status);
+        EnqueueLengths(runtime, kvHeads, headLens, cuLens, capacity, status);
+    }
+
+    public static void EnqueueRows(IKernelRuntime runtime, int kvHeads, int rowBytes, int maxRowsPerHead, DevicePointer source, DevicePointer destination, DevicePointer newRows,
+        DevicePointer headLens, DevicePointer cuLens, DevicePointer sourcePositions, DevicePointer destinationPositions, int position, int capacity, DevicePointer? status)
     {
         int word = RowCopyWord.Pick(rowBytes, source.Address, rowBytes, rowBytes, destination.Address, rowBytes, rowBytes, newRows.Address);
         uint blocks = (uint)Math.Min(4096, Launch.Blocks(maxRowsPerHead + 1, RowsPerBlock));
@@ -24,15 +32,23 @@ internal static class Append
             CuLens = cuLens.Address,
             SourcePositions = sourcePositions.Address,
             DestinationPositions = destinationPositions.Address,
+            Status = status?.Address ?? 0,
             RowWords = rowBytes / word,
             Position = position,
+            Capacity = capacity,
         });
+    }
 
+    /// <summary>len_h += 1 and cu_lens, after every EnqueueRows of this append (they read the old lengths).</summary>
+    public static void EnqueueLengths(IKernelRuntime runtime, int kvHeads, DevicePointer headLens, DevicePointer cuLens, int capacity, DevicePointer? status)
+    {
         runtime.Launch("append_lengths", Launch.Config(1, 1, 32), new AppendLengthsParams
         {
             HeadLens = headLens.Address,
             CuLens = cuLens.Address,
+            Status = status?.Address ?? 0,
             Heads = kvHeads,
+            Capacity = capacity,
         });
     }
 }
@@ -40,13 +56,13 @@ internal static class Append
 [KernelParams("append.cu"), StructLayout(LayoutKind.Sequential)]
 internal struct AppendParams
 {
-    public ulong Source, Destination, NewRows, HeadLens, CuLens, SourcePositions, DestinationPositions;
-    public int RowWords, Position;
+    public ulong Source, Destination, NewRows, HeadLens, CuLens, SourcePositions, DestinationPositions, Status;
+    public int RowWords, Position, Capacity, Reserved;
 }
 
 [KernelParams("append.cu"), StructLayout(LayoutKind.Sequential)]
 internal struct AppendLengthsParams
 {
-    public ulong HeadLens, CuLens;
-    public int Heads, Reserved;
+    public ulong HeadLens, CuLens, Status;
+    public int Heads, Capacity;
 }

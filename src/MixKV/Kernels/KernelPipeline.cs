@@ -2,6 +2,7 @@ using MixKV.Device;
 using MixKV.Interop;
 using MixKV.Kernels.Runtime;
 using MixKV.Options;
+using MixKV.Tensors;
 
 namespace MixKV.Kernels;
 
@@ -25,6 +26,32 @@ internal static class KernelPipeline
     }
 
     public static void Enqueue(IKernelRuntime runtime, DevicePlan plan, DeviceTensor keys, DeviceTensor values, DeviceTensor queries, DeviceLayerOutput output, DevicePointer workspace, bool scores, Action<Stage>? afterStage = null)
+    {
+        EnqueueSelection(runtime, plan, keys, values, queries, new DeviceSelection(output.Positions, output.HeadLens, output.CuLens, output.CapacityTokens), workspace, scores, afterStage);
+        Gather.EnqueueFromCache(runtime, keys, output.Positions, output.HeadLens, output.CuLens, plan.MaxRowsPerHead, output.Keys);
+        Gather.EnqueueFromCache(runtime, values, output.Positions, output.HeadLens, output.CuLens, plan.MaxRowsPerHead, output.Values);
+        afterStage?.Invoke(Stage.Gather);
+    }
+
+    /// <summary>
+    /// In place: the selection, then for K and V a gather into <paramref name="staging"/> (one
+    /// compressed cache's worth) and the copy back over the front of the caller's buffer — each head's
+    /// own region (dense) or packed [T, D] from the view's start (flattened). The staging is what keeps
+    /// the source rows readable until every kept row is gathered.
+    /// </summary>
+    public static void EnqueueInPlace(IKernelRuntime runtime, DevicePlan plan, DeviceTensor keys, DeviceTensor values, DeviceTensor queries, DeviceSelection selection, OutputLayout layout, DevicePointer workspace, DevicePointer staging)
+    {
+        EnqueueSelection(runtime, plan, keys, values, queries, selection, workspace, scores: false);
+        int rowBytes = keys.Dim * keys.DType.Size();
+        foreach (DeviceTensor cache in new[] { keys, values })
+        {
+            Gather.EnqueueFromCache(runtime, cache, selection.Positions, selection.HeadLens, selection.CuLens, plan.MaxRowsPerHead, staging);
+            Gather.EnqueueFromPacked(runtime, plan.KvHeads, rowBytes, staging, selection.HeadLens, selection.CuLens, plan.MaxRowsPerHead, cache.Pointer, layout == OutputLayout.Dense ? cache : null);
+        }
+    }
+
+    /// <summary>Every stage up to selection: head_lens, cu_lens and positions written, no rows moved.</summary>
+    public static void EnqueueSelection(IKernelRuntime runtime, DevicePlan plan, DeviceTensor keys, DeviceTensor values, DeviceTensor queries, DeviceSelection output, DevicePointer workspace, bool scores, Action<Stage>? afterStage = null)
     {
         KernelWorkspace ws = KernelWorkspace.At(workspace, plan.QueryHeads, plan.KvHeads, plan.Tokens, plan.HeadDim, plan.Window);
         DeviceTensor window = queries.SliceTokens(queries.Tokens - plan.Window, plan.Window);
@@ -58,8 +85,5 @@ internal static class KernelPipeline
         afterStage?.Invoke(Stage.Budget);
         Select.Enqueue(runtime, plan.KvHeads, plan.Prefix, plan.Window, ws.Scores, deviceCaps, plan.UniformCap, output.CuLens, output.Positions);
         afterStage?.Invoke(Stage.Select);
-        Gather.EnqueueFromCache(runtime, keys, output.Positions, output.HeadLens, output.CuLens, plan.MaxRowsPerHead, output.Keys);
-        Gather.EnqueueFromCache(runtime, values, output.Positions, output.HeadLens, output.CuLens, plan.MaxRowsPerHead, output.Values);
-        afterStage?.Invoke(Stage.Gather);
     }
 }

@@ -71,12 +71,13 @@ public sealed class AppendKernelTests
                     DestinationPositions = destinationPositions.Pointer.Address,
                     RowWords = rowBytes / word,
                     Position = position,
+                    Capacity = capacity,
                 });
-                runtime.Launch("append_lengths", K.Launch.Config(1, 1, 32), new K.AppendLengthsParams { HeadLens = headLens.Pointer.Address, CuLens = cuLens.Pointer.Address, Heads = heads });
+                runtime.Launch("append_lengths", K.Launch.Config(1, 1, 32), new K.AppendLengthsParams { HeadLens = headLens.Pointer.Address, CuLens = cuLens.Pointer.Address, Heads = heads, Capacity = capacity });
             }
             else
             {
-                K.Append.Enqueue(runtime, heads, rowBytes, lens.Max(), source.Pointer, destination.Pointer, newRows.Pointer, headLens.Pointer, cuLens.Pointer, sourcePositions.Pointer, destinationPositions.Pointer, position);
+                K.Append.Enqueue(runtime, heads, rowBytes, lens.Max(), source.Pointer, destination.Pointer, newRows.Pointer, headLens.Pointer, cuLens.Pointer, sourcePositions.Pointer, destinationPositions.Pointer, position, capacity);
             }
 
             int grown = total + heads;

@@ -41,42 +41,23 @@ public sealed class DeviceArgumentValidationTests
     public void EnqueueRejectsBeforeAnyLaunch(Func<Setup, Setup> breakIt, string parameter, string rule)
     {
         TestRandom rng = TestRandom.ForCurrentTest();
-        using KernelBackend backend = KernelBackend.OpenEmulated();
-        DevicePlan plan = backend.Plan(KvHeads * Groups, KvHeads, Tokens, Dim, Options, LayerPosition.Single);
-        LayerData data = LayerData.Random(rng, KvHeads, Groups, Tokens, Dim, Window, DType.F32);
-        using var keys = Upload(backend, data.Keys);
-        using var values = Upload(backend, data.Values);
-        using var queries = Upload(backend, data.Queries);
-        int rowBytes = Dim * sizeof(float);
-        using var outKeys = new DeviceRegion(backend.Runtime, (long)plan.MaxOutputTokens * rowBytes);
-        using var outValues = new DeviceRegion(backend.Runtime, (long)plan.MaxOutputTokens * rowBytes);
-        using var positions = new DeviceRegion(backend.Runtime, (long)plan.MaxOutputTokens * sizeof(int));
-        using var headLens = new DeviceRegion(backend.Runtime, KvHeads * sizeof(int));
-        using var cuLens = new DeviceRegion(backend.Runtime, (KvHeads + 1) * sizeof(int));
-        using var workspace = new DeviceRegion(backend.Runtime, plan.WorkspaceBytes);
-        var valid = new Setup(
-            Tensor(keys, KvHeads, Tokens),
-            Tensor(values, KvHeads, Tokens),
-            Tensor(queries, KvHeads * Groups, Window),
-            new DeviceLayerOutput(outKeys.Pointer, outValues.Pointer, positions.Pointer, headLens.Pointer, cuLens.Pointer, plan.MaxOutputTokens),
-            workspace.Pointer,
-            plan.WorkspaceBytes);
-        byte[][] inputsBefore = [keys.Span.ToArray(), values.Span.ToArray(), queries.Span.ToArray()];
-        Setup broken = breakIt(valid);
+        using var rig = new Rig(rng);
+        byte[][] inputsBefore = [rig.Keys.Span.ToArray(), rig.Values.Span.ToArray(), rig.Queries.Span.ToArray()];
+        Setup broken = breakIt(rig.Valid);
 
-        var error = Assert.Throws<ArgumentException>(() => backend.Enqueue(plan, broken.Keys, broken.Values, broken.Queries, broken.Output, broken.Workspace, broken.WorkspaceBytes), rng.Tag);
+        var error = Assert.Throws<ArgumentException>(() => rig.Backend.Enqueue(rig.Plan, broken.Keys, broken.Values, broken.Queries, broken.Output, broken.Workspace, broken.WorkspaceBytes), rng.Tag);
 
         Assert.That(error!.ParamName, Is.EqualTo(parameter), rng.Say(error.Message));
         Assert.That(error.Message, Does.Contain(rule), rng.Tag);
-        foreach ((DeviceRegion region, string name) in new[] { (outKeys, "K'"), (outValues, "V'"), (positions, "positions"), (headLens, "head_lens"), (cuLens, "cu_lens") })
+        foreach ((DeviceRegion region, string name) in rig.Outputs)
         {
             region.AssertPoisoned(0, region.Bytes, $"{name} must not be written by a rejected call {rng.Tag}");
             region.AssertGuardsIntact(name);
         }
 
-        Assert.That(keys.Span.ToArray(), Is.EqualTo(inputsBefore[0]), rng.Say("keys unchanged"));
-        Assert.That(values.Span.ToArray(), Is.EqualTo(inputsBefore[1]), rng.Say("values unchanged"));
-        Assert.That(queries.Span.ToArray(), Is.EqualTo(inputsBefore[2]), rng.Say("queries unchanged"));
+        Assert.That(rig.Keys.Span.ToArray(), Is.EqualTo(inputsBefore[0]), rng.Say("keys unchanged"));
+        Assert.That(rig.Values.Span.ToArray(), Is.EqualTo(inputsBefore[1]), rng.Say("values unchanged"));
+        Assert.That(rig.Queries.Span.ToArray(), Is.EqualTo(inputsBefore[2]), rng.Say("queries unchanged"));
     }
 
     [Test]
@@ -84,34 +65,85 @@ public sealed class DeviceArgumentValidationTests
     {
         // The control for the cases above: the same buffers, unbroken, are accepted and every head gets rows.
         TestRandom rng = TestRandom.ForCurrentTest();
-        using KernelBackend backend = KernelBackend.OpenEmulated();
-        DevicePlan plan = backend.Plan(KvHeads * Groups, KvHeads, Tokens, Dim, Options, LayerPosition.Single);
-        LayerData data = LayerData.Random(rng, KvHeads, Groups, Tokens, Dim, Window, DType.F32);
-        using var keys = Upload(backend, data.Keys);
-        using var values = Upload(backend, data.Values);
-        using var queries = Upload(backend, data.Queries);
-        int rowBytes = Dim * sizeof(float);
-        using var outKeys = new DeviceRegion(backend.Runtime, (long)plan.MaxOutputTokens * rowBytes);
-        using var outValues = new DeviceRegion(backend.Runtime, (long)plan.MaxOutputTokens * rowBytes);
-        using var positions = new DeviceRegion(backend.Runtime, (long)plan.MaxOutputTokens * sizeof(int));
-        using var headLens = new DeviceRegion(backend.Runtime, KvHeads * sizeof(int));
-        using var cuLens = new DeviceRegion(backend.Runtime, (KvHeads + 1) * sizeof(int));
-        using var workspace = new DeviceRegion(backend.Runtime, plan.WorkspaceBytes);
-        var output = new DeviceLayerOutput(outKeys.Pointer, outValues.Pointer, positions.Pointer, headLens.Pointer, cuLens.Pointer, plan.MaxOutputTokens);
+        using var rig = new Rig(rng);
+        Setup s = rig.Valid;
 
-        backend.Enqueue(plan, Tensor(keys, KvHeads, Tokens), Tensor(values, KvHeads, Tokens), Tensor(queries, KvHeads * Groups, Window), output, workspace.Pointer, plan.WorkspaceBytes);
-        backend.Runtime.Synchronize();
+        rig.Backend.Enqueue(rig.Plan, s.Keys, s.Values, s.Queries, s.Output, s.Workspace, s.WorkspaceBytes);
+        rig.Backend.Runtime.Synchronize();
 
-        int[] lens = headLens.Read<int>(KvHeads);
+        int[] lens = rig.HeadLens.Read<int>(KvHeads);
         Assert.That(lens, Has.All.GreaterThanOrEqualTo(Window), rng.Say($"head_lens {string.Join(",", lens)}"));
-        Assert.That(cuLens.Read<int>(KvHeads + 1)[^1], Is.EqualTo(lens.Sum()), rng.Tag);
+        Assert.That(rig.CuLens.Read<int>(KvHeads + 1)[^1], Is.EqualTo(lens.Sum()), rng.Tag);
     }
 
     public sealed record Setup(DeviceTensor Keys, DeviceTensor Values, DeviceTensor Queries, DeviceLayerOutput Output, DevicePointer Workspace, long WorkspaceBytes);
 
-    private static DeviceRegion Upload(KernelBackend backend, float[][][] tensor) =>
-        DeviceRegion.Of<float>(backend.Runtime, tensor.SelectMany(head => head.SelectMany(row => row)).ToArray());
+    /// <summary>A planned layer with guarded, poisoned device buffers for every argument of Enqueue.</summary>
+    private sealed class Rig : IDisposable
+    {
+        private readonly List<DeviceRegion> regions = [];
 
-    private static DeviceTensor Tensor(DeviceRegion region, int heads, int tokens) =>
-        DeviceTensor.Create(region.Pointer, DType.F32, TensorLayout.Hnd, heads, tokens, Dim);
+        public Rig(TestRandom rng)
+        {
+            Backend = KernelBackend.OpenEmulated();
+            Plan = Backend.Plan(KvHeads * Groups, KvHeads, Tokens, Dim, Options, LayerPosition.Single);
+            LayerData data = LayerData.Random(rng, KvHeads, Groups, Tokens, Dim, Window, DType.F32);
+            Keys = Upload(data.Keys);
+            Values = Upload(data.Values);
+            Queries = Upload(data.Queries);
+            int rowBytes = Dim * sizeof(float);
+            DeviceRegion outKeys = Region((long)Plan.MaxOutputTokens * rowBytes), outValues = Region((long)Plan.MaxOutputTokens * rowBytes);
+            DeviceRegion positions = Region((long)Plan.MaxOutputTokens * sizeof(int));
+            HeadLens = Region(KvHeads * sizeof(int));
+            CuLens = Region((KvHeads + 1) * sizeof(int));
+            DeviceRegion workspace = Region(Plan.WorkspaceBytes);
+            Outputs = [(outKeys, "K'"), (outValues, "V'"), (positions, "positions"), (HeadLens, "head_lens"), (CuLens, "cu_lens")];
+            Valid = new Setup(
+                Tensor(Keys, KvHeads, Tokens),
+                Tensor(Values, KvHeads, Tokens),
+                Tensor(Queries, KvHeads * Groups, Window),
+                new DeviceLayerOutput(outKeys.Pointer, outValues.Pointer, positions.Pointer, HeadLens.Pointer, CuLens.Pointer, Plan.MaxOutputTokens),
+                workspace.Pointer,
+                Plan.WorkspaceBytes);
+        }
+
+        public KernelBackend Backend { get; }
+
+        public DevicePlan Plan { get; }
+
+        public DeviceRegion Keys { get; }
+
+        public DeviceRegion Values { get; }
+
+        public DeviceRegion Queries { get; }
+
+        public DeviceRegion HeadLens { get; }
+
+        public DeviceRegion CuLens { get; }
+
+        public (DeviceRegion Region, string Name)[] Outputs { get; }
+
+        public Setup Valid { get; }
+
+        public void Dispose()
+        {
+            regions.ForEach(r => r.Dispose());
+            Backend.Dispose();
+        }
+
+        private DeviceRegion Region(long bytes)
+        {
+            regions.Add(new DeviceRegion(Backend.Runtime, bytes));
+            return regions[^1];
+        }
+
+        private DeviceRegion Upload(float[][][] tensor)
+        {
+            regions.Add(DeviceRegion.Of<float>(Backend.Runtime, tensor.SelectMany(head => head.SelectMany(row => row)).ToArray()));
+            return regions[^1];
+        }
+
+        private static DeviceTensor Tensor(DeviceRegion region, int heads, int tokens) =>
+            DeviceTensor.Create(region.Pointer, DType.F32, TensorLayout.Hnd, heads, tokens, Dim);
+    }
 }

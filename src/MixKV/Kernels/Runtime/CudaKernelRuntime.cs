@@ -11,7 +11,9 @@ namespace MixKV.Kernels.Runtime;
 internal sealed class CudaKernelRuntime : IKernelRuntime
 {
     private readonly CudaContext context;
-    private readonly CudaStream stream;
+    private readonly CudaStream ownStream;
+    private CudaStream? borrowedStream;
+    private bool useDefaultStream;
     private readonly string architecture;
     private readonly ConcurrentDictionary<string, CudaModule> modules = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, CudaFunction> functions = new(StringComparer.Ordinal);
@@ -21,7 +23,21 @@ internal sealed class CudaKernelRuntime : IKernelRuntime
     {
         this.context = context;
         this.architecture = architecture;
-        stream = context.CreateStream(nonBlocking: true);
+        ownStream = context.CreateStream(nonBlocking: true);
+    }
+
+    /// <summary>The stream launches and copies go to: the caller's when set, else the runtime's own.</summary>
+    private CudaStream? Stream => useDefaultStream ? null : borrowedStream ?? ownStream;
+
+    /// <summary>
+    /// Queues all later work on the caller's stream (an engine's CUstream), so the pipeline orders with
+    /// the engine's own kernels and can be captured in a CUDA graph; 0 is the legacy default stream.
+    /// </summary>
+    public void UseStream(nint callerStream)
+    {
+        borrowedStream?.Dispose();
+        borrowedStream = callerStream == 0 ? null : CudaStream.Borrow(context, callerStream);
+        useDefaultStream = callerStream == 0;
     }
 
     public string Name => "cuda";
@@ -43,29 +59,40 @@ internal sealed class CudaKernelRuntime : IKernelRuntime
         where TParams : unmanaged
     {
         context.MakeCurrent();
-        Function(instance).Launch(config, parameters, stream);
+        Function(instance).Launch(config, parameters, Stream);
     }
 
     public IDeviceAllocation Allocate(long bytes) => new Allocation(context.Allocate(Math.Max(bytes, 1)), bytes);
 
-    public void CopyToDevice(ReadOnlySpan<byte> source, DevicePointer destination) => DeviceMemory.CopyHostToDevice(source, destination, stream);
+    public void CopyToDevice(ReadOnlySpan<byte> source, DevicePointer destination) => DeviceMemory.CopyHostToDevice(source, destination, Stream);
 
     public void CopyToHost(DevicePointer source, Span<byte> destination)
     {
-        DeviceMemory.CopyDeviceToHost(source, destination, stream);
-        stream.Synchronize();
+        DeviceMemory.CopyDeviceToHost(source, destination, Stream);
+        Synchronize();
     }
 
     public void CopyDeviceToDevice(DevicePointer source, DevicePointer destination, long bytes) =>
-        DeviceMemory.CopyDeviceToDevice(source, destination, bytes, stream);
+        DeviceMemory.CopyDeviceToDevice(source, destination, bytes, Stream);
 
-    public void Fill(DevicePointer destination, byte value, long bytes) => DeviceMemory.Fill(destination, value, bytes, stream);
+    public void Fill(DevicePointer destination, byte value, long bytes) => DeviceMemory.Fill(destination, value, bytes, Stream);
 
-    public void Synchronize() => stream.Synchronize();
+    public void Synchronize()
+    {
+        if (Stream is { } stream)
+        {
+            stream.Synchronize();
+        }
+        else
+        {
+            context.Synchronize();
+        }
+    }
 
     public void Dispose()
     {
-        stream.Dispose();
+        borrowedStream?.Dispose();
+        ownStream.Dispose();
         foreach (CudaModule module in modules.Values)
         {
             module.Dispose();

@@ -1,0 +1,168 @@
+using MixKV.Device;
+using MixKV.Options;
+using MixKV.Tensors;
+using MixKV.Tests.Kernels.Support;
+using MixKV.Tests.Support;
+using NUnit.Framework;
+using Ref = MixKV.Reference;
+
+namespace MixKV.Tests.Kernels;
+
+/// <summary>
+/// The public device API beyond Enqueue, on the emulated backend (device memory is host memory):
+/// in-place compression equals the reference's in-place result byte for byte (dense and flattened),
+/// and the decode-time append equals the reference append, with an overflow that writes nothing.
+/// </summary>
+[TestFixture]
+[Category("TsanSmall")] // small shapes: also run once under ThreadSanitizer (build.cake TsanCheck)
+public sealed class DeviceApiTests
+{
+    private KernelBackend backend = null!;
+
+    [OneTimeSetUp]
+    public void Open() => backend = KernelBackend.OpenEmulated();
+
+    [OneTimeTearDown]
+    public void Close() => backend.Dispose();
+
+    [TestCase(BudgetMethod.SnapKV, OutputLayout.Dense, DType.F32, TensorLayout.Hnd)]
+    [TestCase(BudgetMethod.PyramidKV, OutputLayout.Dense, DType.BF16, TensorLayout.Nhd)]
+    [TestCase(BudgetMethod.AdaKV, OutputLayout.Flattened, DType.F16, TensorLayout.Hnd)]
+    [TestCase(BudgetMethod.SnapKV, OutputLayout.Flattened, DType.F32, TensorLayout.Nhd)]
+    public void InPlaceEqualsTheReferenceInPlace(BudgetMethod method, OutputLayout layout, DType dtype, TensorLayout tensorLayout)
+    {
+        TestRandom rng = KernelCheck.Seeded();
+        int heads = rng.Int(1, 4), groups = rng.Int(1, 3), tokens = rng.Int(80, 200), dim = 8 * rng.Int(1, 6), window = rng.Int(4, 12);
+        LayerData data = LayerData.Random(rng, heads, groups, tokens, dim, window, dtype);
+        var options = new CompressionOptions { Method = method, Window = window, Budget = window + rng.Int(4, tokens - window - 4) };
+        var layer = new LayerPosition(rng.Int(0, 2), 3);
+        string say = rng.Say($"{method} {layout} {dtype} {tensorLayout} Hkv {heads} N {tokens} D {dim} W {window} budget {options.Budget}");
+
+        StoredLayer expected = data.Store(tensorLayout);
+        KeptTokens kept = new Ref.ReferenceCompressor().CompressInPlace(expected.Inputs, options, layer, layout);
+
+        DevicePlan plan = backend.Plan(heads * groups, heads, tokens, dim, options, layer);
+        using var keys = Upload(data.Keys, dtype, tensorLayout, out DeviceTensor keyTensor);
+        using var values = Upload(data.Values, dtype, tensorLayout, out DeviceTensor valueTensor);
+        using var queries = Upload(data.Queries, dtype, tensorLayout, out DeviceTensor queryTensor);
+        using var positions = new DeviceRegion(backend.Runtime, (long)plan.MaxOutputTokens * sizeof(int));
+        using var headLens = new DeviceRegion(backend.Runtime, heads * sizeof(int));
+        using var cuLens = new DeviceRegion(backend.Runtime, (heads + 1) * sizeof(int));
+        using var workspace = new DeviceRegion(backend.Runtime, plan.WorkspaceBytes);
+        long stagingBytes = KernelBackend.InPlaceStagingBytes(plan, dtype);
+        using var staging = new DeviceRegion(backend.Runtime, stagingBytes);
+
+        backend.EnqueueInPlace(plan, keyTensor, valueTensor, queryTensor, new DeviceSelection(positions.Pointer, headLens.Pointer, cuLens.Pointer, plan.MaxOutputTokens), layout, workspace.Pointer, workspace.Bytes, staging.Pointer, stagingBytes);
+        backend.Runtime.Synchronize();
+
+        int[] lens = headLens.Read<int>(heads);
+        Assert.That(lens, Is.EqualTo(kept.HeadLens), $"{say}: head_lens");
+        Assert.That(positions.Read<int>(kept.TotalTokens), Is.EqualTo(kept.Positions), $"{say}: positions");
+        Assert.That(keys.Span.ToArray(), Is.EqualTo(Body(expected.Keys.View)), $"{say}: K after the in-place compression");
+        Assert.That(values.Span.ToArray(), Is.EqualTo(Body(expected.Values.View)), $"{say}: V after the in-place compression");
+        keys.AssertGuardsIntact($"{say}: K");
+        values.AssertGuardsIntact($"{say}: V");
+    }
+
+    [Test]
+    public void DenseInPlaceRefusesPerHeadCapsAndWritesNothing()
+    {
+        TestRandom rng = KernelCheck.Seeded();
+        int heads = 3, tokens = 120, dim = 16, window = 8;
+        LayerData data = LayerData.Random(rng, heads, 2, tokens, dim, window, DType.F32);
+        var options = new CompressionOptions { Method = BudgetMethod.AdaKV, Window = window, Budget = 40 };
+        DevicePlan plan = backend.Plan(heads * 2, heads, tokens, dim, options, LayerPosition.Single);
+        using var keys = Upload(data.Keys, DType.F32, TensorLayout.Hnd, out DeviceTensor keyTensor);
+        using var values = Upload(data.Values, DType.F32, TensorLayout.Hnd, out DeviceTensor valueTensor);
+        using var queries = Upload(data.Queries, DType.F32, TensorLayout.Hnd, out DeviceTensor queryTensor);
+        byte[] keysBefore = keys.Span.ToArray();
+        using var positions = new DeviceRegion(backend.Runtime, (long)plan.MaxOutputTokens * sizeof(int));
+        using var lens = new DeviceRegion(backend.Runtime, heads * sizeof(int));
+        using var cu = new DeviceRegion(backend.Runtime, (heads + 1) * sizeof(int));
+        using var workspace = new DeviceRegion(backend.Runtime, plan.WorkspaceBytes);
+        using var staging = new DeviceRegion(backend.Runtime, KernelBackend.InPlaceStagingBytes(plan, DType.F32));
+
+        var error = Assert.Throws<ArgumentException>(() => backend.EnqueueInPlace(plan, keyTensor, valueTensor, queryTensor, new DeviceSelection(positions.Pointer, lens.Pointer, cu.Pointer, plan.MaxOutputTokens), OutputLayout.Dense, workspace.Pointer, workspace.Bytes, staging.Pointer, staging.Bytes));
+
+        Assert.That(error!.ParamName, Is.EqualTo("layout"), rng.Tag);
+        Assert.That(keys.Span.ToArray(), Is.EqualTo(keysBefore), rng.Say("K unchanged"));
+        positions.AssertPoisoned(0, positions.Bytes, rng.Say("positions not written"));
+    }
+
+    [TestCase(false)]
+    [TestCase(true)]
+    public void AppendEqualsTheReferenceAndOverflowWritesNothing(bool overflow)
+    {
+        TestRandom rng = KernelCheck.Seeded();
+        int heads = rng.Int(1, 5), dim = 4 * rng.Int(1, 8);
+        const DType dtype = DType.BF16;
+        int rowBytes = dim * dtype.Size();
+        int[] lens = Enumerable.Range(0, heads).Select(_ => rng.Int(0, 40)).ToArray();
+        int total = lens.Sum();
+        int capacity = overflow ? total + heads - 1 : total + heads + rng.Int(0, 3);
+        int position = rng.Int(1000, 9000);
+        string say = rng.Say($"lens [{string.Join(",", lens)}] capacity {capacity} D {dim}");
+        byte[] rows = KernelCheck.RandomBytes(rng, Math.Max(total, 1) * rowBytes), rowsV = KernelCheck.RandomBytes(rng, Math.Max(total, 1) * rowBytes);
+        byte[] newK = KernelCheck.RandomBytes(rng, heads * rowBytes), newV = KernelCheck.RandomBytes(rng, heads * rowBytes);
+        int[] positions = Enumerable.Range(0, Math.Max(total, 1)).Select(_ => rng.Int(0, 999)).ToArray();
+
+        using var k = DeviceRegion.Of<byte>(backend.Runtime, rows);
+        using var v = DeviceRegion.Of<byte>(backend.Runtime, rowsV);
+        using var p = DeviceRegion.Of<int>(backend.Runtime, positions);
+        using var headLens = DeviceRegion.Of<int>(backend.Runtime, lens);
+        using var cuLens = DeviceRegion.Of<int>(backend.Runtime, PipelineKernelTests.Prefix(lens));
+        using var newKeys = DeviceRegion.Of<byte>(backend.Runtime, newK);
+        using var newValues = DeviceRegion.Of<byte>(backend.Runtime, newV);
+        using var k2 = new DeviceRegion(backend.Runtime, (long)capacity * rowBytes);
+        using var v2 = new DeviceRegion(backend.Runtime, (long)capacity * rowBytes);
+        using var p2 = new DeviceRegion(backend.Runtime, capacity * sizeof(int));
+        using var status = DeviceRegion.Of<int>(backend.Runtime, [0]);
+        var cache = new DeviceFlatCache(k.Pointer, v.Pointer, p.Pointer, headLens.Pointer, cuLens.Pointer, dtype, heads, dim, Math.Max(total, 1));
+
+        backend.EnqueueAppend(cache, k2.Pointer, v2.Pointer, p2.Pointer, capacity, newKeys.Pointer, newValues.Pointer, position, status.Pointer);
+        backend.Runtime.Synchronize();
+
+        if (overflow)
+        {
+            Assert.That(status.Read<int>(1)[0], Is.EqualTo(1), $"{say}: overflow reported");
+            k2.AssertPoisoned(0, k2.Bytes, $"{say}: no key row written");
+            v2.AssertPoisoned(0, v2.Bytes, $"{say}: no value row written");
+            p2.AssertPoisoned(0, p2.Bytes, $"{say}: no position written");
+            Assert.That(headLens.Read<int>(heads), Is.EqualTo(lens), $"{say}: head_lens unchanged");
+            return;
+        }
+
+        var reference = new FlatCache(Pad(rows, capacity * rowBytes), Pad(rowsV, capacity * rowBytes), dtype, dim, capacity, (int[])lens.Clone(), Pad(positions, capacity));
+        Ref.Append.Run(reference, newK, newV, position);
+        int grown = total + heads;
+        Assert.That(status.Read<int>(1)[0], Is.EqualTo(0), say);
+        Assert.That(headLens.Read<int>(heads), Is.EqualTo(reference.HeadLens), $"{say}: head_lens");
+        Assert.That(cuLens.Read<int>(heads + 1), Is.EqualTo(reference.CuLens), $"{say}: cu_lens");
+        Assert.That(k2.Span[..(grown * rowBytes)].ToArray(), Is.EqualTo(reference.Keys.Span[..(grown * rowBytes)].ToArray()), $"{say}: keys");
+        Assert.That(v2.Span[..(grown * rowBytes)].ToArray(), Is.EqualTo(reference.Values.Span[..(grown * rowBytes)].ToArray()), $"{say}: values");
+        Assert.That(p2.Read<int>(grown), Is.EqualTo(reference.Positions[..grown]), $"{say}: positions");
+        k2.AssertPoisoned(grown * rowBytes, k2.Bytes, $"{say}: nothing past T + Hkv");
+    }
+
+    private static T[] Pad<T>(T[] data, int length)
+    {
+        var padded = new T[length];
+        data.AsSpan(0, Math.Min(data.Length, length)).CopyTo(padded);
+        return padded;
+    }
+
+    /// <summary>The bytes a view spans, from its first element to its last (what Upload copies).</summary>
+    private static byte[] Body(HeadTensor host)
+    {
+        long start = host.Offset * host.ElementSize, length = host.ElementExtent() * host.ElementSize - start;
+        return host.Data.Span.Slice((int)start, (int)length).ToArray();
+    }
+
+    private DeviceRegion Upload(float[][][] tensor, DType dtype, TensorLayout layout, out DeviceTensor view)
+    {
+        HeadTensor host = StoredTensor.Pack(tensor, dtype, layout, Padding.None).View;
+        var region = DeviceRegion.Of<byte>(backend.Runtime, Body(host));
+        view = new DeviceTensor(region.Pointer, dtype, host.Heads, host.Tokens, host.Dim, host.HeadStride, host.TokenStride);
+        return region;
+    }
+}
