@@ -35,6 +35,7 @@ struct AdakvAllocateParams {
 
 struct HeadLengthsParams {
     const int* caps;           // [Hkv] or null: every head uses uniform_cap
+    const int* status;         // validate.cu's word, or null: non-zero means write nothing
     int* head_lens;            // [Hkv]
     int* cu_lens;              // [Hkv + 1]
     int heads;
@@ -114,6 +115,9 @@ __global__ void adakv_allocate(const AdakvAllocateParams p)
 
 __global__ void head_lengths(const HeadLengthsParams p)
 {
+    if (p.status && *p.status) {
+        return;
+    }
     if (threadIdx.x == 0) {
         int offset = 0;
         p.cu_lens[0] = 0;

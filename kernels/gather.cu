@@ -14,6 +14,7 @@ struct GatherParams {
     const int* positions;          // [T] source token per output row, or null: source is packed [T, row]
     const int* head_lens;          // [Hkv]
     const int* cu_lens;            // [Hkv + 1]
+    const int* status;             // validate.cu's word, or null: non-zero means write nothing
     long long source_head_stride;  // words; used with positions
     long long source_token_stride; // words
     long long dest_head_stride;    // words; used when dest_flattened == 0
@@ -27,6 +28,9 @@ __global__ void gather_rows(const GatherParams p)
 {
     const int warps = blockDim.x / MIXKV_WARP;
     const int lane = threadIdx.x % MIXKV_WARP;
+    if (p.status && *p.status) {
+        return;
+    }
     const int head = blockIdx.y;
     const int length = p.head_lens[head];
     const int first = p.cu_lens[head];

@@ -13,6 +13,7 @@ struct SelectParams {
     const int* caps;           // [Hkv] device caps, or null: every head keeps uniform_cap
     const int* cu_lens;        // [Hkv + 1]
     int* positions;            // [T]
+    const int* status;         // validate.cu's word, or null: non-zero means write nothing
     int prefix;                // P
     int window;                // rows always kept after the selected prefix rows
     int uniform_cap;
@@ -23,6 +24,9 @@ __global__ void select_topk(const SelectParams p)
 {
     __shared__ mixkv_radix_storage storage;
     __shared__ int scan_scratch[MIXKV_WARP + 1];
+    if (p.status && *p.status) {
+        return;
+    }
     const int head = blockIdx.x;
     const int cap = p.caps ? p.caps[head] : p.uniform_cap;
     int* out = p.positions + p.cu_lens[head];

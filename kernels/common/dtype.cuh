@@ -44,6 +44,11 @@ __device__ __forceinline__ float mixkv_to_float(mixkv_f16 x)
 #endif
 }
 
+// Finite test on the stored bits (exponent not all ones), without converting: NaN and Inf both fail.
+__device__ __forceinline__ bool mixkv_is_finite(float x) { return (__float_as_uint(x) & 0x7F800000u) != 0x7F800000u; }
+__device__ __forceinline__ bool mixkv_is_finite(mixkv_f16 x) { return (x.bits & 0x7C00u) != 0x7C00u; }
+__device__ __forceinline__ bool mixkv_is_finite(mixkv_bf16 x) { return (x.bits & 0x7F80u) != 0x7F80u; }
+
 // Bytes of one element, for kernels that move rows without looking at values.
 template <typename T> struct mixkv_dtype_size { static constexpr int value = sizeof(T); };
 

@@ -40,13 +40,31 @@ public sealed class KernelBackend : ILayerCompressor, IDisposable
     /// <summary>
     /// Queues the whole layer on the backend's stream over caller-owned device buffers, without waiting.
     /// Every argument is checked first: a rejected call queues nothing. The caller's K and V are only read.
-    /// NaN/Inf checking is a host-side step (<see cref="Compress"/>); device buffers are trusted here.
+    /// With <see cref="CompressionOptions.CheckFinite"/> (the default) K, V and the window are checked
+    /// for NaN/Inf on the device: a rejected layer writes no output and <see cref="ReadRejection"/>
+    /// says why, without the pipeline ever waiting for the host.
     /// </summary>
     public void Enqueue(DevicePlan plan, DeviceTensor keys, DeviceTensor values, DeviceTensor queries, DeviceLayerOutput output, DevicePointer workspace, long workspaceBytes)
     {
         ArgumentNullException.ThrowIfNull(plan);
         DeviceInputValidator.Validate(plan, keys, values, queries, output, workspace, workspaceBytes);
         KernelPipeline.Enqueue(runtime, plan, keys, values, queries, output, workspace, scores: false);
+    }
+
+    /// <summary>
+    /// Waits for the queued work and reads the layer's rejection word from its workspace (spec section 8):
+    /// <see cref="DeviceRejection.None"/> when the outputs were written.
+    /// </summary>
+    public DeviceRejection ReadRejection(DevicePlan plan, DevicePointer workspace)
+    {
+        ArgumentNullException.ThrowIfNull(plan);
+        if (!plan.Options.CheckFinite)
+        {
+            return DeviceRejection.None;
+        }
+
+        KernelWorkspace ws = KernelWorkspace.At(workspace, plan.QueryHeads, plan.KvHeads, plan.Tokens, plan.HeadDim, plan.Window);
+        return (DeviceRejection)ReadInts(ws.Status, 1)[0];
     }
 
     /// <summary>
@@ -136,6 +154,13 @@ public sealed class KernelBackend : ILayerCompressor, IDisposable
             clock.Restart();
         });
         runtime.Synchronize();
+        DeviceRejection rejection = ReadRejection(plan, workspace.Pointer);
+        if (rejection != DeviceRejection.None)
+        {
+            // The host check above makes this unreachable for host inputs; kept so the two paths agree.
+            string name = rejection.HasFlag(DeviceRejection.NonFiniteKeys) ? "keys" : rejection.HasFlag(DeviceRejection.NonFiniteValues) ? "values" : "queries";
+            throw new ArgumentException($"{name} contain a non-finite value (NaN or Inf), found on the device", name);
+        }
 
         int[] lens = ReadInts(headLens.Pointer, plan.KvHeads);
         int total = ReadInts(cuLens.Pointer, plan.KvHeads + 1)[^1];

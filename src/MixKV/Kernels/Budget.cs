@@ -33,11 +33,12 @@ internal static class Budget
     }
 
     /// <summary>len_h = cap_h + W and cu_lens; <paramref name="deviceCaps"/> null means every head keeps <paramref name="uniformCap"/>.</summary>
-    public static void EnqueueHeadLengths(IKernelRuntime runtime, int kvHeads, DevicePointer? deviceCaps, int uniformCap, int window, DevicePointer headLens, DevicePointer cuLens)
+    public static void EnqueueHeadLengths(IKernelRuntime runtime, int kvHeads, DevicePointer? deviceCaps, int uniformCap, int window, DevicePointer headLens, DevicePointer cuLens, DevicePointer? status = null)
     {
         runtime.Launch("head_lengths", Launch.Config(1, 1, 32), new HeadLengthsParams
         {
             Caps = deviceCaps?.Address ?? 0,
+            Status = status?.Address ?? 0,
             HeadLens = headLens.Address,
             CuLens = cuLens.Address,
             Heads = kvHeads,
@@ -65,6 +66,6 @@ internal struct AdakvAllocateParams
 [KernelParams("budget.cu"), StructLayout(LayoutKind.Sequential)]
 internal struct HeadLengthsParams
 {
-    public ulong Caps, HeadLens, CuLens;
+    public ulong Caps, Status, HeadLens, CuLens;
     public int Heads, UniformCap, Window, Reserved;
 }

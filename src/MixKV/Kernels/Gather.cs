@@ -14,7 +14,7 @@ internal static class Gather
     private const int MaxBlocksPerHead = 4096;
 
     /// <summary>Rows of <paramref name="source"/> at device positions into a packed [T, D] buffer (or a dense tensor when <paramref name="dense"/> is set).</summary>
-    public static void EnqueueFromCache(IKernelRuntime runtime, DeviceTensor source, DevicePointer positions, DevicePointer headLens, DevicePointer cuLens, int maxRowsPerHead, DevicePointer destination, DeviceTensor? dense = null)
+    public static void EnqueueFromCache(IKernelRuntime runtime, DeviceTensor source, DevicePointer positions, DevicePointer headLens, DevicePointer cuLens, int maxRowsPerHead, DevicePointer destination, DeviceTensor? dense = null, DevicePointer? status = null)
     {
         int rowBytes = source.Dim * source.DType.Size();
         int word = RowCopyWord.Pick(rowBytes, source.Pointer.Address, source.HeadStride * source.DType.Size(), source.TokenStride * source.DType.Size(),
@@ -26,6 +26,7 @@ internal static class Gather
             Positions = positions.Address,
             HeadLens = headLens.Address,
             CuLens = cuLens.Address,
+            Status = status?.Address ?? 0,
             SourceHeadStride = source.HeadStride * source.DType.Size() / word,
             SourceTokenStride = source.TokenStride * source.DType.Size() / word,
             DestHeadStride = (dense?.HeadStride ?? 0) * source.DType.Size() / word,
@@ -36,7 +37,7 @@ internal static class Gather
     }
 
     /// <summary>Copies a packed [T, D] workspace back, to a packed buffer or to each head's own region of a dense tensor.</summary>
-    public static void EnqueueFromPacked(IKernelRuntime runtime, int kvHeads, int rowBytes, DevicePointer packed, DevicePointer headLens, DevicePointer cuLens, int maxRowsPerHead, DevicePointer destination, DeviceTensor? dense = null)
+    public static void EnqueueFromPacked(IKernelRuntime runtime, int kvHeads, int rowBytes, DevicePointer packed, DevicePointer headLens, DevicePointer cuLens, int maxRowsPerHead, DevicePointer destination, DeviceTensor? dense = null, DevicePointer? status = null)
     {
         int elementSize = dense?.DType.Size() ?? 1;
         int word = RowCopyWord.Pick(rowBytes, packed.Address, rowBytes, rowBytes,
@@ -48,6 +49,7 @@ internal static class Gather
             Positions = 0,
             HeadLens = headLens.Address,
             CuLens = cuLens.Address,
+            Status = status?.Address ?? 0,
             DestHeadStride = (dense?.HeadStride ?? 0) * elementSize / word,
             DestTokenStride = (dense?.TokenStride ?? 0) * elementSize / word,
             RowWords = rowBytes / word,
@@ -65,7 +67,7 @@ internal static class Gather
 [KernelParams("gather.cu"), StructLayout(LayoutKind.Sequential)]
 internal struct GatherParams
 {
-    public ulong Source, Destination, Positions, HeadLens, CuLens;
+    public ulong Source, Destination, Positions, HeadLens, CuLens, Status;
     public long SourceHeadStride, SourceTokenStride, DestHeadStride, DestTokenStride;
     public int RowWords, DestFlattened;
 }

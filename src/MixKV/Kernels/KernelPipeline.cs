@@ -27,9 +27,9 @@ internal static class KernelPipeline
 
     public static void Enqueue(IKernelRuntime runtime, DevicePlan plan, DeviceTensor keys, DeviceTensor values, DeviceTensor queries, DeviceLayerOutput output, DevicePointer workspace, bool scores, Action<Stage>? afterStage = null)
     {
-        EnqueueSelection(runtime, plan, keys, values, queries, new DeviceSelection(output.Positions, output.HeadLens, output.CuLens, output.CapacityTokens), workspace, scores, afterStage);
-        Gather.EnqueueFromCache(runtime, keys, output.Positions, output.HeadLens, output.CuLens, plan.MaxRowsPerHead, output.Keys);
-        Gather.EnqueueFromCache(runtime, values, output.Positions, output.HeadLens, output.CuLens, plan.MaxRowsPerHead, output.Values);
+        DevicePointer? status = EnqueueSelection(runtime, plan, keys, values, queries, new DeviceSelection(output.Positions, output.HeadLens, output.CuLens, output.CapacityTokens), workspace, scores, afterStage);
+        Gather.EnqueueFromCache(runtime, keys, output.Positions, output.HeadLens, output.CuLens, plan.MaxRowsPerHead, output.Keys, status: status);
+        Gather.EnqueueFromCache(runtime, values, output.Positions, output.HeadLens, output.CuLens, plan.MaxRowsPerHead, output.Values, status: status);
         afterStage?.Invoke(Stage.Gather);
     }
 
@@ -41,20 +41,37 @@ internal static class KernelPipeline
     /// </summary>
     public static void EnqueueInPlace(IKernelRuntime runtime, DevicePlan plan, DeviceTensor keys, DeviceTensor values, DeviceTensor queries, DeviceSelection selection, OutputLayout layout, DevicePointer workspace, DevicePointer staging)
     {
-        EnqueueSelection(runtime, plan, keys, values, queries, selection, workspace, scores: false);
+        DevicePointer? status = EnqueueSelection(runtime, plan, keys, values, queries, selection, workspace, scores: false);
         int rowBytes = keys.Dim * keys.DType.Size();
         foreach (DeviceTensor cache in new[] { keys, values })
         {
-            Gather.EnqueueFromCache(runtime, cache, selection.Positions, selection.HeadLens, selection.CuLens, plan.MaxRowsPerHead, staging);
-            Gather.EnqueueFromPacked(runtime, plan.KvHeads, rowBytes, staging, selection.HeadLens, selection.CuLens, plan.MaxRowsPerHead, cache.Pointer, layout == OutputLayout.Dense ? cache : null);
+            Gather.EnqueueFromCache(runtime, cache, selection.Positions, selection.HeadLens, selection.CuLens, plan.MaxRowsPerHead, staging, status: status);
+            Gather.EnqueueFromPacked(runtime, plan.KvHeads, rowBytes, staging, selection.HeadLens, selection.CuLens, plan.MaxRowsPerHead, cache.Pointer, layout == OutputLayout.Dense ? cache : null, status);
         }
     }
 
-    /// <summary>Every stage up to selection: head_lens, cu_lens and positions written, no rows moved.</summary>
-    public static void EnqueueSelection(IKernelRuntime runtime, DevicePlan plan, DeviceTensor keys, DeviceTensor values, DeviceTensor queries, DeviceSelection output, DevicePointer workspace, bool scores, Action<Stage>? afterStage = null)
+    /// <summary>
+    /// Every stage up to selection: head_lens, cu_lens and positions written, no rows moved. With
+    /// CheckFinite on, K, V and the window are checked first; returns the status word the writing
+    /// kernels must honour (null when unchecked).
+    /// </summary>
+    public static DevicePointer? EnqueueSelection(IKernelRuntime runtime, DevicePlan plan, DeviceTensor keys, DeviceTensor values, DeviceTensor queries, DeviceSelection output, DevicePointer workspace, bool scores, Action<Stage>? afterStage = null)
     {
         KernelWorkspace ws = KernelWorkspace.At(workspace, plan.QueryHeads, plan.KvHeads, plan.Tokens, plan.HeadDim, plan.Window);
         DeviceTensor window = queries.SliceTokens(queries.Tokens - plan.Window, plan.Window);
+        DevicePointer? status = null;
+        if (plan.Options.CheckFinite)
+        {
+            runtime.Fill(ws.Status, 0, sizeof(int));
+            Validate.EnqueueCheckFinite(runtime, keys, ws.Status, DeviceRejection.NonFiniteKeys);
+            Validate.EnqueueCheckFinite(runtime, values, ws.Status, DeviceRejection.NonFiniteValues);
+            if (plan.Window > 0 && plan.Tokens >= plan.Options.Window)
+            {
+                Validate.EnqueueCheckFinite(runtime, window, ws.Status, DeviceRejection.NonFiniteQueries);
+            }
+
+            status = ws.Status;
+        }
 
         if (plan.Prefix > 0 && (plan.Compressed || scores))
         {
@@ -81,9 +98,10 @@ internal static class KernelPipeline
             deviceCaps = ws.Caps;
         }
 
-        Budget.EnqueueHeadLengths(runtime, plan.KvHeads, deviceCaps, plan.UniformCap, plan.Window, output.HeadLens, output.CuLens);
+        Budget.EnqueueHeadLengths(runtime, plan.KvHeads, deviceCaps, plan.UniformCap, plan.Window, output.HeadLens, output.CuLens, status);
         afterStage?.Invoke(Stage.Budget);
-        Select.Enqueue(runtime, plan.KvHeads, plan.Prefix, plan.Window, ws.Scores, deviceCaps, plan.UniformCap, output.CuLens, output.Positions);
+        Select.Enqueue(runtime, plan.KvHeads, plan.Prefix, plan.Window, ws.Scores, deviceCaps, plan.UniformCap, output.CuLens, output.Positions, status);
         afterStage?.Invoke(Stage.Select);
+        return status;
     }
 }

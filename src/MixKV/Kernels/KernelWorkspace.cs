@@ -37,6 +37,7 @@ internal sealed class KernelWorkspace
         OfflineRedundancy = Take(kvHeads);
         Factor = Take(kvHeads);
         Caps = Take(kvHeads);
+        Status = Take(1);
         Bytes = offset;
     }
 
@@ -71,6 +72,9 @@ internal sealed class KernelWorkspace
 
     /// <summary>cap_h [Hkv] int32 (AdaKV).</summary>
     public DevicePointer Caps { get; }
+
+    /// <summary>The device-side rejection word (<see cref="Device.DeviceRejection"/>), int32.</summary>
+    public DevicePointer Status { get; }
 
     public long Bytes { get; }
 

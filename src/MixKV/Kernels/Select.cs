@@ -7,7 +7,7 @@ namespace MixKV.Kernels;
 /// <summary>Launcher of kernels/select.cu: per-head top-k in ascending position order (spec section 6).</summary>
 internal static class Select
 {
-    public static void Enqueue(IKernelRuntime runtime, int kvHeads, int prefix, int window, DevicePointer scores, DevicePointer? deviceCaps, int uniformCap, DevicePointer cuLens, DevicePointer positions)
+    public static void Enqueue(IKernelRuntime runtime, int kvHeads, int prefix, int window, DevicePointer scores, DevicePointer? deviceCaps, int uniformCap, DevicePointer cuLens, DevicePointer positions, DevicePointer? status = null)
     {
         runtime.Launch("select_topk", Launch.Config((uint)kvHeads, 1, 512), new SelectParams
         {
@@ -15,6 +15,7 @@ internal static class Select
             Caps = deviceCaps?.Address ?? 0,
             CuLens = cuLens.Address,
             Positions = positions.Address,
+            Status = status?.Address ?? 0,
             Prefix = prefix,
             Window = window,
             UniformCap = uniformCap,
@@ -25,6 +26,6 @@ internal static class Select
 [KernelParams("select.cu"), StructLayout(LayoutKind.Sequential)]
 internal struct SelectParams
 {
-    public ulong Scores, Caps, CuLens, Positions;
+    public ulong Scores, Caps, CuLens, Positions, Status;
     public int Prefix, Window, UniformCap, Reserved;
 }

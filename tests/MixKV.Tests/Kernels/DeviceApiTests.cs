@@ -89,6 +89,41 @@ public sealed class DeviceApiTests
         positions.AssertPoisoned(0, positions.Bytes, rng.Say("positions not written"));
     }
 
+    [TestCase("keys", DeviceRejection.NonFiniteKeys, true)]
+    [TestCase("values", DeviceRejection.NonFiniteValues, false)]
+    [TestCase("queries", DeviceRejection.NonFiniteQueries, true)]
+    public void NonFiniteInputsAreRejectedOnTheDeviceAndNothingIsWritten(string tensor, DeviceRejection expected, bool nan)
+    {
+        TestRandom rng = KernelCheck.Seeded();
+        int heads = 2, groups = 2, tokens = rng.Int(60, 120), dim = 16, window = 8;
+        const DType dtype = DType.F16;
+        LayerData data = LayerData.Random(rng, heads, groups, tokens, dim, window, dtype);
+        var options = new CompressionOptions { Method = BudgetMethod.AdaKV, Window = window, Budget = 30 };
+        DevicePlan plan = backend.Plan(heads * groups, heads, tokens, dim, options, LayerPosition.Single);
+        using var keys = Upload(data.Keys, dtype, TensorLayout.Hnd, out DeviceTensor keyTensor);
+        using var values = Upload(data.Values, dtype, TensorLayout.Hnd, out DeviceTensor valueTensor);
+        using var queries = Upload(data.Queries, dtype, TensorLayout.Hnd, out DeviceTensor queryTensor);
+        DeviceRegion target = tensor switch { "keys" => keys, "values" => values, _ => queries };
+        int element = rng.Int(0, target.As<ushort>().Length - 1);
+        target.As<ushort>()[element] = nan ? (ushort)0x7E00 : (ushort)0xFC00; // fp16 NaN or -Inf
+        int rowBytes = dim * dtype.Size();
+        using var outKeys = new DeviceRegion(backend.Runtime, (long)plan.MaxOutputTokens * rowBytes);
+        using var outValues = new DeviceRegion(backend.Runtime, (long)plan.MaxOutputTokens * rowBytes);
+        using var positions = new DeviceRegion(backend.Runtime, (long)plan.MaxOutputTokens * sizeof(int));
+        using var headLens = new DeviceRegion(backend.Runtime, heads * sizeof(int));
+        using var cuLens = new DeviceRegion(backend.Runtime, (heads + 1) * sizeof(int));
+        using var workspace = new DeviceRegion(backend.Runtime, plan.WorkspaceBytes);
+        string say = rng.Say($"{(nan ? "NaN" : "-Inf")} in {tensor} at element {element}");
+
+        backend.Enqueue(plan, keyTensor, valueTensor, queryTensor, new DeviceLayerOutput(outKeys.Pointer, outValues.Pointer, positions.Pointer, headLens.Pointer, cuLens.Pointer, plan.MaxOutputTokens), workspace.Pointer, workspace.Bytes);
+
+        Assert.That(backend.ReadRejection(plan, workspace.Pointer), Is.EqualTo(expected), say);
+        foreach ((DeviceRegion region, string name) in new[] { (outKeys, "K'"), (outValues, "V'"), (positions, "positions"), (headLens, "head_lens"), (cuLens, "cu_lens") })
+        {
+            region.AssertPoisoned(0, region.Bytes, $"{say}: {name} must not be written");
+        }
+    }
+
     [TestCase(false)]
     [TestCase(true)]
     public void AppendEqualsTheReferenceAndOverflowWritesNothing(bool overflow)
