@@ -1,0 +1,31 @@
+namespace MixKV.Fast;
+
+/// <summary>
+/// Per-thread scratch of the chunk passes: the chunk's keys packed fp32 [chunk, D], a logit tile
+/// [chunk, R] (used when tiles are not kept per head), and D-sized rows for conversion and partial
+/// sums. Sized once per call; never shared between threads.
+/// </summary>
+internal sealed class ChunkWorker
+{
+    public AlignedBuffer<float> Keys { get; } = new();
+
+    public AlignedBuffer<float> Tile { get; } = new();
+
+    public AlignedBuffer<float> Row { get; } = new();
+
+    public AlignedBuffer<float> UnitSum { get; } = new();
+
+    public AlignedBuffer<float> RawSum { get; } = new();
+
+    public void Ensure(int chunkTokens, int dim, int rows, bool needsTile)
+    {
+        Keys.Ensure((long)chunkTokens * dim);
+        Row.Ensure(dim);
+        UnitSum.Ensure(dim);
+        RawSum.Ensure(dim);
+        if (needsTile)
+        {
+            Tile.Ensure((long)chunkTokens * rows);
+        }
+    }
+}

@@ -1,0 +1,226 @@
+using System.Buffers;
+using System.Diagnostics;
+using System.Runtime.Intrinsics;
+using MixKV.Options;
+using MixKV.Validation;
+using RefBudget = MixKV.Reference.Budget;
+using RefWindowScores = MixKV.Reference.WindowScores;
+
+namespace MixKV.Fast;
+
+/// <summary>
+/// The fast CPU path (spec sections 2–8) in fp32 with SIMD and threads: per KV head, one pass over
+/// K and V for the head statistics, then a fused pass that multiplies the group's window queries
+/// with the keys chunk by chunk (register-blocked GEMM), applies the causal softmax online and
+/// reduces it to the attention mass without materialising [Hq, W, N]; then mix, budgets, an O(P)
+/// selection and the row gather. Agrees with <see cref="Reference.ReferenceCompressor"/> within
+/// fp32 rounding (scores within 1e-5 of the head's scale for fp32 inputs); kept rows are the
+/// input rows byte for byte. Validation and its exceptions are the reference's (spec section 8).
+/// </summary>
+public sealed class FastCompressor : ILayerCompressor
+{
+    /// <summary>Default cap on the per-head exp-tile scratch ([N, G·W padded] fp32); past it pass 2 recomputes the GEMM.</summary>
+    internal const long DefaultTileLimitBytes = 256L << 20;
+
+    private FastWorkspace? cachedWorkspace;
+
+    public string Name => "fast";
+
+    /// <summary>Threads per pass; 0 (the default) or less means one per processor.</summary>
+    public int MaxDegreeOfParallelism { get; init; }
+
+    /// <summary>Tests: run the portable Vector&lt;T&gt; kernels even where Vector512 is accelerated.</summary>
+    internal bool ForcePortable { get; init; }
+
+    /// <summary>Tests: a small limit forces the two-GEMM path.</summary>
+    internal long TileLimitBytes { get; init; } = DefaultTileLimitBytes;
+
+    private int Workers => MaxDegreeOfParallelism > 0 ? MaxDegreeOfParallelism : Environment.ProcessorCount;
+
+    private bool Wide => !ForcePortable && Vector512.IsHardwareAccelerated;
+
+    /// <inheritdoc />
+    public CompressedLayer Compress(LayerInputs inputs, CompressionOptions options, LayerPosition layer, bool withScores = false) =>
+        Run(inputs, options, layer, withScores, keepIntermediates: false).Layer;
+
+    internal (CompressedLayer Layer, FastIntermediates? Details) Run(LayerInputs inputs, CompressionOptions options, LayerPosition layer, bool withScores, bool keepIntermediates)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        // Shapes, strides and options now; NaN/Inf are looked for inside the passes that read the data.
+        InputValidator.Validate(inputs, options with { CheckFinite = false }, layer);
+        int heads = inputs.KvHeads, tokens = inputs.Tokens, window = options.Window;
+        bool uncompressed = RefBudget.IsUncompressed(options, layer, tokens);
+        int prefix = Math.Max(tokens - window, 0);
+
+        using MemoryHandle keyPin = inputs.Keys.Data.Pin(), valuePin = inputs.Values.Data.Pin(), queryPin = inputs.Queries.Data.Pin();
+        PinnedRows keys = Pinned(inputs.Keys, keyPin), values = Pinned(inputs.Values, valuePin);
+
+        if (tokens < window || (uncompressed && !withScores))
+        {
+            if (options.CheckFinite && (FiniteScan.HasNonFinite(keys, heads, tokens) || FiniteScan.HasNonFinite(values, heads, tokens)
+                || (tokens >= window && FiniteScan.HasNonFinite(Pinned(inputs.WindowQueries(window), queryPin), inputs.QueryHeads, window))))
+            {
+                InputValidator.Validate(inputs, options, layer);
+            }
+
+            KeptTokens all = Uncompressed(heads, tokens, prefix, withScores ? new float[heads * prefix] : null);
+            return (Gather(keys, values, inputs, all, StageTimings.Zero), null);
+        }
+
+        FastWorkspace workspace = Interlocked.Exchange(ref cachedWorkspace, null) ?? new FastWorkspace();
+        try
+        {
+            return Compressed(inputs, options, layer, withScores, keepIntermediates, keys, values, Pinned(inputs.WindowQueries(window), queryPin), workspace, uncompressed);
+        }
+        finally
+        {
+            Volatile.Write(ref cachedWorkspace, workspace);
+        }
+    }
+
+    private (CompressedLayer, FastIntermediates?) Compressed(LayerInputs inputs, CompressionOptions options, LayerPosition layer, bool withScores, bool keepIntermediates,
+        PinnedRows keys, PinnedRows values, PinnedRows windowQueries, FastWorkspace workspace, bool uncompressed)
+    {
+        int heads = inputs.KvHeads, tokens = inputs.Tokens, window = options.Window, prefix = tokens - window;
+        var fast = new FastLayer(keys, values, windowQueries, tokens, heads, inputs.QueryHeads, window, options, workspace, Workers, Wide, TileLimitBytes);
+        bool finiteChecked = !options.CheckFinite;
+        if (!finiteChecked && FiniteScan.HasNonFinite(windowQueries, inputs.QueryHeads, window))
+        {
+            InputValidator.Validate(inputs, options, layer);
+        }
+
+        var clock = Stopwatch.StartNew();
+        TimeSpan tScores = TimeSpan.Zero, tStats = TimeSpan.Zero;
+        var results = new HeadResult[heads];
+        var attention = new double[heads][];
+        for (int h = 0; h < heads; h++)
+        {
+            results[h] = new HeadResult(tokens, prefix);
+            HeadStatsPass.RunKeys(fast, h, results[h]);
+            finiteChecked = CheckFinite(fast, inputs, options, layer, finiteChecked);
+            tStats += Lap(clock);
+            if (prefix > 0)
+            {
+                WindowScoresPass.Run(fast, h, results[h]);
+            }
+
+            attention[h] = RefWindowScores.Pool(results[h].Mass, options.Pooling, options.PoolingKernel);
+            tScores += Lap(clock);
+            HeadStatsPass.RunValues(fast, h, results[h]);
+            finiteChecked = CheckFinite(fast, inputs, options, layer, finiteChecked);
+            tStats += Lap(clock);
+        }
+
+        var scores = new double[heads][];
+        var redundancy = new double[heads];
+        for (int h = 0; h < heads; h++)
+        {
+            redundancy[h] = options.Redundancy is { } table ? table[layer.Index, h] : results[h].Redundancy;
+        }
+
+        Parallel.For(0, heads, new ParallelOptions { MaxDegreeOfParallelism = Workers }, h => scores[h] = FastMix.ComputeHead(options.Score, attention[h], results[h], redundancy[h]));
+        TimeSpan tMix = Lap(clock);
+        float[]? flatScores = withScores ? Flatten(scores, prefix) : null;
+
+        int[] caps = uncompressed ? [] : FastBudget.Caps(options, layer, attention, heads, tokens, Workers);
+        TimeSpan tBudget = Lap(clock);
+        KeptTokens kept = uncompressed ? Uncompressed(heads, tokens, prefix, flatScores) : Select(scores, caps, prefix, window, flatScores);
+        TimeSpan tSelect = Lap(clock);
+
+        var timings = new StageTimings(tScores, tStats, tMix, tBudget, tSelect, TimeSpan.Zero);
+        FastIntermediates? details = keepIntermediates
+            ? new FastIntermediates(attention, scores, Array.ConvertAll(results, r => r.KeyNorms[..prefix]), Array.ConvertAll(results, r => r.ValueNorms),
+                Array.ConvertAll(results, r => r.Similarity), Array.ConvertAll(results, r => r.Redundancy), caps)
+            : null;
+        return (Gather(keys, values, inputs, kept, timings), details);
+    }
+
+    /// <summary>After a pass saw NaN/Inf (or an fp32 overflow): the exact check, which throws the reference's exception when the input really is non-finite.</summary>
+    private static bool CheckFinite(FastLayer fast, LayerInputs inputs, CompressionOptions options, LayerPosition layer, bool alreadyChecked)
+    {
+        if (alreadyChecked || !fast.SawNonFinite)
+        {
+            return alreadyChecked;
+        }
+
+        InputValidator.Validate(inputs, options, layer);
+        return true;
+    }
+
+    private KeptTokens Select(double[][] scores, int[] caps, int prefix, int window, float[]? flatScores)
+    {
+        int heads = scores.Length;
+        var lens = new int[heads];
+        for (int h = 0; h < heads; h++)
+        {
+            lens[h] = caps[h] + window;
+        }
+
+        var offsets = new int[heads + 1];
+        for (int h = 0; h < heads; h++)
+        {
+            offsets[h + 1] = offsets[h] + lens[h];
+        }
+
+        var positions = new int[offsets[heads]];
+        Parallel.For(0, heads, new ParallelOptions { MaxDegreeOfParallelism = Workers }, h =>
+        {
+            Span<int> row = positions.AsSpan(offsets[h], lens[h]);
+            TopKSelect.Select(scores[h], caps[h], row[..caps[h]]);
+            for (int w = 0; w < window; w++)
+            {
+                row[caps[h] + w] = prefix + w;
+            }
+        });
+
+        return new KeptTokens(true, lens, positions, prefix, flatScores);
+    }
+
+    private CompressedLayer Gather(PinnedRows keys, PinnedRows values, LayerInputs inputs, KeptTokens kept, StageTimings timings)
+    {
+        var clock = Stopwatch.StartNew();
+        long bytes = (long)kept.TotalTokens * inputs.Keys.RowBytes;
+        byte[] outKeys = GC.AllocateUninitializedArray<byte>(checked((int)bytes));
+        byte[] outValues = GC.AllocateUninitializedArray<byte>(outKeys.Length);
+        FastGather.Flattened(keys, kept, outKeys, Workers);
+        FastGather.Flattened(values, kept, outValues, Workers);
+        return new CompressedLayer(kept, outKeys, outValues, inputs.Keys.DType, inputs.HeadDim, timings with { Gather = clock.Elapsed });
+    }
+
+    private static unsafe PinnedRows Pinned(Tensors.HeadTensor tensor, MemoryHandle pin) => new(tensor, (byte*)pin.Pointer);
+
+    private static KeptTokens Uncompressed(int heads, int tokens, int prefix, float[]? scores)
+    {
+        var all = new int[(long)heads * tokens];
+        for (int h = 0; h < heads; h++)
+        {
+            for (int n = 0; n < tokens; n++)
+            {
+                all[((long)h * tokens) + n] = n;
+            }
+        }
+
+        return new KeptTokens(false, Enumerable.Repeat(tokens, heads).ToArray(), all, prefix, scores);
+    }
+
+    private static float[] Flatten(double[][] rows, int width)
+    {
+        var flat = new float[rows.Length * width];
+        for (int h = 0; h < rows.Length; h++)
+        {
+            for (int n = 0; n < width; n++)
+            {
+                flat[(h * width) + n] = (float)rows[h][n];
+            }
+        }
+
+        return flat;
+    }
+
+    private static TimeSpan Lap(Stopwatch clock)
+    {
+        TimeSpan elapsed = clock.Elapsed;
+        clock.Restart();
+        return elapsed;
+    }
+}

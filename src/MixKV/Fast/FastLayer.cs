@@ -1,0 +1,81 @@
+using MixKV.Options;
+
+namespace MixKV.Fast;
+
+/// <summary>
+/// The plan of one layer on the fast path: shapes, pinned inputs, per-thread workers and the
+/// per-head scratch, computed once before any pass runs (STYLE point 2). Heads are processed one
+/// after the other; each pass spreads one head's key chunks over the threads.
+/// </summary>
+internal sealed unsafe class FastLayer
+{
+    /// <summary>Keys per chunk: the chunk's packed keys (D=128: 128 KiB) and its [chunk, R] tile stay in L2.</summary>
+    public const int ChunkTokens = 256;
+
+    public FastLayer(PinnedRows keys, PinnedRows values, PinnedRows windowQueries, int tokens, int kvHeads, int queryHeads, int window, CompressionOptions options, FastWorkspace workspace, int workers, bool wide, long tileLimitBytes)
+    {
+        Keys = keys;
+        Values = values;
+        Queries = windowQueries;
+        KvHeads = kvHeads;
+        Groups = queryHeads / kvHeads;
+        Tokens = tokens;
+        Dim = keys.Dim;
+        Window = window;
+        Options = options;
+        Workspace = workspace;
+        Wide = wide;
+        Scheduler = new ChunkScheduler(workers);
+        GroupRows = Groups * window;
+        Rows = (GroupRows + LogitKernel.Lanes - 1) / LogitKernel.Lanes * LogitKernel.Lanes;
+        Chunks = (Tokens + ChunkTokens - 1) / ChunkTokens;
+        StoreTiles = (long)Chunks * ChunkTokens * Rows * sizeof(float) <= tileLimitBytes;
+        workspace.Prepare(this, Scheduler.Workers);
+    }
+
+    public PinnedRows Keys { get; }
+
+    public PinnedRows Values { get; }
+
+    /// <summary>The last W query rows, [Hq, W, D].</summary>
+    public PinnedRows Queries { get; }
+
+    public int KvHeads { get; }
+
+    public int Groups { get; }
+
+    public int Tokens { get; }
+
+    public int Dim { get; }
+
+    public int Window { get; }
+
+    public int Prefix => Tokens - Window;
+
+    public CompressionOptions Options { get; }
+
+    public FastWorkspace Workspace { get; }
+
+    public bool Wide { get; }
+
+    public ChunkScheduler Scheduler { get; }
+
+    /// <summary>G·W window rows of one KV head's group.</summary>
+    public int GroupRows { get; }
+
+    /// <summary>G·W padded to the vector width: the tile's row stride.</summary>
+    public int Rows { get; }
+
+    public int Chunks { get; }
+
+    /// <summary>
+    /// True: pass 1 leaves each chunk's exp tile in the head's [chunks, chunk, R] scratch and pass 2
+    /// reads it back (one GEMM). False (the scratch would exceed the limit): pass 2 recomputes it.
+    /// </summary>
+    public bool StoreTiles { get; }
+
+    /// <summary>Set when some K or V row held NaN/Inf (or overflowed fp32); the caller then runs the exact check.</summary>
+    public bool SawNonFinite { get; set; }
+
+    public int ChunkLength(int chunk) => Math.Min(ChunkTokens, Tokens - (chunk * ChunkTokens));
+}

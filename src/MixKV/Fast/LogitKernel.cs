@@ -1,0 +1,170 @@
+using System.Numerics;
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+
+namespace MixKV.Fast;
+
+/// <summary>
+/// The GEMM of spec section 2 for one chunk of keys: tile[j, r] = Σ_d Qt[d, r] · K[j, d], with the
+/// window queries of one KV head's group packed transposed (Qt [D, R], R a multiple of
+/// <see cref="Lanes"/>, scale folded in) and the chunk's keys packed row-major [keys, D].
+/// One vector holds 16 query rows at one dimension; key elements are broadcast. The wide
+/// micro-kernel keeps a 64-row × 6-key block in 24 zmm accumulators (24 FMAs per 4 vector loads
+/// and 6 broadcasts); the tile comes out key-major [keys, R], so a row's softmax max and sum are
+/// vertical (lane-wise) reductions.
+/// </summary>
+internal static unsafe class LogitKernel
+{
+    /// <summary>Query rows per vector; R is padded to a multiple of it.</summary>
+    public const int Lanes = 16;
+
+    private const int KeysPerBlock = 6;
+
+    public static void Compute(float* qt, int rows, float* keys, int keyCount, int dim, float* tile, bool wide)
+    {
+        if (wide)
+        {
+            Wide(qt, rows, keys, keyCount, dim, tile);
+        }
+        else
+        {
+            Portable(qt, rows, keys, keyCount, dim, tile);
+        }
+    }
+
+    private static void Wide(float* qt, int rows, float* keys, int keyCount, int dim, float* tile)
+    {
+        for (int j = 0; j < keyCount; j += KeysPerBlock)
+        {
+            int valid = Math.Min(KeysPerBlock, keyCount - j);
+            // Missing keys of a short block re-read the last valid key; their results are not stored.
+            float* k0 = keys + ((long)j * dim);
+            float* k1 = keys + ((long)(j + Math.Min(1, valid - 1)) * dim);
+            float* k2 = keys + ((long)(j + Math.Min(2, valid - 1)) * dim);
+            float* k3 = keys + ((long)(j + Math.Min(3, valid - 1)) * dim);
+            float* k4 = keys + ((long)(j + Math.Min(4, valid - 1)) * dim);
+            float* k5 = keys + ((long)(j + Math.Min(5, valid - 1)) * dim);
+            float* output = tile + ((long)j * rows);
+            int r = 0;
+            for (; r + 4 * Lanes <= rows; r += 4 * Lanes)
+            {
+                Block64x6(qt + r, rows, k0, k1, k2, k3, k4, k5, dim, output + r, valid);
+            }
+
+            for (; r < rows; r += Lanes)
+            {
+                Block16x6(qt + r, rows, k0, k1, k2, k3, k4, k5, dim, output + r, valid);
+            }
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Block64x6(float* q, int rows, float* k0, float* k1, float* k2, float* k3, float* k4, float* k5, int dim, float* o, int valid)
+    {
+        Vector512<float> c00 = default, c01 = default, c02 = default, c03 = default;
+        Vector512<float> c10 = default, c11 = default, c12 = default, c13 = default;
+        Vector512<float> c20 = default, c21 = default, c22 = default, c23 = default;
+        Vector512<float> c30 = default, c31 = default, c32 = default, c33 = default;
+        Vector512<float> c40 = default, c41 = default, c42 = default, c43 = default;
+        Vector512<float> c50 = default, c51 = default, c52 = default, c53 = default;
+        for (int d = 0; d < dim; d++)
+        {
+            float* qd = q + ((long)d * rows);
+            Vector512<float> q0 = Vector512.Load(qd), q1 = Vector512.Load(qd + 16), q2 = Vector512.Load(qd + 32), q3 = Vector512.Load(qd + 48);
+            Vector512<float> b = Vector512.Create(k0[d]);
+            c00 = Vector512.FusedMultiplyAdd(q0, b, c00); c01 = Vector512.FusedMultiplyAdd(q1, b, c01);
+            c02 = Vector512.FusedMultiplyAdd(q2, b, c02); c03 = Vector512.FusedMultiplyAdd(q3, b, c03);
+            b = Vector512.Create(k1[d]);
+            c10 = Vector512.FusedMultiplyAdd(q0, b, c10); c11 = Vector512.FusedMultiplyAdd(q1, b, c11);
+            c12 = Vector512.FusedMultiplyAdd(q2, b, c12); c13 = Vector512.FusedMultiplyAdd(q3, b, c13);
+            b = Vector512.Create(k2[d]);
+            c20 = Vector512.FusedMultiplyAdd(q0, b, c20); c21 = Vector512.FusedMultiplyAdd(q1, b, c21);
+            c22 = Vector512.FusedMultiplyAdd(q2, b, c22); c23 = Vector512.FusedMultiplyAdd(q3, b, c23);
+            b = Vector512.Create(k3[d]);
+            c30 = Vector512.FusedMultiplyAdd(q0, b, c30); c31 = Vector512.FusedMultiplyAdd(q1, b, c31);
+            c32 = Vector512.FusedMultiplyAdd(q2, b, c32); c33 = Vector512.FusedMultiplyAdd(q3, b, c33);
+            b = Vector512.Create(k4[d]);
+            c40 = Vector512.FusedMultiplyAdd(q0, b, c40); c41 = Vector512.FusedMultiplyAdd(q1, b, c41);
+            c42 = Vector512.FusedMultiplyAdd(q2, b, c42); c43 = Vector512.FusedMultiplyAdd(q3, b, c43);
+            b = Vector512.Create(k5[d]);
+            c50 = Vector512.FusedMultiplyAdd(q0, b, c50); c51 = Vector512.FusedMultiplyAdd(q1, b, c51);
+            c52 = Vector512.FusedMultiplyAdd(q2, b, c52); c53 = Vector512.FusedMultiplyAdd(q3, b, c53);
+        }
+
+        Store4(o, c00, c01, c02, c03);
+        if (valid > 1) Store4(o + rows, c10, c11, c12, c13);
+        if (valid > 2) Store4(o + (2 * rows), c20, c21, c22, c23);
+        if (valid > 3) Store4(o + (3 * rows), c30, c31, c32, c33);
+        if (valid > 4) Store4(o + (4 * rows), c40, c41, c42, c43);
+        if (valid > 5) Store4(o + (5 * rows), c50, c51, c52, c53);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Block16x6(float* q, int rows, float* k0, float* k1, float* k2, float* k3, float* k4, float* k5, int dim, float* o, int valid)
+    {
+        Vector512<float> c0 = default, c1 = default, c2 = default, c3 = default, c4 = default, c5 = default;
+        for (int d = 0; d < dim; d++)
+        {
+            Vector512<float> q0 = Vector512.Load(q + ((long)d * rows));
+            c0 = Vector512.FusedMultiplyAdd(q0, Vector512.Create(k0[d]), c0);
+            c1 = Vector512.FusedMultiplyAdd(q0, Vector512.Create(k1[d]), c1);
+            c2 = Vector512.FusedMultiplyAdd(q0, Vector512.Create(k2[d]), c2);
+            c3 = Vector512.FusedMultiplyAdd(q0, Vector512.Create(k3[d]), c3);
+            c4 = Vector512.FusedMultiplyAdd(q0, Vector512.Create(k4[d]), c4);
+            c5 = Vector512.FusedMultiplyAdd(q0, Vector512.Create(k5[d]), c5);
+        }
+
+        c0.Store(o);
+        if (valid > 1) c1.Store(o + rows);
+        if (valid > 2) c2.Store(o + (2 * rows));
+        if (valid > 3) c3.Store(o + (3 * rows));
+        if (valid > 4) c4.Store(o + (4 * rows));
+        if (valid > 5) c5.Store(o + (5 * rows));
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Store4(float* o, Vector512<float> a, Vector512<float> b, Vector512<float> c, Vector512<float> d)
+    {
+        a.Store(o);
+        b.Store(o + 16);
+        c.Store(o + 32);
+        d.Store(o + 48);
+    }
+
+    /// <summary>Any vector width (or none): one key and one vector of rows at a time, FMA over D.</summary>
+    private static void Portable(float* qt, int rows, float* keys, int keyCount, int dim, float* tile)
+    {
+        int width = Vector.IsHardwareAccelerated && rows % Vector<float>.Count == 0 ? Vector<float>.Count : 1;
+        for (int j = 0; j < keyCount; j++)
+        {
+            float* k = keys + ((long)j * dim);
+            float* output = tile + ((long)j * rows);
+            if (width > 1)
+            {
+                for (int r = 0; r < rows; r += width)
+                {
+                    var acc = Vector<float>.Zero;
+                    for (int d = 0; d < dim; d++)
+                    {
+                        acc = Vector.FusedMultiplyAdd(RowMath.Load(qt + ((long)d * rows) + r), new Vector<float>(k[d]), acc);
+                    }
+
+                    RowMath.Store(acc, output + r);
+                }
+            }
+            else
+            {
+                for (int r = 0; r < rows; r++)
+                {
+                    float acc = 0;
+                    for (int d = 0; d < dim; d++)
+                    {
+                        acc = MathF.FusedMultiplyAdd(qt[((long)d * rows) + r], k[d], acc);
+                    }
+
+                    output[r] = acc;
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,76 @@
+using MixKV.Fast;
+using MixKV.Options;
+using MixKV.Tensors;
+using MixKV.Tests.Support;
+using NUnit.Framework;
+
+namespace MixKV.Tests.Fast;
+
+/// <summary>
+/// <see cref="FastCompressor"/> against the reference on random layers: every method, score mode,
+/// dtype, layout (packed and padded strides), pooling and GQA reduction of
+/// <see cref="PropertyCase.All"/>, on the Vector512 path, the portable Vector&lt;T&gt; path and the
+/// two-GEMM path (tiles not kept), plus the real layer size.
+/// </summary>
+[TestFixture]
+public sealed class FastCompressorAgreementTests
+{
+    private static IEnumerable<TestCaseData> Cases() => PropertyCase.All();
+
+    [TestCaseSource(nameof(Cases))]
+    public void MatchesReference(PropertyCase c) => Check(c, new FastCompressor());
+
+    [TestCaseSource(nameof(Cases))]
+    public void PortableKernels_MatchReference(PropertyCase c) => Check(c, new FastCompressor { ForcePortable = true });
+
+    /// <summary>Recomputing the tiles in pass 2 and running on one thread must not change a single bit.</summary>
+    [TestCaseSource(nameof(Cases))]
+    public void TwoGemmPathAndOneThread_AreBitwiseIdentical(PropertyCase c)
+    {
+        var rng = TestRandom.ForCurrentTest();
+        LayerData data = c.Data(rng);
+        (CompressionOptions options, LayerPosition layer) = c.DrawOptions(rng);
+        StoredLayer stored = data.Store(c.Layout, c.DrawPadding(rng));
+        string say = rng.Say($"budget {options.Budget}, layer {layer}");
+
+        (CompressedLayer baseline, FastIntermediates? expected) = new FastCompressor().Run(stored.Inputs, options, layer, withScores: true, keepIntermediates: true);
+        foreach (FastCompressor variant in new[] { new FastCompressor { TileLimitBytes = 1 }, new FastCompressor { MaxDegreeOfParallelism = 1 } })
+        {
+            (CompressedLayer other, FastIntermediates? details) = variant.Run(stored.Inputs, options, layer, withScores: true, keepIntermediates: true);
+            string what = $"{say}: tile limit {variant.TileLimitBytes}, threads {variant.MaxDegreeOfParallelism}";
+            Assert.That(other.Kept.Scores, Is.EqualTo(baseline.Kept.Scores), $"{what}: scores");
+            Assert.That(other.Kept.Positions, Is.EqualTo(baseline.Kept.Positions), $"{what}: positions");
+            Assert.That(other.Kept.HeadLens, Is.EqualTo(baseline.Kept.HeadLens), $"{what}: head_lens");
+            if (expected is not null)
+            {
+                Assert.That(details!.Attention, Is.EqualTo(expected.Attention), $"{what}: A");
+            }
+
+            Sentinel.AssertSameBytes(baseline.Keys, other.Keys, $"{what}: keys");
+            Sentinel.AssertSameBytes(baseline.Values, other.Values, $"{what}: values");
+        }
+    }
+
+    /// <summary>One layer of the size in the performance issue (N 32768, Hq 32, Hkv 8, D 128, W 32, fp32): agreement only, no timing.</summary>
+    [Test]
+    public void RealLayerSize_MatchesReference()
+    {
+        var rng = TestRandom.ForCurrentTest();
+        BudgetMethod method = rng.Pick([BudgetMethod.SnapKV, BudgetMethod.AdaKV]);
+        const int heads = 8, groups = 4, tokens = 32768, dim = 128, window = 32;
+        LayerData data = LayerData.Random(rng, heads, groups, tokens, dim, window, DType.F32);
+        var options = new CompressionOptions { Method = method, Budget = rng.Pick([64, 256, 1024]) };
+        StoredLayer stored = data.Store(rng.Coin() ? TensorLayout.Hnd : TensorLayout.Nhd);
+        FastAgreement.AssertMatchesReference(new FastCompressor(), stored, options, LayerPosition.Single, rng.Say($"real size, {method.Name()}, budget {options.Budget}"));
+    }
+
+    private static void Check(PropertyCase c, FastCompressor compressor)
+    {
+        var rng = TestRandom.ForCurrentTest();
+        LayerData data = c.Data(rng);
+        (CompressionOptions options, LayerPosition layer) = c.DrawOptions(rng);
+        Padding padding = rng.Coin() ? c.DrawPadding(rng) : Padding.None;
+        string say = rng.Say($"budget {options.Budget}, layer {layer}, alpha {options.FloorAlpha}, normalize {options.Normalize}, skip {options.Skip}, beta {options.Beta}, offline r {options.Redundancy is not null}, padding {padding}");
+        FastAgreement.AssertMatchesReference(compressor, data.Store(c.Layout, padding), options, layer, say);
+    }
+}
