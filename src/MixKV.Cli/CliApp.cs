@@ -57,6 +57,7 @@ public static class CliApp
         GenerateCommand.Build(io),
         DemoCommand.Build(io),
         InfoCommand.Build(io),
+        BenchCommand.Build(io),
     };
 
     /// <summary>The error's message, led by the option it concerns when the message does not name it.</summary>

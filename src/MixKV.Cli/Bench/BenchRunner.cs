@@ -1,0 +1,81 @@
+using System.Diagnostics;
+using MixKV.Cli.Backends;
+using MixKV.Options;
+
+namespace MixKV.Cli.Bench;
+
+/// <summary>What `mixkv bench` measures: one layer, one backend, options of spec sections 2–5.</summary>
+internal sealed record BenchRequest(BenchShape Shape, CompressionOptions Options, string Backend, int Repeat, int Warmup);
+
+/// <summary>Wall time of every timed repetition and the stage times the backend reported for it.</summary>
+internal sealed record BenchResult(BenchRequest Request, string Backend, string BackendNote, IReadOnlyList<TimeSpan> Times, IReadOnlyList<StageTimings> Stages, int KeptTokens)
+{
+    public double MedianMs => Median(Times.Select(t => t.TotalMilliseconds));
+
+    public double MinMs => Times.Min(t => t.TotalMilliseconds);
+
+    /// <summary>Per-stage medians in spec order, keyed by the JSON field name.</summary>
+    public IReadOnlyList<(string Name, double Ms)> StageMedians =>
+    [
+        ("window_scores", Median(Stages.Select(s => s.WindowScores.TotalMilliseconds))),
+        ("head_stats", Median(Stages.Select(s => s.HeadStats.TotalMilliseconds))),
+        ("mix", Median(Stages.Select(s => s.Mix.TotalMilliseconds))),
+        ("budget", Median(Stages.Select(s => s.Budget.TotalMilliseconds))),
+        ("select", Median(Stages.Select(s => s.Select.TotalMilliseconds))),
+        ("gather", Median(Stages.Select(s => s.Gather.TotalMilliseconds))),
+    ];
+
+    /// <summary>The middle value; the mean of the two middle values for an even count.</summary>
+    public static double Median(IEnumerable<double> values)
+    {
+        double[] sorted = values.Order().ToArray();
+        int mid = sorted.Length / 2;
+        return sorted.Length % 2 == 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+    }
+}
+
+/// <summary>
+/// Times whole-layer compressions. Every repetition is a fresh <see cref="ILayerCompressor.Compress"/>
+/// call on the same inputs (all stages, output gathered into new arrays): nothing is cached between
+/// calls except what the backend itself keeps (compiled kernels, a device context), and the inputs are
+/// only read. Warm-up calls run first and are not timed, so JIT compilation stays out of the numbers.
+/// </summary>
+internal static class BenchRunner
+{
+    public static BenchResult Run(BenchRequest request)
+    {
+        if (request.Repeat < 1)
+        {
+            throw new CliUsageException($"--repeat: must be >= 1 (got {request.Repeat})");
+        }
+
+        if (request.Warmup < 0)
+        {
+            throw new CliUsageException($"--warmup: must be >= 0 (got {request.Warmup})");
+        }
+
+        request.Shape.Check();
+        request.Options.Validate();
+        ILayerCompressor backend = BackendRegistry.Resolve(request.Backend, out string note);
+        using IDisposable? owned = backend as IDisposable; // kernel backends hold a device context or a runtime
+        LayerInputs inputs = request.Shape.CreateInputs();
+
+        var times = new List<TimeSpan>(request.Repeat);
+        var stages = new List<StageTimings>(request.Repeat);
+        int kept = 0;
+        for (int i = 0; i < request.Warmup + request.Repeat; i++)
+        {
+            long start = Stopwatch.GetTimestamp();
+            CompressedLayer layer = backend.Compress(inputs, request.Options, LayerPosition.Single);
+            TimeSpan elapsed = Stopwatch.GetElapsedTime(start);
+            kept = layer.Kept.TotalTokens;
+            if (i >= request.Warmup)
+            {
+                times.Add(elapsed);
+                stages.Add(layer.Timings);
+            }
+        }
+
+        return new BenchResult(request, backend.Name, note, times, stages, kept);
+    }
+}

@@ -1,0 +1,72 @@
+using System.CommandLine;
+using MixKV.Cli.Backends;
+using MixKV.Cli.Bench;
+using MixKV.Options;
+using MixKV.Tensors;
+using static MixKV.Cli.Commands.OptionParsing;
+
+namespace MixKV.Cli.Commands;
+
+/// <summary>
+/// `mixkv bench`: times the whole compression of one random layer (Gaussian, seeded) through a backend
+/// and prints median and min wall time plus per-stage medians, as a table or one JSON object.
+/// </summary>
+internal static class BenchCommand
+{
+    public static Command Build(CliIO io)
+    {
+        var tokens = With("--tokens", "prompt tokens N", 32768);
+        var qHeads = With("--q-heads", "query heads Hq (a multiple of Hkv)", 32);
+        var kvHeads = With("--kv-heads", "KV heads Hkv", 8);
+        var headDim = With("--head-dim", "head dimension D", 128);
+        var window = With("--window", "observation window W", SpecConstants.DefaultWindow);
+        var budget = With("--budget", "kept tokens per head, window included", SpecConstants.DefaultBudget);
+        var method = Choice("--method", "budget allocation", BudgetMethod.SnapKV.Name(), Enum.GetValues<BudgetMethod>().Select(m => m.Name()).ToArray());
+        var score = Choice("--score", "token score", ScoreMode.MixKV.Name(), Enum.GetValues<ScoreMode>().Select(m => m.Name()).ToArray());
+        var dtype = Choice("--dtype", "storage dtype", "f32", "f32", "f16", "bf16");
+        var backend = Choice("--backend", "where to compute", BackendRegistry.Auto, BackendRegistry.Choices);
+        var repeat = With("--repeat", "timed repetitions", 10);
+        var warmup = With("--warmup", "untimed repetitions first", 2);
+        var seed = With("--seed", "random seed of K, V and Q", 1);
+        var noCheckFinite = Flag("--no-check-finite", "skip the NaN/Inf check of K, V and the window queries");
+        var json = Flag("--json", "print one JSON object instead of a table");
+
+        var command = new Command("bench", "Time the compression of one random layer through a backend (median and min of repeated runs)")
+        {
+            tokens, qHeads, kvHeads, headDim, window, budget, method, score, dtype, backend, repeat, warmup, seed, noCheckFinite, json,
+        };
+
+        command.SetAction(result =>
+        {
+            var shape = new BenchShape(
+                result.GetValue(tokens),
+                result.GetValue(qHeads),
+                result.GetValue(kvHeads),
+                result.GetValue(headDim),
+                result.GetValue(window),
+                result.GetValue(dtype) switch { "f16" => DType.F16, "bf16" => DType.BF16, _ => DType.F32 },
+                result.GetValue(seed));
+            var options = new CompressionOptions
+            {
+                Method = Parse<BudgetMethod>(result.GetValue(method)!, "--method", OptionNames.TryParse),
+                Score = Parse<ScoreMode>(result.GetValue(score)!, "--score", OptionNames.TryParse),
+                Budget = result.GetValue(budget),
+                Window = shape.Window,
+                CheckFinite = !result.GetValue(noCheckFinite),
+            };
+            var request = new BenchRequest(shape, options, result.GetValue(backend)!, result.GetValue(repeat), result.GetValue(warmup));
+            BenchResult measured = BenchRunner.Run(request);
+            if (result.GetValue(json))
+            {
+                BenchReport.WriteJson(measured, io.Stdout);
+            }
+            else
+            {
+                BenchReport.WriteTable(measured, io.StdoutConsole());
+            }
+
+            return ExitCodes.Ok;
+        });
+        return command;
+    }
+}

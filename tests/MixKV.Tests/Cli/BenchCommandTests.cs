@@ -1,0 +1,144 @@
+using System.Text.Json;
+using MixKV.Cli.Bench;
+using MixKV.Tensors;
+using NUnit.Framework;
+
+namespace MixKV.Tests.Cli;
+
+/// <summary>
+/// `mixkv bench` on small layers through the cpu backend: the JSON object has every field with sane
+/// values, the repeat count is honoured, the table names median and min, the random inputs depend only
+/// on the seed, and bad options exit 2 with one line.
+/// </summary>
+[TestFixture]
+public sealed class BenchCommandTests
+{
+    private static readonly string[] Small = ["bench", "--backend", "cpu", "--tokens", "96", "--q-heads", "4", "--kv-heads", "2", "--head-dim", "16", "--window", "8", "--budget", "24", "--warmup", "1"];
+
+    private static readonly string[] Fields =
+        ["backend", "tokens", "q_heads", "kv_heads", "head_dim", "window", "budget", "method", "score", "dtype", "repeat", "median_ms", "min_ms", "times_ms", "stages_ms"];
+
+    private static readonly string[] Stages = ["window_scores", "head_stats", "mix", "budget", "select", "gather"];
+
+    [TestCase("snapkv", "mixkv", "f32")]
+    [TestCase("adakv", "mixkv", "bf16")]
+    [TestCase("pyramidkv", "attention", "f16")]
+    public void JsonHasEveryFieldAndSaneTimes(string method, string score, string dtype)
+    {
+        CliRun run = CliRun.Of([.. Small, "--repeat", "3", "--method", method, "--score", score, "--dtype", dtype, "--json"]);
+
+        Assert.That(run.ExitCode, Is.EqualTo(0), run.ToString());
+        Assert.That(run.Stderr, Is.Empty);
+        Assert.That(run.Stdout.Trim().Split('\n'), Has.Length.EqualTo(1), "one JSON object on one line");
+        using JsonDocument doc = JsonDocument.Parse(run.Stdout);
+        JsonElement root = doc.RootElement;
+        foreach (string field in Fields)
+        {
+            Assert.That(root.TryGetProperty(field, out _), Is.True, $"field '{field}' in {run.Stdout}");
+        }
+
+        Assert.That(root.GetProperty("backend").GetString(), Is.EqualTo("cpu"));
+        Assert.That(root.GetProperty("tokens").GetInt32(), Is.EqualTo(96));
+        Assert.That(root.GetProperty("q_heads").GetInt32(), Is.EqualTo(4));
+        Assert.That(root.GetProperty("kv_heads").GetInt32(), Is.EqualTo(2));
+        Assert.That(root.GetProperty("head_dim").GetInt32(), Is.EqualTo(16));
+        Assert.That(root.GetProperty("window").GetInt32(), Is.EqualTo(8));
+        Assert.That(root.GetProperty("budget").GetInt32(), Is.EqualTo(24));
+        Assert.That(root.GetProperty("method").GetString(), Is.EqualTo(method));
+        Assert.That(root.GetProperty("score").GetString(), Is.EqualTo(score));
+        Assert.That(root.GetProperty("dtype").GetString(), Is.EqualTo(dtype));
+
+        double median = root.GetProperty("median_ms").GetDouble(), min = root.GetProperty("min_ms").GetDouble();
+        double[] times = root.GetProperty("times_ms").EnumerateArray().Select(t => t.GetDouble()).ToArray();
+        Assert.That(min, Is.GreaterThan(0));
+        Assert.That(median, Is.GreaterThanOrEqualTo(min));
+        Assert.That(min, Is.EqualTo(times.Min()));
+        Assert.That(times, Is.All.GreaterThan(0));
+
+        JsonElement stages = root.GetProperty("stages_ms");
+        foreach (string stage in Stages)
+        {
+            Assert.That(stages.GetProperty(stage).GetDouble(), Is.GreaterThanOrEqualTo(0), $"stage '{stage}'");
+        }
+
+        Assert.That(stages.GetProperty("window_scores").GetDouble(), Is.GreaterThan(0), "scoring always runs");
+    }
+
+    [Test]
+    public void FastBackendReportsItsName()
+    {
+        CliRun run = CliRun.Of([.. With("--backend", "fast"), "--repeat", "2", "--json"]);
+
+        Assert.That(run.ExitCode, Is.EqualTo(0), run.ToString());
+        using JsonDocument doc = JsonDocument.Parse(run.Stdout);
+        Assert.That(doc.RootElement.GetProperty("backend").GetString(), Is.EqualTo("fast"));
+        Assert.That(doc.RootElement.GetProperty("median_ms").GetDouble(), Is.GreaterThanOrEqualTo(doc.RootElement.GetProperty("min_ms").GetDouble()).And.GreaterThan(0));
+    }
+
+    [TestCase(1)]
+    [TestCase(4)]
+    public void RepeatCountIsHonoured(int repeat)
+    {
+        CliRun run = CliRun.Of([.. Small, "--repeat", repeat.ToString(System.Globalization.CultureInfo.InvariantCulture), "--json"]);
+
+        Assert.That(run.ExitCode, Is.EqualTo(0), run.ToString());
+        using JsonDocument doc = JsonDocument.Parse(run.Stdout);
+        Assert.That(doc.RootElement.GetProperty("repeat").GetInt32(), Is.EqualTo(repeat));
+        Assert.That(doc.RootElement.GetProperty("times_ms").GetArrayLength(), Is.EqualTo(repeat));
+    }
+
+    [Test]
+    public void TableNamesMedianMinAndTheStages()
+    {
+        CliRun run = CliRun.Of([.. Small, "--repeat", "2"]);
+
+        Assert.That(run.ExitCode, Is.EqualTo(0), run.ToString());
+        Assert.That(run.Stdout, Does.Contain("median").And.Contain("min").And.Contain("backend cpu"));
+        foreach (string stage in Stages)
+        {
+            Assert.That(run.Stdout, Does.Contain(stage));
+        }
+    }
+
+    [Test]
+    public void InputsDependOnlyOnTheSeed()
+    {
+        var shape = new BenchShape(40, 4, 2, 8, 8, DType.F32, 5);
+
+        LayerInputs a = shape.CreateInputs(), b = shape.CreateInputs(), c = (shape with { Seed = 6 }).CreateInputs();
+
+        Assert.That(a.Keys.Data.ToArray(), Is.EqualTo(b.Keys.Data.ToArray()));
+        Assert.That(a.Values.Data.ToArray(), Is.EqualTo(b.Values.Data.ToArray()));
+        Assert.That(a.Queries.Data.ToArray(), Is.EqualTo(b.Queries.Data.ToArray()));
+        Assert.That(a.Keys.Data.ToArray(), Is.Not.EqualTo(c.Keys.Data.ToArray()));
+        Assert.That(a.Keys.Data.ToArray(), Is.Not.EqualTo(a.Values.Data.ToArray()), "K and V are different streams");
+    }
+
+    /// <summary><see cref="Small"/> with <paramref name="flag"/> set to <paramref name="value"/> (replaced when present, else added).</summary>
+    private static string[] With(string flag, string value)
+    {
+        int at = Array.IndexOf(Small, flag);
+        return at < 0 ? [.. Small, flag, value] : [.. Small[..(at + 1)], value, .. Small[(at + 2)..]];
+    }
+
+    [TestCase("--repeat", "0", "--repeat")]
+    [TestCase("--warmup", "-1", "--warmup")]
+    [TestCase("--tokens", "0", "--tokens")]
+    [TestCase("--q-heads", "3", "--q-heads")]
+    [TestCase("--head-dim", "0", "--head-dim")]
+    [TestCase("--window", "0", "--window")]
+    [TestCase("--budget", "8", "--budget")]
+    [TestCase("--dtype", "f64", "--dtype")]
+    [TestCase("--method", "h2o", "--method")]
+    [TestCase("--backend", "tpu", "--backend")]
+    [TestCase("--repeat", "many", "--repeat")]
+    public void BadOptionsExitTwoWithOneLine(string flag, string value, string named)
+    {
+        CliRun run = CliRun.Of([.. With(flag, value), "--json"]);
+
+        Assert.That(run.ExitCode, Is.EqualTo(2), run.ToString());
+        Assert.That(run.StderrLines, Has.Length.EqualTo(1), run.ToString());
+        Assert.That(run.Stderr, Does.Contain(named), run.ToString());
+        Assert.That(run.Stdout, Is.Empty, "nothing on stdout for a script to mistake for a result");
+    }
+}
