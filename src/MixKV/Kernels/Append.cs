@@ -7,8 +7,7 @@ namespace MixKV.Kernels;
 /// <summary>Launcher of kernels/append.cu: decode-time append into a flattened cache, out of place (spec section 7).</summary>
 internal static class Append
 {
-    private const int Threads = 256;
-    private const int RowsPerBlock = Threads / 32;
+    private const int RowsPerBlock = BlockSizes.AppendRows / 32;
 
     /// <summary>Rows and lengths of one append (K and V share the lengths: use the two halves below for both).</summary>
     public static void Enqueue(IKernelRuntime runtime, int kvHeads, int rowBytes, int maxRowsPerHead, DevicePointer source, DevicePointer destination, DevicePointer newRows,
@@ -23,7 +22,7 @@ internal static class Append
     {
         int word = RowCopyWord.Pick(rowBytes, source.Address, rowBytes, rowBytes, destination.Address, rowBytes, rowBytes, newRows.Address);
         uint blocks = (uint)Math.Min(4096, Launch.Blocks(maxRowsPerHead + 1, RowsPerBlock));
-        runtime.Launch($"append_rows<{RowCopyWord.TypeName(word)}>", Launch.Config(blocks, (uint)kvHeads, Threads), new AppendParams
+        runtime.Launch($"append_rows<{RowCopyWord.TypeName(word)}>", Launch.Config(blocks, (uint)kvHeads, BlockSizes.AppendRows), new AppendParams
         {
             Source = source.Address,
             Destination = destination.Address,
@@ -42,7 +41,7 @@ internal static class Append
     /// <summary>len_h += 1 and cu_lens, after every EnqueueRows of this append (they read the old lengths).</summary>
     public static void EnqueueLengths(IKernelRuntime runtime, int kvHeads, DevicePointer headLens, DevicePointer cuLens, int capacity, DevicePointer? status)
     {
-        runtime.Launch("append_lengths", Launch.Config(1, 1, 32), new AppendLengthsParams
+        runtime.Launch("append_lengths", Launch.Config(1, 1, BlockSizes.AppendLengths), new AppendLengthsParams
         {
             HeadLens = headLens.Address,
             CuLens = cuLens.Address,

@@ -10,7 +10,7 @@ internal static class Budget
 {
     public static void EnqueueAdaKV(IKernelRuntime runtime, int kvHeads, int prefix, int baseCap, CompressionOptions options, KernelWorkspace ws)
     {
-        runtime.Launch("adakv_head_share", Launch.Config((uint)kvHeads, 1, 512), new AdakvHeadShareParams
+        runtime.Launch("adakv_head_share", Launch.Config((uint)kvHeads, 1, BlockSizes.AdakvHeadShare), new AdakvHeadShareParams
         {
             Attention = ws.Attention.Address,
             Factor = ws.Factor.Address,
@@ -19,7 +19,7 @@ internal static class Budget
             Normalize = options.Normalize ? 1 : 0,
         });
 
-        runtime.Launch("adakv_allocate", Launch.Config(1, 1, 1024), new AdakvAllocateParams
+        runtime.Launch("adakv_allocate", Launch.Config(1, 1, BlockSizes.AdakvAllocate), new AdakvAllocateParams
         {
             Attention = ws.Attention.Address,
             Factor = ws.Factor.Address,
@@ -35,7 +35,7 @@ internal static class Budget
     /// <summary>len_h = cap_h + W and cu_lens; <paramref name="deviceCaps"/> null means every head keeps <paramref name="uniformCap"/>.</summary>
     public static void EnqueueHeadLengths(IKernelRuntime runtime, int kvHeads, DevicePointer? deviceCaps, int uniformCap, int window, DevicePointer headLens, DevicePointer cuLens, DevicePointer? status = null)
     {
-        runtime.Launch("head_lengths", Launch.Config(1, 1, 32), new HeadLengthsParams
+        runtime.Launch("head_lengths", Launch.Config(1, 1, BlockSizes.HeadLengths), new HeadLengthsParams
         {
             Caps = deviceCaps?.Address ?? 0,
             Status = status?.Address ?? 0,

@@ -9,8 +9,7 @@ namespace MixKV.Kernels;
 /// <summary>Launcher of kernels/gather.cu: kept rows into flattened or dense layouts (spec section 7).</summary>
 internal static class Gather
 {
-    private const int Threads = 256;
-    private const int RowsPerBlock = Threads / 32;
+    private const int RowsPerBlock = BlockSizes.GatherRows / 32;
     private const int MaxBlocksPerHead = 4096;
 
     /// <summary>Rows of <paramref name="source"/> at device positions into a packed [T, D] buffer (or a dense tensor when <paramref name="dense"/> is set).</summary>
@@ -60,7 +59,7 @@ internal static class Gather
     private static void Enqueue(IKernelRuntime runtime, int kvHeads, int maxRowsPerHead, int word, in GatherParams parameters)
     {
         uint blocks = (uint)Math.Min(MaxBlocksPerHead, Launch.Blocks(maxRowsPerHead, RowsPerBlock));
-        runtime.Launch($"gather_rows<{RowCopyWord.TypeName(word)}>", Launch.Config(blocks, (uint)kvHeads, Threads), parameters);
+        runtime.Launch($"gather_rows<{RowCopyWord.TypeName(word)}>", Launch.Config(blocks, (uint)kvHeads, BlockSizes.GatherRows), parameters);
     }
 }
 

@@ -11,8 +11,7 @@ internal static class HeadStats
     /// <summary>Tokens per partial sum; MIXKV_HEAD_STATS_CHUNK in head_stats.cu.</summary>
     public const int Chunk = 64;
 
-    private const int Threads = 256;
-    private const int TokensPerStatsBlock = Threads / 32;
+    private const int TokensPerStatsBlock = BlockSizes.HeadTokenStats / 32;
 
     public static int Chunks(int tokens) => (tokens + Chunk - 1) / Chunk;
 
@@ -20,7 +19,7 @@ internal static class HeadStats
     {
         string type = Launch.TypeName(keys.DType);
         int chunks = Chunks(keys.Tokens);
-        runtime.Launch($"head_key_partials<{type}>", Launch.Config((uint)chunks, (uint)keys.Heads, Threads), new HeadKeyPartialsParams
+        runtime.Launch($"head_key_partials<{type}>", Launch.Config((uint)chunks, (uint)keys.Heads, BlockSizes.HeadKeyPartials), new HeadKeyPartialsParams
         {
             Keys = keys.Pointer.Address,
             Partial = ws.KeyPartials.Address,
@@ -31,7 +30,7 @@ internal static class HeadStats
             Chunks = chunks,
         });
 
-        runtime.Launch("head_key_mean", Launch.Config((uint)keys.Heads, 1, 128), new HeadKeyMeanParams
+        runtime.Launch("head_key_mean", Launch.Config((uint)keys.Heads, 1, BlockSizes.HeadKeyMean), new HeadKeyMeanParams
         {
             Partial = ws.KeyPartials.Address,
             MeanKey = ws.MeanKey.Address,
@@ -41,7 +40,7 @@ internal static class HeadStats
             Chunks = chunks,
         });
 
-        runtime.Launch($"head_token_stats<{type}>", Launch.Config(Launch.Blocks(prefix, TokensPerStatsBlock), (uint)keys.Heads, Threads), new HeadTokenStatsParams
+        runtime.Launch($"head_token_stats<{type}>", Launch.Config(Launch.Blocks(prefix, TokensPerStatsBlock), (uint)keys.Heads, BlockSizes.HeadTokenStats), new HeadTokenStatsParams
         {
             Keys = keys.Pointer.Address,
             Values = values.Pointer.Address,

@@ -10,7 +10,7 @@ internal static class Mix
 {
     public static void Enqueue(IKernelRuntime runtime, int kvHeads, int prefix, ScoreMode mode, DevicePointer redundancy, KernelWorkspace ws)
     {
-        runtime.Launch("mix_scores", Launch.Config((uint)kvHeads, 1, 512), new MixParams
+        runtime.Launch("mix_scores", Launch.Config((uint)kvHeads, 1, BlockSizes.MixScores), new MixParams
         {
             Attention = ws.Attention.Address,
             KeyNorm = ws.KeyNorm.Address,

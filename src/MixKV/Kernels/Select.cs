@@ -9,7 +9,7 @@ internal static class Select
 {
     public static void Enqueue(IKernelRuntime runtime, int kvHeads, int prefix, int window, DevicePointer scores, DevicePointer? deviceCaps, int uniformCap, DevicePointer cuLens, DevicePointer positions, DevicePointer? status = null)
     {
-        runtime.Launch("select_topk", Launch.Config((uint)kvHeads, 1, 512), new SelectParams
+        runtime.Launch("select_topk", Launch.Config((uint)kvHeads, 1, BlockSizes.SelectTopk), new SelectParams
         {
             Scores = scores.Address,
             Caps = deviceCaps?.Address ?? 0,

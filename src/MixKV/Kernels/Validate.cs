@@ -8,13 +8,12 @@ namespace MixKV.Kernels;
 /// <summary>Launcher of kernels/validate.cu: the device-side NaN/Inf check of spec section 8.</summary>
 internal static class Validate
 {
-    private const int Threads = 256;
-    private const int RowsPerBlock = Threads / 32;
+    private const int RowsPerBlock = BlockSizes.CheckFinite / 32;
 
     /// <summary>ORs <paramref name="flag"/> into the status word when <paramref name="tensor"/> holds a NaN or Inf.</summary>
     public static void EnqueueCheckFinite(IKernelRuntime runtime, DeviceTensor tensor, DevicePointer status, DeviceRejection flag)
     {
-        runtime.Launch($"check_finite<{Launch.TypeName(tensor.DType)}>", Launch.Config(Launch.Blocks(tensor.Tokens, RowsPerBlock), (uint)tensor.Heads, Threads), new CheckFiniteParams
+        runtime.Launch($"check_finite<{Launch.TypeName(tensor.DType)}>", Launch.Config(Launch.Blocks(tensor.Tokens, RowsPerBlock), (uint)tensor.Heads, BlockSizes.CheckFinite), new CheckFiniteParams
         {
             Data = tensor.Pointer.Address,
             Status = status.Address,

@@ -9,8 +9,6 @@ namespace MixKV.Kernels;
 /// <summary>Launcher of kernels/window_scores.cu: importance A (spec section 2).</summary>
 internal static class WindowScores
 {
-    private const int Threads = 256;
-
     public static void Enqueue(IKernelRuntime runtime, DeviceTensor keys, DeviceTensor windowQueries, CompressionOptions options, KernelWorkspace ws)
     {
         int window = windowQueries.Tokens, prefix = keys.Tokens - window, dim = keys.Dim;
@@ -18,7 +16,7 @@ internal static class WindowScores
         float scale = (float)(1.0 / Math.Sqrt(dim));
         string type = Launch.TypeName(keys.DType);
 
-        runtime.Launch($"window_row_stats<{type}>", Launch.Config((uint)window, (uint)windowQueries.Heads, Threads, (uint)(dim * sizeof(float))), new WindowRowStatsParams
+        runtime.Launch($"window_row_stats<{type}>", Launch.Config((uint)window, (uint)windowQueries.Heads, BlockSizes.WindowRowStats, (uint)(dim * sizeof(float))), new WindowRowStatsParams
         {
             Keys = keys.Pointer.Address,
             Queries = windowQueries.Pointer.Address,
@@ -35,7 +33,7 @@ internal static class WindowScores
             Scale = scale,
         });
 
-        runtime.Launch($"window_mass<{type}>", Launch.Config(Launch.Blocks(prefix, Threads), (uint)keys.Heads, Threads), new WindowMassParams
+        runtime.Launch($"window_mass<{type}>", Launch.Config(Launch.Blocks(prefix, BlockSizes.WindowMass), (uint)keys.Heads, BlockSizes.WindowMass), new WindowMassParams
         {
             Keys = keys.Pointer.Address,
             Queries = windowQueries.Pointer.Address,
@@ -54,7 +52,7 @@ internal static class WindowScores
             GqaMax = options.Gqa == GqaReduction.Max ? 1 : 0,
         });
 
-        runtime.Launch("window_pool", Launch.Config(Launch.Blocks(prefix, Threads), (uint)keys.Heads, Threads), new WindowPoolParams
+        runtime.Launch("window_pool", Launch.Config(Launch.Blocks(prefix, BlockSizes.WindowPool), (uint)keys.Heads, BlockSizes.WindowPool), new WindowPoolParams
         {
             Raw = ws.RawAttention.Address,
             Pooled = ws.Attention.Address,

@@ -1,0 +1,49 @@
+namespace MixKV.Kernels;
+
+/// <summary>
+/// Threads per block of every kernel, in one table: the launchers launch with these and the ptxas
+/// report derives each kernel's occupancy from them.
+/// </summary>
+internal static class BlockSizes
+{
+    public const int WindowRowStats = 256;
+    public const int WindowMass = 256;
+    public const int WindowPool = 256;
+    public const int HeadKeyPartials = 256;
+    public const int HeadKeyMean = 128;
+    public const int HeadTokenStats = 256;
+    public const int MixScores = 512;
+    public const int AdakvHeadShare = 512;
+    public const int AdakvAllocate = 1024;
+    public const int HeadLengths = 32;
+    public const int SelectTopk = 512;
+    public const int GatherRows = 256;
+    public const int AppendRows = 256;
+    public const int AppendLengths = 32;
+    public const int CheckFinite = 256;
+
+    /// <summary>The block size of a kernel instance ("window_mass&lt;float&gt;"), by its template's name.</summary>
+    public static int Of(string instance)
+    {
+        int angle = instance.IndexOf('<');
+        return (angle < 0 ? instance : instance[..angle]) switch
+        {
+            "window_row_stats" => WindowRowStats,
+            "window_mass" => WindowMass,
+            "window_pool" => WindowPool,
+            "head_key_partials" => HeadKeyPartials,
+            "head_key_mean" => HeadKeyMean,
+            "head_token_stats" => HeadTokenStats,
+            "mix_scores" => MixScores,
+            "adakv_head_share" => AdakvHeadShare,
+            "adakv_allocate" => AdakvAllocate,
+            "head_lengths" => HeadLengths,
+            "select_topk" => SelectTopk,
+            "gather_rows" => GatherRows,
+            "append_rows" => AppendRows,
+            "append_lengths" => AppendLengths,
+            "check_finite" => CheckFinite,
+            _ => 0,
+        };
+    }
+}
