@@ -1,3 +1,4 @@
+using MixKV.Kernels;
 using MixKV.Kernels.Runtime;
 using NUnit.Framework;
 
@@ -47,10 +48,17 @@ public sealed class KernelCompilationTests
             rows.AddRange(KernelReport.Resources(programs, $"sm_{arch}", ptxas));
         }
 
-        TestContext.Progress.WriteLine($"{"kernel instance",-36} {"arch",-6} {"regs",5} {"smem B",7} {"stack B",8} {"spill st",9} {"spill ld",9}");
+        // Occupancy uses each kernel's launch block size; window_row_stats adds D*4 bytes of dynamic
+        // shared memory, counted here for D = 128.
+        TestContext.Progress.WriteLine($"{"kernel instance",-36} {"arch",-6} {"regs",5} {"smem B",7} {"stack B",8} {"spill st",9} {"spill ld",9} {"block",6} {"occupancy",9}");
         foreach (KernelResources r in rows.OrderBy(r => r.File, StringComparer.Ordinal).ThenBy(r => r.Instance, StringComparer.Ordinal).ThenBy(r => r.Architecture, StringComparer.Ordinal))
         {
-            TestContext.Progress.WriteLine($"{r.Instance,-36} {r.Architecture,-6} {r.Registers,5} {r.SharedBytes,7} {r.StackBytes,8} {r.SpillStoreBytes,9} {r.SpillLoadBytes,9}");
+            int block = BlockSizes.Of(r.Instance);
+            int shared = r.SharedBytes + (r.Instance.StartsWith("window_row_stats", StringComparison.Ordinal) ? 128 * sizeof(float) : 0);
+            double occupancy = Occupancy.Of(r.Architecture, r.Registers, shared, block);
+            TestContext.Progress.WriteLine($"{r.Instance,-36} {r.Architecture,-6} {r.Registers,5} {r.SharedBytes,7} {r.StackBytes,8} {r.SpillStoreBytes,9} {r.SpillLoadBytes,9} {block,6} {occupancy,9:P0}");
+            Assert.That(block, Is.GreaterThan(0), $"{r.Instance}: no block size in BlockSizes");
+            Assert.That(occupancy, Is.GreaterThan(0), $"{r.Instance} on {r.Architecture}: cannot launch with {block} threads");
         }
 
         int instances = KernelSources.Files.Sum(f => f.Instances.Count);
