@@ -1,4 +1,5 @@
 using BenchmarkDotNet.Attributes;
+using MixKV.Bench.Shared;
 using MixKV.Options;
 using MixKV.Tensors;
 
@@ -12,6 +13,7 @@ namespace MixKV.Bench.Kernels;
 /// the GPU's copy bandwidth (issue: performance), reported beside the measured time.
 /// </summary>
 [SimpleJob(launchCount: 1, warmupCount: 2, iterationCount: 5)]
+[Config(typeof(HbmRooflineConfig))]
 public class KernelPipelineBenchmarks
 {
     private const int QueryHeads = 32, KvHeads = 8, HeadDim = 128, Window = 32;

@@ -1,6 +1,7 @@
 using BenchmarkDotNet.Attributes;
 using MixKV.Options;
 using MixKV.Reference;
+using MixKV.Bench.Shared;
 
 namespace MixKV.Bench.Reference;
 
@@ -12,6 +13,7 @@ namespace MixKV.Bench.Reference;
 /// </summary>
 [SimpleJob(launchCount: 1, warmupCount: 1, iterationCount: 3)]
 [MemoryDiagnoser]
+[Config(typeof(RooflineConfig))]
 public class ReferenceStageBenchmarks
 {
     private const int KvHeads = 8, QueryHeads = 32, HeadDim = 128, Window = 32;
