@@ -11,16 +11,8 @@ namespace MixKV.Tests.Kernels;
 [TestFixture]
 [Category("TsanSmall")] // small shapes: also run once under ThreadSanitizer (build.cake TsanCheck)
 [NonParallelizable]
-public sealed class AppendKernelTests
+public sealed class AppendKernelTests : EmulatedKernelFixture
 {
-    private KernelBackend backend = null!;
-
-    [OneTimeSetUp]
-    public void Open() => backend = KernelBackend.OpenEmulated();
-
-    [OneTimeTearDown]
-    public void Close() => backend.Dispose();
-
     /// <summary>dtype, head dim, the copy word; oneBlock launches a single block per head so the kernel must grid-stride.</summary>
     [Test]
     public void MatchesTheReferenceAppend([Values(0, 1, 2)] int widthCase, [Values] bool oneBlock)

@@ -13,16 +13,8 @@ namespace MixKV.Tests.Kernels;
 [TestFixture]
 [Category("TsanSmall")] // small shapes: also run once under ThreadSanitizer (build.cake TsanCheck)
 [NonParallelizable]
-public sealed class BudgetKernelTests
+public sealed class BudgetKernelTests : EmulatedKernelFixture
 {
-    private KernelBackend backend = null!;
-
-    [OneTimeSetUp]
-    public void Open() => backend = KernelBackend.OpenEmulated();
-
-    [OneTimeTearDown]
-    public void Close() => backend.Dispose();
-
     /// <summary>
     /// Without normalisation every scaled score is A itself (factor exactly 1), so the device caps must
     /// equal Budget.AdaKVCaps exactly, planted cross-head ties included (lower head first).

@@ -15,16 +15,8 @@ namespace MixKV.Tests.Kernels;
 /// </summary>
 [TestFixture]
 [Category("TsanSmall")] // small shapes: also run once under ThreadSanitizer (build.cake TsanCheck)
-public sealed class DeviceApiTests
+public sealed class DeviceApiTests : EmulatedKernelFixture
 {
-    private KernelBackend backend = null!;
-
-    [OneTimeSetUp]
-    public void Open() => backend = KernelBackend.OpenEmulated();
-
-    [OneTimeTearDown]
-    public void Close() => backend.Dispose();
-
     [TestCase(BudgetMethod.SnapKV, OutputLayout.Dense, DType.F32, TensorLayout.Hnd)]
     [TestCase(BudgetMethod.PyramidKV, OutputLayout.Dense, DType.BF16, TensorLayout.Nhd)]
     [TestCase(BudgetMethod.AdaKV, OutputLayout.Flattened, DType.F16, TensorLayout.Hnd)]

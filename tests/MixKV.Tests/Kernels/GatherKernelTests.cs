@@ -16,16 +16,8 @@ namespace MixKV.Tests.Kernels;
 [TestFixture]
 [Category("TsanSmall")] // small shapes: also run once under ThreadSanitizer (build.cake TsanCheck)
 [NonParallelizable]
-public sealed class GatherKernelTests
+public sealed class GatherKernelTests : EmulatedKernelFixture
 {
-    private KernelBackend backend = null!;
-
-    [OneTimeSetUp]
-    public void Open() => backend = KernelBackend.OpenEmulated();
-
-    [OneTimeTearDown]
-    public void Close() => backend.Dispose();
-
     /// <summary>dtype, head dim, layout, row padding (elements), destination misalignment (bytes), the copy word the launcher must pick.</summary>
     private static IEnumerable<TestCaseData> Widths()
     {

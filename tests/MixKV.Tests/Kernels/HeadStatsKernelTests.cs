@@ -12,16 +12,8 @@ namespace MixKV.Tests.Kernels;
 [TestFixture]
 [Category("TsanSmall")] // small shapes: also run once under ThreadSanitizer (build.cake TsanCheck)
 [NonParallelizable]
-public sealed class HeadStatsKernelTests
+public sealed class HeadStatsKernelTests : EmulatedKernelFixture
 {
-    private KernelBackend backend = null!;
-
-    [OneTimeSetUp]
-    public void Open() => backend = KernelBackend.OpenEmulated();
-
-    [OneTimeTearDown]
-    public void Close() => backend.Dispose();
-
     [Test]
     public void RandomInputsMatchTheReference([Values] DType dtype, [Values] TensorLayout layout, [Values(1, 64, 65, 300)] int tokens)
     {

@@ -13,16 +13,8 @@ namespace MixKV.Tests.Kernels;
 [TestFixture]
 [Category("TsanSmall")] // small shapes: also run once under ThreadSanitizer (build.cake TsanCheck)
 [NonParallelizable]
-public sealed class MixKernelTests
+public sealed class MixKernelTests : EmulatedKernelFixture
 {
-    private KernelBackend backend = null!;
-
-    [OneTimeSetUp]
-    public void Open() => backend = KernelBackend.OpenEmulated();
-
-    [OneTimeTearDown]
-    public void Close() => backend.Dispose();
-
     /// <summary>Random stage inputs (fp32 on the device) against Reference.Mix on the same values in double.</summary>
     [Test]
     public void RandomInputsMatchTheReference([Values] ScoreMode mode, [Values(1, 37, 1300)] int prefix)

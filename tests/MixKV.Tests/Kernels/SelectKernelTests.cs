@@ -10,16 +10,8 @@ namespace MixKV.Tests.Kernels;
 [TestFixture]
 [Category("TsanSmall")] // small shapes: also run once under ThreadSanitizer (build.cake TsanCheck)
 [NonParallelizable]
-public sealed class SelectKernelTests
+public sealed class SelectKernelTests : EmulatedKernelFixture
 {
-    private KernelBackend backend = null!;
-
-    [OneTimeSetUp]
-    public void Open() => backend = KernelBackend.OpenEmulated();
-
-    [OneTimeTearDown]
-    public void Close() => backend.Dispose();
-
     /// <summary>Different device caps per head, always including 0 and P, random scores with planted exact ties.</summary>
     [Test]
     public void DeviceCapsPerHeadWithPlantedTies([Values(1, 9, 700, 1500)] int prefix)

@@ -13,16 +13,8 @@ namespace MixKV.Tests.Kernels;
 [TestFixture]
 [Category("TsanSmall")] // small shapes: also run once under ThreadSanitizer (build.cake TsanCheck)
 [NonParallelizable]
-public sealed class WindowScoresKernelTests
+public sealed class WindowScoresKernelTests : EmulatedKernelFixture
 {
-    private KernelBackend backend = null!;
-
-    [OneTimeSetUp]
-    public void Open() => backend = KernelBackend.OpenEmulated();
-
-    [OneTimeTearDown]
-    public void Close() => backend.Dispose();
-
     [Test]
     public void RandomInputsMatchTheReferenceStageByStage([Values] DType dtype, [Values] GqaReduction gqa, [Values] TensorLayout layout)
     {
