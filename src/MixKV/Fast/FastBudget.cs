@@ -7,8 +7,8 @@ namespace MixKV.Fast;
 /// cap_h (spec section 5). SnapKV, PyramidKV and AdaKV's skipped layers are integer arithmetic and
 /// go through <see cref="RefBudget.Caps"/>. The AdaKV allocation gives the same counts as
 /// <see cref="RefBudget.AdaKVCaps"/> on the same A (same per-head sort, same summation order for
-/// the normalisation, same tie order) but merges the Hkv sorted lists instead of sorting all Hkv·P
-/// candidates with a comparison delegate.
+/// the normalisation, same tie order) but radix-sorts each head in O(P) and merges the Hkv sorted
+/// lists instead of sorting all Hkv·P candidates with a comparison delegate.
 /// </summary>
 internal static class FastBudget
 {
@@ -37,8 +37,8 @@ internal static class FastBudget
         Parallel.For(0, heads, new ParallelOptions { MaxDegreeOfParallelism = Math.Max(1, workers) }, h =>
         {
             double[] row = (double[])attention[h].Clone();
-            Array.Sort(row);
-            Array.Reverse(row); // descending, like the reference's y.CompareTo(x) sort (A has no NaN)
+            RadixSort.Ascending(row); // O(P); the same sequence as a comparison sort (A has no NaN)
+            Array.Reverse(row); // descending, like the reference's y.CompareTo(x) sort
             sorted[h] = row;
             factor[h] = 1.0;
             if (normalize)

@@ -4,16 +4,15 @@ using System.Runtime.Intrinsics;
 using MixKV.Options;
 using MixKV.Validation;
 using RefBudget = MixKV.Reference.Budget;
-using RefWindowScores = MixKV.Reference.WindowScores;
 
 namespace MixKV.Fast;
 
 /// <summary>
-/// The fast CPU path (spec sections 2–8) in fp32 with SIMD and threads: per KV head, one pass over
-/// K and V for the head statistics, then a fused pass that multiplies the group's window queries
-/// with the keys chunk by chunk (register-blocked GEMM), applies the causal softmax online and
-/// reduces it to the attention mass without materialising [Hq, W, N]; then mix, budgets, an O(P)
-/// selection and the row gather. Agrees with <see cref="Reference.ReferenceCompressor"/> within
+/// The fast CPU path (spec sections 2–8) in fp32 with SIMD and threads: per KV head, a fused pass
+/// that multiplies the group's window queries with the keys chunk by chunk (register-blocked GEMM),
+/// applies the causal softmax online and reduces it to the attention mass without materialising
+/// [Hq, W, N], with the head statistics of K and V computed alongside (<see cref="LayerPipeline"/>);
+/// then mix, budgets, an O(P) selection and the row gather. Agrees with <see cref="Reference.ReferenceCompressor"/> within
 /// fp32 rounding (scores within 1e-5 of the head's scale for fp32 inputs); kept rows are the
 /// input rows byte for byte. Validation and its exceptions are the reference's (spec section 8).
 /// </summary>
@@ -89,27 +88,15 @@ public sealed class FastCompressor : ILayerCompressor
             InputValidator.Validate(inputs, options, layer);
         }
 
-        var clock = Stopwatch.StartNew();
-        TimeSpan tScores = TimeSpan.Zero, tStats = TimeSpan.Zero;
         var results = new HeadResult[heads];
-        var attention = new double[heads][];
         for (int h = 0; h < heads; h++)
         {
             results[h] = new HeadResult(tokens, prefix);
-            HeadStatsPass.RunKeys(fast, h, results[h]);
-            finiteChecked = CheckFinite(fast, inputs, options, layer, finiteChecked);
-            tStats += Lap(clock);
-            if (prefix > 0)
-            {
-                WindowScoresPass.Run(fast, h, results[h]);
-            }
-
-            attention[h] = RefWindowScores.Pool(results[h].Mass, options.Pooling, options.PoolingKernel);
-            tScores += Lap(clock);
-            HeadStatsPass.RunValues(fast, h, results[h]);
-            finiteChecked = CheckFinite(fast, inputs, options, layer, finiteChecked);
-            tStats += Lap(clock);
         }
+
+        var attention = new double[heads][];
+        (TimeSpan tStats, TimeSpan tScores) = LayerPipeline.Run(fast, results, attention, () => finiteChecked = CheckFinite(fast, inputs, options, layer, finiteChecked));
+        var clock = Stopwatch.StartNew();
 
         var scores = new double[heads][];
         var redundancy = new double[heads];

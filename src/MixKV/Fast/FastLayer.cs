@@ -4,8 +4,8 @@ namespace MixKV.Fast;
 
 /// <summary>
 /// The plan of one layer on the fast path: shapes, pinned inputs, per-thread workers and the
-/// per-head scratch, computed once before any pass runs (STYLE point 2). Heads are processed one
-/// after the other; each pass spreads one head's key chunks over the threads.
+/// per-head scratch, computed once before any pass runs (STYLE point 2). <see cref="LayerPipeline"/>
+/// spreads the key chunks of the heads in flight over the threads.
 /// </summary>
 internal sealed unsafe class FastLayer
 {
@@ -29,7 +29,8 @@ internal sealed unsafe class FastLayer
         GroupRows = Groups * window;
         Rows = (GroupRows + LogitKernel.Lanes - 1) / LogitKernel.Lanes * LogitKernel.Lanes;
         Chunks = (Tokens + ChunkTokens - 1) / ChunkTokens;
-        StoreTiles = (long)Chunks * ChunkTokens * Rows * sizeof(float) <= tileLimitBytes;
+        // Two heads' tiles are alive at once (one being written, one being reduced).
+        StoreTiles = 2L * Chunks * ChunkTokens * Rows * sizeof(float) <= tileLimitBytes;
         workspace.Prepare(this, Scheduler.Workers);
     }
 
@@ -74,8 +75,19 @@ internal sealed unsafe class FastLayer
     /// </summary>
     public bool StoreTiles { get; }
 
-    /// <summary>Set when some K or V row held NaN/Inf (or overflowed fp32); the caller then runs the exact check.</summary>
+    /// <summary>Chunks holding prefix keys (the only ones whose mass is needed).</summary>
+    public int ScoredChunks => (Prefix + ChunkTokens - 1) / ChunkTokens;
+
+    /// <summary>Set (from any thread) when some K or V row held NaN/Inf (or overflowed fp32); the caller then runs the exact check.</summary>
     public bool SawNonFinite { get; set; }
 
     public int ChunkLength(int chunk) => Math.Min(ChunkTokens, Tokens - (chunk * ChunkTokens));
+
+    public HeadSlot Slot(int head) => Workspace.Slots[head & 1];
+
+    /// <summary>The head's mean raw key [D].</summary>
+    public float* Center(int head) => Workspace.Center.Pointer + ((long)head * Dim);
+
+    /// <summary>The head's μ [D].</summary>
+    public float* MeanUnitKey(int head) => Workspace.MeanUnitKey.Pointer + ((long)head * Dim);
 }

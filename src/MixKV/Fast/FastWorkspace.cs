@@ -1,37 +1,24 @@
 namespace MixKV.Fast;
 
 /// <summary>
-/// Everything the passes write besides the results: per-thread workers, the packed queries of one
-/// head, per-chunk softmax statistics and (when it fits) the head's exp tiles. Reused across calls
-/// by one <see cref="FastCompressor"/> (taken and returned atomically, so concurrent calls each get
-/// their own).
+/// Everything the passes write besides the results: per-thread workers, per-head key statistics,
+/// and two <see cref="HeadSlot"/>s (head h uses slot h mod 2, so head h's mass can be reduced while
+/// head h+1's GEMM fills the other one). Reused across calls by one <see cref="FastCompressor"/>
+/// (taken and returned atomically, so concurrent calls each get their own).
 /// </summary>
 internal sealed class FastWorkspace
 {
     private ChunkWorker[] workers = [];
 
-    /// <summary>Qt [D, R]: one KV head's window queries, transposed, scaled by 1/sqrt(D), zero-padded rows.</summary>
-    public AlignedBuffer<float> QueryPanel { get; } = new();
-
-    /// <summary>μ of the current head (fp32, for the similarity dot).</summary>
+    /// <summary>[Hkv, D] μ of every head (fp32, for the similarity dot).</summary>
     public AlignedBuffer<float> MeanUnitKey { get; } = new();
 
-    /// <summary>Mean raw key of the current head, subtracted from every key before the GEMM.</summary>
+    /// <summary>[Hkv, D] mean raw key of every head, subtracted from every key inside the GEMM.</summary>
     public AlignedBuffer<float> Center { get; } = new();
 
-    /// <summary>[chunks, R]: each chunk's row max of the logits (-inf where the mask hid every key).</summary>
-    public AlignedBuffer<float> ChunkMax { get; } = new();
+    public HeadSlot[] Slots { get; } = [new HeadSlot(), new HeadSlot()];
 
-    /// <summary>[chunks, R]: Σ exp(logit - chunk max) per row, in double.</summary>
-    public AlignedBuffer<double> ChunkSum { get; } = new();
-
-    /// <summary>[chunks, R]: exp(chunk max - row max) / (row sum · W [· G]): turns a tile entry into its share of A.</summary>
-    public AlignedBuffer<float> Factors { get; } = new();
-
-    /// <summary>[chunks, chunk, R] exp tiles of one head (only when <see cref="FastLayer.StoreTiles"/>).</summary>
-    public AlignedBuffer<float> Tiles { get; } = new();
-
-    /// <summary>[chunks, D] partial Σ k̂ and Σ k per chunk, summed in chunk order (deterministic).</summary>
+    /// <summary>[chunks, D] partial Σ k̂ and Σ k per chunk of the head whose keys are being summarised, summed in chunk order (deterministic).</summary>
     public double[] UnitPartial { get; private set; } = [];
 
     public double[] RawPartial { get; private set; } = [];
@@ -57,16 +44,11 @@ internal sealed class FastWorkspace
             workers[i].Ensure(FastLayer.ChunkTokens, layer.Dim, layer.Rows, needsTile: !layer.StoreTiles);
         }
 
-        long statistics = (long)layer.Chunks * layer.Rows;
-        QueryPanel.Ensure((long)layer.Dim * layer.Rows);
-        MeanUnitKey.Ensure(layer.Dim);
-        Center.Ensure(layer.Dim);
-        ChunkMax.Ensure(statistics);
-        ChunkSum.Ensure(statistics);
-        Factors.Ensure(statistics);
-        if (layer.StoreTiles && layer.Prefix > 0)
+        MeanUnitKey.Ensure((long)layer.KvHeads * layer.Dim);
+        Center.Ensure((long)layer.KvHeads * layer.Dim);
+        foreach (HeadSlot slot in Slots)
         {
-            Tiles.Ensure((long)layer.Chunks * FastLayer.ChunkTokens * layer.Rows);
+            slot.Ensure(layer);
         }
 
         int partials = layer.Chunks * layer.Dim;
@@ -74,6 +56,38 @@ internal sealed class FastWorkspace
         {
             UnitPartial = new double[partials];
             RawPartial = new double[partials];
+        }
+    }
+}
+
+/// <summary>The window-score scratch of one head in flight: its query panel, per-chunk softmax statistics and (when kept) its exp tiles.</summary>
+internal sealed class HeadSlot
+{
+    /// <summary>Qt [D, R]: the head's window queries, transposed, scaled by 1/sqrt(D), zero-padded rows.</summary>
+    public AlignedBuffer<float> QueryPanel { get; } = new();
+
+    /// <summary>[chunks, R]: each chunk's row max of the logits (-inf where the mask hid every key).</summary>
+    public AlignedBuffer<float> ChunkMax { get; } = new();
+
+    /// <summary>[chunks, R]: Σ exp(logit - chunk max) per row, in double.</summary>
+    public AlignedBuffer<double> ChunkSum { get; } = new();
+
+    /// <summary>[chunks, R]: exp(chunk max - row max) / (row sum · W [· G]): turns a tile entry into its share of A.</summary>
+    public AlignedBuffer<float> Factors { get; } = new();
+
+    /// <summary>[chunks, chunk, R] exp tiles of the head (only when <see cref="FastLayer.StoreTiles"/>).</summary>
+    public AlignedBuffer<float> Tiles { get; } = new();
+
+    public void Ensure(FastLayer layer)
+    {
+        long statistics = (long)layer.Chunks * layer.Rows;
+        QueryPanel.Ensure((long)layer.Dim * layer.Rows);
+        ChunkMax.Ensure(statistics);
+        ChunkSum.Ensure(statistics);
+        Factors.Ensure(statistics);
+        if (layer.StoreTiles && layer.Prefix > 0)
+        {
+            Tiles.Ensure((long)layer.Chunks * FastLayer.ChunkTokens * layer.Rows);
         }
     }
 }

@@ -3,53 +3,72 @@ using MixKV.Options;
 namespace MixKV.Fast;
 
 /// <summary>
-/// The passes over K and V of one KV head for spec section 3. <see cref="RunKeys"/> (before the
-/// window scores): key norms, Σ k̂ (hence μ and the online redundancy) and Σ k (the centre
-/// subtracted before the GEMM). <see cref="RunValues"/> (after them, so that K is still in the
-/// last-level cache when the GEMM re-reads it): value norms. Both notice NaN/Inf for the fused
-/// finite check (spec section 8). Memory traffic: K and V of the head, once each.
+/// The work over K and V for spec section 3, run by <see cref="LayerPipeline"/> in small slices
+/// between slices of the GEMM (compute-bound), so that these memory streams overlap with it.
+/// <see cref="KeyRows"/>: key norms, Σ k̂ (hence μ and the online redundancy) and Σ k (the centre
+/// subtracted before the GEMM), summed per chunk; <see cref="FinishKeys"/> sums the chunk partials
+/// in chunk order. <see cref="ValueRows"/>: value norms. Both notice NaN/Inf for the fused finite
+/// check (spec section 8).
 /// </summary>
 internal static unsafe class HeadStatsPass
 {
-    public static void RunKeys(FastLayer layer, int head, HeadResult result)
+    /// <summary>Starts a chunk of key statistics in the worker's fp32 partial sums.</summary>
+    public static void BeginKeys(FastLayer layer, ChunkWorker worker)
     {
-        int dim = layer.Dim, tokens = layer.Tokens, prefix = layer.Prefix;
-        bool wide = layer.Wide;
+        new Span<float>(worker.UnitSum.Pointer, layer.Dim).Clear();
+        new Span<float>(worker.RawSum.Pointer, layer.Dim).Clear();
+    }
+
+    /// <summary>Key norms of tokens [first, end) and their k̂ and k added to the worker's partial sums (in token order).</summary>
+    public static void KeyRows(FastLayer layer, int head, HeadResult result, int first, int end, ChunkWorker worker)
+    {
+        int dim = layer.Dim;
+        bool wide = layer.Wide, bad = false;
+        double[] keyNorms = result.KeyNorms;
+        float* row = worker.Row.Pointer, unit = worker.UnitSum.Pointer, raw = worker.RawSum.Pointer;
+        for (int n = first; n < end; n++)
+        {
+            float* k = layer.Keys.Floats(head, n, row);
+            double norm = Norm(k, dim, wide, ref bad);
+            keyNorms[n] = norm;
+            RowMath.AccumulateScaledAndRaw(k, (float)(1.0 / Math.Max(norm, SpecConstants.KeyNormFloor)), unit, raw, dim, wide);
+        }
+
+        if (bad)
+        {
+            layer.SawNonFinite = true;
+        }
+    }
+
+    /// <summary>Stores the chunk's partial sums (summed over chunks, in chunk order, by <see cref="FinishKeys"/>).</summary>
+    public static void EndKeys(FastLayer layer, int chunk, ChunkWorker worker)
+    {
+        int dim = layer.Dim;
+        float* unit = worker.UnitSum.Pointer, raw = worker.RawSum.Pointer;
+        double[] unitPartial = layer.Workspace.UnitPartial, rawPartial = layer.Workspace.RawPartial;
+        for (int i = 0; i < dim; i++)
+        {
+            unitPartial[(chunk * dim) + i] = unit[i];
+            rawPartial[(chunk * dim) + i] = raw[i];
+        }
+    }
+
+    /// <summary>A whole chunk of key statistics (the prologue's head 0).</summary>
+    public static void KeyChunk(FastLayer layer, int head, HeadResult result, int chunk, ChunkWorker worker)
+    {
+        int first = chunk * FastLayer.ChunkTokens;
+        BeginKeys(layer, worker);
+        KeyRows(layer, head, result, first, first + layer.ChunkLength(chunk), worker);
+        EndKeys(layer, chunk, worker);
+    }
+
+    /// <summary>μ, the centre and r_h of the head from the chunk partials of <see cref="KeyChunk"/>.</summary>
+    public static void FinishKeys(FastLayer layer, int head, HeadResult result)
+    {
+        int dim = layer.Dim, tokens = layer.Tokens;
         FastWorkspace ws = layer.Workspace;
         double[] unitPartial = ws.UnitPartial, rawPartial = ws.RawPartial;
-        double[] keyNorms = result.KeyNorms;
-        bool nonFinite = false;
-
-        layer.Scheduler.Run(layer.Chunks, (chunk, workerIndex) =>
-        {
-            ChunkWorker worker = ws.Worker(workerIndex);
-            float* row = worker.Row.Pointer, unit = worker.UnitSum.Pointer, raw = worker.RawSum.Pointer;
-            new Span<float>(unit, dim).Clear();
-            new Span<float>(raw, dim).Clear();
-            int first = chunk * FastLayer.ChunkTokens, end = first + layer.ChunkLength(chunk);
-            bool bad = false;
-            for (int n = first; n < end; n++)
-            {
-                float* k = layer.Keys.Floats(head, n, row);
-                double norm = Norm(k, dim, wide, ref bad);
-                keyNorms[n] = norm;
-                RowMath.AccumulateScaledAndRaw(k, (float)(1.0 / Math.Max(norm, SpecConstants.KeyNormFloor)), unit, raw, dim, wide);
-            }
-
-            for (int i = 0; i < dim; i++)
-            {
-                unitPartial[(chunk * dim) + i] = unit[i];
-                rawPartial[(chunk * dim) + i] = raw[i];
-            }
-
-            if (bad)
-            {
-                Volatile.Write(ref nonFinite, true);
-            }
-        });
-
-        layer.SawNonFinite |= nonFinite;
-        float* mu = ws.MeanUnitKey.Pointer, center = ws.Center.Pointer;
+        float* mu = layer.MeanUnitKey(head), center = layer.Center(head);
         double muSquared = 0;
         for (int i = 0; i < dim; i++)
         {
@@ -69,32 +88,26 @@ internal static unsafe class HeadStatsPass
         result.Redundancy = Reference.HeadStats.OnlineRedundancy(muSquared, tokens);
     }
 
-    public static void RunValues(FastLayer layer, int head, HeadResult result)
+    /// <summary>Value norms of tokens [first, end) (prefix ones kept; all scanned for NaN/Inf).</summary>
+    public static void ValueRows(FastLayer layer, int head, HeadResult result, int first, int end, ChunkWorker worker)
     {
         int dim = layer.Dim, prefix = layer.Prefix;
-        bool wide = layer.Wide, nonFinite = false;
+        bool wide = layer.Wide, bad = false;
         double[] valueNorms = result.ValueNorms;
-        layer.Scheduler.Run(layer.Chunks, (chunk, workerIndex) =>
+        float* row = worker.Row.Pointer;
+        for (int n = first; n < end; n++)
         {
-            float* row = layer.Workspace.Worker(workerIndex).Row.Pointer;
-            int first = chunk * FastLayer.ChunkTokens, end = first + layer.ChunkLength(chunk);
-            bool bad = false;
-            for (int n = first; n < end; n++)
+            double norm = Norm(layer.Values.Floats(head, n, row), dim, wide, ref bad);
+            if (n < prefix)
             {
-                double norm = Norm(layer.Values.Floats(head, n, row), dim, wide, ref bad);
-                if (n < prefix)
-                {
-                    valueNorms[n] = norm;
-                }
+                valueNorms[n] = norm;
             }
+        }
 
-            if (bad)
-            {
-                Volatile.Write(ref nonFinite, true);
-            }
-        });
-
-        layer.SawNonFinite |= nonFinite;
+        if (bad)
+        {
+            layer.SawNonFinite = true;
+        }
     }
 
     /// <summary>fp32 norm; a non-finite fp32 sum is redone in double (large finite rows) and flagged if still non-finite.</summary>

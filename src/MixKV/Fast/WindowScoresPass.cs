@@ -4,39 +4,23 @@ namespace MixKV.Fast;
 
 /// <summary>
 /// Attention mass of one KV head (spec section 2), fused: the group's G·W window rows times the
-/// head's keys, chunk by chunk, never materialising [Hq, W, N]. Pass 1 per chunk: pack the keys
-/// (fp32, minus the head's mean key — softmax is invariant to a per-row constant, and centring
-/// shrinks the dot products the fp32 GEMM rounds), the similarity k̂·μ of spec section 3 while the
-/// raw row is at hand, the GEMM tile, the causal mask, and the tile's row max and Σ exp. Merging
-/// the chunk statistics gives each row's max and softmax sum; pass 2 turns each kept (or
-/// recomputed) exp tile into the per-key mean over the window rows and reduces the G query heads.
-/// Memory traffic: K once more (after <see cref="HeadStatsPass"/>), plus the head's exp tiles
-/// written and read once when they are kept.
+/// head's keys, chunk by chunk, never materialising [Hq, W, N]. Step 1 per chunk
+/// (<see cref="Begin"/>, <see cref="Gemm"/> in slices, <see cref="Finish"/>): the similarity k̂·μ of spec section 3 while the raw row is at
+/// hand, the GEMM tile of the keys minus the head's mean key (softmax is invariant to a per-row
+/// constant q·c, and centring shrinks the dot products the fp32 GEMM rounds; the kernel subtracts
+/// it, so fp32 keys are read in place), the causal mask, and the tile's row max and Σ exp.
+/// <see cref="MergeChunkStatistics"/> gives each row's max and softmax sum; step 2
+/// (<see cref="MassRows"/>, <see cref="AccumulateChunk"/>) turns each kept (or recomputed) exp tile into the per-key mean
+/// over the window rows and reduces the G query heads. All scratch lives in the head's
+/// <see cref="HeadSlot"/>.
 /// </summary>
 internal static unsafe class WindowScoresPass
 {
-    public static void Run(FastLayer layer, int head, HeadResult result)
-    {
-        FastWorkspace ws = layer.Workspace;
-        PackQueries(layer, head, ws.QueryPanel.Pointer);
-
-        layer.Scheduler.Run(layer.Chunks, (chunk, worker) => ComputeChunk(layer, head, result, chunk, ws.Worker(worker), firstPass: true));
-        MergeChunkStatistics(layer);
-
-        int scoredChunks = (layer.Prefix + FastLayer.ChunkTokens - 1) / FastLayer.ChunkTokens;
-        // Newest tiles first: they are the ones still in the last-level cache.
-        layer.Scheduler.Run(scoredChunks, (index, worker) =>
-        {
-            int chunk = scoredChunks - 1 - index;
-            float* tile = layer.StoreTiles ? TileOf(layer, chunk) : ComputeChunk(layer, head, result, chunk, ws.Worker(worker), firstPass: false);
-            AccumulateMass(layer, chunk, tile, result.Mass);
-        });
-    }
-
     /// <summary>Qt[d, g·W + w] = Qw[h·G + g, w, d] / sqrt(D); rows past G·W stay zero.</summary>
-    private static void PackQueries(FastLayer layer, int head, float* panel)
+    public static void PackQueries(FastLayer layer, int head)
     {
         int dim = layer.Dim, rows = layer.Rows;
+        float* panel = layer.Slot(head).QueryPanel.Pointer;
         new Span<float>(panel, dim * rows).Clear();
         float scale = (float)(1.0 / Math.Sqrt(dim));
         float* scratch = layer.Workspace.Worker(0).Row.Pointer;
@@ -54,37 +38,96 @@ internal static unsafe class WindowScoresPass
         }
     }
 
-    private static float* TileOf(FastLayer layer, int chunk) =>
-        layer.Workspace.Tiles.Pointer + ((long)chunk * FastLayer.ChunkTokens * layer.Rows);
-
-    /// <summary>Pack, GEMM, mask and exponentiate one chunk; returns the exp tile.</summary>
-    private static float* ComputeChunk(FastLayer layer, int head, HeadResult result, int chunk, ChunkWorker worker, bool firstPass)
+    /// <summary>Step 1, start of a chunk: where its keys are (fp16/bf16 keys widened first) and the row max reset.</summary>
+    public static ChunkGemm Begin(FastLayer layer, int head, int chunk, ChunkWorker worker, bool firstPass)
     {
-        int dim = layer.Dim, rows = layer.Rows, prefix = layer.Prefix;
-        int first = chunk * FastLayer.ChunkTokens, count = layer.ChunkLength(chunk);
-        bool wide = layer.Wide;
-        FastWorkspace ws = layer.Workspace;
-        float* packed = worker.Keys.Pointer, mu = ws.MeanUnitKey.Pointer, center = ws.Center.Pointer;
-        for (int j = 0; j < count; j++)
+        int first = chunk * FastLayer.ChunkTokens, count = layer.ChunkLength(chunk), rows = layer.Rows;
+        // fp32 rows are read in place (the kernel broadcasts single elements, so any token stride
+        // works); other dtypes are widened into the worker's [chunk, D] scratch.
+        bool inPlace = layer.Keys.DType == Tensors.DType.F32;
+        float* keys = inPlace ? (float*)layer.Keys.Row(head, first) : worker.Keys.Pointer;
+        long stride = inPlace ? layer.Keys.TokenStride : layer.Dim;
+        if (inPlace)
         {
-            int n = first + j;
-            float* destination = packed + ((long)j * dim);
-            float* k = layer.Keys.Floats(head, n, destination);
-            if (firstPass && n < prefix)
+            LogitKernel.Prefetch(keys, stride, 0, Math.Min(count, LogitKernel.PrefetchDistance), layer.Dim);
+        }
+        else
+        {
+            for (int j = 0; j < count; j++)
             {
-                result.Similarity[n] = RowMath.Dot(k, mu, dim, wide) / Math.Max(result.KeyNorms[n], SpecConstants.KeyNormFloor);
+                layer.Keys.Floats(head, first + j, keys + (j * stride));
             }
-
-            RowMath.Subtract(k, center, destination, dim, wide);
         }
 
-        float* tile = layer.StoreTiles ? TileOf(layer, chunk) : worker.Tile.Pointer;
-        LogitKernel.Compute(ws.QueryPanel.Pointer, rows, packed, count, dim, tile, wide);
-        MaskFuture(layer, tile, first, count);
         long at = (long)chunk * rows;
-        TileSoftmax.Exponentiate(tile, count, rows, ws.ChunkMax.Pointer + at, firstPass ? ws.ChunkSum.Pointer + at : null, computeMax: firstPass, wide);
-        return tile;
+        float* chunkMax = layer.Slot(head).ChunkMax.Pointer + at;
+        // Chunks without masked (future) keys get their row max from the GEMM's store; the others
+        // take it after masking.
+        bool maxInKernel = firstPass && first + count <= layer.Prefix + 1;
+        if (maxInKernel)
+        {
+            new Span<float>(chunkMax, rows).Fill(float.NegativeInfinity);
+        }
+
+        float* tile = layer.StoreTiles ? TileOf(layer, head, chunk) : worker.Tile.Pointer;
+        return new ChunkGemm(chunk, first, count, keys, stride, tile, chunkMax, maxInKernel, firstPass);
     }
+
+    /// <summary>Step 1, keys [from, to) of the chunk (relative): their logit rows (the caller interleaves memory-bound work between slices).</summary>
+    public static void Gemm(FastLayer layer, int head, in ChunkGemm g, int from, int to)
+    {
+        int rows = layer.Rows;
+        LogitKernel.Compute(layer.Slot(head).QueryPanel.Pointer, rows, g.Keys + (from * g.Stride), g.Stride, layer.Center(head), to - from, g.Count - from,
+            layer.Dim, g.Tile + ((long)from * rows), g.MaxInKernel ? g.ChunkMax : null, layer.Wide);
+    }
+
+    /// <summary>Step 1, end of a chunk: mask, exp and softmax statistics, and (first pass) the similarity k̂·μ from the rows the GEMM pulled into the cache.</summary>
+    public static void Finish(FastLayer layer, int head, HeadResult result, in ChunkGemm g)
+    {
+        HeadSlot slot = layer.Slot(head);
+        int rows = layer.Rows, dim = layer.Dim;
+        bool wide = layer.Wide;
+        MaskFuture(layer, g.Tile, g.First, g.Count);
+        TileSoftmax.Exponentiate(g.Tile, g.Count, rows, g.ChunkMax, g.FirstPass ? slot.ChunkSum.Pointer + ((long)g.Chunk * rows) : null,
+            computeMax: g.FirstPass && !g.MaxInKernel, wide);
+        if (!g.FirstPass)
+        {
+            return;
+        }
+
+        float* mu = layer.MeanUnitKey(head);
+        for (int n = g.First; n < Math.Min(g.First + g.Count, layer.Prefix); n++)
+        {
+            float* k = g.Keys + ((n - g.First) * g.Stride);
+            result.Similarity[n] = RowMath.Dot(k, mu, dim, wide) / Math.Max(result.KeyNorms[n], SpecConstants.KeyNormFloor);
+        }
+    }
+
+    /// <summary>Step 2 from a kept tile: mass of the chunk's keys [from, to) (relative, prefix only).</summary>
+    public static void MassRows(FastLayer layer, int head, HeadResult result, int chunk, int from, int to) =>
+        AccumulateMass(layer, head, chunk, TileOf(layer, head, chunk), from, to, result.Mass);
+
+    /// <summary>Step 2 of a whole prefix chunk, recomputing its exp tile when tiles are not kept.</summary>
+    public static void AccumulateChunk(FastLayer layer, int head, HeadResult result, int chunk, ChunkWorker worker)
+    {
+        float* tile;
+        if (layer.StoreTiles)
+        {
+            tile = TileOf(layer, head, chunk);
+        }
+        else
+        {
+            ChunkGemm g = Begin(layer, head, chunk, worker, firstPass: false);
+            Gemm(layer, head, g, 0, g.Count);
+            Finish(layer, head, result, g);
+            tile = g.Tile;
+        }
+
+        AccumulateMass(layer, head, chunk, tile, 0, layer.ChunkLength(chunk), result.Mass);
+    }
+
+    private static float* TileOf(FastLayer layer, int head, int chunk) =>
+        layer.Slot(head).Tiles.Pointer + ((long)chunk * FastLayer.ChunkTokens * layer.Rows);
 
     /// <summary>Causal mask: window row w sees keys 0..P+w, so key P+j hides rows w &lt; j of every query head.</summary>
     private static void MaskFuture(FastLayer layer, float* tile, int first, int count)
@@ -105,12 +148,12 @@ internal static unsafe class WindowScoresPass
     /// Row max M = max over chunks, row sum S = Σ chunk sum · exp(chunk max - M) (double), and each
     /// chunk's factor exp(chunk max - M) / (S · W), divided by G too for the GQA mean.
     /// </summary>
-    private static void MergeChunkStatistics(FastLayer layer)
+    public static void MergeChunkStatistics(FastLayer layer, int head)
     {
-        FastWorkspace ws = layer.Workspace;
+        HeadSlot slot = layer.Slot(head);
         int rows = layer.Rows, chunks = layer.Chunks;
-        float* chunkMax = ws.ChunkMax.Pointer, factors = ws.Factors.Pointer;
-        double* chunkSum = ws.ChunkSum.Pointer;
+        float* chunkMax = slot.ChunkMax.Pointer, factors = slot.Factors.Pointer;
+        double* chunkSum = slot.ChunkSum.Pointer;
         double rowWeight = 1.0 / (layer.Window * (layer.Options.Gqa == GqaReduction.Mean ? layer.Groups : 1));
         Span<double> scaled = chunks <= 1024 ? stackalloc double[chunks] : new double[chunks];
         for (int r = 0; r < rows; r++)
@@ -148,13 +191,13 @@ internal static unsafe class WindowScoresPass
     }
 
     /// <summary>mass[n] = Σ over the group's rows of exp tile · factor (GQA mean), or the max over query heads of their row sums.</summary>
-    private static void AccumulateMass(FastLayer layer, int chunk, float* tile, double[] mass)
+    private static void AccumulateMass(FastLayer layer, int head, int chunk, float* tile, int from, int to, double[] mass)
     {
-        int first = chunk * FastLayer.ChunkTokens, end = Math.Min(first + layer.ChunkLength(chunk), layer.Prefix);
+        int first = chunk * FastLayer.ChunkTokens, end = Math.Min(first + to, layer.Prefix);
         int rows = layer.Rows, window = layer.Window;
-        float* factors = layer.Workspace.Factors.Pointer + ((long)chunk * rows);
+        float* factors = layer.Slot(head).Factors.Pointer + ((long)chunk * rows);
         bool mean = layer.Options.Gqa == GqaReduction.Mean, wide = layer.Wide;
-        for (int n = first; n < end; n++)
+        for (int n = first + from; n < end; n++)
         {
             float* row = tile + ((long)(n - first) * rows);
             if (mean)
@@ -172,4 +215,26 @@ internal static unsafe class WindowScoresPass
             mass[n] = best;
         }
     }
+}
+
+/// <summary>One chunk's step 1 in progress: its keys (in place or widened), tile and row-max slot.</summary>
+internal readonly unsafe struct ChunkGemm(int chunk, int first, int count, float* keys, long stride, float* tile, float* chunkMax, bool maxInKernel, bool firstPass)
+{
+    public int Chunk { get; } = chunk;
+
+    public int First { get; } = first;
+
+    public int Count { get; } = count;
+
+    public float* Keys { get; } = keys;
+
+    public long Stride { get; } = stride;
+
+    public float* Tile { get; } = tile;
+
+    public float* ChunkMax { get; } = chunkMax;
+
+    public bool MaxInKernel { get; } = maxInKernel;
+
+    public bool FirstPass { get; } = firstPass;
 }
