@@ -1,8 +1,8 @@
 namespace MixKV.Fast;
 
 /// <summary>
-/// Per-thread scratch of the chunk passes: the chunk's keys packed fp32 [chunk, D], a logit tile
-/// [chunk, R] (used when tiles are not kept per head), and D-sized rows for conversion and partial
+/// Per-thread scratch of the chunk passes: the chunk's keys packed fp32 [chunk, D], the chunk's
+/// logit tile [chunk, R] (L2-resident), and D-sized rows for conversion and partial
 /// sums. Sized once per call; never shared between threads.
 /// </summary>
 internal sealed class ChunkWorker
@@ -17,15 +17,12 @@ internal sealed class ChunkWorker
 
     public AlignedBuffer<float> RawSum { get; } = new();
 
-    public void Ensure(int chunkTokens, int dim, int rows, bool needsTile)
+    public void Ensure(int chunkTokens, int dim, int rows)
     {
         Keys.Ensure((long)chunkTokens * dim);
         Row.Ensure(dim);
         UnitSum.Ensure(dim);
         RawSum.Ensure(dim);
-        if (needsTile)
-        {
-            Tile.Ensure((long)chunkTokens * rows);
-        }
+        Tile.Ensure((long)chunkTokens * rows);
     }
 }

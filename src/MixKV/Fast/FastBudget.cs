@@ -12,7 +12,7 @@ namespace MixKV.Fast;
 /// </summary>
 internal static class FastBudget
 {
-    public static int[] Caps(CompressionOptions options, LayerPosition layer, double[][] attention, int kvHeads, int tokens, int workers)
+    public static int[] Caps(CompressionOptions options, LayerPosition layer, double[][] attention, int kvHeads, int tokens, int workers, SortScratch? scratch = null)
     {
         if (options.Method != BudgetMethod.AdaKV || layer.Index < options.Skip)
         {
@@ -20,7 +20,7 @@ internal static class FastBudget
         }
 
         int prefix = tokens - options.Window;
-        int[] caps = AdaKVCaps(attention, options.Budget - options.Window, options.FloorAlpha, options.Normalize, workers);
+        int[] caps = AdaKVCaps(attention, options.Budget - options.Window, options.FloorAlpha, options.Normalize, workers, scratch);
         for (int h = 0; h < caps.Length; h++)
         {
             caps[h] = Math.Clamp(caps[h], 0, prefix);
@@ -29,15 +29,27 @@ internal static class FastBudget
         return caps;
     }
 
-    public static int[] AdaKVCaps(double[][] attention, int baseCap, double floorAlpha, bool normalize, int workers)
+    /// <param name="scratch">Buffers reused across calls (sized for these heads and P), or null.</param>
+    public static int[] AdaKVCaps(double[][] attention, int baseCap, double floorAlpha, bool normalize, int workers, SortScratch? scratch = null)
     {
         int heads = attention.Length;
         var sorted = new double[heads][];
         var factor = new double[heads];
         Parallel.For(0, heads, new ParallelOptions { MaxDegreeOfParallelism = Math.Max(1, workers) }, h =>
         {
-            double[] row = (double[])attention[h].Clone();
-            RadixSort.Ascending(row); // O(P); the same sequence as a comparison sort (A has no NaN)
+            double[] row;
+            if (scratch is not null)
+            {
+                row = scratch.Sorted[h];
+                attention[h].CopyTo(row, 0);
+                RadixSort.Ascending(row, scratch.Keys[h], scratch.Other[h], scratch.Counts[h]);
+            }
+            else
+            {
+                row = (double[])attention[h].Clone();
+                RadixSort.Ascending(row); // O(P); the same sequence as a comparison sort (A has no NaN)
+            }
+
             Array.Reverse(row); // descending, like the reference's y.CompareTo(x) sort
             sorted[h] = row;
             factor[h] = 1.0;

@@ -88,30 +88,31 @@ public sealed class FastCompressor : ILayerCompressor
             InputValidator.Validate(inputs, options, layer);
         }
 
-        var results = new HeadResult[heads];
-        for (int h = 0; h < heads; h++)
-        {
-            results[h] = new HeadResult(tokens, prefix);
-        }
-
-        var attention = new double[heads][];
-        (TimeSpan tStats, TimeSpan tScores) = LayerPipeline.Run(fast, results, attention, () => finiteChecked = CheckFinite(fast, inputs, options, layer, finiteChecked));
+        // Test intermediates hand the arrays out, so they get their own.
+        CallArrays arrays = keepIntermediates ? new CallArrays(heads, tokens, prefix) : workspace.Arrays(heads, tokens, prefix);
+        HeadResult[] results = arrays.Results;
+        double[][] attention = arrays.Attention, scores = arrays.Scores;
+        (TimeSpan tStats, TimeSpan tScores) = LayerPipeline.Run(fast, results, () => finiteChecked = CheckFinite(fast, inputs, options, layer, finiteChecked));
         var clock = Stopwatch.StartNew();
 
-        var scores = new double[heads][];
         var redundancy = new double[heads];
         for (int h = 0; h < heads; h++)
         {
             redundancy[h] = options.Redundancy is { } table ? table[layer.Index, h] : results[h].Redundancy;
         }
 
-        Parallel.For(0, heads, new ParallelOptions { MaxDegreeOfParallelism = Workers }, h => scores[h] = FastMix.ComputeHead(options.Score, attention[h], results[h], redundancy[h]));
+        // Pooling runs here, in parallel, rather than between the pipeline's steps where one thread would wait.
+        Parallel.For(0, heads, new ParallelOptions { MaxDegreeOfParallelism = Workers }, h =>
+        {
+            FastPool.Pool(results[h].Mass, options.Pooling, options.PoolingKernel, attention[h]);
+            FastMix.ComputeHead(options.Score, attention[h], results[h], redundancy[h], scores[h]);
+        });
         TimeSpan tMix = Lap(clock);
         float[]? flatScores = withScores ? Flatten(scores, prefix) : null;
 
-        int[] caps = uncompressed ? [] : FastBudget.Caps(options, layer, attention, heads, tokens, Workers);
+        int[] caps = uncompressed ? [] : FastBudget.Caps(options, layer, attention, heads, tokens, Workers, arrays.Sort);
         TimeSpan tBudget = Lap(clock);
-        KeptTokens kept = uncompressed ? Uncompressed(heads, tokens, prefix, flatScores) : Select(scores, caps, prefix, window, flatScores);
+        KeptTokens kept = uncompressed ? Uncompressed(heads, tokens, prefix, flatScores) : Select(scores, caps, prefix, window, flatScores, arrays.SelectKeys);
         TimeSpan tSelect = Lap(clock);
 
         var timings = new StageTimings(tScores, tStats, tMix, tBudget, tSelect, TimeSpan.Zero);
@@ -134,7 +135,7 @@ public sealed class FastCompressor : ILayerCompressor
         return true;
     }
 
-    private KeptTokens Select(double[][] scores, int[] caps, int prefix, int window, float[]? flatScores)
+    private KeptTokens Select(double[][] scores, int[] caps, int prefix, int window, float[]? flatScores, double[][] selectKeys)
     {
         int heads = scores.Length;
         var lens = new int[heads];
@@ -153,7 +154,7 @@ public sealed class FastCompressor : ILayerCompressor
         Parallel.For(0, heads, new ParallelOptions { MaxDegreeOfParallelism = Workers }, h =>
         {
             Span<int> row = positions.AsSpan(offsets[h], lens[h]);
-            TopKSelect.Select(scores[h], caps[h], row[..caps[h]]);
+            TopKSelect.Select(scores[h], caps[h], row[..caps[h]], selectKeys[h]);
             for (int w = 0; w < window; w++)
             {
                 row[caps[h] + w] = prefix + w;

@@ -9,10 +9,10 @@ namespace MixKV.Fast;
 /// </summary>
 internal static class FastMix
 {
-    public static double[] ComputeHead(ScoreMode mode, double[] a, HeadResult head, double redundancy)
+    /// <param name="s">[P] receives S (fully overwritten).</param>
+    public static double[] ComputeHead(ScoreMode mode, double[] a, HeadResult head, double redundancy, double[] s)
     {
         int p = a.Length;
-        var s = new double[p];
         if (p == 0)
         {
             return s;

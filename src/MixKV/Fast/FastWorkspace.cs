@@ -23,7 +23,20 @@ internal sealed class FastWorkspace
 
     public double[] RawPartial { get; private set; } = [];
 
+    private CallArrays? arrays;
+
     public ChunkWorker Worker(int index) => workers[index];
+
+    /// <summary>The per-head arrays of a call of this shape, reused from the last such call.</summary>
+    public CallArrays Arrays(int heads, int tokens, int prefix)
+    {
+        if (arrays is null || !arrays.Fits(heads, tokens, prefix))
+        {
+            arrays = new CallArrays(heads, tokens, prefix);
+        }
+
+        return arrays;
+    }
 
     public void Prepare(FastLayer layer, int workerCount)
     {
@@ -41,7 +54,7 @@ internal sealed class FastWorkspace
 
         for (int i = 0; i < workerCount; i++)
         {
-            workers[i].Ensure(FastLayer.ChunkTokens, layer.Dim, layer.Rows, needsTile: !layer.StoreTiles);
+            workers[i].Ensure(FastLayer.ChunkTokens, layer.Dim, layer.Rows);
         }
 
         MeanUnitKey.Ensure((long)layer.KvHeads * layer.Dim);
@@ -63,7 +76,7 @@ internal sealed class FastWorkspace
 /// <summary>The window-score scratch of one head in flight: its query panel, per-chunk softmax statistics and (when kept) its exp tiles.</summary>
 internal sealed class HeadSlot
 {
-    /// <summary>Qt [D, R]: the head's window queries, transposed, scaled by 1/sqrt(D), zero-padded rows.</summary>
+    /// <summary>Qt [D, R]: the head's window queries, transposed, scaled by log2(e)/sqrt(D), zero-padded rows.</summary>
     public AlignedBuffer<float> QueryPanel { get; } = new();
 
     /// <summary>[chunks, R]: each chunk's row max of the logits (-inf where the mask hid every key).</summary>

@@ -1,10 +1,9 @@
-using RefWindowScores = MixKV.Reference.WindowScores;
-
 namespace MixKV.Fast;
 
 /// <summary>
 /// The order of the chunk passes of one layer, pipelined over the heads so that every step is one
-/// parallel loop over the key chunks (one barrier per head) that keeps both threads on the GEMM.
+/// parallel loop over the key chunks (one barrier per head) that keeps both threads on the GEMM
+/// (plus a short parallel merge of the head's softmax statistics).
 /// Step s, per chunk c: the GEMM and softmax statistics of head s (compute-bound), then the mass
 /// of head s-1 from its kept exp tile, the value norms of head s and the key statistics of head
 /// s+1 (memory-bound; see <see cref="Step"/>). A prologue summarises the keys of head 0.
@@ -20,10 +19,12 @@ internal static class LayerPipeline
     /// </summary>
     private const int SliceTokens = FastLayer.ChunkTokens;
 
+    /// <summary>Rows per work item of the softmax statistics merge.</summary>
+    private const int MergeRows = 16;
 
     /// <param name="checkFinite">Called after every step (it throws if a pass saw NaN/Inf in the input).</param>
     /// <returns>Wall time of the prologue (key statistics) and of the steps.</returns>
-    public static (TimeSpan Stats, TimeSpan Scores) Run(FastLayer layer, HeadResult[] results, double[][] attention, Action checkFinite)
+    public static (TimeSpan Stats, TimeSpan Scores) Run(FastLayer layer, HeadResult[] results, Action checkFinite)
     {
         var clock = System.Diagnostics.Stopwatch.StartNew();
         int heads = layer.KvHeads;
@@ -52,7 +53,9 @@ internal static class LayerPipeline
 
             if (current >= 0 && scoring)
             {
-                WindowScoresPass.MergeChunkStatistics(layer, current);
+                // 16K exp2 in double per head: in row blocks on all threads rather than on one.
+                int blocks = (layer.Rows + MergeRows - 1) / MergeRows;
+                layer.Scheduler.Run(blocks, (block, _) => WindowScoresPass.MergeChunkStatistics(layer, current, block * MergeRows, Math.Min(layer.Rows, (block + 1) * MergeRows)));
             }
 
             if (next >= 0)
@@ -61,10 +64,6 @@ internal static class LayerPipeline
             }
 
             checkFinite();
-            if (previous >= 0)
-            {
-                attention[previous] = RefWindowScores.Pool(results[previous].Mass, layer.Options.Pooling, layer.Options.PoolingKernel);
-            }
         }
 
         return (stats, clock.Elapsed - stats);

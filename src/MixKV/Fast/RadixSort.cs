@@ -14,8 +14,15 @@ internal static class RadixSort
     private const int Buckets = 1 << DigitBits;
     private const int Digits = (64 + DigitBits - 1) / DigitBits;
 
+    /// <summary>Length of the counts scratch.</summary>
+    public const int CountLength = Digits * Buckets;
+
     /// <summary>Sorts <paramref name="values"/> ascending in place.</summary>
-    public static void Ascending(double[] values)
+    public static void Ascending(double[] values) =>
+        Ascending(values, new ulong[values.Length], new ulong[values.Length], new int[CountLength]);
+
+    /// <summary>Same, with caller-owned scratch (keys and other at least as long as values, counts <see cref="CountLength"/>).</summary>
+    public static void Ascending(double[] values, ulong[] keys, ulong[] other, int[] counts)
     {
         int n = values.Length;
         if (n < 2)
@@ -24,9 +31,7 @@ internal static class RadixSort
         }
 
         // Order-preserving map of the bits to unsigned keys: flip every bit of negatives, the sign bit of the rest.
-        var keys = new ulong[n];
-        var other = new ulong[n];
-        var counts = new int[Digits * Buckets];
+        Array.Clear(counts);
         for (int i = 0; i < n; i++)
         {
             ulong bits = (ulong)BitConverter.DoubleToInt64Bits(values[i]);

@@ -1,32 +1,50 @@
 using System.Numerics;
+using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 
 namespace MixKV.Fast;
 
 /// <summary>
 /// The per-chunk half of the online softmax (spec section 2) on a key-major logit tile [keys, R]:
-/// each row's max over the chunk's keys (or a max given by pass 1), tile ← exp(tile - max) in
-/// place, and each row's Σ exp (fp32 partial sums merged in double). Rows whose every key is masked have max -inf and
+/// each row's max over the chunk's keys (or a max given by pass 1), exp ← 2^(tile - max) (in place,
+/// or into the head's kept tile; logits in log2 units), and each row's Σ exp (fp32 partial sums merged in double). Rows whose every key is masked have max -inf and
 /// exponentiate to 0 (shift 0 instead of -inf, so no NaN).
 /// </summary>
 internal static unsafe class TileSoftmax
 {
+    /// <param name="exp">Receives the exp tile: <paramref name="tile"/> itself, or another (64-byte aligned) tile written with streaming stores.</param>
     /// <param name="max">[R] written when <paramref name="computeMax"/>, else read.</param>
     /// <param name="sum">[R] written when not null.</param>
-    public static void Exponentiate(float* tile, int keys, int rows, float* max, double* sum, bool computeMax, bool wide)
+    public static void Exponentiate(float* tile, float* exp, int keys, int rows, float* max, double* sum, bool computeMax, bool wide)
     {
         if (wide)
         {
-            Wide(tile, keys, rows, max, sum, computeMax);
+            Wide(tile, exp, keys, rows, max, sum, computeMax);
         }
         else
         {
-            Portable(tile, keys, rows, max, sum, computeMax);
+            Portable(tile, exp, keys, rows, max, sum, computeMax);
         }
     }
 
-    private static void Wide(float* tile, int keys, int rows, float* max, double* sum, bool computeMax)
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Put(Vector512<float> value, float* destination, bool streaming)
     {
+        if (streaming && Avx512F.IsSupported)
+        {
+            Avx512F.StoreAlignedNonTemporal(destination, value);
+        }
+        else
+        {
+            value.Store(destination);
+        }
+    }
+
+    private static void Wide(float* tile, float* exp, int keys, int rows, float* max, double* sum, bool computeMax)
+    {
+        bool streaming = exp != tile;
+        long offset = exp - tile;
         var negativeInfinity = Vector512.Create(float.NegativeInfinity);
         for (int r = 0; r < rows; r += 16)
         {
@@ -54,14 +72,14 @@ internal static unsafe class TileSoftmax
             for (; j + 4 <= keys; j += 4)
             {
                 float* p = tile + ((long)j * rows) + r;
-                Vector512<float> e0 = FastExp.Exp(Vector512.Load(p) - shift);
-                Vector512<float> e1 = FastExp.Exp(Vector512.Load(p + rows) - shift);
-                Vector512<float> e2 = FastExp.Exp(Vector512.Load(p + (2 * rows)) - shift);
-                Vector512<float> e3 = FastExp.Exp(Vector512.Load(p + (3 * rows)) - shift);
-                e0.Store(p);
-                e1.Store(p + rows);
-                e2.Store(p + (2 * rows));
-                e3.Store(p + (3 * rows));
+                Vector512<float> e0 = FastExp.Exp2(Vector512.Load(p) - shift);
+                Vector512<float> e1 = FastExp.Exp2(Vector512.Load(p + rows) - shift);
+                Vector512<float> e2 = FastExp.Exp2(Vector512.Load(p + (2 * rows)) - shift);
+                Vector512<float> e3 = FastExp.Exp2(Vector512.Load(p + (3 * rows)) - shift);
+                Put(e0, p + offset, streaming);
+                Put(e1, p + offset + rows, streaming);
+                Put(e2, p + offset + (2 * rows), streaming);
+                Put(e3, p + offset + (3 * rows), streaming);
                 s0 += e0;
                 s1 += e1;
                 s2 += e2;
@@ -71,8 +89,8 @@ internal static unsafe class TileSoftmax
             for (; j < keys; j++)
             {
                 float* p = tile + ((long)j * rows) + r;
-                Vector512<float> e = FastExp.Exp(Vector512.Load(p) - shift);
-                e.Store(p);
+                Vector512<float> e = FastExp.Exp2(Vector512.Load(p) - shift);
+                Put(e, p + offset, streaming);
                 s0 += e;
             }
 
@@ -90,17 +108,23 @@ internal static unsafe class TileSoftmax
                 upper.Store(sum + r + 8);
             }
         }
+
+        if (streaming && Sse.IsSupported)
+        {
+            Sse.StoreFence(); // the streamed tile is read by another thread after the step's barrier
+        }
     }
 
-    private static void Portable(float* tile, int keys, int rows, float* max, double* sum, bool computeMax)
+    private static void Portable(float* tile, float* exp, int keys, int rows, float* max, double* sum, bool computeMax)
     {
         int width = Vector.IsHardwareAccelerated && rows % Vector<float>.Count == 0 ? Vector<float>.Count : 1;
         if (width == 1)
         {
-            Scalar(tile, keys, rows, max, sum, computeMax);
+            Scalar(tile, exp, keys, rows, max, sum, computeMax);
             return;
         }
 
+        long offset = exp - tile;
         var negativeInfinity = new Vector<float>(float.NegativeInfinity);
         for (int r = 0; r < rows; r += width)
         {
@@ -124,8 +148,8 @@ internal static unsafe class TileSoftmax
             for (int j = 0; j < keys; j++)
             {
                 float* p = tile + ((long)j * rows) + r;
-                Vector<float> e = FastExp.Exp(RowMath.Load(p) - shift);
-                RowMath.Store(e, p);
+                Vector<float> e = FastExp.Exp2(RowMath.Load(p) - shift);
+                RowMath.Store(e, p + offset);
             }
         }
 
@@ -136,7 +160,7 @@ internal static unsafe class TileSoftmax
                 double s = 0;
                 for (int j = 0; j < keys; j++)
                 {
-                    s += tile[((long)j * rows) + r];
+                    s += exp[((long)j * rows) + r];
                 }
 
                 sum[r] = s;
@@ -144,7 +168,7 @@ internal static unsafe class TileSoftmax
         }
     }
 
-    private static void Scalar(float* tile, int keys, int rows, float* max, double* sum, bool computeMax)
+    private static void Scalar(float* tile, float* exp, int keys, int rows, float* max, double* sum, bool computeMax)
     {
         for (int r = 0; r < rows; r++)
         {
@@ -167,9 +191,9 @@ internal static unsafe class TileSoftmax
             double s = 0;
             for (int j = 0; j < keys; j++)
             {
-                float* p = tile + ((long)j * rows) + r;
-                *p = FastExp.Exp(*p - shift);
-                s += *p;
+                long at = ((long)j * rows) + r;
+                exp[at] = FastExp.Exp2(tile[at] - shift);
+                s += exp[at];
             }
 
             if (sum != null)

@@ -9,7 +9,10 @@ namespace MixKV.Fast;
 internal static class TopKSelect
 {
     /// <summary>Writes the kept positions, ascending, to <paramref name="destination"/> (length cap).</summary>
-    public static void Select(ReadOnlySpan<double> scores, int cap, Span<int> destination)
+    public static void Select(ReadOnlySpan<double> scores, int cap, Span<int> destination) => Select(scores, cap, destination, null);
+
+    /// <param name="scratch"><see cref="ScratchLength"/> doubles (reused across calls), or null.</param>
+    public static void Select(ReadOnlySpan<double> scores, int cap, Span<int> destination, double[]? scratch)
     {
         int p = scores.Length;
         if ((uint)cap > (uint)p)
@@ -22,13 +25,9 @@ internal static class TopKSelect
             return;
         }
 
-        var keys = new double[p];
-        for (int i = 0; i < p; i++)
-        {
-            keys[i] = double.IsNaN(scores[i]) ? double.NegativeInfinity : scores[i];
-        }
-
-        double threshold = NthLargest(keys, cap - 1);
+        double[] keys = scratch is not null && scratch.Length >= ScratchLength(p) ? scratch : new double[ScratchLength(p)];
+        int candidates = Candidates(scores, cap, keys);
+        double threshold = NthLargest(keys, candidates, cap - 1);
         int above = 0;
         for (int i = 0; i < p; i++)
         {
@@ -53,10 +52,64 @@ internal static class TopKSelect
 
     private static double Key(double s) => double.IsNaN(s) ? double.NegativeInfinity : s;
 
-    /// <summary>The value of rank <paramref name="k"/> (0 = largest); reorders <paramref name="a"/>. Three-way partitions make runs of equal values O(n).</summary>
-    private static double NthLargest(double[] a, int k)
+    /// <summary>Scores per block of the pre-filter.</summary>
+    private const int Block = 64;
+
+    /// <summary>Doubles of scratch that <see cref="Select(ReadOnlySpan{double}, int, Span{int}, double[])"/> needs for P scores.</summary>
+    public static int ScratchLength(int p) => p + ((p + Block - 1) / Block);
+
+    /// <summary>
+    /// Copies to <paramref name="keys"/> every key that can be the cap-th largest and returns how
+    /// many: the cap largest block maxima are cap distinct scores, so the cap-th largest score is at
+    /// least the cap-th largest block maximum L, and only keys &gt;= L are kept (typically a few
+    /// times cap of P, so the quickselect runs on those instead of all P). Uses the keys array's
+    /// tail for the block maxima.
+    /// </summary>
+    private static int Candidates(ReadOnlySpan<double> scores, int cap, double[] keys)
     {
-        int lo = 0, hi = a.Length - 1;
+        int p = scores.Length, blocks = (p + Block - 1) / Block;
+        if (blocks <= cap || keys.Length < p + blocks)
+        {
+            for (int i = 0; i < p; i++)
+            {
+                keys[i] = Key(scores[i]);
+            }
+
+            return p;
+        }
+
+        // Block maxima at keys[p ..): the array was sized with room for them.
+        for (int b = 0; b < blocks; b++)
+        {
+            double max = double.NegativeInfinity;
+            for (int i = b * Block, end = Math.Min(p, i + Block); i < end; i++)
+            {
+                max = Math.Max(max, Key(scores[i]));
+            }
+
+            keys[p + b] = max;
+        }
+
+        // NthLargest reorders its segment, so select on a copy placed at the front.
+        Array.Copy(keys, p, keys, 0, blocks);
+        double bound = NthLargest(keys, blocks, cap - 1);
+        int count = 0;
+        for (int i = 0; i < p; i++)
+        {
+            double k = Key(scores[i]);
+            if (k >= bound)
+            {
+                keys[count++] = k;
+            }
+        }
+
+        return count;
+    }
+
+    /// <summary>The value of rank <paramref name="k"/> (0 = largest) among a[0 .. length); reorders them. Three-way partitions make runs of equal values O(n).</summary>
+    private static double NthLargest(double[] a, int length, int k)
+    {
+        int lo = 0, hi = length - 1;
         while (true)
         {
             if (lo == hi)

@@ -16,13 +16,17 @@ namespace MixKV.Fast;
 /// </summary>
 internal static unsafe class WindowScoresPass
 {
-    /// <summary>Qt[d, g·W + w] = Qw[h·G + g, w, d] / sqrt(D); rows past G·W stay zero.</summary>
+    /// <summary>
+    /// Qt[d, g·W + w] = Qw[h·G + g, w, d] · log2(e) / sqrt(D); rows past G·W stay zero. The log2(e)
+    /// puts the logits in log2 units, so the softmax takes 2^x (<see cref="FastExp.Exp2(float)"/>,
+    /// cheaper than e^x) and the chunk statistics are merged with exp2.
+    /// </summary>
     public static void PackQueries(FastLayer layer, int head)
     {
         int dim = layer.Dim, rows = layer.Rows;
         float* panel = layer.Slot(head).QueryPanel.Pointer;
         new Span<float>(panel, dim * rows).Clear();
-        float scale = (float)(1.0 / Math.Sqrt(dim));
+        float scale = (float)(Math.Log2(Math.E) / Math.Sqrt(dim));
         float* scratch = layer.Workspace.Worker(0).Row.Pointer;
         for (int g = 0; g < layer.Groups; g++)
         {
@@ -69,8 +73,11 @@ internal static unsafe class WindowScoresPass
             new Span<float>(chunkMax, rows).Fill(float.NegativeInfinity);
         }
 
-        float* tile = layer.StoreTiles ? TileOf(layer, head, chunk) : worker.Tile.Pointer;
-        return new ChunkGemm(chunk, first, count, keys, stride, tile, chunkMax, maxInKernel, firstPass);
+        // The logits go to the worker's tile, which stays in L2 from chunk to chunk; a kept exp tile is
+        // then written once with streaming stores (writing logits into the 16 MB head tile would
+        // first read every line of it from memory).
+        float* exp = layer.StoreTiles && firstPass ? TileOf(layer, head, chunk) : worker.Tile.Pointer;
+        return new ChunkGemm(chunk, first, count, keys, stride, worker.Tile.Pointer, exp, chunkMax, maxInKernel, firstPass);
     }
 
     /// <summary>Step 1, keys [from, to) of the chunk (relative): their logit rows (the caller interleaves memory-bound work between slices).</summary>
@@ -88,7 +95,7 @@ internal static unsafe class WindowScoresPass
         int rows = layer.Rows, dim = layer.Dim;
         bool wide = layer.Wide;
         MaskFuture(layer, g.Tile, g.First, g.Count);
-        TileSoftmax.Exponentiate(g.Tile, g.Count, rows, g.ChunkMax, g.FirstPass ? slot.ChunkSum.Pointer + ((long)g.Chunk * rows) : null,
+        TileSoftmax.Exponentiate(g.Tile, g.Exp, g.Count, rows, g.ChunkMax, g.FirstPass ? slot.ChunkSum.Pointer + ((long)g.Chunk * rows) : null,
             computeMax: g.FirstPass && !g.MaxInKernel, wide);
         if (!g.FirstPass)
         {
@@ -120,7 +127,7 @@ internal static unsafe class WindowScoresPass
             ChunkGemm g = Begin(layer, head, chunk, worker, firstPass: false);
             Gemm(layer, head, g, 0, g.Count);
             Finish(layer, head, result, g);
-            tile = g.Tile;
+            tile = g.Exp;
         }
 
         AccumulateMass(layer, head, chunk, tile, 0, layer.ChunkLength(chunk), result.Mass);
@@ -145,10 +152,11 @@ internal static unsafe class WindowScoresPass
     }
 
     /// <summary>
-    /// Row max M = max over chunks, row sum S = Σ chunk sum · exp(chunk max - M) (double), and each
-    /// chunk's factor exp(chunk max - M) / (S · W), divided by G too for the GQA mean.
+    /// Row max M = max over chunks, row sum S = Σ chunk sum · 2^(chunk max - M) (double; logits are in
+    /// log2 units), and each chunk's factor 2^(chunk max - M) / (S · W), divided by G too for the GQA mean.
     /// </summary>
-    public static void MergeChunkStatistics(FastLayer layer, int head)
+    /// <param name="rowFrom">First row of the block merged here (rows are independent, so blocks run in parallel).</param>
+    public static void MergeChunkStatistics(FastLayer layer, int head, int rowFrom, int rowTo)
     {
         HeadSlot slot = layer.Slot(head);
         int rows = layer.Rows, chunks = layer.Chunks;
@@ -156,7 +164,7 @@ internal static unsafe class WindowScoresPass
         double* chunkSum = slot.ChunkSum.Pointer;
         double rowWeight = 1.0 / (layer.Window * (layer.Options.Gqa == GqaReduction.Mean ? layer.Groups : 1));
         Span<double> scaled = chunks <= 1024 ? stackalloc double[chunks] : new double[chunks];
-        for (int r = 0; r < rows; r++)
+        for (int r = rowFrom; r < rowTo; r++)
         {
             if (r >= layer.GroupRows)
             {
@@ -178,7 +186,7 @@ internal static unsafe class WindowScoresPass
             for (int c = 0; c < chunks; c++)
             {
                 float m = chunkMax[((long)c * rows) + r];
-                scaled[c] = float.IsNegativeInfinity(m) ? 0.0 : Math.Exp((double)m - max);
+                scaled[c] = float.IsNegativeInfinity(m) ? 0.0 : double.Exp2((double)m - max); // log2 units
                 total += scaled[c] * chunkSum[((long)c * rows) + r];
             }
 
@@ -217,8 +225,8 @@ internal static unsafe class WindowScoresPass
     }
 }
 
-/// <summary>One chunk's step 1 in progress: its keys (in place or widened), tile and row-max slot.</summary>
-internal readonly unsafe struct ChunkGemm(int chunk, int first, int count, float* keys, long stride, float* tile, float* chunkMax, bool maxInKernel, bool firstPass)
+/// <summary>One chunk's step 1 in progress: its keys (in place or widened), logit tile, exp tile (may be the same) and row-max slot.</summary>
+internal readonly unsafe struct ChunkGemm(int chunk, int first, int count, float* keys, long stride, float* tile, float* exp, float* chunkMax, bool maxInKernel, bool firstPass)
 {
     public int Chunk { get; } = chunk;
 
@@ -231,6 +239,8 @@ internal readonly unsafe struct ChunkGemm(int chunk, int first, int count, float
     public long Stride { get; } = stride;
 
     public float* Tile { get; } = tile;
+
+    public float* Exp { get; } = exp;
 
     public float* ChunkMax { get; } = chunkMax;
 
