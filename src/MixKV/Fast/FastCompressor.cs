@@ -104,7 +104,7 @@ public sealed class FastCompressor : ILayerCompressor
         // Pooling runs here, in parallel, rather than between the pipeline's steps where one thread would wait.
         Parallel.For(0, heads, new ParallelOptions { MaxDegreeOfParallelism = Workers }, h =>
         {
-            FastPool.Pool(results[h].Mass, options.Pooling, options.PoolingKernel, attention[h]);
+            Reference.WindowScores.Pool(results[h].Mass, options.Pooling, options.PoolingKernel, attention[h]);
             FastMix.ComputeHead(options.Score, attention[h], results[h], redundancy[h], scores[h]);
         });
         TimeSpan tMix = Lap(clock);

@@ -113,8 +113,15 @@ public static class WindowScores
     /// </summary>
     public static double[] Pool(ReadOnlySpan<double> values, PoolingKind pooling, int kernel)
     {
-        int half = kernel / 2;
         var result = new double[values.Length];
+        Pool(values, pooling, kernel, result);
+        return result;
+    }
+
+    /// <summary>The same pooling into a caller's array (the fast path reuses its buffers; same bits).</summary>
+    public static void Pool(ReadOnlySpan<double> values, PoolingKind pooling, int kernel, Span<double> result)
+    {
+        int half = kernel / 2;
         for (int n = 0; n < values.Length; n++)
         {
             int from = Math.Max(0, n - half), to = Math.Min(values.Length - 1, n + half);
@@ -139,8 +146,6 @@ public static class WindowScores
                 result[n] = max;
             }
         }
-
-        return result;
     }
 
     internal static double[] DecodeHead(HeadTensor t, int head)
