@@ -15,28 +15,13 @@ namespace MixKV.Tests.Kernels;
 /// </summary>
 [TestFixture]
 [NonParallelizable]
-public sealed class RaceDetectionTests
+public sealed class RaceDetectionTests : ScheduledKernelFixture
 {
     private const string Correct = "selftest_reverse<true>";
     private const string Racy = "selftest_reverse<false>";
     private const int Seeds = 20;
     private const int Blocks = 8;
     private const int Threads = 256;
-
-    private KernelBackend backend = null!;
-
-    [OneTimeSetUp]
-    public void Open() => backend = KernelBackend.OpenEmulated();
-
-    [OneTimeTearDown]
-    public void Close()
-    {
-        KernelCheck.Emulated(backend).SetSchedule(0, randomOrder: false);
-        backend.Dispose();
-    }
-
-    [TearDown]
-    public void InOrderAgain() => KernelCheck.Emulated(backend).SetSchedule(0, randomOrder: false);
 
     [Test]
     public void SelfTestKernelsAreRegistered()

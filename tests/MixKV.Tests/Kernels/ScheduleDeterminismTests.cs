@@ -16,24 +16,9 @@ namespace MixKV.Tests.Kernels;
 /// </summary>
 [TestFixture]
 [NonParallelizable]
-public sealed class ScheduleDeterminismTests
+public sealed class ScheduleDeterminismTests : ScheduledKernelFixture
 {
     private const int Seeds = 20;
-
-    private KernelBackend backend = null!;
-
-    [OneTimeSetUp]
-    public void Open() => backend = KernelBackend.OpenEmulated();
-
-    [OneTimeTearDown]
-    public void Close()
-    {
-        KernelCheck.Emulated(backend).SetSchedule(0, randomOrder: false);
-        backend.Dispose();
-    }
-
-    [TearDown]
-    public void InOrderAgain() => KernelCheck.Emulated(backend).SetSchedule(0, randomOrder: false);
 
     [TestCase(BudgetMethod.AdaKV, ScoreMode.MixKV, DType.F16, TensorLayout.Nhd, 3, 2, 32)]
     [TestCase(BudgetMethod.SnapKV, ScoreMode.KeyDiff, DType.BF16, TensorLayout.Hnd, 2, 3, 24)]
