@@ -63,6 +63,42 @@ public sealed class FastCompressorEdgeTests
         FastAgreement.AssertMatchesReference(Compressor, data.Store(TensorLayout.Nhd), options, LayerPosition.Single, rng.Say($"duplicates, {score.Name()}, budget {options.Budget}"));
     }
 
+    /// <summary>
+    /// Keys whose logits sit hundreds of log2 units above every other key of their chunk (2^x of the
+    /// gap overflows fp32): the online softmax must take each chunk against its own max and merge the
+    /// chunks exactly, or the mass turns inf/NaN.
+    /// </summary>
+    [Test]
+    public void KeysFarAboveTheRestOfTheirChunk_MatchTheReference()
+    {
+        var rng = TestRandom.ForCurrentTest();
+        const int dim = 32, window = 8, groups = 2;
+        int tokens = rng.Int(700, 900);
+        LayerData data = LayerData.Random(rng, 2, groups, tokens, dim, window, DType.F32);
+        var meanQuery = new double[dim];
+        for (int g = 0; g < groups; g++)
+        {
+            foreach (float[] row in data.Queries[g])
+            {
+                for (int d = 0; d < dim; d++)
+                {
+                    meanQuery[d] += row[d] / (groups * window);
+                }
+            }
+        }
+
+        // Along the group's mean query, at 150 (natural units) above the mean row's logit: ~216 in log2 units.
+        double squared = meanQuery.Sum(x => x * x), scale = 150 * Math.Sqrt(dim) / squared;
+        int[] outliers = [rng.Int(12, 250), 256 + rng.Int(12, 250)];
+        foreach (int n in outliers)
+        {
+            data.Keys[0][n] = Array.ConvertAll(meanQuery, x => (float)(x * scale));
+        }
+
+        var options = new CompressionOptions { Score = rng.Pick([ScoreMode.Attention, ScoreMode.MixKV]), Budget = window + rng.Int(5, 100), Window = window };
+        FastAgreement.AssertMatchesReference(Compressor, data.Store(TensorLayout.Hnd), options, LayerPosition.Single, rng.Say($"outliers at {string.Join(", ", outliers)}, {options.Score.Name()}"));
+    }
+
     /// <summary>N &lt; W, N == W (P = 0, PyramidKV still "compresses"), budget past N (uncompressed, with and without scores).</summary>
     [TestCase(BudgetMethod.SnapKV, 20, 24, 64)]
     [TestCase(BudgetMethod.PyramidKV, 24, 24, 40)]
