@@ -1,0 +1,112 @@
+// Does DRAM streaming overlap an FMA-bound GEMM micro-kernel on this machine?
+//
+// The fast CPU path spends ~42 ms (N 32768 fp32 layer, 2 cores) in the window GEMM and moves ~512 MB
+// besides (keys for the statistics, values, the exp tile written and read back). This probe times a
+// micro-kernel shaped like src/MixKV/Fast/LogitKernel.cs (64 rows x 6 keys, 24 zmm accumulators, the
+// 64 KB query panel read from L2 every block) against the same volume of streaming reads:
+//   gemm        both threads run only the micro-kernel
+//   stream      both threads only stream (sum) a private buffer
+//   interleave  each thread streams a slice after every N key blocks (N = 1: block level, 43: chunk level)
+//   split       thread 0 runs the micro-kernel while thread 1 only streams
+// Build and run: bench/cpu-probe/run.sh (gcc -O2 -march=native -fopenmp).
+#include <immintrin.h>
+#include <omp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+enum { Dim = 128, Rows = 128, Keys = 6, ChunkBlocks = 43 };
+
+static double now(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return t.tv_sec + t.tv_nsec * 1e-9;
+}
+
+// One 6-key block over all 128 rows: 2 x (64 x 6) register tiles over D = 128.
+static void block(const float *q, const float *k, float *out)
+{
+    for (int r = 0; r < Rows; r += 64) {
+        __m512 c[24];
+        for (int i = 0; i < 24; i++) c[i] = _mm512_setzero_ps();
+        for (int d = 0; d < Dim; d++) {
+            const float *qd = q + d * Rows + r;
+            __m512 q0 = _mm512_load_ps(qd), q1 = _mm512_load_ps(qd + 16), q2 = _mm512_load_ps(qd + 32), q3 = _mm512_load_ps(qd + 48);
+#pragma GCC unroll 6
+            for (int j = 0; j < Keys; j++) {
+                __m512 b = _mm512_set1_ps(k[j * Dim + d]);
+                c[4 * j] = _mm512_fmadd_ps(q0, b, c[4 * j]);
+                c[4 * j + 1] = _mm512_fmadd_ps(q1, b, c[4 * j + 1]);
+                c[4 * j + 2] = _mm512_fmadd_ps(q2, b, c[4 * j + 2]);
+                c[4 * j + 3] = _mm512_fmadd_ps(q3, b, c[4 * j + 3]);
+            }
+        }
+        for (int j = 0; j < Keys; j++)
+            for (int i = 0; i < 4; i++) _mm512_store_ps(out + j * Rows + r + 16 * i, c[4 * j + i]);
+    }
+}
+
+static __m512 stream(const char *p, long lines, __m512 acc)
+{
+    for (long l = 0; l < lines; l++) acc = _mm512_add_ps(acc, _mm512_load_ps((const float *)(p + l * 64)));
+    return acc;
+}
+
+int main(int argc, char **argv)
+{
+    long blocks = argc > 1 ? atol(argv[1]) : 20000;  // per thread; 20000 blocks = 3.9 GFLOP per thread
+    long lines = 144;                                  // 9 KB streamed per block: 384 KB per 256-key chunk, as in the layer
+    size_t bytes = (size_t)blocks * lines * 64;
+    float *q = aligned_alloc(64, sizeof(float) * Dim * Rows);
+    for (int i = 0; i < Dim * Rows; i++) q[i] = 0.001f * (i % 7);
+    float *keys[2], *tile[2];
+    char *buffer[2];
+    for (int t = 0; t < 2; t++) {
+        keys[t] = aligned_alloc(64, sizeof(float) * ChunkBlocks * Keys * Dim);
+        memset(keys[t], 0, sizeof(float) * ChunkBlocks * Keys * Dim);
+        tile[t] = aligned_alloc(64, sizeof(float) * 256 * Rows);
+        buffer[t] = aligned_alloc(64, bytes);
+        memset(buffer[t], 1, bytes);
+    }
+
+    const char *names[] = {"gemm", "stream", "interleave, every block", "interleave, every chunk (43 blocks)", "split: gemm on 0, stream on 1"};
+    for (int mode = 0; mode < 5; mode++) {
+        double best = 1e9, gemmSeconds = 0, streamed = 0;
+        for (int rep = 0; rep < 3; rep++) {
+            double start = now(), gemmTime = 0;
+            volatile int gemmDone = 0;
+            float sink = 0;
+#pragma omp parallel num_threads(2) reduction(+ : sink)
+            {
+                int t = omp_get_thread_num();
+                __m512 acc = _mm512_setzero_ps();
+                int gran = mode == 2 ? 1 : ChunkBlocks;
+                int doGemm = mode != 1 && !(mode == 4 && t == 1);
+                int doStream = mode == 1 || mode == 2 || mode == 3;
+                double t0 = now();
+                for (long b = 0; b < blocks && (doGemm || doStream); b++) {
+                    if (doGemm) block(q, keys[t] + (b % ChunkBlocks) * Keys * Dim, tile[t] + ((b * Keys) % 256) * Rows);
+                    if (doStream && b % gran == gran - 1) acc = stream(buffer[t] + (b / gran) * gran * lines * 64, gran * lines, acc);
+                }
+                if (mode == 4 && t == 0) { gemmTime = now() - t0; gemmDone = 1; }
+                if (mode == 4 && t == 1) {
+                    long n = 0;
+                    while (!gemmDone) { acc = stream(buffer[1] + (n % (long)(bytes / 4096)) * 4096, 64, acc); n++; }
+                    sink += (float)n * 4096 / 1e9f;  // GB streamed
+                }
+                sink += _mm512_reduce_add_ps(acc) * 0.0f;
+            }
+            double seconds = now() - start;
+            if (seconds < best) { best = seconds; gemmSeconds = gemmTime; }
+            if (mode == 4) streamed = sink / gemmTime;
+        }
+        double gflop = 2.0 * blocks * Rows * Keys * Dim * 1e-9, gb = 2.0 * bytes * 1e-9;
+        if (mode == 0) printf("%-38s %7.1f ms  %6.1f GFLOP/s (both threads)\n", names[mode], best * 1e3, 2 * gflop / best);
+        if (mode == 1) printf("%-38s %7.1f ms  %6.1f GB/s (both threads)\n", names[mode], best * 1e3, gb / best);
+        if (mode == 2 || mode == 3) printf("%-38s %7.1f ms  (gemm + stream done apart: see above)\n", names[mode], best * 1e3);
+        if (mode == 4) printf("%-38s %7.1f ms  kernel thread %.1f GFLOP/s while thread 1 streams %.1f GB/s\n", names[mode], best * 1e3, gflop / gemmSeconds, streamed);
+    }
+    return 0;
+}
