@@ -11,6 +11,7 @@
 #include "common/portability.cuh"
 #include "common/dtype.cuh"
 #include "common/reduce.cuh"
+#include "common/window_mass_params.cuh"
 
 struct WindowRowStatsParams {
     const void* keys;          // [Hkv, N, D] storage dtype, strides below (elements)
@@ -27,24 +28,6 @@ struct WindowRowStatsParams {
     int groups;                // G = Hq / Hkv
     float scale;               // 1 / sqrt(D)
     int reserved;
-};
-
-struct WindowMassParams {
-    const void* keys;
-    const void* queries;
-    const float* row_max;
-    const float* row_sum;
-    float* raw;                // [Hkv, P]
-    long long key_head_stride;
-    long long key_token_stride;
-    long long query_head_stride;
-    long long query_token_stride;
-    int prefix;                // P
-    int window;
-    int head_dim;
-    int groups;
-    float scale;
-    int gqa_max;               // 0: mean over the group, 1: max
 };
 
 struct WindowPoolParams {

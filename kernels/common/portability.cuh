@@ -5,6 +5,7 @@
 //   #include "common/portability.cuh"       (include path: the kernels/ folder)
 //   __global__ void k(const KParams p) { ... MIXKV_DYNAMIC_SHARED(float, smem); ... }
 //   MIXKV_KERNEL_INSTANCE("k", k, KParams)   (one line; string = NVRTC name expression)
+//   MIXKV_UNROLL before a loop that must be unrolled on the GPU
 #ifndef MIXKV_COMMON_PORTABILITY_CUH
 #define MIXKV_COMMON_PORTABILITY_CUH
 
@@ -17,12 +18,15 @@
 // registration line has nothing to do here.
 #define MIXKV_KERNEL_INSTANCE(...)
 #define MIXKV_EMULATED 0
+// Full unrolling, where fragment arrays must stay in registers (g++ warns on the pragma).
+#define MIXKV_UNROLL _Pragma("unroll")
 
 #else
 
 // CPU build: src/Emulator/build.sh passes -I src/Emulator/include.
 #include "mixkv_emu.h"
 #define MIXKV_EMULATED 1
+#define MIXKV_UNROLL
 
 #endif
 

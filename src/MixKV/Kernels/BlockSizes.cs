@@ -9,6 +9,10 @@ internal static class BlockSizes
     public const int WindowRowStats = 256;
     public const int WindowMass = 256;
     public const int WindowPool = 256;
+
+    /// <summary>Four warps: warp w multiplies row tiles w, w+4, ... of the head's G·W window rows (kernels/window_mma.cu).</summary>
+    public const int WindowTile = 128;
+    public const int WindowStatsMerge = 256;
     public const int HeadKeyPartials = 256;
     public const int HeadKeyMean = 128;
     public const int HeadTokenStats = 256;
@@ -31,6 +35,9 @@ internal static class BlockSizes
             "window_row_stats" => WindowRowStats,
             "window_mass" => WindowMass,
             "window_pool" => WindowPool,
+            "window_tile_stats" => WindowTile,
+            "window_stats_merge" => WindowStatsMerge,
+            "window_tile_mass" => WindowTile,
             "head_key_partials" => HeadKeyPartials,
             "head_key_mean" => HeadKeyMean,
             "head_token_stats" => HeadTokenStats,

@@ -5,8 +5,9 @@ namespace MixKV.Kernels;
 /// <summary>
 /// Scratch of one layer's pipeline, carved from a single device allocation (CUB style: ask for the
 /// size, hand in the memory). Every region starts 256-byte aligned. All fp32 except caps (int32).
-/// Sizes: softmax stats [Hq, W] x2, per-prefix-token arrays [Hkv, P] x7, key partials
-/// [Hkv, ceil(N/64), D], mean key [Hkv, D], per-head scalars [Hkv] x4.
+/// Sizes: softmax stats [Hq, W] x2, per-key-tile softmax stats [Hq·W, ceil(N/64)] x2 (the tensor-core
+/// path of 16-bit caches), per-prefix-token arrays [Hkv, P] x7, key partials [Hkv, ceil(N/64), D],
+/// mean key [Hkv, D], per-head scalars [Hkv] x4.
 /// </summary>
 internal sealed class KernelWorkspace
 {
@@ -25,6 +26,8 @@ internal sealed class KernelWorkspace
 
         RowMax = Take((long)queryHeads * window);
         RowSum = Take((long)queryHeads * window);
+        TileMax = Take((long)queryHeads * window * WindowScores.KeyTiles(tokens));
+        TileSum = Take((long)queryHeads * window * WindowScores.KeyTiles(tokens));
         RawAttention = Take((long)kvHeads * prefix);
         Attention = Take((long)kvHeads * prefix);
         KeyNorm = Take((long)kvHeads * prefix);
@@ -44,6 +47,12 @@ internal sealed class KernelWorkspace
     public DevicePointer RowMax { get; }
 
     public DevicePointer RowSum { get; }
+
+    /// <summary>Each window row's max over each 64-key tile (tensor-core path), [Hkv, G·W, tiles].</summary>
+    public DevicePointer TileMax { get; }
+
+    /// <summary>Each window row's Σ exp over each 64-key tile, against <see cref="TileMax"/>.</summary>
+    public DevicePointer TileSum { get; }
 
     public DevicePointer RawAttention { get; }
 

@@ -3,18 +3,102 @@ using MixKV.Interop;
 using MixKV.Kernels.Runtime;
 using MixKV.Device;
 using MixKV.Options;
+using MixKV.Tensors;
 
 namespace MixKV.Kernels;
 
-/// <summary>Launcher of kernels/window_scores.cu: importance A (spec section 2).</summary>
+/// <summary>
+/// Launcher of importance A (spec section 2): kernels/window_mma.cu (tensor cores) for fp16/bf16
+/// caches whose D is a multiple of 16, kernels/window_scores.cu (CUDA cores) otherwise; both end in
+/// window_pool.
+/// </summary>
 internal static class WindowScores
 {
+    /// <summary>Keys per tile of the tensor-core kernels (MIXKV_MMA_KEYS).</summary>
+    public const int TileKeys = 64;
+
+    /// <summary>Shared key rows are D + 8 values apart (MIXKV_MMA_PAD: no bank conflicts on fragment loads).</summary>
+    private const int KeyPad = 8;
+
+    /// <summary>Largest D of the tensor-core path, which keeps its key tile (64 x (D + 8) 16-bit) and 64 x 64 fp32 probabilities in 34 KB of shared memory.</summary>
+    public const int MaxTensorCoreDim = 128;
+
+    public static int KeyTiles(int tokens) => Math.Max(1, (tokens + TileKeys - 1) / TileKeys);
+
+    /// <summary>Whether the tensor-core kernels take this layer: mma.sync multiplies fp16/bf16 in k steps of 16.</summary>
+    public static bool UsesTensorCores(DType dtype, int dim) => dtype is DType.F16 or DType.BF16 && dim % 16 == 0 && dim <= MaxTensorCoreDim;
+
     public static void Enqueue(IKernelRuntime runtime, DeviceTensor keys, DeviceTensor windowQueries, CompressionOptions options, KernelWorkspace ws)
     {
         int window = windowQueries.Tokens, prefix = keys.Tokens - window, dim = keys.Dim;
         int groups = windowQueries.Heads / keys.Heads;
         float scale = (float)(1.0 / Math.Sqrt(dim));
         string type = Launch.TypeName(keys.DType);
+
+        if (UsesTensorCores(keys.DType, dim))
+        {
+            EnqueueTensorCores(runtime, keys, windowQueries, options, ws, type, scale);
+        }
+        else
+        {
+            EnqueueCudaCores(runtime, keys, windowQueries, options, ws, type, scale);
+        }
+
+        runtime.Launch("window_pool", Launch.Config(Launch.Blocks(prefix, BlockSizes.WindowPool), (uint)keys.Heads, BlockSizes.WindowPool), new WindowPoolParams
+        {
+            Raw = ws.RawAttention.Address,
+            Pooled = ws.Attention.Address,
+            Prefix = prefix,
+            Kernel = options.PoolingKernel,
+            PoolMax = options.Pooling == PoolingKind.Max ? 1 : 0,
+        });
+    }
+
+    private static void EnqueueTensorCores(IKernelRuntime runtime, DeviceTensor keys, DeviceTensor windowQueries, CompressionOptions options, KernelWorkspace ws, string type, float scale)
+    {
+        int window = windowQueries.Tokens, prefix = keys.Tokens - window, dim = keys.Dim;
+        int groups = windowQueries.Heads / keys.Heads, tiles = KeyTiles(keys.Tokens);
+        uint keyTileBytes = (uint)(TileKeys * (dim + KeyPad) * sizeof(ushort));
+
+        runtime.Launch($"window_tile_stats<{type}>", Launch.Config((uint)tiles, (uint)keys.Heads, BlockSizes.WindowTile, keyTileBytes), new WindowTileStatsParams
+        {
+            Keys = keys.Pointer.Address,
+            Queries = windowQueries.Pointer.Address,
+            TileMax = ws.TileMax.Address,
+            TileSum = ws.TileSum.Address,
+            KeyHeadStride = keys.HeadStride,
+            KeyTokenStride = keys.TokenStride,
+            QueryHeadStride = windowQueries.HeadStride,
+            QueryTokenStride = windowQueries.TokenStride,
+            Tokens = keys.Tokens,
+            Window = window,
+            HeadDim = dim,
+            Groups = groups,
+            Scale = scale,
+            Tiles = tiles,
+        });
+
+        int queryRows = windowQueries.Heads * window;
+        runtime.Launch("window_stats_merge", Launch.Config(Launch.Blocks(queryRows, BlockSizes.WindowStatsMerge), 1, BlockSizes.WindowStatsMerge), new WindowStatsMergeParams
+        {
+            TileMax = ws.TileMax.Address,
+            TileSum = ws.TileSum.Address,
+            RowMax = ws.RowMax.Address,
+            RowSum = ws.RowSum.Address,
+            QueryRows = queryRows,
+            Window = window,
+            Groups = groups,
+            Tiles = tiles,
+        });
+
+        runtime.Launch($"window_tile_mass<{type}>", Launch.Config(Launch.Blocks(prefix, TileKeys), (uint)keys.Heads, BlockSizes.WindowTile, keyTileBytes + (TileKeys * TileKeys * sizeof(float))),
+            MassParams(keys, windowQueries, options, ws, scale));
+    }
+
+    private static void EnqueueCudaCores(IKernelRuntime runtime, DeviceTensor keys, DeviceTensor windowQueries, CompressionOptions options, KernelWorkspace ws, string type, float scale)
+    {
+        int window = windowQueries.Tokens, prefix = keys.Tokens - window, dim = keys.Dim;
+        int groups = windowQueries.Heads / keys.Heads;
 
         runtime.Launch($"window_row_stats<{type}>", Launch.Config((uint)window, (uint)windowQueries.Heads, BlockSizes.WindowRowStats, (uint)(dim * sizeof(float))), new WindowRowStatsParams
         {
@@ -33,34 +117,29 @@ internal static class WindowScores
             Scale = scale,
         });
 
-        runtime.Launch($"window_mass<{type}>", Launch.Config(Launch.Blocks(prefix, BlockSizes.WindowMass), (uint)keys.Heads, BlockSizes.WindowMass), new WindowMassParams
-        {
-            Keys = keys.Pointer.Address,
-            Queries = windowQueries.Pointer.Address,
-            RowMax = ws.RowMax.Address,
-            RowSum = ws.RowSum.Address,
-            Raw = ws.RawAttention.Address,
-            KeyHeadStride = keys.HeadStride,
-            KeyTokenStride = keys.TokenStride,
-            QueryHeadStride = windowQueries.HeadStride,
-            QueryTokenStride = windowQueries.TokenStride,
-            Prefix = prefix,
-            Window = window,
-            HeadDim = dim,
-            Groups = groups,
-            Scale = scale,
-            GqaMax = options.Gqa == GqaReduction.Max ? 1 : 0,
-        });
-
-        runtime.Launch("window_pool", Launch.Config(Launch.Blocks(prefix, BlockSizes.WindowPool), (uint)keys.Heads, BlockSizes.WindowPool), new WindowPoolParams
-        {
-            Raw = ws.RawAttention.Address,
-            Pooled = ws.Attention.Address,
-            Prefix = prefix,
-            Kernel = options.PoolingKernel,
-            PoolMax = options.Pooling == PoolingKind.Max ? 1 : 0,
-        });
+        runtime.Launch($"window_mass<{type}>", Launch.Config(Launch.Blocks(prefix, BlockSizes.WindowMass), (uint)keys.Heads, BlockSizes.WindowMass),
+            MassParams(keys, windowQueries, options, ws, scale));
     }
+
+    /// <summary>window_mass and window_tile_mass take the same parameters (kernels/common/window_mass_params.cuh).</summary>
+    private static WindowMassParams MassParams(DeviceTensor keys, DeviceTensor windowQueries, CompressionOptions options, KernelWorkspace ws, float scale) => new()
+    {
+        Keys = keys.Pointer.Address,
+        Queries = windowQueries.Pointer.Address,
+        RowMax = ws.RowMax.Address,
+        RowSum = ws.RowSum.Address,
+        Raw = ws.RawAttention.Address,
+        KeyHeadStride = keys.HeadStride,
+        KeyTokenStride = keys.TokenStride,
+        QueryHeadStride = windowQueries.HeadStride,
+        QueryTokenStride = windowQueries.TokenStride,
+        Prefix = keys.Tokens - windowQueries.Tokens,
+        Window = windowQueries.Tokens,
+        HeadDim = keys.Dim,
+        Groups = windowQueries.Heads / keys.Heads,
+        Scale = scale,
+        GqaMax = options.Gqa == GqaReduction.Max ? 1 : 0,
+    };
 }
 
 [KernelParams("window_scores.cu"), StructLayout(LayoutKind.Sequential)]
@@ -73,7 +152,8 @@ internal struct WindowRowStatsParams
     public int Reserved;
 }
 
-[KernelParams("window_scores.cu"), StructLayout(LayoutKind.Sequential)]
+/// <summary>Shared by window_mass and window_tile_mass (kernels/common/window_mass_params.cuh).</summary>
+[KernelParams("window_scores.cu"), KernelParams("window_mma.cu"), StructLayout(LayoutKind.Sequential)]
 internal struct WindowMassParams
 {
     public ulong Keys, Queries, RowMax, RowSum, Raw;
@@ -81,6 +161,23 @@ internal struct WindowMassParams
     public int Prefix, Window, HeadDim, Groups;
     public float Scale;
     public int GqaMax;
+}
+
+[KernelParams("window_mma.cu"), StructLayout(LayoutKind.Sequential)]
+internal struct WindowTileStatsParams
+{
+    public ulong Keys, Queries, TileMax, TileSum;
+    public long KeyHeadStride, KeyTokenStride, QueryHeadStride, QueryTokenStride;
+    public int Tokens, Window, HeadDim, Groups;
+    public float Scale;
+    public int Tiles;
+}
+
+[KernelParams("window_mma.cu"), StructLayout(LayoutKind.Sequential)]
+internal struct WindowStatsMergeParams
+{
+    public ulong TileMax, TileSum, RowMax, RowSum;
+    public int QueryRows, Window, Groups, Tiles;
 }
 
 [KernelParams("window_scores.cu"), StructLayout(LayoutKind.Sequential)]

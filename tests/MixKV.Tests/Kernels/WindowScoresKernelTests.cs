@@ -1,4 +1,5 @@
 using MixKV.Device;
+using MixKV.Interop;
 using MixKV.Options;
 using MixKV.Tensors;
 using MixKV.Tests.Kernels.Support;
@@ -9,7 +10,10 @@ using Ref = MixKV.Reference;
 
 namespace MixKV.Tests.Kernels;
 
-/// <summary>kernels/window_scores.cu (spec section 2): softmax row statistics, window mass, pooling.</summary>
+/// <summary>
+/// kernels/window_scores.cu and kernels/window_mma.cu (spec section 2): softmax row statistics, window
+/// mass, pooling, on CUDA cores or (fp16/bf16 with D a multiple of 16) on tensor cores.
+/// </summary>
 [TestFixture]
 [Category("TsanSmall")] // small shapes: also run once under ThreadSanitizer (build.cake TsanCheck)
 [NonParallelizable]
@@ -34,19 +38,60 @@ public sealed class WindowScoresKernelTests : EmulatedKernelFixture
 
         K.WindowScores.Enqueue(stage.Runtime, keys, windowQueries, options, stage.Workspace);
 
+        AssertRowStatisticsAndMass(stage, data, stored, dtype, gqa, window, say);
         K.KernelWorkspace ws = stage.Workspace;
-        stage.AssertWroteOnly(say, (ws.RowMax, queryHeads * window), (ws.RowSum, queryHeads * window), (ws.RawAttention, heads * prefix), (ws.Attention, heads * prefix));
         double tolerance = KernelCheck.Tolerance(dtype);
-        (double[][] max, double[][] sum) = RowStatistics(data, window);
-        KernelCheck.AssertClose(stage.Floats(ws.RowMax, queryHeads * window), max, tolerance, $"{say}: row max", floorFraction: 1);
-        KernelCheck.AssertClose(stage.Floats(ws.RowSum, queryHeads * window), sum, tolerance, $"{say}: row sum");
-
-        HeadTensor hostWindow = stored.Inputs.WindowQueries(window);
-        double[][] raw = Ref.WindowScores.ReduceGqa(Ref.WindowScores.AttentionMass(stored.Inputs.Keys, hostWindow), heads, gqa);
-        double[][] pooled = Ref.WindowScores.Compute(stored.Inputs.Keys, hostWindow, gqa, pooling, kernel);
-        KernelCheck.AssertClose(stage.Floats(ws.RawAttention, heads * prefix), raw, tolerance, $"{say}: raw mass (before pooling)");
+        double[][] pooled = Ref.WindowScores.Compute(stored.Inputs.Keys, stored.Inputs.WindowQueries(window), gqa, pooling, kernel);
         KernelCheck.AssertClose(stage.Floats(ws.Attention, heads * prefix), pooled, tolerance, $"{say}: A");
         KernelCheck.AssertClose(stage.Floats(ws.Attention, heads * prefix), Oracle.Attention(data, options), tolerance, $"{say}: A vs the oracle");
+    }
+
+    /// <summary>
+    /// The tensor-core kernels with many row tiles (G·W up to 240: several passes of the four warps,
+    /// query heads straddling 16-row tiles) and keys over several 64-key tiles, masked tail included.
+    /// </summary>
+    [Test]
+    public void TensorCorePathMatchesTheReferenceOverManyTiles([Values(DType.F16, DType.BF16)] DType dtype, [Values] GqaReduction gqa)
+    {
+        TestRandom rng = KernelCheck.Seeded();
+        int heads = rng.Int(1, 2), groups = rng.Int(3, 6), tokens = rng.Int(200, 420), dim = rng.Pick([16, 48, 128]), window = rng.Int(17, 40);
+        string say = rng.Say($"Hkv {heads} G {groups} N {tokens} D {dim} W {window}");
+        Assert.That(K.WindowScores.UsesTensorCores(dtype, dim), Is.True, say);
+        LayerData data = LayerData.Random(rng, heads, groups, tokens, dim, window, dtype);
+        StoredLayer stored = data.Store(rng.Coin() ? TensorLayout.Hnd : TensorLayout.Nhd);
+        int prefix = tokens - window, queryHeads = heads * groups;
+        using var stage = new StageHarness(backend, queryHeads, heads, tokens, dim, window);
+        DeviceTensor keys = stage.Upload(stored.Keys);
+        DeviceTensor queries = stage.Upload(stored.Queries);
+        var options = new CompressionOptions { Window = window, Budget = window + 1, Gqa = gqa, PoolingKernel = 1 };
+
+        K.WindowScores.Enqueue(stage.Runtime, keys, queries, options, stage.Workspace);
+
+        AssertRowStatisticsAndMass(stage, data, stored, dtype, gqa, window, say);
+    }
+
+    /// <summary>
+    /// The stage wrote its outputs (and, on tensor cores, its per-tile statistics) and nothing else; the
+    /// softmax row statistics and the raw mass (before pooling) agree with the reference.
+    /// </summary>
+    private static void AssertRowStatisticsAndMass(StageHarness stage, LayerData data, StoredLayer stored, DType dtype, GqaReduction gqa, int window, string say)
+    {
+        K.KernelWorkspace ws = stage.Workspace;
+        int heads = data.KvHeads, tokens = data.Tokens, prefix = tokens - window, rows = data.QueryHeads * window;
+        var written = new List<(DevicePointer, long)> { (ws.RowMax, rows), (ws.RowSum, rows), (ws.RawAttention, heads * prefix), (ws.Attention, heads * prefix) };
+        if (K.WindowScores.UsesTensorCores(dtype, data.Dim))
+        {
+            written.Add((ws.TileMax, rows * K.WindowScores.KeyTiles(tokens)));
+            written.Add((ws.TileSum, rows * K.WindowScores.KeyTiles(tokens)));
+        }
+
+        stage.AssertWroteOnly(say, [.. written]);
+        double tolerance = KernelCheck.Tolerance(dtype);
+        (double[][] max, double[][] sum) = RowStatistics(data, window);
+        KernelCheck.AssertClose(stage.Floats(ws.RowMax, rows), max, tolerance, $"{say}: row max", floorFraction: 1);
+        KernelCheck.AssertClose(stage.Floats(ws.RowSum, rows), sum, tolerance, $"{say}: row sum");
+        double[][] raw = Ref.WindowScores.ReduceGqa(Ref.WindowScores.AttentionMass(stored.Inputs.Keys, stored.Inputs.WindowQueries(window)), heads, gqa);
+        KernelCheck.AssertClose(stage.Floats(ws.RawAttention, heads * prefix), raw, tolerance, $"{say}: raw mass (before pooling)");
     }
 
     /// <summary>

@@ -52,7 +52,7 @@ internal static class KernelCompiler
 
     public static IEnumerable<Type> ParamsTypes(string fileName) =>
         typeof(KernelCompiler).Assembly.GetTypes()
-            .Where(t => t.GetCustomAttribute<KernelParamsAttribute>()?.File == fileName)
+            .Where(t => t.GetCustomAttributes<KernelParamsAttribute>().Any(a => a.File == fileName))
             .OrderBy(t => t.Name, StringComparer.Ordinal);
 
     private static string CacheKey(string source, IReadOnlyList<string> options)

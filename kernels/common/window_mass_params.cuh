@@ -1,0 +1,24 @@
+// Parameters of the window-mass kernels, shared by the CUDA-core (window_scores.cu: window_mass)
+// and tensor-core (window_mma.cu: window_tile_mass) forms, which compute the same raw [Hkv, P].
+#ifndef MIXKV_COMMON_WINDOW_MASS_PARAMS_CUH
+#define MIXKV_COMMON_WINDOW_MASS_PARAMS_CUH
+
+struct WindowMassParams {
+    const void* keys;          // [Hkv, N, D] storage dtype, strides below (elements)
+    const void* queries;       // window rows [Hq, W, D]
+    const float* row_max;      // [Hq, W]
+    const float* row_sum;      // [Hq, W]
+    float* raw;                // [Hkv, P]
+    long long key_head_stride;
+    long long key_token_stride;
+    long long query_head_stride;
+    long long query_token_stride;
+    int prefix;                // P
+    int window;
+    int head_dim;
+    int groups;
+    float scale;               // 1 / sqrt(D)
+    int gqa_max;               // 0: mean over the group, 1: max
+};
+
+#endif  // MIXKV_COMMON_WINDOW_MASS_PARAMS_CUH

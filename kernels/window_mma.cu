@@ -1,0 +1,230 @@
+// Windowed attention importance (spec section 2) on tensor cores, for fp16/bf16 caches with D a
+// multiple of 16. Same outputs as window_row_stats + window_mass (row_max, row_sum [Hq, W] and
+// raw [Hkv, P]), but a block multiplies one tile of 64 keys, staged once in shared memory, with
+// all G·W window rows of its KV head by mma.sync (common/mma.cuh), instead of every thread reading
+// its key row once per window row:
+//   window_tile_stats   grid (ceil(N/64), Hkv), 128 threads: each row's causal max and Σ exp over
+//                       the tile, written per (row, tile).
+//   window_stats_merge  grid (ceil(Hq·W/256)), 256 threads: a row's tiles merged in tile order.
+//   window_tile_mass    grid (ceil(P/64), Hkv), 128 threads: the logits again, p = exp(l - m) / s,
+//                       then one thread per key sums the rows in row order (the mean over the
+//                       window, then GQA mean or max), as window_mass does: no float atomics.
+// Warp w of a block takes row tiles w, w+4, ... (16 rows each; rows past G·W are zero). The
+// scale 1/sqrt(D) multiplies the fp32 product, so the 16-bit operands go in unrounded.
+#include "common/portability.cuh"
+#include "common/dtype.cuh"
+#include "common/mma.cuh"
+#include "common/reduce.cuh"
+#include "common/window_mass_params.cuh"
+
+#define MIXKV_MMA_KEYS 64   // keys per tile: 8 product columns of 8
+#define MIXKV_MMA_WARPS 4   // 128 threads per block
+// Shared key rows are D + 8 values apart: the eight keys one fragment load touches then start four
+// banks apart, so the 32 lanes hit 32 different banks (a pitch of D would put them all on one).
+#define MIXKV_MMA_PAD 8
+
+struct WindowTileStatsParams {
+    const void* keys;          // [Hkv, N, D], strides below (elements)
+    const void* queries;       // window rows [Hq, W, D]
+    float* tile_max;           // [Hkv, G·W, tiles]
+    float* tile_sum;           // [Hkv, G·W, tiles]
+    long long key_head_stride;
+    long long key_token_stride;
+    long long query_head_stride;
+    long long query_token_stride;
+    int tokens;                // N
+    int window;                // W
+    int head_dim;              // D, a multiple of 16, at most 128
+    int groups;                // G
+    float scale;               // 1 / sqrt(D)
+    int tiles;                 // ceil(N / 64)
+};
+
+struct WindowStatsMergeParams {
+    const float* tile_max;
+    const float* tile_sum;
+    float* row_max;            // [Hq, W]
+    float* row_sum;            // [Hq, W]
+    int query_rows;            // Hq·W
+    int window;
+    int groups;
+    int tiles;
+};
+
+// Keys [first, first + 64) of one head into shared memory as raw 16-bit values, rows D + 8 apart;
+// keys at or past `end` are zeros (their logits are masked or unused).
+template <typename T>
+__device__ __forceinline__ void mixkv_load_key_tile(unsigned short* tile, const T* keys, long long token_stride, int first, int end, int dim)
+{
+    for (int i = threadIdx.x; i < MIXKV_MMA_KEYS * dim; i += blockDim.x) {
+        const int key = i / dim, d = i % dim;
+        tile[key * (dim + MIXKV_MMA_PAD) + d] = first + key < end ? keys[(first + key) * token_stride + d].bits : static_cast<unsigned short>(0);
+    }
+}
+
+// The logits of row tile `row_tile` (16 rows of the head's G·W) against the 64 keys of the tile,
+// unscaled: acc[c][0..1] are row 16·row_tile + group, acc[c][2..3] row 16·row_tile + group + 8, at
+// key columns 8·c + 2·pair + {0, 1} (lane = 4·group + pair).
+template <typename T>
+__device__ __forceinline__ void mixkv_tile_logits(float acc[8][4], const unsigned short* tile, const T* queries, long long query_head_stride,
+                                                  long long query_token_stride, int kv_head, int row_tile, int rows, int window, int groups, int dim)
+{
+    const int lane = threadIdx.x % MIXKV_WARP, group = lane / 4, pair = lane % 4;
+    const int r0 = 16 * row_tile + group, r1 = r0 + 8;
+    const T* q0 = r0 < rows ? queries + (kv_head * groups + r0 / window) * query_head_stride + (r0 % window) * query_token_stride : nullptr;
+    const T* q1 = r1 < rows ? queries + (kv_head * groups + r1 / window) * query_head_stride + (r1 % window) * query_token_stride : nullptr;
+MIXKV_UNROLL
+    for (int c = 0; c < 8; ++c) {
+        acc[c][0] = acc[c][1] = acc[c][2] = acc[c][3] = 0.0f;
+    }
+    for (int k = 0; k < dim; k += 16) {
+        const int lo = k + 2 * pair, hi = lo + 8;
+        unsigned a[4];
+        a[0] = q0 ? mixkv_pack_pair(q0[lo].bits, q0[lo + 1].bits) : 0u;
+        a[1] = q1 ? mixkv_pack_pair(q1[lo].bits, q1[lo + 1].bits) : 0u;
+        a[2] = q0 ? mixkv_pack_pair(q0[hi].bits, q0[hi + 1].bits) : 0u;
+        a[3] = q1 ? mixkv_pack_pair(q1[hi].bits, q1[hi + 1].bits) : 0u;
+MIXKV_UNROLL
+        for (int c = 0; c < 8; ++c) {
+            const unsigned short* key = tile + (8 * c + group) * (dim + MIXKV_MMA_PAD);
+            const unsigned b[2] = {mixkv_pack_pair(key[lo], key[lo + 1]), mixkv_pack_pair(key[hi], key[hi + 1])};
+            mixkv_mma_m16n8k16<T>(acc[c], a, b, acc[c]);
+        }
+    }
+}
+
+template <typename T>
+__global__ void window_tile_stats(const WindowTileStatsParams p)
+{
+    MIXKV_DYNAMIC_SHARED(unsigned short, tile);  // [64, D + 8]
+    const int tile_index = blockIdx.x, kv_head = blockIdx.y;
+    const int first = tile_index * MIXKV_MMA_KEYS, rows = p.groups * p.window, prefix = p.tokens - p.window;
+    mixkv_load_key_tile(tile, static_cast<const T*>(p.keys) + kv_head * p.key_head_stride, p.key_token_stride, first, p.tokens, p.head_dim);
+    __syncthreads();
+
+    const int lane = threadIdx.x % MIXKV_WARP, warp = threadIdx.x / MIXKV_WARP, group = lane / 4, pair = lane % 4;
+    for (int row_tile = warp; 16 * row_tile < rows; row_tile += MIXKV_MMA_WARPS) {
+        float acc[8][4];
+        mixkv_tile_logits(acc, tile, static_cast<const T*>(p.queries), p.query_head_stride, p.query_token_stride, kv_head, row_tile, rows, p.window, p.groups, p.head_dim);
+        for (int half = 0; half < 2; ++half) {
+            const int row = 16 * row_tile + group + 8 * half;
+            // Causal: the row at position P + w sees keys 0..P+w (and none past N).
+            const int visible = row < rows ? prefix + (row % p.window) + 1 : 0;
+            float m = MIXKV_NEG_INF;
+MIXKV_UNROLL
+            for (int c = 0; c < 8; ++c) {
+                for (int j = 0; j < 2; ++j) {
+                    const int key = first + 8 * c + 2 * pair + j;
+                    if (key < visible) {
+                        m = fmaxf(m, acc[c][2 * half + j] * p.scale);
+                    }
+                }
+            }
+            m = fmaxf(m, __shfl_xor_sync(MIXKV_FULL_MASK, m, 1));
+            m = fmaxf(m, __shfl_xor_sync(MIXKV_FULL_MASK, m, 2));
+            float l = 0.0f;
+MIXKV_UNROLL
+            for (int c = 0; c < 8; ++c) {
+                for (int j = 0; j < 2; ++j) {
+                    const int key = first + 8 * c + 2 * pair + j;
+                    if (key < visible) {
+                        l += expf(acc[c][2 * half + j] * p.scale - m);
+                    }
+                }
+            }
+            l += __shfl_xor_sync(MIXKV_FULL_MASK, l, 1);
+            l += __shfl_xor_sync(MIXKV_FULL_MASK, l, 2);
+            if (pair == 0 && row < rows) {
+                const long long at = (static_cast<long long>(kv_head) * rows + row) * p.tiles + tile_index;
+                p.tile_max[at] = m;
+                p.tile_sum[at] = l;
+            }
+        }
+    }
+}
+
+__global__ void window_stats_merge(const WindowStatsMergeParams p)
+{
+    const int t = blockIdx.x * blockDim.x + threadIdx.x;
+    if (t >= p.query_rows) {
+        return;
+    }
+    const int q = t / p.window, w = t % p.window;
+    const int kv_head = q / p.groups, row = (q % p.groups) * p.window + w, rows = p.groups * p.window;
+    const float* tile_max = p.tile_max + (static_cast<long long>(kv_head) * rows + row) * p.tiles;
+    const float* tile_sum = p.tile_sum + (static_cast<long long>(kv_head) * rows + row) * p.tiles;
+    float m = MIXKV_NEG_INF;
+    for (int i = 0; i < p.tiles; ++i) {
+        m = fmaxf(m, tile_max[i]);
+    }
+    float l = 0.0f;
+    for (int i = 0; i < p.tiles; ++i) {
+        if (tile_max[i] != MIXKV_NEG_INF) {
+            l += tile_sum[i] * expf(tile_max[i] - m);
+        }
+    }
+    p.row_max[t] = m;
+    p.row_sum[t] = l;
+}
+
+template <typename T>
+__global__ void window_tile_mass(const WindowMassParams p)
+{
+    MIXKV_DYNAMIC_SHARED(unsigned short, tile);  // [64, D + 8] keys, then [64 rows, 64 keys] fp32 probabilities
+    float* probabilities = reinterpret_cast<float*>(tile + MIXKV_MMA_KEYS * (p.head_dim + MIXKV_MMA_PAD));
+    const int kv_head = blockIdx.y, first = blockIdx.x * MIXKV_MMA_KEYS, rows = p.groups * p.window;
+    mixkv_load_key_tile(tile, static_cast<const T*>(p.keys) + kv_head * p.key_head_stride, p.key_token_stride, first, p.prefix, p.head_dim);
+    __syncthreads();
+
+    const int lane = threadIdx.x % MIXKV_WARP, warp = threadIdx.x / MIXKV_WARP, group = lane / 4, pair = lane % 4;
+    // Thread `column` (< 64) owns key first + column: the running sum of the current query head's
+    // window rows, folded into `reduced` when the rows move to the next query head.
+    const int column = threadIdx.x;
+    int current = 0;
+    float running = 0.0f, reduced = p.gqa_max ? MIXKV_NEG_INF : 0.0f;
+    for (int base = 0; base < rows; base += 16 * MIXKV_MMA_WARPS) {
+        const int row_tile = base / 16 + warp;
+        if (16 * row_tile < rows) {
+            float acc[8][4];
+            mixkv_tile_logits(acc, tile, static_cast<const T*>(p.queries), p.query_head_stride, p.query_token_stride, kv_head, row_tile, rows, p.window, p.groups, p.head_dim);
+            for (int half = 0; half < 2; ++half) {
+                const int row = 16 * row_tile + group + 8 * half;
+                const int q = kv_head * p.groups + (row < rows ? row / p.window : 0), w = row < rows ? row % p.window : 0;
+                const float m = row < rows ? p.row_max[q * p.window + w] : 0.0f, l = row < rows ? p.row_sum[q * p.window + w] : 1.0f;
+MIXKV_UNROLL
+                for (int c = 0; c < 8; ++c) {
+                    for (int j = 0; j < 2; ++j) {
+                        const int key = 8 * c + 2 * pair + j;
+                        probabilities[(16 * warp + group + 8 * half) * MIXKV_MMA_KEYS + key] = row < rows ? expf(acc[c][2 * half + j] * p.scale - m) / l : 0.0f;
+                    }
+                }
+            }
+        }
+        __syncthreads();
+        if (column < MIXKV_MMA_KEYS) {
+            for (int r = 0; r < 16 * MIXKV_MMA_WARPS && base + r < rows; ++r) {
+                const int g = (base + r) / p.window;
+                if (g != current) {
+                    const float mass = running / static_cast<float>(p.window);
+                    reduced = p.gqa_max ? fmaxf(reduced, mass) : reduced + mass;
+                    running = 0.0f;
+                    current = g;
+                }
+                running += probabilities[r * MIXKV_MMA_KEYS + column];
+            }
+        }
+        __syncthreads();
+    }
+    const int key = first + column;
+    if (column < MIXKV_MMA_KEYS && key < p.prefix) {
+        const float mass = running / static_cast<float>(p.window);
+        reduced = p.gqa_max ? fmaxf(reduced, mass) : reduced + mass;
+        p.raw[static_cast<long long>(kv_head) * p.prefix + key] = p.gqa_max ? reduced : reduced / static_cast<float>(p.groups);
+    }
+}
+
+MIXKV_KERNEL_INSTANCE("window_tile_stats<mixkv_f16>", window_tile_stats<mixkv_f16>, WindowTileStatsParams)
+MIXKV_KERNEL_INSTANCE("window_tile_stats<mixkv_bf16>", window_tile_stats<mixkv_bf16>, WindowTileStatsParams)
+MIXKV_KERNEL_INSTANCE("window_stats_merge", window_stats_merge, WindowStatsMergeParams)
+MIXKV_KERNEL_INSTANCE("window_tile_mass<mixkv_f16>", window_tile_mass<mixkv_f16>, WindowMassParams)
+MIXKV_KERNEL_INSTANCE("window_tile_mass<mixkv_bf16>", window_tile_mass<mixkv_bf16>, WindowMassParams)
