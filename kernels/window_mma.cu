@@ -52,13 +52,25 @@ struct WindowStatsMergeParams {
 };
 
 // Keys [first, first + 64) of one head into shared memory as raw 16-bit values, rows D + 8 apart;
-// keys at or past `end` are zeros (their logits are masked or unused).
+// keys at or past `end` are zeros (their logits are masked or unused). 16-byte loads when the rows
+// allow them (D is a multiple of 16, so only the base and the token stride can break alignment);
+// the test is the same for every thread, so the branch does not diverge.
 template <typename T>
 __device__ __forceinline__ void mixkv_load_key_tile(unsigned short* tile, const T* keys, long long token_stride, int first, int end, int dim)
 {
+    const int pitch = dim + MIXKV_MMA_PAD;
+    if (reinterpret_cast<unsigned long long>(keys) % 16 == 0 && (token_stride * sizeof(T)) % 16 == 0) {
+        const int words = dim / 8;  // eight 16-bit values per 16-byte word
+        for (int i = threadIdx.x; i < MIXKV_MMA_KEYS * words; i += blockDim.x) {
+            const int key = i / words, word = i % words;
+            const uint4 value = first + key < end ? reinterpret_cast<const uint4*>(keys + (first + key) * token_stride)[word] : make_uint4(0u, 0u, 0u, 0u);
+            reinterpret_cast<uint4*>(tile + key * pitch)[word] = value;
+        }
+        return;
+    }
     for (int i = threadIdx.x; i < MIXKV_MMA_KEYS * dim; i += blockDim.x) {
         const int key = i / dim, d = i % dim;
-        tile[key * (dim + MIXKV_MMA_PAD) + d] = first + key < end ? keys[(first + key) * token_stride + d].bits : static_cast<unsigned short>(0);
+        tile[key * pitch + d] = first + key < end ? keys[(first + key) * token_stride + d].bits : static_cast<unsigned short>(0);
     }
 }
 
