@@ -2,6 +2,8 @@
 //   head_key_partials  grid (ceil(N/64), Hkv), 256 threads: each warp normalises tokens of its
 //                      64-token chunk (norm by warp reduction), then threads sum the unit keys
 //                      per dimension over the chunk. Writes partial[Hkv, chunks, D]. One pass over K.
+//                      Not launched on the tensor-core path: window_tile_stats (window_mma.cu) writes
+//                      the same partials, with the same arithmetic, from the key tiles it stages.
 //   head_key_mean      grid Hkv, 128 threads: mu = (sum of partials) / N in a fixed order, then
 //                      the online redundancy r = clamp((N*||mu||^2 - 1) / (N - 1), 0, 1).
 //   head_token_stats   grid (ceil(P/8), Hkv), 256 threads (warp per token): ||K[n]||, ||V[n]||
@@ -10,8 +12,7 @@
 #include "common/portability.cuh"
 #include "common/dtype.cuh"
 #include "common/reduce.cuh"
-
-#define MIXKV_HEAD_STATS_CHUNK 64
+#include "common/key_stats.cuh"
 
 struct HeadKeyPartialsParams {
     const void* keys;          // [Hkv, N, D]
@@ -48,9 +49,6 @@ struct HeadTokenStatsParams {
     int prefix;
     int head_dim;
 };
-
-// Key normalisation floor of spec section 3: k / max(||k||, 1e-12).
-#define MIXKV_KEY_NORM_FLOOR 1e-12f
 
 template <typename T>
 __device__ __forceinline__ float mixkv_warp_row_norm(const T* row, int d)

@@ -4,7 +4,9 @@
 // all G·W window rows of its KV head by mma.sync (common/mma.cuh), instead of every thread reading
 // its key row once per window row:
 //   window_tile_stats   grid (ceil(N/64), Hkv), 128 threads: each row's causal max and Σ exp over
-//                       the tile, written per (row, tile).
+//                       the tile, written per (row, tile); and, from the same staged keys, the
+//                       chunk's Σ of unit keys that head_key_partials would write (so K is read
+//                       once less).
 //   window_stats_merge  grid (ceil(Hq·W/256)), 256 threads: a row's tiles merged in tile order.
 //   window_tile_mass    grid (ceil(P/64), Hkv), 128 threads: the logits again, p = exp(l - m) / s,
 //                       then one thread per key sums the rows in row order (the mean over the
@@ -15,6 +17,7 @@
 #include "common/dtype.cuh"
 #include "common/mma.cuh"
 #include "common/reduce.cuh"
+#include "common/key_stats.cuh"
 #include "common/window_mass_params.cuh"
 
 #define MIXKV_MMA_KEYS 64   // keys per tile: 8 product columns of 8
@@ -22,12 +25,14 @@
 // Shared key rows are D + 8 values apart: the eight keys one fragment load touches then start four
 // banks apart, so the 32 lanes hit 32 different banks (a pitch of D would put them all on one).
 #define MIXKV_MMA_PAD 8
+static_assert(MIXKV_MMA_KEYS == MIXKV_HEAD_STATS_CHUNK, "a key tile doubles as a chunk of the key statistics");
 
 struct WindowTileStatsParams {
     const void* keys;          // [Hkv, N, D], strides below (elements)
     const void* queries;       // window rows [Hq, W, D]
     float* tile_max;           // [Hkv, G·W, tiles]
     float* tile_sum;           // [Hkv, G·W, tiles]
+    float* key_partials;       // [Hkv, tiles, D]: Σ k / max(||k||, 1e-12) over the tile's keys, or null
     long long key_head_stride;
     long long key_token_stride;
     long long query_head_stride;
@@ -105,14 +110,52 @@ MIXKV_UNROLL
     }
 }
 
+// head_key_partials' arithmetic on the staged tile (see head_stats.cu): each key's norm by a warp
+// reduction over lane-strided dimensions, then one thread per dimension sums the unit keys in token
+// order, so both kernels write the same bits.
+template <typename T>
+__device__ __forceinline__ void mixkv_tile_key_partials(const unsigned short* tile, int pitch, int count, int dim, float* inverse_norm, float* partial)
+{
+    const int lane = threadIdx.x % MIXKV_WARP;
+    for (int t = threadIdx.x / MIXKV_WARP; t < count; t += blockDim.x / MIXKV_WARP) {
+        float sum = 0.0f;
+        for (int i = lane; i < dim; i += MIXKV_WARP) {
+            T value;
+            value.bits = tile[t * pitch + i];
+            const float x = mixkv_to_float(value);
+            sum += x * x;
+        }
+        const float norm = sqrtf(mixkv_warp_reduce(sum, mixkv_sum_op()));
+        if (lane == 0) {
+            inverse_norm[t] = 1.0f / fmaxf(norm, MIXKV_KEY_NORM_FLOOR);
+        }
+    }
+    __syncthreads();
+    for (int i = threadIdx.x; i < dim; i += blockDim.x) {
+        float sum = 0.0f;
+        for (int t = 0; t < count; ++t) {
+            T value;
+            value.bits = tile[t * pitch + i];
+            sum += mixkv_to_float(value) * inverse_norm[t];
+        }
+        partial[i] = sum;
+    }
+}
+
 template <typename T>
 __global__ void window_tile_stats(const WindowTileStatsParams p)
 {
     MIXKV_DYNAMIC_SHARED(unsigned short, tile);  // [64, D + 8]
+    __shared__ float inverse_norm[MIXKV_MMA_KEYS];
     const int tile_index = blockIdx.x, kv_head = blockIdx.y;
     const int first = tile_index * MIXKV_MMA_KEYS, rows = p.groups * p.window, prefix = p.tokens - p.window;
     mixkv_load_key_tile(tile, static_cast<const T*>(p.keys) + kv_head * p.key_head_stride, p.key_token_stride, first, p.tokens, p.head_dim);
     __syncthreads();
+    if (p.key_partials) {
+        const int count = p.tokens - first < MIXKV_MMA_KEYS ? p.tokens - first : MIXKV_MMA_KEYS;
+        mixkv_tile_key_partials<T>(tile, p.head_dim + MIXKV_MMA_PAD, count, p.head_dim, inverse_norm,
+                                   p.key_partials + (static_cast<long long>(kv_head) * p.tiles + tile_index) * p.head_dim);
+    }
 
     const int lane = threadIdx.x % MIXKV_WARP, warp = threadIdx.x / MIXKV_WARP, group = lane / 4, pair = lane % 4;
     for (int row_tile = warp; 16 * row_tile < rows; row_tile += MIXKV_MMA_WARPS) {

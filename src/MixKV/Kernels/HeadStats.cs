@@ -15,20 +15,15 @@ internal static class HeadStats
 
     public static int Chunks(int tokens) => (tokens + Chunk - 1) / Chunk;
 
-    public static void Enqueue(IKernelRuntime runtime, DeviceTensor keys, DeviceTensor values, int prefix, KernelWorkspace ws)
+    /// <param name="keyPartialsWritten">The tensor-core window scores already wrote <see cref="KernelWorkspace.KeyPartials"/> (window_tile_stats).</param>
+    public static void Enqueue(IKernelRuntime runtime, DeviceTensor keys, DeviceTensor values, int prefix, KernelWorkspace ws, bool keyPartialsWritten = false)
     {
         string type = Launch.TypeName(keys.DType);
         int chunks = Chunks(keys.Tokens);
-        runtime.Launch($"head_key_partials<{type}>", Launch.Config((uint)chunks, (uint)keys.Heads, BlockSizes.HeadKeyPartials), new HeadKeyPartialsParams
+        if (!keyPartialsWritten)
         {
-            Keys = keys.Pointer.Address,
-            Partial = ws.KeyPartials.Address,
-            KeyHeadStride = keys.HeadStride,
-            KeyTokenStride = keys.TokenStride,
-            Tokens = keys.Tokens,
-            HeadDim = keys.Dim,
-            Chunks = chunks,
-        });
+            EnqueueKeyPartials(runtime, keys, ws, type, chunks);
+        }
 
         runtime.Launch("head_key_mean", Launch.Config((uint)keys.Heads, 1, BlockSizes.HeadKeyMean), new HeadKeyMeanParams
         {
@@ -56,6 +51,18 @@ internal static class HeadStats
             HeadDim = keys.Dim,
         });
     }
+
+    private static void EnqueueKeyPartials(IKernelRuntime runtime, DeviceTensor keys, KernelWorkspace ws, string type, int chunks) =>
+        runtime.Launch($"head_key_partials<{type}>", Launch.Config((uint)chunks, (uint)keys.Heads, BlockSizes.HeadKeyPartials), new HeadKeyPartialsParams
+        {
+            Keys = keys.Pointer.Address,
+            Partial = ws.KeyPartials.Address,
+            KeyHeadStride = keys.HeadStride,
+            KeyTokenStride = keys.TokenStride,
+            Tokens = keys.Tokens,
+            HeadDim = keys.Dim,
+            Chunks = chunks,
+        });
 }
 
 [KernelParams("head_stats.cu"), StructLayout(LayoutKind.Sequential)]

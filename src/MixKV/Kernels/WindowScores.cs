@@ -25,7 +25,10 @@ internal static class WindowScores
 
     public static int KeyTiles(int tokens) => Math.Max(1, (tokens + TileKeys - 1) / TileKeys);
 
-    /// <summary>Whether the tensor-core kernels take this layer: mma.sync multiplies fp16/bf16 in k steps of 16.</summary>
+    /// <summary>
+    /// Whether the tensor-core kernels take this layer: mma.sync multiplies fp16/bf16 in k steps of 16.
+    /// Their first kernel also writes the key statistics' per-chunk partials (<see cref="HeadStats"/> then skips that pass over K).
+    /// </summary>
     public static bool UsesTensorCores(DType dtype, int dim) => dtype is DType.F16 or DType.BF16 && dim % 16 == 0 && dim <= MaxTensorCoreDim;
 
     public static void Enqueue(IKernelRuntime runtime, DeviceTensor keys, DeviceTensor windowQueries, CompressionOptions options, KernelWorkspace ws)
@@ -66,6 +69,7 @@ internal static class WindowScores
             Queries = windowQueries.Pointer.Address,
             TileMax = ws.TileMax.Address,
             TileSum = ws.TileSum.Address,
+            KeyPartials = ws.KeyPartials.Address,
             KeyHeadStride = keys.HeadStride,
             KeyTokenStride = keys.TokenStride,
             QueryHeadStride = windowQueries.HeadStride,
@@ -166,7 +170,7 @@ internal struct WindowMassParams
 [KernelParams("window_mma.cu"), StructLayout(LayoutKind.Sequential)]
 internal struct WindowTileStatsParams
 {
-    public ulong Keys, Queries, TileMax, TileSum;
+    public ulong Keys, Queries, TileMax, TileSum, KeyPartials;
     public long KeyHeadStride, KeyTokenStride, QueryHeadStride, QueryTokenStride;
     public int Tokens, Window, HeadDim, Groups;
     public float Scale;

@@ -48,7 +48,8 @@ public sealed class WindowScoresKernelTests : EmulatedKernelFixture
 
     /// <summary>
     /// The tensor-core kernels with many row tiles (G·W up to 240: several passes of the four warps,
-    /// query heads straddling 16-row tiles) and keys over several 64-key tiles, masked tail included.
+    /// query heads straddling 16-row tiles) and keys over several 64-key tiles, masked tail included;
+    /// the key partials they write on the side are exactly head_key_partials'.
     /// </summary>
     [Test]
     public void TensorCorePathMatchesTheReferenceOverManyTiles([Values(DType.F16, DType.BF16)] DType dtype, [Values] GqaReduction gqa)
@@ -68,6 +69,12 @@ public sealed class WindowScoresKernelTests : EmulatedKernelFixture
         K.WindowScores.Enqueue(stage.Runtime, keys, queries, options, stage.Workspace);
 
         AssertRowStatisticsAndMass(stage, data, stored, dtype, gqa, window, say);
+
+        // The key statistics' partials, written from the staged tiles, are head_key_partials' bits.
+        int partials = heads * K.HeadStats.Chunks(tokens) * dim;
+        float[] fromTiles = stage.Floats(stage.Workspace.KeyPartials, partials);
+        K.HeadStats.Enqueue(stage.Runtime, keys, stage.Upload(stored.Values), prefix, stage.Workspace);
+        Assert.That(fromTiles, Is.EqualTo(stage.Floats(stage.Workspace.KeyPartials, partials)), $"{say}: key partials vs head_key_partials");
     }
 
     /// <summary>
@@ -83,6 +90,7 @@ public sealed class WindowScoresKernelTests : EmulatedKernelFixture
         {
             written.Add((ws.TileMax, rows * K.WindowScores.KeyTiles(tokens)));
             written.Add((ws.TileSum, rows * K.WindowScores.KeyTiles(tokens)));
+            written.Add((ws.KeyPartials, (long)heads * K.HeadStats.Chunks(tokens) * data.Dim));
         }
 
         stage.AssertWroteOnly(say, [.. written]);
