@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # On a machine with a CUDA GPU: the whole test suite against the real CUDA backend, then the kernel
-# benchmarks, then a short table. Needs the .NET 10 SDK and a driver; NVRTC is found by name
+# benchmarks, a short table, and a per-kernel table (mixkv bench --per-kernel) of the issue's layer. Needs the .NET 10 SDK and a driver; NVRTC is found by name
 # (libnvrtc.so.13/.12/.11.2) or through MIXKV_NVRTC_PATH / MIXKV_CUDA_TOOLS.
 #
 #   bench/gpu-check.sh            # tests + benchmarks
@@ -50,3 +50,12 @@ PY
 else
     echo "no benchmark results (no CUDA device found by the benchmark?)"
 fi
+
+# Per kernel, the layer of the performance issue: each launch timed alone (waits before and after, so
+# launch latency included). The bench's own median includes the host->device upload of the layer.
+echo
+echo "== per kernel: N 32768, Hq 32, Hkv 8, D 128, W 32, budget 256 (bf16: tensor-core window scores; f32: CUDA cores) =="
+for dtype in bf16 f32; do
+    dotnet src/MixKV.Cli/bin/Release/net10.0/MixKV.Cli.dll bench --backend cuda --tokens 32768 --q-heads 32 --kv-heads 8 \
+        --head-dim 128 --window 32 --budget 256 --dtype "$dtype" --repeat 10 --warmup 2 --per-kernel 2>&1 | tee "$out/per-kernel-$dtype.txt"
+done

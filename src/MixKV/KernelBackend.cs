@@ -16,7 +16,7 @@ namespace MixKV;
 /// Engines call <see cref="Plan"/> once per shape and <see cref="Enqueue"/> over their own device
 /// buffers; <see cref="Compress"/> is the convenience path from host tensors.
 /// </summary>
-public sealed class KernelBackend : ILayerCompressor, IDisposable
+public sealed partial class KernelBackend : ILayerCompressor, IDisposable
 {
     private readonly IKernelRuntime runtime;
 
@@ -127,23 +127,56 @@ public sealed class KernelBackend : ILayerCompressor, IDisposable
     public CompressedLayer Compress(LayerInputs inputs, CompressionOptions options, LayerPosition layer, bool withScores = false) =>
         Run(inputs, options, layer, withScores, intermediates: false).Layer;
 
+    /// <summary>
+    /// Per-kernel device time of the whole layer: the inputs are copied to the device once, then the
+    /// pipeline runs <paramref name="repeat"/> times with a wait before and after every launch
+    /// (<see cref="TimedKernelRuntime"/>), so each kernel is timed alone. Instances in first-launch order;
+    /// their sum exceeds the pipelined time by the launch latencies the waits expose.
+    /// </summary>
+    public IReadOnlyList<KernelTime> ProfileKernels(LayerInputs inputs, CompressionOptions options, LayerPosition layer, int repeat)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(repeat, 1);
+        InputValidator.Validate(inputs, options, layer);
+        using DeviceCall call = DeviceCall.Upload(this, inputs, options, layer);
+        var timed = new TimedKernelRuntime(runtime);
+        var perCall = new List<Dictionary<string, (int Launches, double Microseconds)>>(repeat);
+        var order = new List<string>();
+        for (int i = 0; i < repeat; i++)
+        {
+            timed.Clear();
+            KernelPipeline.Enqueue(timed, call.Plan, call.Keys, call.Values, call.Queries, call.Output, call.Workspace.Pointer, scores: false);
+            runtime.Synchronize();
+            var sums = new Dictionary<string, (int Launches, double Microseconds)>();
+            foreach ((string instance, TimeSpan elapsed) in timed.Launches)
+            {
+                (int launches, double microseconds) = sums.GetValueOrDefault(instance);
+                sums[instance] = (launches + 1, microseconds + elapsed.TotalMicroseconds);
+                if (!order.Contains(instance))
+                {
+                    order.Add(instance);
+                }
+            }
+
+            perCall.Add(sums);
+        }
+
+        return order.Select(instance =>
+        {
+            double[] times = perCall.Select(sums => sums.GetValueOrDefault(instance).Microseconds).Order().ToArray();
+            double median = times.Length % 2 == 1 ? times[times.Length / 2] : (times[(times.Length / 2) - 1] + times[times.Length / 2]) / 2;
+            return new KernelTime(instance, perCall[0].GetValueOrDefault(instance).Launches, median);
+        }).ToList();
+    }
+
     /// <summary>The convenience path plus the device's intermediate arrays (for comparison with the reference).</summary>
     internal (CompressedLayer Layer, KernelIntermediates? Intermediates) Run(LayerInputs inputs, CompressionOptions options, LayerPosition layer, bool withScores, bool intermediates)
     {
         InputValidator.Validate(inputs, options, layer);
-        DevicePlan plan = Plan(inputs.QueryHeads, inputs.KvHeads, inputs.Tokens, inputs.HeadDim, options, layer);
-        using var k = Upload(inputs.Keys, out DeviceTensor keys);
-        using var v = Upload(inputs.Values, out DeviceTensor values);
-        using var q = Upload(inputs.Queries, out DeviceTensor queries);
+        using DeviceCall call = DeviceCall.Upload(this, inputs, options, layer);
+        DevicePlan plan = call.Plan;
         int rowBytes = inputs.Keys.RowBytes;
-        using IDeviceAllocation outKeys = runtime.Allocate((long)plan.MaxOutputTokens * rowBytes);
-        using IDeviceAllocation outValues = runtime.Allocate((long)plan.MaxOutputTokens * rowBytes);
-        using IDeviceAllocation positions = runtime.Allocate((long)plan.MaxOutputTokens * sizeof(int));
-        using IDeviceAllocation headLens = runtime.Allocate((long)plan.KvHeads * sizeof(int));
-        using IDeviceAllocation cuLens = runtime.Allocate((long)(plan.KvHeads + 1) * sizeof(int));
-        using IDeviceAllocation workspace = runtime.Allocate(plan.WorkspaceBytes);
-        var output = new DeviceLayerOutput(outKeys.Pointer, outValues.Pointer, positions.Pointer, headLens.Pointer, cuLens.Pointer, plan.MaxOutputTokens);
-        DeviceInputValidator.Validate(plan, keys, values, queries, output, workspace.Pointer, workspace.Bytes);
+        (DeviceTensor keys, DeviceTensor values, DeviceTensor queries, DeviceLayerOutput output) = (call.Keys, call.Values, call.Queries, call.Output);
+        IDeviceAllocation workspace = call.Workspace;
 
         var stageTimes = new TimeSpan[Enum.GetValues<KernelPipeline.Stage>().Length];
         var clock = Stopwatch.StartNew();
@@ -162,13 +195,13 @@ public sealed class KernelBackend : ILayerCompressor, IDisposable
             throw new ArgumentException($"{name} contain a non-finite value (NaN or Inf), found on the device", name);
         }
 
-        int[] lens = ReadInts(headLens.Pointer, plan.KvHeads);
-        int total = ReadInts(cuLens.Pointer, plan.KvHeads + 1)[^1];
-        int[] kept = ReadInts(positions.Pointer, total);
+        int[] lens = ReadInts(output.HeadLens, plan.KvHeads);
+        int total = ReadInts(output.CuLens, plan.KvHeads + 1)[^1];
+        int[] kept = ReadInts(output.Positions, total);
         var keysOut = new byte[(long)total * rowBytes];
         var valuesOut = new byte[keysOut.Length];
-        runtime.CopyToHost(outKeys.Pointer, keysOut);
-        runtime.CopyToHost(outValues.Pointer, valuesOut);
+        runtime.CopyToHost(output.Keys, keysOut);
+        runtime.CopyToHost(output.Values, valuesOut);
 
         KernelWorkspace ws = KernelWorkspace.At(workspace.Pointer, plan.QueryHeads, plan.KvHeads, plan.Tokens, plan.HeadDim, plan.Window);
         int prefixCells = plan.KvHeads * plan.Prefix;

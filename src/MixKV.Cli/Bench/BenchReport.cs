@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text.Json;
+using MixKV.Kernels;
 using MixKV.Options;
 using MixKV.Tensors;
 using Spectre.Console;
@@ -50,6 +51,21 @@ internal static class BenchReport
             }
 
             json.WriteEndObject();
+            if (result.Kernels is { } kernels)
+            {
+                json.WriteStartArray("kernels");
+                foreach (KernelTime kernel in kernels)
+                {
+                    json.WriteStartObject();
+                    json.WriteString("kernel", kernel.Instance);
+                    json.WriteNumber("launches", kernel.LaunchesPerLayer);
+                    json.WriteNumber("median_us", kernel.MedianMicroseconds);
+                    json.WriteEndObject();
+                }
+
+                json.WriteEndArray();
+            }
+
             json.WriteEndObject();
         }
 
@@ -72,6 +88,24 @@ internal static class BenchReport
         }
 
         console.Write(table);
+        if (result.Kernels is { } kernels)
+        {
+            console.WriteLine("  per kernel (each launch timed alone, waits before and after; median per layer):");
+            var perKernel = new Table().AddColumns("kernel", "launches", "µs", "share");
+            foreach (int column in (int[])[1, 2, 3])
+            {
+                perKernel.Columns[column].RightAligned();
+            }
+
+            double total = kernels.Sum(k => k.MedianMicroseconds);
+            foreach (KernelTime kernel in kernels)
+            {
+                perKernel.AddRow(Markup.Escape(kernel.Instance), kernel.LaunchesPerLayer.ToString(CultureInfo.InvariantCulture),
+                    kernel.MedianMicroseconds.ToString("F1", CultureInfo.InvariantCulture), (kernel.MedianMicroseconds / total).ToString("P1", CultureInfo.InvariantCulture));
+            }
+
+            console.Write(perKernel);
+        }
     }
 
     private static string Ms(double ms) => ms.ToString("F3", CultureInfo.InvariantCulture);

@@ -1,14 +1,17 @@
 using System.Diagnostics;
 using MixKV.Cli.Backends;
+using MixKV.Kernels;
 using MixKV.Options;
 
 namespace MixKV.Cli.Bench;
 
 /// <summary>What `mixkv bench` measures: one layer, one backend, options of spec sections 2–5.</summary>
-internal sealed record BenchRequest(BenchShape Shape, CompressionOptions Options, string Backend, int Repeat, int Warmup);
+internal sealed record BenchRequest(BenchShape Shape, CompressionOptions Options, string Backend, int Repeat, int Warmup, bool PerKernel = false);
 
 /// <summary>Wall time of every timed repetition and the stage times the backend reported for it.</summary>
-internal sealed record BenchResult(BenchRequest Request, string Backend, string BackendNote, IReadOnlyList<TimeSpan> Times, IReadOnlyList<StageTimings> Stages, int KeptTokens)
+/// <param name="Kernels">With --per-kernel: every kernel instance's time per layer (<see cref="KernelBackend.ProfileKernels"/>), else null.</param>
+internal sealed record BenchResult(BenchRequest Request, string Backend, string BackendNote, IReadOnlyList<TimeSpan> Times, IReadOnlyList<StageTimings> Stages, int KeptTokens,
+    IReadOnlyList<KernelTime>? Kernels = null)
 {
     public double MedianMs => Median(Times.Select(t => t.TotalMilliseconds));
 
@@ -58,6 +61,11 @@ internal static class BenchRunner
         request.Options.Validate();
         ILayerCompressor backend = BackendRegistry.Resolve(request.Backend, out string note);
         using IDisposable? owned = backend as IDisposable; // kernel backends hold a device context or a runtime
+        if (request.PerKernel && backend is not KernelBackend)
+        {
+            throw new CliUsageException($"--per-kernel: only the kernel backends (cuda, emulated) launch kernels; backend '{backend.Name}' does not");
+        }
+
         LayerInputs inputs = request.Shape.CreateInputs();
 
         var times = new List<TimeSpan>(request.Repeat);
@@ -76,6 +84,8 @@ internal static class BenchRunner
             }
         }
 
-        return new BenchResult(request, backend.Name, note, times, stages, kept);
+        // Separately from the timed runs: the per-kernel profile waits around every launch.
+        IReadOnlyList<KernelTime>? kernels = request.PerKernel ? ((KernelBackend)backend).ProfileKernels(inputs, request.Options, LayerPosition.Single, request.Repeat) : null;
+        return new BenchResult(request, backend.Name, note, times, stages, kept, kernels);
     }
 }

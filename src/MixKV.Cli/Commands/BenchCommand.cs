@@ -30,10 +30,11 @@ internal static class BenchCommand
         var seed = With("--seed", "random seed of K, V and Q", 1);
         var noCheckFinite = Flag("--no-check-finite", "skip the NaN/Inf check of K, V and the window queries");
         var json = Flag("--json", "print one JSON object instead of a table");
+        var perKernel = Flag("--per-kernel", "kernel backends: also time every kernel alone (waits around each launch), median per layer");
 
         var command = new Command("bench", "Time the compression of one random layer through a backend (median and min of repeated runs)")
         {
-            tokens, qHeads, kvHeads, headDim, window, budget, method, score, dtype, backend, repeat, warmup, seed, noCheckFinite, json,
+            tokens, qHeads, kvHeads, headDim, window, budget, method, score, dtype, backend, repeat, warmup, seed, noCheckFinite, json, perKernel,
         };
 
         command.SetAction(result =>
@@ -54,7 +55,7 @@ internal static class BenchCommand
                 Window = shape.Window,
                 CheckFinite = !result.GetValue(noCheckFinite),
             };
-            var request = new BenchRequest(shape, options, result.GetValue(backend)!, result.GetValue(repeat), result.GetValue(warmup));
+            var request = new BenchRequest(shape, options, result.GetValue(backend)!, result.GetValue(repeat), result.GetValue(warmup), result.GetValue(perKernel));
             BenchResult measured = BenchRunner.Run(request);
             if (result.GetValue(json))
             {

@@ -121,6 +121,43 @@ public sealed class BenchCommandTests
         return at < 0 ? [.. Small, flag, value] : [.. Small[..(at + 1)], value, .. Small[(at + 2)..]];
     }
 
+    /// <summary>
+    /// --per-kernel on the emulated kernels: every launched instance appears once with its launches per
+    /// layer and a positive time; the window stage is the tensor-core one for bf16 with D = 64 and the
+    /// CUDA-core one for f32 (whose key partials come from head_key_partials instead).
+    /// </summary>
+    [TestCase("bf16", "window_tile_stats<mixkv_bf16>", "window_row_stats<float>")]
+    [TestCase("f32", "window_row_stats<float>", "window_tile_stats<mixkv_bf16>")]
+    public void PerKernelListsEveryLaunchedKernel(string dtype, string present, string absent)
+    {
+        string[] args = With("--backend", "emulated");
+        args[Array.IndexOf(args, "--head-dim") + 1] = "64";
+        CliRun run = CliRun.Of([.. args, "--dtype", dtype, "--repeat", "2", "--per-kernel", "--json"]);
+
+        Assert.That(run.ExitCode, Is.EqualTo(0), run.ToString());
+        using JsonDocument doc = JsonDocument.Parse(run.Stdout);
+        var kernels = doc.RootElement.GetProperty("kernels").EnumerateArray()
+            .Select(k => (Name: k.GetProperty("kernel").GetString()!, Launches: k.GetProperty("launches").GetInt32(), Us: k.GetProperty("median_us").GetDouble())).ToArray();
+        string[] names = kernels.Select(k => k.Name).ToArray();
+        Assert.That(names, Is.Unique, run.Stdout);
+        Assert.That(names, Does.Contain(present).And.Not.Contain(absent), run.Stdout);
+        Assert.That(names, Does.Contain("select_topk").And.Contain("mix_scores"), run.Stdout);
+        Assert.That(names.Contains("head_key_partials<float>"), Is.EqualTo(dtype == "f32"), run.Stdout);
+        Assert.That(kernels.Single(k => k.Name.StartsWith("gather_rows", StringComparison.Ordinal)).Launches, Is.EqualTo(2), "K' and V'");
+        Assert.That(kernels.Select(k => k.Us), Is.All.GreaterThan(0), run.Stdout);
+    }
+
+    [Test]
+    public void PerKernelOnABackendWithoutKernelsExitsTwo()
+    {
+        CliRun run = CliRun.Of([.. Small, "--per-kernel", "--json"]);
+
+        Assert.That(run.ExitCode, Is.EqualTo(2), run.ToString());
+        Assert.That(run.StderrLines, Has.Length.EqualTo(1), run.ToString());
+        Assert.That(run.Stderr, Does.Contain("--per-kernel").And.Contain("cpu"), run.ToString());
+        Assert.That(run.Stdout, Is.Empty);
+    }
+
     [TestCase("--repeat", "0", "--repeat")]
     [TestCase("--warmup", "-1", "--warmup")]
     [TestCase("--tokens", "0", "--tokens")]
