@@ -5,7 +5,7 @@ namespace MixKV.Fast;
 /// <summary>
 /// The plan of one layer on the fast path: shapes, pinned inputs, per-thread workers and the
 /// per-head scratch, computed once before any pass runs (STYLE point 2). <see cref="LayerPipeline"/>
-/// spreads the key chunks of the heads in flight over the threads.
+/// spreads each head's key chunks over the threads.
 /// </summary>
 internal sealed unsafe class FastLayer
 {
@@ -29,8 +29,8 @@ internal sealed unsafe class FastLayer
         GroupRows = Groups * window;
         Rows = (GroupRows + LogitKernel.Lanes - 1) / LogitKernel.Lanes * LogitKernel.Lanes;
         Chunks = (Tokens + ChunkTokens - 1) / ChunkTokens;
-        // Two heads' tiles are alive at once (one being written, one being reduced).
-        StoreTiles = 2L * Chunks * ChunkTokens * Rows * sizeof(float) <= tileLimitBytes;
+        // One head's tiles are alive at a time (written, then reduced, before the next head starts).
+        StoreTiles = (long)Chunks * ChunkTokens * Rows * sizeof(float) <= tileLimitBytes;
         workspace.Prepare(this, Scheduler.Workers);
     }
 
@@ -83,7 +83,8 @@ internal sealed unsafe class FastLayer
 
     public int ChunkLength(int chunk) => Math.Min(ChunkTokens, Tokens - (chunk * ChunkTokens));
 
-    public HeadSlot Slot(int head) => Workspace.Slots[head & 1];
+    /// <summary>The window-score scratch of the head in progress (heads run one after another).</summary>
+    public HeadSlot Slot => Workspace.Slot;
 
     /// <summary>The head's mean raw key [D].</summary>
     public float* Center(int head) => Workspace.Center.Pointer + ((long)head * Dim);

@@ -2,8 +2,7 @@ namespace MixKV.Fast;
 
 /// <summary>
 /// Everything the passes write besides the results: per-thread workers, per-head key statistics,
-/// and two <see cref="HeadSlot"/>s (head h uses slot h mod 2, so head h's mass can be reduced while
-/// head h+1's GEMM fills the other one). Reused across calls by one <see cref="FastCompressor"/>
+/// and the <see cref="HeadSlot"/> of the head in progress. Reused across calls by one <see cref="FastCompressor"/>
 /// (taken and returned atomically, so concurrent calls each get their own).
 /// </summary>
 internal sealed class FastWorkspace
@@ -16,7 +15,7 @@ internal sealed class FastWorkspace
     /// <summary>[Hkv, D] mean raw key of every head, subtracted from every key inside the GEMM.</summary>
     public AlignedBuffer<float> Center { get; } = new();
 
-    public HeadSlot[] Slots { get; } = [new HeadSlot(), new HeadSlot()];
+    public HeadSlot Slot { get; } = new();
 
     /// <summary>[chunks, D] partial Σ k̂ and Σ k per chunk of the head whose keys are being summarised, summed in chunk order (deterministic).</summary>
     public double[] UnitPartial { get; private set; } = [];
@@ -59,10 +58,7 @@ internal sealed class FastWorkspace
 
         MeanUnitKey.Ensure((long)layer.KvHeads * layer.Dim);
         Center.Ensure((long)layer.KvHeads * layer.Dim);
-        foreach (HeadSlot slot in Slots)
-        {
-            slot.Ensure(layer);
-        }
+        Slot.Ensure(layer);
 
         int partials = layer.Chunks * layer.Dim;
         if (UnitPartial.Length < partials)
@@ -73,7 +69,7 @@ internal sealed class FastWorkspace
     }
 }
 
-/// <summary>The window-score scratch of one head in flight: its query panel, per-chunk softmax statistics and (when kept) its exp tiles.</summary>
+/// <summary>The window-score scratch of the head in progress: its query panel, per-chunk softmax statistics and (when kept) its exp tiles.</summary>
 internal sealed class HeadSlot
 {
     /// <summary>Qt [D, R]: the head's window queries, transposed, scaled by log2(e)/sqrt(D), zero-padded rows.</summary>

@@ -3,24 +3,23 @@ using MixKV.Options;
 namespace MixKV.Fast;
 
 /// <summary>
-/// The work over K and V for spec section 3, run by <see cref="LayerPipeline"/> in small slices
-/// between slices of the GEMM (compute-bound), so that these memory streams overlap with it.
-/// <see cref="KeyRows"/>: key norms, Σ k̂ (hence μ and the online redundancy) and Σ k (the centre
-/// subtracted before the GEMM), summed per chunk; <see cref="FinishKeys"/> sums the chunk partials
-/// in chunk order. <see cref="ValueRows"/>: value norms. Both notice NaN/Inf for the fused finite
-/// check (spec section 8).
+/// The work over K and V for spec section 3, one chunk per call, run by <see cref="LayerPipeline"/>'s
+/// key and value passes. <see cref="KeyChunk"/>: key norms, Σ k̂ (hence μ and the online redundancy)
+/// and Σ k (the centre subtracted before the GEMM), summed per chunk; <see cref="FinishKeys"/> sums
+/// the chunk partials in chunk order. <see cref="ValueRows"/>: value norms. Both notice NaN/Inf for
+/// the fused finite check (spec section 8).
 /// </summary>
 internal static unsafe class HeadStatsPass
 {
     /// <summary>Starts a chunk of key statistics in the worker's fp32 partial sums.</summary>
-    public static void BeginKeys(FastLayer layer, ChunkWorker worker)
+    private static void BeginKeys(FastLayer layer, ChunkWorker worker)
     {
         new Span<float>(worker.UnitSum.Pointer, layer.Dim).Clear();
         new Span<float>(worker.RawSum.Pointer, layer.Dim).Clear();
     }
 
     /// <summary>Key norms of tokens [first, end) and their k̂ and k added to the worker's partial sums (in token order).</summary>
-    public static void KeyRows(FastLayer layer, int head, HeadResult result, int first, int end, ChunkWorker worker)
+    private static void KeyRows(FastLayer layer, int head, HeadResult result, int first, int end, ChunkWorker worker)
     {
         int dim = layer.Dim;
         bool wide = layer.Wide, bad = false;
@@ -41,7 +40,7 @@ internal static unsafe class HeadStatsPass
     }
 
     /// <summary>Stores the chunk's partial sums (summed over chunks, in chunk order, by <see cref="FinishKeys"/>).</summary>
-    public static void EndKeys(FastLayer layer, int chunk, ChunkWorker worker)
+    private static void EndKeys(FastLayer layer, int chunk, ChunkWorker worker)
     {
         int dim = layer.Dim;
         float* unit = worker.UnitSum.Pointer, raw = worker.RawSum.Pointer;
@@ -53,7 +52,7 @@ internal static unsafe class HeadStatsPass
         }
     }
 
-    /// <summary>A whole chunk of key statistics (the prologue's head 0).</summary>
+    /// <summary>A whole chunk of key statistics.</summary>
     public static void KeyChunk(FastLayer layer, int head, HeadResult result, int chunk, ChunkWorker worker)
     {
         int first = chunk * FastLayer.ChunkTokens;

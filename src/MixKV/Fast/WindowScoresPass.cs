@@ -10,9 +10,9 @@ namespace MixKV.Fast;
 /// constant q·c, and centring shrinks the dot products the fp32 GEMM rounds; the kernel subtracts
 /// it, so fp32 keys are read in place), the causal mask, and the tile's row max and Σ exp.
 /// <see cref="MergeChunkStatistics"/> gives each row's max and softmax sum; step 2
-/// (<see cref="MassRows"/>, <see cref="AccumulateChunk"/>) turns each kept (or recomputed) exp tile into the per-key mean
-/// over the window rows and reduces the G query heads. All scratch lives in the head's
-/// <see cref="HeadSlot"/>.
+/// (<see cref="AccumulateChunk"/>) turns each kept (or recomputed) exp tile into the per-key mean
+/// over the window rows and reduces the G query heads. All scratch lives in the layer's
+/// <see cref="HeadSlot"/> (heads run one after another).
 /// </summary>
 internal static unsafe class WindowScoresPass
 {
@@ -24,7 +24,7 @@ internal static unsafe class WindowScoresPass
     public static void PackQueries(FastLayer layer, int head)
     {
         int dim = layer.Dim, rows = layer.Rows;
-        float* panel = layer.Slot(head).QueryPanel.Pointer;
+        float* panel = layer.Slot.QueryPanel.Pointer;
         new Span<float>(panel, dim * rows).Clear();
         float scale = (float)(Math.Log2(Math.E) / Math.Sqrt(dim));
         float* scratch = layer.Workspace.Worker(0).Row.Pointer;
@@ -64,7 +64,7 @@ internal static unsafe class WindowScoresPass
         }
 
         long at = (long)chunk * rows;
-        float* chunkMax = layer.Slot(head).ChunkMax.Pointer + at;
+        float* chunkMax = layer.Slot.ChunkMax.Pointer + at;
         // Chunks without masked (future) keys get their row max from the GEMM's store; the others
         // take it after masking.
         bool maxInKernel = firstPass && first + count <= layer.Prefix + 1;
@@ -84,14 +84,14 @@ internal static unsafe class WindowScoresPass
     public static void Gemm(FastLayer layer, int head, in ChunkGemm g, int from, int to)
     {
         int rows = layer.Rows;
-        LogitKernel.Compute(layer.Slot(head).QueryPanel.Pointer, rows, g.Keys + (from * g.Stride), g.Stride, layer.Center(head), to - from, g.Count - from,
+        LogitKernel.Compute(layer.Slot.QueryPanel.Pointer, rows, g.Keys + (from * g.Stride), g.Stride, layer.Center(head), to - from, g.Count - from,
             layer.Dim, g.Tile + ((long)from * rows), g.MaxInKernel ? g.ChunkMax : null, layer.Wide);
     }
 
     /// <summary>Step 1, end of a chunk: mask, exp and softmax statistics, and (first pass) the similarity k̂·μ from the rows the GEMM pulled into the cache.</summary>
     public static void Finish(FastLayer layer, int head, HeadResult result, in ChunkGemm g)
     {
-        HeadSlot slot = layer.Slot(head);
+        HeadSlot slot = layer.Slot;
         int rows = layer.Rows, dim = layer.Dim;
         bool wide = layer.Wide;
         MaskFuture(layer, g.Tile, g.First, g.Count);
@@ -109,10 +109,6 @@ internal static unsafe class WindowScoresPass
             result.Similarity[n] = RowMath.Dot(k, mu, dim, wide) / Math.Max(result.KeyNorms[n], SpecConstants.KeyNormFloor);
         }
     }
-
-    /// <summary>Step 2 from a kept tile: mass of the chunk's keys [from, to) (relative, prefix only).</summary>
-    public static void MassRows(FastLayer layer, int head, HeadResult result, int chunk, int from, int to) =>
-        AccumulateMass(layer, head, chunk, TileOf(layer, head, chunk), from, to, result.Mass);
 
     /// <summary>Step 2 of a whole prefix chunk, recomputing its exp tile when tiles are not kept.</summary>
     public static void AccumulateChunk(FastLayer layer, int head, HeadResult result, int chunk, ChunkWorker worker)
@@ -134,7 +130,7 @@ internal static unsafe class WindowScoresPass
     }
 
     private static float* TileOf(FastLayer layer, int head, int chunk) =>
-        layer.Slot(head).Tiles.Pointer + ((long)chunk * FastLayer.ChunkTokens * layer.Rows);
+        layer.Slot.Tiles.Pointer + ((long)chunk * FastLayer.ChunkTokens * layer.Rows);
 
     /// <summary>Causal mask: window row w sees keys 0..P+w, so key P+j hides rows w &lt; j of every query head.</summary>
     private static void MaskFuture(FastLayer layer, float* tile, int first, int count)
@@ -158,7 +154,7 @@ internal static unsafe class WindowScoresPass
     /// <param name="rowFrom">First row of the block merged here (rows are independent, so blocks run in parallel).</param>
     public static void MergeChunkStatistics(FastLayer layer, int head, int rowFrom, int rowTo)
     {
-        HeadSlot slot = layer.Slot(head);
+        HeadSlot slot = layer.Slot;
         int rows = layer.Rows, chunks = layer.Chunks;
         float* chunkMax = slot.ChunkMax.Pointer, factors = slot.Factors.Pointer;
         double* chunkSum = slot.ChunkSum.Pointer;
@@ -203,7 +199,7 @@ internal static unsafe class WindowScoresPass
     {
         int first = chunk * FastLayer.ChunkTokens, end = Math.Min(first + to, layer.Prefix);
         int rows = layer.Rows, window = layer.Window;
-        float* factors = layer.Slot(head).Factors.Pointer + ((long)chunk * rows);
+        float* factors = layer.Slot.Factors.Pointer + ((long)chunk * rows);
         bool mean = layer.Options.Gqa == GqaReduction.Mean, wide = layer.Wide;
         for (int n = first + from; n < end; n++)
         {
