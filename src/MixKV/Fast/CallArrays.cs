@@ -68,4 +68,7 @@ internal sealed class SortScratch(int heads, int length)
     public ulong[][] Other { get; } = CallArrays.PerHead<ulong>(heads, length);
 
     public int[][] Counts { get; } = CallArrays.PerHead<int>(heads, RadixSort.CountLength);
+
+    /// <summary>[Hkv] each head's normalisation factor (1 without normalisation).</summary>
+    public double[] Factor { get; } = new double[heads];
 }

@@ -12,6 +12,28 @@ internal sealed class ChunkScheduler
 
     public int Workers { get; }
 
+    /// <summary>
+    /// Two independent loops at once: worker 0 takes items of <paramref name="stream"/> (memory-bound)
+    /// first, the other workers items of <paramref name="compute"/> first; each then helps with the
+    /// other loop. A core that only streams leaves the others' arithmetic at full speed (see
+    /// bench/cpu-probe), so the compute loop runs nearly free beside the stream.
+    /// </summary>
+    public void RunBeside(int streamItems, Action<int, int> stream, int computeItems, Action<int, int> compute)
+    {
+        int nextStream = -1, nextCompute = -1;
+        int threads = Math.Max(1, Math.Min(Workers, streamItems + computeItems));
+        Parallel.For(0, threads, new ParallelOptions { MaxDegreeOfParallelism = threads }, worker =>
+        {
+            if (worker == 0)
+            {
+                Drain(ref nextStream, streamItems, stream, worker);
+            }
+
+            Drain(ref nextCompute, computeItems, compute, worker);
+            Drain(ref nextStream, streamItems, stream, worker);
+        });
+    }
+
     public void Run(int chunks, Action<int, int> body)
     {
         int threads = Math.Min(Workers, chunks);
@@ -34,5 +56,14 @@ internal sealed class ChunkScheduler
                 body(c, worker);
             }
         });
+    }
+
+    private static void Drain(ref int next, int count, Action<int, int> body, int worker)
+    {
+        int item;
+        while ((item = Interlocked.Increment(ref next)) < count)
+        {
+            body(item, worker);
+        }
     }
 }

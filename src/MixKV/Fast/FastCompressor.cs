@@ -92,7 +92,17 @@ public sealed class FastCompressor : ILayerCompressor
         CallArrays arrays = keepIntermediates ? new CallArrays(heads, tokens, prefix) : workspace.Arrays(heads, tokens, prefix);
         HeadResult[] results = arrays.Results;
         double[][] attention = arrays.Attention, scores = arrays.Scores;
-        (TimeSpan tStats, TimeSpan tScores) = LayerPipeline.Run(fast, results, () => finiteChecked = CheckFinite(fast, inputs, options, layer, finiteChecked));
+        // Pooling and the AdaKV sort need only the head's mass: they run beside the head's value pass.
+        bool sortHeads = !uncompressed && FastBudget.Allocates(options, layer);
+        int baseCap = options.Budget - window;
+        (TimeSpan tStats, TimeSpan tScores) = LayerPipeline.Run(fast, results, () => finiteChecked = CheckFinite(fast, inputs, options, layer, finiteChecked), h =>
+        {
+            Reference.WindowScores.Pool(results[h].Mass, options.Pooling, options.PoolingKernel, attention[h]);
+            if (sortHeads)
+            {
+                FastBudget.SortHead(attention[h], baseCap, options.Normalize, arrays.Sort, h);
+            }
+        });
         var clock = Stopwatch.StartNew();
 
         var redundancy = new double[heads];
@@ -101,16 +111,11 @@ public sealed class FastCompressor : ILayerCompressor
             redundancy[h] = options.Redundancy is { } table ? table[layer.Index, h] : results[h].Redundancy;
         }
 
-        // Pooling runs here, in parallel, rather than between the pipeline's steps where one thread would wait.
-        Parallel.For(0, heads, new ParallelOptions { MaxDegreeOfParallelism = Workers }, h =>
-        {
-            Reference.WindowScores.Pool(results[h].Mass, options.Pooling, options.PoolingKernel, attention[h]);
-            FastMix.ComputeHead(options.Score, attention[h], results[h], redundancy[h], scores[h]);
-        });
+        Parallel.For(0, heads, new ParallelOptions { MaxDegreeOfParallelism = Workers }, h => FastMix.ComputeHead(options.Score, attention[h], results[h], redundancy[h], scores[h]));
         TimeSpan tMix = Lap(clock);
         float[]? flatScores = withScores ? Flatten(scores, prefix) : null;
 
-        int[] caps = uncompressed ? [] : FastBudget.Caps(options, layer, attention, heads, tokens, Workers, arrays.Sort);
+        int[] caps = uncompressed ? [] : FastBudget.Caps(options, layer, attention, heads, tokens, Workers, arrays.Sort, headsSorted: sortHeads);
         TimeSpan tBudget = Lap(clock);
         KeptTokens kept = uncompressed ? Uncompressed(heads, tokens, prefix, flatScores) : Select(scores, caps, prefix, window, flatScores, arrays.SelectKeys);
         TimeSpan tSelect = Lap(clock);

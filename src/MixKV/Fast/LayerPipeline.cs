@@ -10,7 +10,8 @@ namespace MixKV.Fast;
 /// <item>scores: per chunk the GEMM, the softmax statistics and the exp tile, and the similarity k̂·μ
 /// while the chunk's keys are at hand; then the rows' statistics merged.</item>
 /// <item>mass: every prefix key's mass from its kept (or recomputed) exp tile.</item>
-/// <item>values: value norms.</item>
+/// <item>values: value norms, with the caller's work on the finished mass (pooling, the AdaKV sort)
+/// on one thread beside them: compute beside a memory stream costs almost nothing there.</item>
 /// </list>
 /// Measured on this project's 2-core machine (N 32768, fp32): faster than pipelining one head's
 /// memory-bound passes with the next head's GEMM chunk by chunk, because streaming between GEMM blocks
@@ -23,8 +24,9 @@ internal static class LayerPipeline
     private const int MergeRows = 16;
 
     /// <param name="checkFinite">Called after every pass over K or V (it throws if the pass saw NaN/Inf in the input).</param>
+    /// <param name="afterMass">Work on a head's finished mass (pooling, the AdaKV sort), run on one thread beside the head's value pass.</param>
     /// <returns>Wall time of the key and value passes, and of the window-score passes.</returns>
-    public static (TimeSpan Stats, TimeSpan Scores) Run(FastLayer layer, HeadResult[] results, Action checkFinite)
+    public static (TimeSpan Stats, TimeSpan Scores) Run(FastLayer layer, HeadResult[] results, Action checkFinite, Action<int>? afterMass = null)
     {
         TimeSpan stats = TimeSpan.Zero, scores = TimeSpan.Zero;
         int chunks = layer.Chunks;
@@ -46,11 +48,20 @@ internal static class LayerPipeline
             }
 
             start = Stopwatch.GetTimestamp();
-            layer.Scheduler.Run(chunks, (c, worker) =>
+            Action<int, int> values = (c, worker) =>
             {
                 int first = c * FastLayer.ChunkTokens;
                 HeadStatsPass.ValueRows(layer, head, results[head], first, first + layer.ChunkLength(c), ws.Worker(worker));
-            });
+            };
+            if (afterMass is not null && layer.Prefix > 0)
+            {
+                layer.Scheduler.RunBeside(chunks, values, 1, (_, _) => afterMass(head));
+            }
+            else
+            {
+                layer.Scheduler.Run(chunks, values);
+            }
+
             checkFinite();
             stats += Stopwatch.GetElapsedTime(start);
         }

@@ -74,6 +74,26 @@ public static class Budget
     }
 
     /// <summary>
+    /// AdaKV's normalisation of one head: sum(top base) / sum(all) of A sorted descending, both summed
+    /// in that order (the fast path sums identically, so its caps match bit for bit). A head with no
+    /// attention mass at all has nothing to rescale: 1.
+    /// </summary>
+    public static double TopShare(ReadOnlySpan<double> sortedDescending, int baseCap)
+    {
+        double top = 0, all = 0;
+        for (int i = 0; i < sortedDescending.Length; i++)
+        {
+            all += sortedDescending[i];
+            if (i < baseCap)
+            {
+                top += sortedDescending[i];
+            }
+        }
+
+        return all > 0 ? top / all : 1.0;
+    }
+
+    /// <summary>
     /// AdaKV: per head sort A descending (optionally rescaled by the head's top-base share), take the
     /// Hkv·base largest over all heads (ties: lower head, then better rank), count per head, and
     /// cap_h = round_half_even(count_h·(1 - α) + floor(base·α)).
@@ -86,22 +106,7 @@ public static class Budget
         {
             double[] sorted = (double[])attention[h].Clone();
             Array.Sort(sorted, (x, y) => y.CompareTo(x));
-            double factor = 1.0;
-            if (normalize)
-            {
-                double top = 0, all = 0;
-                for (int i = 0; i < sorted.Length; i++)
-                {
-                    all += sorted[i];
-                    if (i < baseCap)
-                    {
-                        top += sorted[i];
-                    }
-                }
-
-                // A head with no attention mass at all has nothing to rescale; leave it as is.
-                factor = all > 0 ? top / all : 1.0;
-            }
+            double factor = normalize ? TopShare(sorted, baseCap) : 1.0;
 
             for (int rank = 0; rank < sorted.Length; rank++)
             {
