@@ -92,7 +92,7 @@ public sealed class FastCompressor : ILayerCompressor
         CallArrays arrays = keepIntermediates ? new CallArrays(heads, tokens, prefix) : workspace.Arrays(heads, tokens, prefix);
         HeadResult[] results = arrays.Results;
         double[][] attention = arrays.Attention, scores = arrays.Scores;
-        // Pooling and the AdaKV sort need only the head's mass: they run beside the head's value pass.
+        // Pooling and the AdaKV sort need only the head's mass: they run inside the pipeline, after it.
         bool sortHeads = !uncompressed && FastBudget.Allocates(options, layer);
         int baseCap = options.Budget - window;
         (TimeSpan tStats, TimeSpan tScores) = LayerPipeline.Run(fast, results, () => finiteChecked = CheckFinite(fast, inputs, options, layer, finiteChecked), h =>

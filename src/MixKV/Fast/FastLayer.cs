@@ -83,8 +83,8 @@ internal sealed unsafe class FastLayer
 
     public int ChunkLength(int chunk) => Math.Min(ChunkTokens, Tokens - (chunk * ChunkTokens));
 
-    /// <summary>The window-score scratch of the head in progress (heads run one after another).</summary>
-    public HeadSlot Slot => Workspace.Slot;
+    /// <summary>The window-score scratch of <paramref name="head"/> (two heads are in progress at a time).</summary>
+    public HeadSlot SlotOf(int head) => Workspace.Slots[head & 1];
 
     /// <summary>The head's mean raw key [D].</summary>
     public float* Center(int head) => Workspace.Center.Pointer + ((long)head * Dim);

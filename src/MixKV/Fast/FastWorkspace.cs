@@ -2,7 +2,7 @@ namespace MixKV.Fast;
 
 /// <summary>
 /// Everything the passes write besides the results: per-thread workers, per-head key statistics,
-/// and the <see cref="HeadSlot"/> of the head in progress. Reused across calls by one <see cref="FastCompressor"/>
+/// and the <see cref="HeadSlot"/>s of the two heads in progress. Reused across calls by one <see cref="FastCompressor"/>
 /// (taken and returned atomically, so concurrent calls each get their own).
 /// </summary>
 internal sealed class FastWorkspace
@@ -15,7 +15,8 @@ internal sealed class FastWorkspace
     /// <summary>[Hkv, D] mean raw key of every head, subtracted from every key inside the GEMM.</summary>
     public AlignedBuffer<float> Center { get; } = new();
 
-    public HeadSlot Slot { get; } = new();
+    /// <summary>Two heads' window-score scratch: head h writes slot h % 2 while head h - 1's mass is read from the other.</summary>
+    public HeadSlot[] Slots { get; } = [new(), new()];
 
     /// <summary>[chunks, D] partial Σ k̂ and Σ k per chunk of the head whose keys are being summarised, summed in chunk order (deterministic).</summary>
     public double[] UnitPartial { get; private set; } = [];
@@ -58,7 +59,10 @@ internal sealed class FastWorkspace
 
         MeanUnitKey.Ensure((long)layer.KvHeads * layer.Dim);
         Center.Ensure((long)layer.KvHeads * layer.Dim);
-        Slot.Ensure(layer);
+        foreach (HeadSlot slot in Slots)
+        {
+            slot.Ensure(layer);
+        }
 
         int partials = layer.Chunks * layer.Dim;
         if (UnitPartial.Length < partials)

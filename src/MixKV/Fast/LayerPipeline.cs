@@ -3,87 +3,136 @@ using System.Diagnostics;
 namespace MixKV.Fast;
 
 /// <summary>
-/// The chunk passes of one layer, head after head, each pass one parallel loop over the key chunks:
+/// The chunk passes of one layer, software-pipelined over the heads. Per head:
 /// <list type="number">
-/// <item>keys: norms, Σ k̂ and Σ k of the head (hence μ, the centre and r_h). Chunks in reverse order,
-/// so the keys the GEMM starts with are the most recently read and still in the L3 cache.</item>
+/// <item>keys: norms, Σ k̂ and Σ k of the head (hence μ, the centre and r_h).</item>
 /// <item>scores: per chunk the GEMM, the softmax statistics and the exp tile, and the similarity k̂·μ
 /// while the chunk's keys are at hand; then the rows' statistics merged.</item>
 /// <item>mass: every prefix key's mass from its kept (or recomputed) exp tile.</item>
-/// <item>values: value norms, with the caller's work on the finished mass (pooling, the AdaKV sort)
-/// on one thread beside them: compute beside a memory stream costs almost nothing there.</item>
+/// <item>values: value norms; then the caller's work on the finished mass (pooling, the AdaKV sort).</item>
 /// </list>
-/// Measured on this project's 2-core machine (N 32768, fp32): faster than pipelining one head's
-/// memory-bound passes with the next head's GEMM chunk by chunk, because streaming between GEMM blocks
-/// on the same core hides almost nothing there (bench/cpu-probe) while the reverse key pass saves part
-/// of a read of K. Every chunk writes its own results, so nothing depends on which thread ran it.
+/// Period p runs head p's GEMM beside the memory-bound passes of its neighbours: head p - 1's mass,
+/// values and caller's work, and head p + 1's keys (chunks in token order: one core streams a forward
+/// run of chunks ~25 % faster than the same chunks backwards). Thread 0 takes the memory-bound items first, the others
+/// the GEMM chunks first (<see cref="ChunkScheduler.RunBeside"/>): on this project's 2-core machine a
+/// core that only streams leaves the other core's GEMM at full speed, while streaming between GEMM
+/// blocks on one core hides almost nothing (bench/cpu-probe). Heads p - 1 and p use the two
+/// <see cref="HeadSlot"/>s in turn. Every item writes its own results, so nothing depends on which
+/// thread ran it.
 /// </summary>
 internal static class LayerPipeline
 {
-    /// <summary>Rows per work item of the softmax statistics merge.</summary>
-    private const int MergeRows = 16;
-
     /// <param name="checkFinite">Called after every pass over K or V (it throws if the pass saw NaN/Inf in the input).</param>
-    /// <param name="afterMass">Work on a head's finished mass (pooling, the AdaKV sort), run on one thread beside the head's value pass.</param>
-    /// <returns>Wall time of the key and value passes, and of the window-score passes.</returns>
+    /// <param name="afterMass">Work on a head's finished mass (pooling, the AdaKV sort).</param>
+    /// <returns>Wall time of head 0's key pass (nothing to overlap it with), and of the pipelined periods.</returns>
     public static (TimeSpan Stats, TimeSpan Scores) Run(FastLayer layer, HeadResult[] results, Action checkFinite, Action<int>? afterMass = null)
     {
-        TimeSpan stats = TimeSpan.Zero, scores = TimeSpan.Zero;
-        int chunks = layer.Chunks;
+        int chunks = layer.Chunks, heads = layer.KvHeads;
+        bool scored = layer.Prefix > 0;
         FastWorkspace ws = layer.Workspace;
-        for (int h = 0; h < layer.KvHeads; h++)
+        long start = Stopwatch.GetTimestamp();
+        layer.Scheduler.Run(chunks, (c, worker) => HeadStatsPass.KeyChunk(layer, 0, results[0], c, ws.Worker(worker)));
+        FinishKeys(layer, 0, results[0], checkFinite);
+        TimeSpan stats = Stopwatch.GetElapsedTime(start);
+
+        start = Stopwatch.GetTimestamp();
+        for (int period = 0; period <= heads; period++)
         {
-            int head = h;
-            long start = Stopwatch.GetTimestamp();
-            layer.Scheduler.Run(chunks, (c, worker) => HeadStatsPass.KeyChunk(layer, head, results[head], chunks - 1 - c, ws.Worker(worker)));
-            HeadStatsPass.FinishKeys(layer, head, results[head]);
-            checkFinite(); // before the GEMM reads the same keys
-            stats += Stopwatch.GetElapsedTime(start);
+            var items = new PeriodItems(layer, period, scored && afterMass is not null);
+            int head = period;
+            layer.Scheduler.RunBeside(items.Count, (item, worker) => items.Run(item, results, afterMass, ws.Worker(worker)), items.GemmChunks, (c, worker) =>
+            {
+                ChunkGemm g = WindowScoresPass.Begin(layer, head, c, ws.Worker(worker), firstPass: true);
+                WindowScoresPass.Gemm(layer, head, g, 0, g.Count);
+                WindowScoresPass.Finish(layer, head, results[head], g);
+            });
 
-            if (layer.Prefix > 0)
+            if (items.Keys > 0)
             {
-                start = Stopwatch.GetTimestamp();
-                Scores(layer, head, results[head]);
-                scores += Stopwatch.GetElapsedTime(start);
-            }
-
-            start = Stopwatch.GetTimestamp();
-            Action<int, int> values = (c, worker) =>
-            {
-                int first = c * FastLayer.ChunkTokens;
-                HeadStatsPass.ValueRows(layer, head, results[head], first, first + layer.ChunkLength(c), ws.Worker(worker));
-            };
-            if (afterMass is not null && layer.Prefix > 0)
-            {
-                layer.Scheduler.RunBeside(chunks, values, 1, (_, _) => afterMass(head));
+                FinishKeys(layer, period + 1, results[period + 1], checkFinite);
             }
             else
             {
-                layer.Scheduler.Run(chunks, values);
+                checkFinite();
             }
 
-            checkFinite();
-            stats += Stopwatch.GetElapsedTime(start);
+            if (items.GemmChunks > 0)
+            {
+                WindowScoresPass.MergeChunkStatistics(layer, head);
+            }
         }
 
-        return (stats, scores);
+        return (stats, Stopwatch.GetElapsedTime(start));
     }
 
-    /// <summary>The head's mass (spec section 2) and its keys' similarity to μ.</summary>
-    private static void Scores(FastLayer layer, int head, HeadResult result)
+    /// <summary>μ, the centre and r_h of the head, the finite check, and its query panel for the GEMM.</summary>
+    private static void FinishKeys(FastLayer layer, int head, HeadResult result, Action checkFinite)
     {
-        FastWorkspace ws = layer.Workspace;
-        WindowScoresPass.PackQueries(layer, head);
-        layer.Scheduler.Run(layer.Chunks, (c, worker) =>
+        HeadStatsPass.FinishKeys(layer, head, result);
+        checkFinite(); // before the GEMM reads the same keys
+        if (layer.Prefix > 0)
         {
-            ChunkGemm g = WindowScoresPass.Begin(layer, head, c, ws.Worker(worker), firstPass: true);
-            WindowScoresPass.Gemm(layer, head, g, 0, g.Count);
-            WindowScoresPass.Finish(layer, head, result, g);
-        });
+            WindowScoresPass.PackQueries(layer, head);
+        }
+    }
 
-        // 16K exp2 in double per head: in row blocks on all threads rather than on one.
-        int blocks = (layer.Rows + MergeRows - 1) / MergeRows;
-        layer.Scheduler.Run(blocks, (block, _) => WindowScoresPass.MergeChunkStatistics(layer, head, block * MergeRows, Math.Min(layer.Rows, (block + 1) * MergeRows)));
-        layer.Scheduler.Run(layer.ScoredChunks, (c, worker) => WindowScoresPass.AccumulateChunk(layer, head, result, c, ws.Worker(worker)));
+    /// <summary>
+    /// The memory-bound items of one period, numbered in the order they are taken: head p - 1's mass
+    /// chunks, its value chunks, the caller's work on its mass, then head p + 1's key chunks.
+    /// </summary>
+    private sealed class PeriodItems
+    {
+        private readonly FastLayer layer;
+        private readonly int done;
+        private readonly int mass;
+        private readonly int values;
+        private readonly int after;
+        private readonly int next;
+        private int massFinished;
+
+        public PeriodItems(FastLayer layer, int period, bool withAfterMass)
+        {
+            this.layer = layer;
+            done = period - 1;
+            next = period + 1;
+            bool scored = layer.Prefix > 0;
+            mass = done >= 0 && scored ? layer.ScoredChunks : 0;
+            values = done >= 0 ? layer.Chunks : 0;
+            after = done >= 0 && withAfterMass ? 1 : 0;
+            Keys = next < layer.KvHeads ? layer.Chunks : 0;
+            GemmChunks = scored && period < layer.KvHeads ? layer.Chunks : 0;
+        }
+
+        /// <summary>Key chunks of head p + 1 in this period.</summary>
+        public int Keys { get; }
+
+        /// <summary>GEMM chunks of head p in this period.</summary>
+        public int GemmChunks { get; }
+
+        public int Count => mass + values + after + Keys;
+
+        public void Run(int item, HeadResult[] results, Action<int>? afterMass, ChunkWorker worker)
+        {
+            if (item < mass)
+            {
+                WindowScoresPass.AccumulateChunk(layer, done, results[done], item, worker);
+                Interlocked.Increment(ref massFinished);
+            }
+            else if ((item -= mass) < values)
+            {
+                int first = item * FastLayer.ChunkTokens;
+                HeadStatsPass.ValueRows(layer, done, results[done], first, first + layer.ChunkLength(item), worker);
+            }
+            else if ((item -= values) < after)
+            {
+                // Items are taken in order, so every mass item is finished or running on another thread.
+                SpinWait.SpinUntil(() => Volatile.Read(ref massFinished) == mass);
+                afterMass!(done);
+            }
+            else
+            {
+                HeadStatsPass.KeyChunk(layer, next, results[next], item - after, worker);
+            }
+        }
     }
 }

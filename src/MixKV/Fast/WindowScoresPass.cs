@@ -1,3 +1,4 @@
+using System.Runtime.Intrinsics;
 using MixKV.Options;
 
 namespace MixKV.Fast;
@@ -24,7 +25,7 @@ internal static unsafe class WindowScoresPass
     public static void PackQueries(FastLayer layer, int head)
     {
         int dim = layer.Dim, rows = layer.Rows;
-        float* panel = layer.Slot.QueryPanel.Pointer;
+        float* panel = layer.SlotOf(head).QueryPanel.Pointer;
         new Span<float>(panel, dim * rows).Clear();
         float scale = (float)(Math.Log2(Math.E) / Math.Sqrt(dim));
         float* scratch = layer.Workspace.Worker(0).Row.Pointer;
@@ -64,7 +65,7 @@ internal static unsafe class WindowScoresPass
         }
 
         long at = (long)chunk * rows;
-        float* chunkMax = layer.Slot.ChunkMax.Pointer + at;
+        float* chunkMax = layer.SlotOf(head).ChunkMax.Pointer + at;
         // Chunks without masked (future) keys get their row max from the GEMM's store; the others
         // take it after masking.
         bool maxInKernel = firstPass && first + count <= layer.Prefix + 1;
@@ -84,14 +85,14 @@ internal static unsafe class WindowScoresPass
     public static void Gemm(FastLayer layer, int head, in ChunkGemm g, int from, int to)
     {
         int rows = layer.Rows;
-        LogitKernel.Compute(layer.Slot.QueryPanel.Pointer, rows, g.Keys + (from * g.Stride), g.Stride, layer.Center(head), to - from, g.Count - from,
+        LogitKernel.Compute(layer.SlotOf(head).QueryPanel.Pointer, rows, g.Keys + (from * g.Stride), g.Stride, layer.Center(head), to - from, g.Count - from,
             layer.Dim, g.Tile + ((long)from * rows), g.MaxInKernel ? g.ChunkMax : null, layer.Wide);
     }
 
     /// <summary>Step 1, end of a chunk: mask, exp and softmax statistics, and (first pass) the similarity k̂·μ from the rows the GEMM pulled into the cache.</summary>
     public static void Finish(FastLayer layer, int head, HeadResult result, in ChunkGemm g)
     {
-        HeadSlot slot = layer.Slot;
+        HeadSlot slot = layer.SlotOf(head);
         int rows = layer.Rows, dim = layer.Dim;
         bool wide = layer.Wide;
         MaskFuture(layer, g.Tile, g.First, g.Count);
@@ -130,7 +131,7 @@ internal static unsafe class WindowScoresPass
     }
 
     private static float* TileOf(FastLayer layer, int head, int chunk) =>
-        layer.Slot.Tiles.Pointer + ((long)chunk * FastLayer.ChunkTokens * layer.Rows);
+        layer.SlotOf(head).Tiles.Pointer + ((long)chunk * FastLayer.ChunkTokens * layer.Rows);
 
     /// <summary>Causal mask: window row w sees keys 0..P+w, so key P+j hides rows w &lt; j of every query head.</summary>
     private static void MaskFuture(FastLayer layer, float* tile, int first, int count)
@@ -149,18 +150,29 @@ internal static unsafe class WindowScoresPass
 
     /// <summary>
     /// Row max M = max over chunks, row sum S = Σ chunk sum · 2^(chunk max - M) (double; logits are in
-    /// log2 units), and each chunk's factor 2^(chunk max - M) / (S · W), divided by G too for the GQA mean.
+    /// log2 units), and each chunk's factor 2^(chunk max - M) / (S · W), divided by G too for the GQA
+    /// mean; padding rows get factor 0. Sixteen rows at a time with <see cref="FastExp"/> when the
+    /// wide path runs (the factors are fp32 anyway; 2^x in double per row and chunk cost ~1 ms a layer).
     /// </summary>
-    /// <param name="rowFrom">First row of the block merged here (rows are independent, so blocks run in parallel).</param>
-    public static void MergeChunkStatistics(FastLayer layer, int head, int rowFrom, int rowTo)
+    public static void MergeChunkStatistics(FastLayer layer, int head)
     {
-        HeadSlot slot = layer.Slot;
+        HeadSlot slot = layer.SlotOf(head);
         int rows = layer.Rows, chunks = layer.Chunks;
         float* chunkMax = slot.ChunkMax.Pointer, factors = slot.Factors.Pointer;
         double* chunkSum = slot.ChunkSum.Pointer;
         double rowWeight = 1.0 / (layer.Window * (layer.Options.Gqa == GqaReduction.Mean ? layer.Groups : 1));
+        if (layer.Wide)
+        {
+            for (int r = 0; r < rows; r += LogitKernel.Lanes)
+            {
+                MergeRowsWide(chunkMax + r, chunkSum + r, factors + r, rows, chunks, rowWeight, layer.GroupRows - r);
+            }
+
+            return;
+        }
+
         Span<double> scaled = chunks <= 1024 ? stackalloc double[chunks] : new double[chunks];
-        for (int r = rowFrom; r < rowTo; r++)
+        for (int r = 0; r < rows; r++)
         {
             if (r >= layer.GroupRows)
             {
@@ -194,12 +206,46 @@ internal static unsafe class WindowScoresPass
         }
     }
 
+    /// <summary>The merge of 16 rows (the vector's lanes; lanes at or past <paramref name="realRows"/> are padding).</summary>
+    private static void MergeRowsWide(float* chunkMax, double* chunkSum, float* factors, int rows, int chunks, double rowWeight, int realRows)
+    {
+        var max = Vector512.Create(float.NegativeInfinity);
+        for (int c = 0; c < chunks; c++)
+        {
+            max = Vector512.MaxNative(max, Vector512.Load(chunkMax + ((long)c * rows)));
+        }
+
+        // A row every chunk of which is masked cannot occur (key 0 is visible to every window row),
+        // but a -inf max would turn the shift into NaN: shift by 0 there, as TileSoftmax does.
+        max = Vector512.ConditionalSelect(Vector512.Equals(max, Vector512.Create(float.NegativeInfinity)), Vector512<float>.Zero, max);
+        Vector512<double> lower = Vector512<double>.Zero, upper = Vector512<double>.Zero;
+        for (int c = 0; c < chunks; c++)
+        {
+            long at = (long)c * rows;
+            Vector512<float> scaled = FastExp.Exp2(Vector512.Load(chunkMax + at) - max); // -inf chunks give 0
+            scaled.Store(factors + at);
+            (Vector512<double> lo, Vector512<double> hi) = Vector512.Widen(scaled);
+            lower = Vector512.FusedMultiplyAdd(lo, Vector512.Load(chunkSum + at), lower);
+            upper = Vector512.FusedMultiplyAdd(hi, Vector512.Load(chunkSum + at + 8), upper);
+        }
+
+        Vector512<double> weight = Vector512.Create(rowWeight);
+        Vector512<float> factor = Vector512.Narrow(weight / lower, weight / upper);
+        Vector512<int> lane = Vector512.Create(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+        factor = Vector512.ConditionalSelect(Vector512.LessThan(lane, Vector512.Create(realRows)).AsSingle(), factor, Vector512<float>.Zero);
+        for (int c = 0; c < chunks; c++)
+        {
+            long at = (long)c * rows;
+            (Vector512.Load(factors + at) * factor).Store(factors + at);
+        }
+    }
+
     /// <summary>mass[n] = Σ over the group's rows of exp tile · factor (GQA mean), or the max over query heads of their row sums.</summary>
     private static void AccumulateMass(FastLayer layer, int head, int chunk, float* tile, int from, int to, double[] mass)
     {
         int first = chunk * FastLayer.ChunkTokens, end = Math.Min(first + to, layer.Prefix);
         int rows = layer.Rows, window = layer.Window;
-        float* factors = layer.Slot.Factors.Pointer + ((long)chunk * rows);
+        float* factors = layer.SlotOf(head).Factors.Pointer + ((long)chunk * rows);
         bool mean = layer.Options.Gqa == GqaReduction.Mean, wide = layer.Wide;
         for (int n = first + from; n < end; n++)
         {
