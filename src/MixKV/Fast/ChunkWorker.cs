@@ -2,7 +2,7 @@ namespace MixKV.Fast;
 
 /// <summary>
 /// Per-thread scratch of the chunk passes: the chunk's keys packed fp32 [chunk, D], the chunk's
-/// logit tile [chunk, R] (L2-resident), and D-sized rows for conversion and partial
+/// logit tile [chunk, R] (L2-resident), the key scales, and D-sized rows for conversion and partial
 /// sums. Sized once per call; never shared between threads.
 /// </summary>
 internal sealed class ChunkWorker
@@ -17,12 +17,16 @@ internal sealed class ChunkWorker
 
     public AlignedBuffer<float> RawSum { get; } = new();
 
+    /// <summary>[chunk] 1 / max(‖k‖, floor) of the chunk's keys, between the key pass's two sweeps.</summary>
+    public AlignedBuffer<float> Scales { get; } = new();
+
     public void Ensure(int chunkTokens, int dim, int rows)
     {
         Keys.Ensure((long)chunkTokens * dim);
         Row.Ensure(dim);
         UnitSum.Ensure(dim);
         RawSum.Ensure(dim);
+        Scales.Ensure(chunkTokens);
         Tile.Ensure((long)chunkTokens * rows);
     }
 }

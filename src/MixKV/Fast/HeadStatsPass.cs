@@ -18,21 +18,34 @@ internal static unsafe class HeadStatsPass
         new Span<float>(worker.RawSum.Pointer, layer.Dim).Clear();
     }
 
-    /// <summary>Key norms of tokens [first, end) and their k̂ and k added to the worker's partial sums (in token order).</summary>
+    /// <summary>
+    /// Key norms of tokens [first, end), then their k̂ and k added to the worker's partial sums (in
+    /// token order). Two sweeps: the norms stream the rows from memory (fp16/bf16 rows widened into
+    /// the worker's key scratch on the way), then the sums re-read them from the cache with the
+    /// partial sums in registers, not in memory (a store-to-load chain per key otherwise).
+    /// </summary>
     private static void KeyRows(FastLayer layer, int head, HeadResult result, int first, int end, ChunkWorker worker)
     {
-        int dim = layer.Dim;
-        bool wide = layer.Wide, bad = false;
+        int dim = layer.Dim, count = end - first;
+        bool wide = layer.Wide, bad = false, inPlace = layer.Keys.DType == Tensors.DType.F32;
         double[] keyNorms = result.KeyNorms;
-        float* row = worker.Row.Pointer, unit = worker.UnitSum.Pointer, raw = worker.RawSum.Pointer;
-        for (int n = first; n < end; n++)
+        float* scales = worker.Scales.Pointer;
+        float* rows = inPlace ? (float*)layer.Keys.Row(head, first) : worker.Keys.Pointer;
+        long stride = inPlace ? layer.Keys.TokenStride : dim;
+        for (int j = 0; j < count; j++)
         {
-            float* k = layer.Keys.Floats(head, n, row);
+            float* k = rows + (j * stride);
+            if (!inPlace)
+            {
+                layer.Keys.Floats(head, first + j, k);
+            }
+
             double norm = Norm(k, dim, wide, ref bad);
-            keyNorms[n] = norm;
-            RowMath.AccumulateScaledAndRaw(k, (float)(1.0 / Math.Max(norm, SpecConstants.KeyNormFloor)), unit, raw, dim, wide);
+            keyNorms[first + j] = norm;
+            scales[j] = (float)(1.0 / Math.Max(norm, SpecConstants.KeyNormFloor));
         }
 
+        RowMath.AccumulateScaledAndRaw(rows, stride, scales, count, worker.UnitSum.Pointer, worker.RawSum.Pointer, dim, wide);
         if (bad)
         {
             layer.SawNonFinite = true;

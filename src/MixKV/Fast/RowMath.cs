@@ -72,35 +72,90 @@ internal static unsafe class RowMath
         return sum;
     }
 
-    /// <summary>unit += x·scale; raw += x.</summary>
-    public static void AccumulateScaledAndRaw(float* x, float scale, float* unit, float* raw, int n, bool wide)
+    /// <summary>
+    /// unit += x_j·scale_j and raw += x_j over the rows x_j = rows + j·stride, j in token order (each
+    /// lane's sum is the same chain of fused operations whatever the vector width of the sweep).
+    /// </summary>
+    public static void AccumulateScaledAndRaw(float* rows, long stride, float* scales, int count, float* unit, float* raw, int n, bool wide)
     {
         int i = 0;
         if (wide)
         {
-            var s = Vector512.Create(scale);
+            // 64 columns at a time: eight accumulators in registers across all the rows.
+            for (; i + 64 <= n; i += 64)
+            {
+                Vector512<float> u0 = Vector512.Load(unit + i), u1 = Vector512.Load(unit + i + 16), u2 = Vector512.Load(unit + i + 32), u3 = Vector512.Load(unit + i + 48);
+                Vector512<float> r0 = Vector512.Load(raw + i), r1 = Vector512.Load(raw + i + 16), r2 = Vector512.Load(raw + i + 32), r3 = Vector512.Load(raw + i + 48);
+                float* x = rows + i;
+                for (int j = 0; j < count; j++, x += stride)
+                {
+                    var s = Vector512.Create(scales[j]);
+                    Vector512<float> x0 = Vector512.Load(x), x1 = Vector512.Load(x + 16), x2 = Vector512.Load(x + 32), x3 = Vector512.Load(x + 48);
+                    u0 = Vector512.FusedMultiplyAdd(x0, s, u0);
+                    u1 = Vector512.FusedMultiplyAdd(x1, s, u1);
+                    u2 = Vector512.FusedMultiplyAdd(x2, s, u2);
+                    u3 = Vector512.FusedMultiplyAdd(x3, s, u3);
+                    r0 += x0;
+                    r1 += x1;
+                    r2 += x2;
+                    r3 += x3;
+                }
+
+                u0.Store(unit + i);
+                u1.Store(unit + i + 16);
+                u2.Store(unit + i + 32);
+                u3.Store(unit + i + 48);
+                r0.Store(raw + i);
+                r1.Store(raw + i + 16);
+                r2.Store(raw + i + 32);
+                r3.Store(raw + i + 48);
+            }
+
             for (; i + 16 <= n; i += 16)
             {
-                var v = Vector512.Load(x + i);
-                Vector512.FusedMultiplyAdd(v, s, Vector512.Load(unit + i)).Store(unit + i);
-                (v + Vector512.Load(raw + i)).Store(raw + i);
+                Vector512<float> u = Vector512.Load(unit + i), r = Vector512.Load(raw + i);
+                float* x = rows + i;
+                for (int j = 0; j < count; j++, x += stride)
+                {
+                    Vector512<float> v = Vector512.Load(x);
+                    u = Vector512.FusedMultiplyAdd(v, Vector512.Create(scales[j]), u);
+                    r += v;
+                }
+
+                u.Store(unit + i);
+                r.Store(raw + i);
             }
         }
         else if (Vector.IsHardwareAccelerated)
         {
-            var s = new Vector<float>(scale);
             for (; i + Vector<float>.Count <= n; i += Vector<float>.Count)
             {
-                var v = Load(x + i);
-                Store(Vector.FusedMultiplyAdd(v, s, Load(unit + i)), unit + i);
-                Store(v + Load(raw + i), raw + i);
+                Vector<float> u = Load(unit + i), r = Load(raw + i);
+                float* x = rows + i;
+                for (int j = 0; j < count; j++, x += stride)
+                {
+                    Vector<float> v = Load(x);
+                    u = Vector.FusedMultiplyAdd(v, new Vector<float>(scales[j]), u);
+                    r += v;
+                }
+
+                Store(u, unit + i);
+                Store(r, raw + i);
             }
         }
 
         for (; i < n; i++)
         {
-            unit[i] = MathF.FusedMultiplyAdd(x[i], scale, unit[i]);
-            raw[i] += x[i];
+            float u = unit[i], r = raw[i];
+            float* x = rows + i;
+            for (int j = 0; j < count; j++, x += stride)
+            {
+                u = MathF.FusedMultiplyAdd(*x, scales[j], u);
+                r += *x;
+            }
+
+            unit[i] = u;
+            raw[i] = r;
         }
     }
 
