@@ -11,9 +11,10 @@ namespace MixKV.Fast;
 /// <item>mass: every prefix key's mass from its kept (or recomputed) exp tile.</item>
 /// <item>values: value norms; then the caller's work on the finished mass (pooling, the AdaKV sort).</item>
 /// </list>
-/// Period p runs head p's GEMM beside the memory-bound passes of its neighbours: head p - 1's mass,
-/// values and caller's work, and head p + 1's keys (chunks in token order: one core streams a forward
-/// run of chunks ~25 % faster than the same chunks backwards). Thread 0 takes the memory-bound items first, the others
+/// Period p runs head p's GEMM beside memory-bound passes: head p - 1's mass and the caller's work on
+/// it, head p's values, and head p + 1's keys (chunks in token order: one core streams a forward run
+/// of chunks ~25 % faster than the same chunks backwards). The values go with the GEMM's head so that
+/// the last period, which has no GEMM to hide behind, streams only the last head's tiles. Thread 0 takes the memory-bound items first, the others
 /// the GEMM chunks first (<see cref="ChunkScheduler.RunBeside"/>): on this project's 2-core machine a
 /// core that only streams leaves the other core's GEMM at full speed, while streaming between GEMM
 /// blocks on one core hides almost nothing (bench/cpu-probe). Heads p - 1 and p use the two
@@ -78,15 +79,16 @@ internal static class LayerPipeline
 
     /// <summary>
     /// The memory-bound items of one period, numbered in the order they are taken: head p - 1's mass
-    /// chunks, its value chunks, the caller's work on its mass, then head p + 1's key chunks.
+    /// chunks, the caller's work on its mass, head p's value chunks, then head p + 1's key chunks.
     /// </summary>
     private sealed class PeriodItems
     {
         private readonly FastLayer layer;
         private readonly int done;
+        private readonly int current;
         private readonly int mass;
-        private readonly int values;
         private readonly int after;
+        private readonly int values;
         private readonly int next;
         private int massFinished;
 
@@ -94,11 +96,12 @@ internal static class LayerPipeline
         {
             this.layer = layer;
             done = period - 1;
+            current = period;
             next = period + 1;
             bool scored = layer.Prefix > 0;
             mass = done >= 0 && scored ? layer.ScoredChunks : 0;
-            values = done >= 0 ? layer.Chunks : 0;
             after = done >= 0 && withAfterMass ? 1 : 0;
+            values = current < layer.KvHeads ? layer.Chunks : 0;
             Keys = next < layer.KvHeads ? layer.Chunks : 0;
             GemmChunks = scored && period < layer.KvHeads ? layer.Chunks : 0;
         }
@@ -109,7 +112,7 @@ internal static class LayerPipeline
         /// <summary>GEMM chunks of head p in this period.</summary>
         public int GemmChunks { get; }
 
-        public int Count => mass + values + after + Keys;
+        public int Count => mass + after + values + Keys;
 
         public void Run(int item, HeadResult[] results, Action<int>? afterMass, ChunkWorker worker)
         {
@@ -118,20 +121,20 @@ internal static class LayerPipeline
                 WindowScoresPass.AccumulateChunk(layer, done, results[done], item, worker);
                 Interlocked.Increment(ref massFinished);
             }
-            else if ((item -= mass) < values)
-            {
-                int first = item * FastLayer.ChunkTokens;
-                HeadStatsPass.ValueRows(layer, done, results[done], first, first + layer.ChunkLength(item), worker);
-            }
-            else if ((item -= values) < after)
+            else if ((item -= mass) < after)
             {
                 // Items are taken in order, so every mass item is finished or running on another thread.
                 SpinWait.SpinUntil(() => Volatile.Read(ref massFinished) == mass);
                 afterMass!(done);
             }
+            else if ((item -= after) < values)
+            {
+                int first = item * FastLayer.ChunkTokens;
+                HeadStatsPass.ValueRows(layer, current, results[current], first, first + layer.ChunkLength(item), worker);
+            }
             else
             {
-                HeadStatsPass.KeyChunk(layer, next, results[next], item - after, worker);
+                HeadStatsPass.KeyChunk(layer, next, results[next], item - values, worker);
             }
         }
     }
