@@ -1,3 +1,5 @@
+using System.Numerics;
+using System.Numerics.Tensors;
 using MixKV.Options;
 
 namespace MixKV.Fast;
@@ -34,23 +36,101 @@ internal static class FastMix
             _ => (0, 0),
         };
         double[] norms = mode == ScoreMode.KNorm ? head.KeyNorms : head.ValueNorms;
-        double[] similarity = head.Similarity;
-        double r = redundancy;
-        const double w = SpecConstants.UniformMixWeight;
-        for (int n = 0; n < p; n++)
+        var terms = new Terms(divScale, divOffset, normScale, normOffset, redundancy);
+        switch (mode)
         {
-            double diversity = (-similarity[n] * divScale) + divOffset;
-            double norm = (norms[n] * normScale) + normOffset;
-            s[n] = mode switch
-            {
-                ScoreMode.KeyDiff => diversity,
-                ScoreMode.VNorm or ScoreMode.KNorm => a[n] + norm,
-                ScoreMode.MixKV => (r * diversity) + ((1.0 - r) * (a[n] + norm)),
-                _ => (w * diversity) + (w * a[n]) + (w * norm),
-            };
+            case ScoreMode.KeyDiff:
+                Combine<KeyDiffScore>(a, head.Similarity, norms, terms, s);
+                break;
+            case ScoreMode.VNorm or ScoreMode.KNorm:
+                Combine<NormScore>(a, head.Similarity, norms, terms, s);
+                break;
+            case ScoreMode.MixKV:
+                Combine<MixKVScore>(a, head.Similarity, norms, terms, s);
+                break;
+            default:
+                Combine<UniformScore>(a, head.Similarity, norms, terms, s);
+                break;
         }
 
         return s;
+    }
+
+    /// <summary>
+    /// s[n] = TScore(a[n], diversity, norm) over the prefix, a vector of positions at a time; the
+    /// vector and scalar forms do the same operations in the same order, so every element comes out
+    /// the same whichever form computed it.
+    /// </summary>
+    private static void Combine<TScore>(double[] a, double[] similarity, double[] norms, Terms t, double[] s)
+        where TScore : struct, IScore
+    {
+        int p = a.Length, n = 0;
+        if (Vector.IsHardwareAccelerated)
+        {
+            var divScale = new Vector<double>(t.DivScale);
+            var divOffset = new Vector<double>(t.DivOffset);
+            var normScale = new Vector<double>(t.NormScale);
+            var normOffset = new Vector<double>(t.NormOffset);
+            var r = new Vector<double>(t.Redundancy);
+            for (; n + Vector<double>.Count <= p; n += Vector<double>.Count)
+            {
+                Vector<double> diversity = (-new Vector<double>(similarity.AsSpan(n)) * divScale) + divOffset;
+                Vector<double> norm = (new Vector<double>(norms.AsSpan(n)) * normScale) + normOffset;
+                TScore.Of(new Vector<double>(a.AsSpan(n)), diversity, norm, r).CopyTo(s.AsSpan(n));
+            }
+        }
+
+        for (; n < p; n++)
+        {
+            double diversity = (-similarity[n] * t.DivScale) + t.DivOffset;
+            double norm = (norms[n] * t.NormScale) + t.NormOffset;
+            s[n] = TScore.Of(a[n], diversity, norm, t.Redundancy);
+        }
+    }
+
+    /// <summary>The auxiliary terms as x·scale + offset after normalisation and fit, and r_h.</summary>
+    private readonly record struct Terms(double DivScale, double DivOffset, double NormScale, double NormOffset, double Redundancy);
+
+    /// <summary>One score mode of spec section 4 from A, the diversity term and the norm term.</summary>
+    private interface IScore
+    {
+        static abstract double Of(double a, double diversity, double norm, double r);
+
+        static abstract Vector<double> Of(Vector<double> a, Vector<double> diversity, Vector<double> norm, Vector<double> r);
+    }
+
+    private struct KeyDiffScore : IScore
+    {
+        public static double Of(double a, double diversity, double norm, double r) => diversity;
+
+        public static Vector<double> Of(Vector<double> a, Vector<double> diversity, Vector<double> norm, Vector<double> r) => diversity;
+    }
+
+    private struct NormScore : IScore
+    {
+        public static double Of(double a, double diversity, double norm, double r) => a + norm;
+
+        public static Vector<double> Of(Vector<double> a, Vector<double> diversity, Vector<double> norm, Vector<double> r) => a + norm;
+    }
+
+    private struct MixKVScore : IScore
+    {
+        public static double Of(double a, double diversity, double norm, double r) => (r * diversity) + ((1.0 - r) * (a + norm));
+
+        public static Vector<double> Of(Vector<double> a, Vector<double> diversity, Vector<double> norm, Vector<double> r) => (r * diversity) + ((Vector<double>.One - r) * (a + norm));
+    }
+
+    private struct UniformScore : IScore
+    {
+        private const double W = SpecConstants.UniformMixWeight;
+
+        public static double Of(double a, double diversity, double norm, double r) => (W * diversity) + (W * a) + (W * norm);
+
+        public static Vector<double> Of(Vector<double> a, Vector<double> diversity, Vector<double> norm, Vector<double> r)
+        {
+            var w = new Vector<double>(W);
+            return (w * diversity) + (w * a) + (w * norm);
+        }
     }
 
     /// <summary>fit((d - min) / (max - min + eps)) with d = -s, as scale·(-s) + offset.</summary>
@@ -81,26 +161,10 @@ internal static class FastMix
 
     private static (double Min, double Max, double Sum) Reduce(double[] values, int count, bool negate)
     {
-        double min = double.PositiveInfinity, max = double.NegativeInfinity, sum = 0;
-        for (int i = 0; i < count; i++)
-        {
-            double x = negate ? -values[i] : values[i];
-            min = Math.Min(min, x);
-            max = Math.Max(max, x);
-            sum += x;
-        }
-
-        return (min, max, sum);
+        ReadOnlySpan<double> x = values.AsSpan(0, count);
+        (double min, double max, double sum) = (TensorPrimitives.Min(x), TensorPrimitives.Max(x), TensorPrimitives.Sum(x));
+        return negate ? (-max, -min, -sum) : (min, max, sum);
     }
 
-    private static double Mean(double[] values)
-    {
-        double sum = 0;
-        foreach (double x in values)
-        {
-            sum += x;
-        }
-
-        return sum / values.Length;
-    }
+    private static double Mean(double[] values) => TensorPrimitives.Sum<double>(values) / values.Length;
 }
