@@ -25,6 +25,24 @@ public sealed class FastSelectionTests
     }
 
     [Test]
+    public void TopKSelect_EqualsTheReferenceSort_WithNaNAndInfinities()
+    {
+        // NaN (CheckFinite off) ranks below everything, -inf shares its place in position order.
+        var rng = TestRandom.ForCurrentTest();
+        double[] specials = [double.NaN, double.NegativeInfinity, double.PositiveInfinity];
+        for (int round = 0; round < 100; round++)
+        {
+            int p = rng.Int(1, 5000);
+            double share = rng.Pick([0.01, 0.3, 0.95]);
+            double[] scores = Enumerable.Range(0, p).Select(_ => rng.Uniform(0, 1) < share ? rng.Pick(specials) : rng.Int(0, 20) / 8.0).ToArray();
+            int cap = rng.Pick([1, p, rng.Int(0, p), Math.Min(p, 224)]);
+            var got = new int[cap];
+            TopKSelect.Select(scores, cap, got);
+            Assert.That(got, Is.EqualTo(Ref.Select.TopPrefix(scores, cap)), rng.Say($"P {p}, cap {cap}, special share {share}"));
+        }
+    }
+
+    [Test]
     public void AdaKVCaps_EqualTheReferenceAllocation([Values] bool normalize, [Values(true, false)] bool ties)
     {
         var rng = TestRandom.ForCurrentTest();
