@@ -12,7 +12,9 @@
 # Both sides get the same cores: --threads T (default 2) is torch.set_num_threads, OpenBLAS's thread
 # count and .NET's processor count, and both run under `taskset` on cores 0..T-1 when the machine has
 # more. The peer runs with OPENBLAS_CORETYPE/OPENBLAS_L2_SIZE unset, once per OMP_WAIT_POLICY
-# (PASSIVE, ACTIVE), and its faster run counts. Raw JSON lands in $OUT (default artifacts/peer).
+# (PASSIVE, ACTIVE), and its faster run counts; ours runs twice too, before and after the peer, and
+# its faster run counts (this VM's neighbours slow either side by 10-30 % for seconds at a time, so
+# one sample each would let a burst decide the ratio). Raw JSON lands in $OUT (default artifacts/peer).
 # --strict exits 1 when a target is missed.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -81,6 +83,23 @@ if [ -z "$backend" ]; then
     fi
 fi
 
+# run_ours METHOD SCORE N: one mixkv bench run to $out/ours-METHOD-SCORE-N.json.
+run_ours() {
+    echo "running $1+$2: mixkv bench --backend $backend (run $3 of 2) ..." >&2
+    "${pin[@]}" "${mixkv[@]}" bench --backend "$backend" "${shape[@]}" --method "$1" --score "$2" --dtype f32 \
+        --repeat "$repeat" --warmup "$warmup" --seed "$seed" --json > "$out/ours-$1-$2-$3.json" 2> "$out/ours.err" \
+        || { cat "$out/ours.err" >&2; die "mixkv bench failed for $1+$2"; }
+}
+
+# faster A B: prints whichever JSON run has the lower median_ms.
+faster() {
+    if "$python" -c 'import json, sys; a, b = (json.load(open(f))["median_ms"] for f in sys.argv[1:]); sys.exit(0 if a <= b else 1)' "$1" "$2"; then
+        cat "$1"
+    else
+        cat "$2"
+    fi
+}
+
 configs=("snapkv mixkv")
 [ "$adakv" -eq 1 ] && configs+=("adakv mixkv")
 shape=(--tokens "$tokens" --q-heads "$q_heads" --kv-heads "$kv_heads" --head-dim "$head_dim" --window "$window" --budget "$budget")
@@ -88,10 +107,7 @@ results=() sgemm_runs=()
 for config in "${configs[@]}"; do
     read -r method score <<< "$config"
     ours="$out/ours-$method-$score.json" peer="$out/pytorch-$method-$score.json"
-    echo "running $method+$score: mixkv bench --backend $backend ..." >&2
-    "${pin[@]}" "${mixkv[@]}" bench --backend "$backend" "${shape[@]}" --method "$method" --score "$score" --dtype f32 \
-        --repeat "$repeat" --warmup "$warmup" --seed "$seed" --json > "$ours" 2> "$out/ours.err" \
-        || { cat "$out/ours.err" >&2; die "mixkv bench failed for $method+$score"; }
+    run_ours "$method" "$score" 1
     # torch's OpenMP pool and OpenBLAS's pthreads share the same cores; spinning OpenMP workers can
     # starve OpenBLAS (measured 5x slower head stats on a busy 2-core machine). The peer gets the
     # faster of both wait policies.
@@ -108,6 +124,8 @@ for config in "${configs[@]}"; do
         fi
     done
     cp "$best" "$peer"
+    run_ours "$method" "$score" 2
+    faster "$out/ours-$method-$score-1.json" "$out/ours-$method-$score-2.json" > "$ours"
     sgemm_runs+=("$out/pytorch-$method-$score-PASSIVE.json" "$out/pytorch-$method-$score-ACTIVE.json")
     results+=("$ours" "$peer")
 done
