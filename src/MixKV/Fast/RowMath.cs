@@ -60,6 +60,21 @@ internal static unsafe class RowMath
         return sum;
     }
 
+    /// <summary>
+    /// <see cref="Dot"/> for n = 128 on the wide path, inlined and unrolled: the same fused operations
+    /// in the same order (so the same bits), without the general loop's control around eight FMAs
+    /// (the per-key similarity and mass dots run 256 times per chunk; ~2x faster this way).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static float Dot128(float* a, float* b)
+    {
+        Vector512<float> even = Vector512.FusedMultiplyAdd(Vector512.Load(a + 32), Vector512.Load(b + 32), Vector512.Load(a) * Vector512.Load(b));
+        Vector512<float> odd = Vector512.FusedMultiplyAdd(Vector512.Load(a + 48), Vector512.Load(b + 48), Vector512.Load(a + 16) * Vector512.Load(b + 16));
+        even = Vector512.FusedMultiplyAdd(Vector512.Load(a + 96), Vector512.Load(b + 96), Vector512.FusedMultiplyAdd(Vector512.Load(a + 64), Vector512.Load(b + 64), even));
+        odd = Vector512.FusedMultiplyAdd(Vector512.Load(a + 112), Vector512.Load(b + 112), Vector512.FusedMultiplyAdd(Vector512.Load(a + 80), Vector512.Load(b + 80), odd));
+        return Vector512.Sum(even + odd);
+    }
+
     /// <summary>Σ x² in double, for rows whose fp32 sum overflowed (or that hold NaN/Inf).</summary>
     public static double SumOfSquaresDouble(float* x, int n)
     {

@@ -104,10 +104,12 @@ internal static unsafe class WindowScoresPass
         }
 
         float* mu = layer.MeanUnitKey(head);
+        bool unrolled = wide && dim == 128;
         for (int n = g.First; n < Math.Min(g.First + g.Count, layer.Prefix); n++)
         {
             float* k = g.Keys + ((n - g.First) * g.Stride);
-            result.Similarity[n] = RowMath.Dot(k, mu, dim, wide) / Math.Max(result.KeyNorms[n], SpecConstants.KeyNormFloor);
+            float dot = unrolled ? RowMath.Dot128(k, mu) : RowMath.Dot(k, mu, dim, wide);
+            result.Similarity[n] = dot / Math.Max(result.KeyNorms[n], SpecConstants.KeyNormFloor);
         }
     }
 
@@ -246,13 +248,13 @@ internal static unsafe class WindowScoresPass
         int first = chunk * FastLayer.ChunkTokens, end = Math.Min(first + to, layer.Prefix);
         int rows = layer.Rows, window = layer.Window;
         float* factors = layer.SlotOf(head).Factors.Pointer + ((long)chunk * rows);
-        bool mean = layer.Options.Gqa == GqaReduction.Mean, wide = layer.Wide;
+        bool mean = layer.Options.Gqa == GqaReduction.Mean, wide = layer.Wide, unrolled = wide && layer.GroupRows == 128;
         for (int n = first + from; n < end; n++)
         {
             float* row = tile + ((long)(n - first) * rows);
             if (mean)
             {
-                mass[n] = RowMath.Dot(row, factors, layer.GroupRows, wide);
+                mass[n] = unrolled ? RowMath.Dot128(row, factors) : RowMath.Dot(row, factors, layer.GroupRows, wide);
                 continue;
             }
 
