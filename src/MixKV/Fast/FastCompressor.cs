@@ -18,7 +18,7 @@ namespace MixKV.Fast;
 /// </summary>
 public sealed class FastCompressor : ILayerCompressor
 {
-    /// <summary>Default cap on the per-head exp-tile scratch ([N, G·W padded] fp32); past it pass 2 recomputes the GEMM.</summary>
+    /// <summary>Default cap on the exp-tile scratch (two heads' [N, G·W padded] fp32: 128 MiB at N = 128K, G·W = 128); past it pass 2 recomputes the GEMM.</summary>
     internal const long DefaultTileLimitBytes = 256L << 20;
 
     private FastWorkspace? cachedWorkspace;

@@ -29,8 +29,8 @@ internal sealed unsafe class FastLayer
         GroupRows = Groups * window;
         Rows = (GroupRows + LogitKernel.Lanes - 1) / LogitKernel.Lanes * LogitKernel.Lanes;
         Chunks = (Tokens + ChunkTokens - 1) / ChunkTokens;
-        // One head's tiles are alive at a time (written, then reduced, before the next head starts).
-        StoreTiles = (long)Chunks * ChunkTokens * Rows * sizeof(float) <= tileLimitBytes;
+        // Two heads' tiles are alive at a time: one written by its GEMM, one read by its mass pass.
+        StoreTiles = 2L * Chunks * ChunkTokens * Rows * sizeof(float) <= tileLimitBytes;
         workspace.Prepare(this, Scheduler.Workers);
     }
 

@@ -59,9 +59,9 @@ internal sealed class FastWorkspace
 
         MeanUnitKey.Ensure((long)layer.KvHeads * layer.Dim);
         Center.Ensure((long)layer.KvHeads * layer.Dim);
-        foreach (HeadSlot slot in Slots)
+        for (int i = 0; i < Math.Min(Slots.Length, layer.KvHeads); i++)
         {
-            slot.Ensure(layer);
+            Slots[i].Ensure(layer);
         }
 
         int partials = layer.Chunks * layer.Dim;
