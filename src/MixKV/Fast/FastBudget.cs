@@ -8,7 +8,7 @@ namespace MixKV.Fast;
 /// go through <see cref="RefBudget.Caps"/>. The AdaKV allocation gives the same counts as
 /// <see cref="RefBudget.AdaKVCaps"/> on the same A (same per-head sort, same summation order for
 /// the normalisation, same tie order) but radix-sorts each head in O(P) (<see cref="SortHead"/>,
-/// which the pipeline runs per head beside the value pass) and merges the Hkv sorted lists instead
+/// which the pipeline runs per head once its mass is done) and merges the Hkv sorted lists instead
 /// of sorting all Hkv·P candidates with a comparison delegate.
 /// </summary>
 internal static class FastBudget

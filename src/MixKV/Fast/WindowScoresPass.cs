@@ -12,8 +12,9 @@ namespace MixKV.Fast;
 /// it, so fp32 keys are read in place), the causal mask, and the tile's row max and Σ exp.
 /// <see cref="MergeChunkStatistics"/> gives each row's max and softmax sum; step 2
 /// (<see cref="AccumulateChunk"/>) turns each kept (or recomputed) exp tile into the per-key mean
-/// over the window rows and reduces the G query heads. All scratch lives in the layer's
-/// <see cref="HeadSlot"/> (heads run one after another).
+/// over the window rows and reduces the G query heads. The scratch lives in the head's
+/// <see cref="HeadSlot"/> (two heads are in flight, see <see cref="LayerPipeline"/>) and the worker's
+/// <see cref="ChunkWorker"/>.
 /// </summary>
 internal static unsafe class WindowScoresPass
 {
