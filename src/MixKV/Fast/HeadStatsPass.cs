@@ -1,4 +1,3 @@
-using System.Runtime.Intrinsics;
 using MixKV.Options;
 
 namespace MixKV.Fast;
@@ -27,12 +26,6 @@ internal static unsafe class HeadStatsPass
     /// </summary>
     private static void KeyRows(FastLayer layer, int head, HeadResult result, int first, int end, ChunkWorker worker)
     {
-        if (layer.Wide && layer.Dim == KeyRows128Dim)
-        {
-            KeyRows128(layer, head, result, first, end, worker);
-            return;
-        }
-
         int dim = layer.Dim, count = end - first;
         bool wide = layer.Wide, bad = false, inPlace = layer.Keys.DType == Tensors.DType.F32;
         double[] keyNorms = result.KeyNorms;
@@ -56,66 +49,6 @@ internal static unsafe class HeadStatsPass
         if (bad)
         {
             layer.SawNonFinite = true;
-        }
-    }
-
-    private const int KeyRows128Dim = 128;
-
-    /// <summary>
-    /// <see cref="KeyRows"/> in one sweep for D = 128 on the wide path: a row's eight vectors stay in
-    /// registers from its norm to the sums, and the sums stay in registers over the chunk (one core:
-    /// ~25 % faster than the two sweeps, as fast as the norms alone). The same fused operations in
-    /// the same order as <see cref="RowMath.SumOfSquares"/> and
-    /// <see cref="RowMath.AccumulateScaledAndRaw"/>, so the results do not change by a bit.
-    /// </summary>
-    private static void KeyRows128(FastLayer layer, int head, HeadResult result, int first, int end, ChunkWorker worker)
-    {
-        double[] keyNorms = result.KeyNorms;
-        float* scratch = worker.Row.Pointer;
-        bool bad = false;
-        Vector512<float> u0 = default, u1 = default, u2 = default, u3 = default, u4 = default, u5 = default, u6 = default, u7 = default;
-        Vector512<float> r0 = default, r1 = default, r2 = default, r3 = default, r4 = default, r5 = default, r6 = default, r7 = default;
-        for (int n = first; n < end; n++)
-        {
-            float* k = layer.Keys.Floats(head, n, scratch);
-            Vector512<float> x0 = Vector512.Load(k), x1 = Vector512.Load(k + 16), x2 = Vector512.Load(k + 32), x3 = Vector512.Load(k + 48);
-            Vector512<float> x4 = Vector512.Load(k + 64), x5 = Vector512.Load(k + 80), x6 = Vector512.Load(k + 96), x7 = Vector512.Load(k + 112);
-            Vector512<float> even = Vector512.FusedMultiplyAdd(x6, x6, Vector512.FusedMultiplyAdd(x4, x4, Vector512.FusedMultiplyAdd(x2, x2, x0 * x0)));
-            Vector512<float> odd = Vector512.FusedMultiplyAdd(x7, x7, Vector512.FusedMultiplyAdd(x5, x5, Vector512.FusedMultiplyAdd(x3, x3, x1 * x1)));
-            double norm = Norm(Vector512.Sum(even + odd), k, KeyRows128Dim, ref bad);
-            keyNorms[n] = norm;
-            var s = Vector512.Create((float)(1.0 / Math.Max(norm, SpecConstants.KeyNormFloor)));
-            u0 = Vector512.FusedMultiplyAdd(x0, s, u0);
-            u1 = Vector512.FusedMultiplyAdd(x1, s, u1);
-            u2 = Vector512.FusedMultiplyAdd(x2, s, u2);
-            u3 = Vector512.FusedMultiplyAdd(x3, s, u3);
-            u4 = Vector512.FusedMultiplyAdd(x4, s, u4);
-            u5 = Vector512.FusedMultiplyAdd(x5, s, u5);
-            u6 = Vector512.FusedMultiplyAdd(x6, s, u6);
-            u7 = Vector512.FusedMultiplyAdd(x7, s, u7);
-            r0 += x0;
-            r1 += x1;
-            r2 += x2;
-            r3 += x3;
-            r4 += x4;
-            r5 += x5;
-            r6 += x6;
-            r7 += x7;
-        }
-
-        Store128(worker.UnitSum.Pointer, u0, u1, u2, u3, u4, u5, u6, u7);
-        Store128(worker.RawSum.Pointer, r0, r1, r2, r3, r4, r5, r6, r7);
-        if (bad)
-        {
-            layer.SawNonFinite = true;
-        }
-    }
-
-    private static void Store128(float* destination, params ReadOnlySpan<Vector512<float>> parts)
-    {
-        for (int i = 0; i < parts.Length; i++)
-        {
-            parts[i].Store(destination + (16 * i));
         }
     }
 
@@ -190,11 +123,9 @@ internal static unsafe class HeadStatsPass
     }
 
     /// <summary>fp32 norm; a non-finite fp32 sum is redone in double (large finite rows) and flagged if still non-finite.</summary>
-    private static double Norm(float* x, int dim, bool wide, ref bool bad) => Norm(RowMath.SumOfSquares(x, dim, wide), x, dim, ref bad);
-
-    /// <summary><see cref="Norm(float*, int, bool, ref bool)"/> from the row's fp32 Σ x² already summed.</summary>
-    private static double Norm(float squares, float* x, int dim, ref bool bad)
+    private static double Norm(float* x, int dim, bool wide, ref bool bad)
     {
+        float squares = RowMath.SumOfSquares(x, dim, wide);
         if (float.IsFinite(squares))
         {
             return Math.Sqrt(squares);
