@@ -91,7 +91,7 @@ run_ours() {
         || { cat "$out/ours.err" >&2; die "mixkv bench failed for $1+$2"; }
 }
 
-# faster A B: prints whichever JSON run has the lower median_ms.
+# faster A B: prints whichever JSON run has the lower median_ms (A on a tie).
 faster() {
     if "$python" -c 'import json, sys; a, b = (json.load(open(f))["median_ms"] for f in sys.argv[1:]); sys.exit(0 if a <= b else 1)' "$1" "$2"; then
         cat "$1"
@@ -111,7 +111,6 @@ for config in "${configs[@]}"; do
     # torch's OpenMP pool and OpenBLAS's pthreads share the same cores; spinning OpenMP workers can
     # starve OpenBLAS (measured 5x slower head stats on a busy 2-core machine). The peer gets the
     # faster of both wait policies.
-    best=""
     for policy in PASSIVE ACTIVE; do
         echo "running $method+$score: PyTorch reference pipeline (OMP_WAIT_POLICY=$policy) ..." >&2
         try="$out/pytorch-$method-$score-$policy.json"
@@ -119,11 +118,8 @@ for config in "${configs[@]}"; do
             "$python" "$here/reference_pipeline.py" "${shape[@]}" --method "$method" --score "$score" \
             --repeat "$repeat" --warmup "$warmup" --seed "$seed" --threads "$threads" > "$try" 2> "$out/peer.err" \
             || { cat "$out/peer.err" >&2; die "reference_pipeline.py failed for $method+$score (OMP_WAIT_POLICY=$policy)"; }
-        if [ -z "$best" ] || "$python" -c 'import json, sys; a, b = (json.load(open(f))["median_ms"] for f in sys.argv[1:]); sys.exit(0 if a < b else 1)' "$try" "$best"; then
-            best="$try"
-        fi
     done
-    cp "$best" "$peer"
+    faster "$out/pytorch-$method-$score-PASSIVE.json" "$out/pytorch-$method-$score-ACTIVE.json" > "$peer"
     run_ours "$method" "$score" 2
     faster "$out/ours-$method-$score-1.json" "$out/ours-$method-$score-2.json" > "$ours"
     sgemm_runs+=("$out/pytorch-$method-$score-PASSIVE.json" "$out/pytorch-$method-$score-ACTIVE.json")

@@ -14,8 +14,9 @@ namespace MixKV.Fast;
 /// Period p runs head p's GEMM beside memory-bound passes: head p - 1's mass and the caller's work on
 /// it, head p's values, and head p + 1's keys (chunks in token order: one core streams a forward run
 /// of chunks ~25 % faster than the same chunks backwards). The values go with the GEMM's head so that
-/// the last period, which has no GEMM to hide behind, streams only the last head's tiles. Thread 0 takes the memory-bound items first, the others
-/// the GEMM chunks first (<see cref="ChunkScheduler.RunBeside"/>): on this project's 2-core machine a
+/// the last period, which has no GEMM to hide behind, streams only the last head's tiles. Thread 0
+/// takes the memory-bound items first, the others the GEMM chunks first
+/// (<see cref="ChunkScheduler.RunBeside"/>): on this project's 2-core machine a
 /// core that only streams leaves the other core's GEMM at full speed, while streaming between GEMM
 /// blocks on one core hides almost nothing (bench/cpu-probe). Heads p - 1 and p use the two
 /// <see cref="HeadSlot"/>s in turn. Every item writes its own results, so nothing depends on which
