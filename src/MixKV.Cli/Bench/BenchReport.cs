@@ -60,6 +60,18 @@ internal static class BenchReport
                     json.WriteString("kernel", kernel.Instance);
                     json.WriteNumber("launches", kernel.LaunchesPerLayer);
                     json.WriteNumber("median_us", kernel.MedianMicroseconds);
+                    if (KernelTraffic.Of(kernel.Instance, r.Shape, result.KeptTokens) is var (bytes, flop))
+                    {
+                        json.WriteNumber("bytes", bytes);
+                        json.WriteNumber("flop", flop);
+                        json.WriteNumber("gbps", Rate(bytes, kernel.MedianMicroseconds));
+                        json.WriteNumber("tflops", Rate(flop, kernel.MedianMicroseconds) / 1e3);
+                        if (r.CopyGigabytesPerSecond > 0)
+                        {
+                            json.WriteNumber("floor_us", bytes / r.CopyGigabytesPerSecond / 1e3);
+                        }
+                    }
+
                     json.WriteEndObject();
                 }
 
@@ -91,8 +103,20 @@ internal static class BenchReport
         if (result.Kernels is { } kernels)
         {
             console.WriteLine("  per kernel (each launch timed alone, waits before and after; median per layer):");
-            var perKernel = new Table().AddColumns("kernel", "launches", "µs", "share");
-            foreach (int column in (int[])[1, 2, 3])
+            console.WriteLine("  GB/s and TFLOP/s count each kernel's compulsory traffic and arithmetic (KernelTraffic: inputs read once, outputs written once)");
+            bool floor = r.CopyGigabytesPerSecond > 0;
+            if (floor)
+            {
+                console.WriteLine(Invariant($"  % of floor: that traffic at the copy rate given (--copy-gbps {r.CopyGigabytesPerSecond:F0}) over the measured time"));
+            }
+
+            var perKernel = new Table().AddColumns("kernel", "launches", "µs", "share", "GB/s", "TFLOP/s");
+            if (floor)
+            {
+                perKernel.AddColumn("% of floor");
+            }
+
+            for (int column = 1; column < perKernel.Columns.Count; column++)
             {
                 perKernel.Columns[column].RightAligned();
             }
@@ -100,13 +124,35 @@ internal static class BenchReport
             double total = kernels.Sum(k => k.MedianMicroseconds);
             foreach (KernelTime kernel in kernels)
             {
-                perKernel.AddRow(Markup.Escape(kernel.Instance), kernel.LaunchesPerLayer.ToString(CultureInfo.InvariantCulture),
-                    kernel.MedianMicroseconds.ToString("F1", CultureInfo.InvariantCulture), (kernel.MedianMicroseconds / total).ToString("P1", CultureInfo.InvariantCulture));
+                double us = kernel.MedianMicroseconds;
+                var row = new List<string>
+                {
+                    Markup.Escape(kernel.Instance), kernel.LaunchesPerLayer.ToString(CultureInfo.InvariantCulture),
+                    us.ToString("F1", CultureInfo.InvariantCulture), (us / total).ToString("P1", CultureInfo.InvariantCulture),
+                };
+                if (KernelTraffic.Of(kernel.Instance, s, result.KeptTokens) is var (bytes, flop))
+                {
+                    row.Add(Rate(bytes, us).ToString("F1", CultureInfo.InvariantCulture));
+                    row.Add(flop > 0 ? (Rate(flop, us) / 1e3).ToString("F2", CultureInfo.InvariantCulture) : "-");
+                    if (floor)
+                    {
+                        row.Add((bytes / r.CopyGigabytesPerSecond / 1e3 / us).ToString("P1", CultureInfo.InvariantCulture));
+                    }
+                }
+                else
+                {
+                    row.AddRange(Enumerable.Repeat("-", floor ? 3 : 2));
+                }
+
+                perKernel.AddRow(row.ToArray());
             }
 
             console.Write(perKernel);
         }
     }
+
+    /// <summary>Giga-units per second of <paramref name="amount"/> done in <paramref name="microseconds"/>.</summary>
+    private static double Rate(double amount, double microseconds) => microseconds > 0 ? amount / microseconds / 1e3 : 0;
 
     private static string Ms(double ms) => ms.ToString("F3", CultureInfo.InvariantCulture);
 

@@ -6,7 +6,8 @@ using MixKV.Options;
 namespace MixKV.Cli.Bench;
 
 /// <summary>What `mixkv bench` measures: one layer, one backend, options of spec sections 2–5.</summary>
-internal sealed record BenchRequest(BenchShape Shape, CompressionOptions Options, string Backend, int Repeat, int Warmup, bool PerKernel = false);
+/// <param name="CopyGigabytesPerSecond">With --per-kernel: the device's copy rate (bytes read + written), for each kernel's share of its floor; 0 leaves that column out.</param>
+internal sealed record BenchRequest(BenchShape Shape, CompressionOptions Options, string Backend, int Repeat, int Warmup, bool PerKernel = false, double CopyGigabytesPerSecond = 0);
 
 /// <summary>Wall time of every timed repetition and the stage times the backend reported for it.</summary>
 /// <param name="Kernels">With --per-kernel: every kernel instance's time per layer (<see cref="KernelBackend.ProfileKernels"/>), else null.</param>
@@ -55,6 +56,11 @@ internal static class BenchRunner
         if (request.Warmup < 0)
         {
             throw new CliUsageException($"--warmup: must be >= 0 (got {request.Warmup})");
+        }
+
+        if (request.CopyGigabytesPerSecond < 0 || !double.IsFinite(request.CopyGigabytesPerSecond))
+        {
+            throw new CliUsageException($"--copy-gbps: must be a finite number >= 0 (got {request.CopyGigabytesPerSecond})");
         }
 
         request.Shape.Check();

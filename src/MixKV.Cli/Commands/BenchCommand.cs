@@ -31,10 +31,11 @@ internal static class BenchCommand
         var noCheckFinite = Flag("--no-check-finite", "skip the NaN/Inf check of K, V and the window queries");
         var json = Flag("--json", "print one JSON object instead of a table");
         var perKernel = Flag("--per-kernel", "kernel backends: also time every kernel alone (waits around each launch), median per layer");
+        var copyGbps = With("--copy-gbps", "with --per-kernel: the device's measured copy rate in GB/s (read + written), for each kernel's % of its memory floor", 0.0);
 
         var command = new Command("bench", "Time the compression of one random layer through a backend (median and min of repeated runs)")
         {
-            tokens, qHeads, kvHeads, headDim, window, budget, method, score, dtype, backend, repeat, warmup, seed, noCheckFinite, json, perKernel,
+            tokens, qHeads, kvHeads, headDim, window, budget, method, score, dtype, backend, repeat, warmup, seed, noCheckFinite, json, perKernel, copyGbps,
         };
 
         command.SetAction(result =>
@@ -55,7 +56,7 @@ internal static class BenchCommand
                 Window = shape.Window,
                 CheckFinite = !result.GetValue(noCheckFinite),
             };
-            var request = new BenchRequest(shape, options, result.GetValue(backend)!, result.GetValue(repeat), result.GetValue(warmup), result.GetValue(perKernel));
+            var request = new BenchRequest(shape, options, result.GetValue(backend)!, result.GetValue(repeat), result.GetValue(warmup), result.GetValue(perKernel), result.GetValue(copyGbps));
             BenchResult measured = BenchRunner.Run(request);
             if (result.GetValue(json))
             {

@@ -147,6 +147,52 @@ public sealed class BenchCommandTests
         Assert.That(kernels.Select(k => k.Us), Is.All.GreaterThan(0), run.Stdout);
     }
 
+    /// <summary>
+    /// The per-kernel traffic model: every kernel but the scalar head_lengths has bytes, its GB/s and
+    /// floor follow from them and its time, the window kernels count 2·Hq·W·N·D FLOP and the gathers
+    /// read and write every kept row of K and V once.
+    /// </summary>
+    [Test]
+    public void PerKernelReportsTrafficRatesAndFloor()
+    {
+        string[] args = With("--backend", "emulated");
+        args[Array.IndexOf(args, "--head-dim") + 1] = "64";
+        CliRun run = CliRun.Of([.. args, "--dtype", "bf16", "--repeat", "1", "--per-kernel", "--copy-gbps", "2500", "--json"]);
+
+        Assert.That(run.ExitCode, Is.EqualTo(0), run.ToString());
+        using JsonDocument doc = JsonDocument.Parse(run.Stdout);
+        int kept = doc.RootElement.GetProperty("kept_tokens").GetInt32();
+        foreach (JsonElement k in doc.RootElement.GetProperty("kernels").EnumerateArray())
+        {
+            string name = k.GetProperty("kernel").GetString()!;
+            if (name == "head_lengths")
+            {
+                Assert.That(k.TryGetProperty("bytes", out _), Is.False, "head_lengths moves a few scalars: no rate");
+                continue;
+            }
+
+            double bytes = k.GetProperty("bytes").GetDouble(), us = k.GetProperty("median_us").GetDouble();
+            Assert.That(bytes, Is.GreaterThan(0), name);
+            Assert.That(k.GetProperty("gbps").GetDouble(), Is.EqualTo(bytes / us / 1e3).Within(1e-9).Percent, name);
+            Assert.That(k.GetProperty("floor_us").GetDouble(), Is.EqualTo(bytes / 2500 / 1e3).Within(1e-9).Percent, name);
+            double expectedFlop = name.StartsWith("window_tile_", StringComparison.Ordinal) ? 2.0 * 4 * 8 * 96 * 64 : 0;
+            Assert.That(k.GetProperty("flop").GetDouble(), Is.EqualTo(expectedFlop), name);
+            if (name.StartsWith("gather_rows", StringComparison.Ordinal))
+            {
+                Assert.That(bytes, Is.EqualTo((4.0 * kept * 64 * 2) + (2.0 * kept * sizeof(int))), "K and V rows read and written, positions read twice");
+            }
+        }
+    }
+
+    [Test]
+    public void NegativeCopyRateExitsTwo()
+    {
+        CliRun run = CliRun.Of([.. With("--backend", "emulated"), "--per-kernel", "--copy-gbps", "-1", "--json"]);
+
+        Assert.That(run.ExitCode, Is.EqualTo(2), run.ToString());
+        Assert.That(run.Stderr, Does.Contain("--copy-gbps"), run.ToString());
+    }
+
     [Test]
     public void PerKernelOnABackendWithoutKernelsExitsTwo()
     {

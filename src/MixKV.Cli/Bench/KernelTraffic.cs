@@ -1,0 +1,42 @@
+using MixKV.Tensors;
+
+namespace MixKV.Cli.Bench;
+
+/// <summary>
+/// The compulsory memory traffic and arithmetic of each kernel of one layer, per layer (all its
+/// launches): every input it must read counted once, every output written once. A lower bound: re-reads
+/// that hit L2 and the scratch of the tile statistics' 64-key tiles are what a kernel adds on top. The
+/// per-kernel table divides by it for GB/s, TFLOP/s and the share of the copy-rate floor.
+/// </summary>
+internal static class KernelTraffic
+{
+    private const int Fp32 = sizeof(float);
+
+    /// <summary>Bytes and FLOP of <paramref name="instance"/> (a name like "window_tile_mass&lt;mixkv_bf16&gt;"), or null for one it does not model.</summary>
+    public static (double Bytes, double Flop)? Of(string instance, BenchShape s, int keptTokens)
+    {
+        double e = s.DType.Size();
+        double hq = s.QueryHeads, hkv = s.KvHeads, n = s.Tokens, d = s.HeadDim, w = s.Window;
+        double prefix = Math.Max(0, n - w), tiles = Math.Ceiling(n / 64.0);
+        double keys = hkv * n * d * e, window = hq * w * d * e, perPrefix = hkv * prefix * Fp32;
+        double windowFlop = 2 * hq * w * n * d;
+        string family = instance.Split('<')[0];
+        return family switch
+        {
+            "check_finite" => (2 * keys + window, 0),
+            "window_tile_stats" => (keys + window + (2 * hq * w * tiles * Fp32), windowFlop),
+            "window_stats_merge" => (2 * hq * w * tiles * Fp32, 0),
+            "window_row_stats" => (keys + window, windowFlop),
+            "window_tile_mass" or "window_mass" => (keys + window + perPrefix, windowFlop),
+            "window_pool" => (2 * perPrefix, 0),
+            "head_key_partials" => (keys + (hkv * tiles * d * Fp32), 0),
+            "head_key_mean" => (hkv * tiles * d * Fp32, 0),
+            "head_token_stats" => ((2 * hkv * prefix * d * e) + (2 * perPrefix), 0), // K and V rows in, value norm and similarity out
+            "mix_scores" => (4 * perPrefix, 0), // A, value norm, similarity in; S out
+            "adakv_head_share" or "adakv_allocate" => (perPrefix, 0),
+            "select_topk" => (perPrefix + (keptTokens * sizeof(int)), 0),
+            "gather_rows" => ((2 * 2 * keptTokens * d * e) + (2 * keptTokens * sizeof(int)), 0), // K and V: each kept row read and written
+            _ => null,
+        };
+    }
+}
