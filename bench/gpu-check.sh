@@ -1,61 +1,96 @@
 #!/usr/bin/env bash
-# On a machine with a CUDA GPU: the whole test suite against the real CUDA backend, then the kernel
-# benchmarks, a short table, and a per-kernel table (mixkv bench --per-kernel) of the issue's layer. Needs the .NET 10 SDK and a driver; NVRTC is found by name
-# (libnvrtc.so.13/.12/.11.2) or through MIXKV_NVRTC_PATH / MIXKV_CUDA_TOOLS.
+# On a machine with a CUDA GPU: the tests against the real CUDA backend, then the GPU table (the kernel
+# pipeline per case, device buffers resident, against its memory floor and against the reference-style
+# PyTorch pipeline on the same GPU), then a per-kernel table of the issue's layer (GB/s, TFLOP/s, % of
+# floor). Needs a driver; NVRTC is found by name (libnvrtc.so.13/.12/.11.2), else searched for under
+# /usr/local/cuda* and Python's nvidia packages, or given by MIXKV_NVRTC_PATH.
 #
-#   bench/gpu-check.sh            # tests + benchmarks
-#   bench/gpu-check.sh --tests    # tests only
-set -euo pipefail
+#   bench/gpu-check.sh                    # with the .NET 10 SDK: builds, the whole suite, benchmarks
+#   bench/gpu-check.sh --tests            # tests only
+#   bench/gpu-check.sh --bundle DIR       # no SDK there: the build bench/gpu-bundle.sh made (runtime included);
+#                                         # runs the tests that need a device (CI runs the rest)
+#
+# Every step runs even when one before it failed; the exit status is 1 if any did. Output in $OUT
+# (default artifacts/gpu-check): tests.txt, bench.txt, peer.jsonl, table.txt, per-kernel.txt.
+set -uo pipefail
 cd "$(dirname "$0")/.."
 out="${OUT:-artifacts/gpu-check}"
 mkdir -p "$out"
+tests_only=0 bundle=""
+while [ $# -gt 0 ]; do
+    case "$1" in
+        --tests) tests_only=1; shift ;;
+        --bundle) bundle="$2"; shift 2 ;;
+        *) echo "gpu-check.sh: error: unknown option '$1'" >&2; exit 2 ;;
+    esac
+done
+failed=()
+step() { local name="$1"; shift; echo "== $name"; "$@" || { echo "!! $name failed (exit $?)"; failed+=("$name"); }; }
 
-command -v nvidia-smi > /dev/null && nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader | tee "$out/gpu.txt"
+command -v nvidia-smi > /dev/null && nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.max.sm --format=csv,noheader
 
-# The CPU runtime is built too, so the emulated tests still run and compare against the same reference.
-if [ -f /usr/include/boost/context/detail/fcontext.hpp ]; then bash src/Emulator/build.sh release; fi
+if [ -z "${MIXKV_NVRTC_PATH:-}" ] && ! ldconfig -p 2> /dev/null | grep -qE 'libnvrtc\.so\.(13|12|11\.2) '; then
+    found="$(ls /usr/local/cuda*/lib64/libnvrtc.so.1[123] /usr/local/cuda*/targets/*/lib/libnvrtc.so.1[123] \
+        /usr/local/lib/python3*/dist-packages/nvidia/*/lib/libnvrtc.so.1[123] /opt/*/.venv/lib/python3*/site-packages/nvidia/*/lib/libnvrtc.so.1[123] 2> /dev/null | head -n 1)"
+    [ -n "$found" ] && export MIXKV_NVRTC_PATH="$found"
+fi
+echo "NVRTC: ${MIXKV_NVRTC_PATH:-by name through the loader}"
 
-dotnet build MixKV.Native.sln -c Release -v quiet
-# With a device present, the tests marked "needs a CUDA device" run instead of being ignored: the
-# interop's launch tests and CudaPipelineTests (every pipeline acceptance case on the GPU vs the reference).
-dotnet test MixKV.Native.sln -c Release --no-build \
-    --logger "trx;LogFileName=gpu-tests.trx" --results-directory "$out" 2>&1 | tee "$out/tests.txt"
-
-[ "${1:-}" = "--tests" ] && exit 0
-
-dotnet run -c Release --project bench/MixKV.Bench.csproj -- --filter '*KernelPipelineBenchmarks*' \
-    --exporters csv --artifacts "$out/bench" 2>&1 | tee "$out/bench.txt"
-
-echo
-echo "== GPU kernel pipeline (median of BenchmarkDotNet iterations) =="
-csv="$(ls "$out"/bench/results/*KernelPipelineBenchmarks-report.csv 2>/dev/null | head -n 1)"
-if [ -n "$csv" ]; then
-    python3 - "$csv" "$out/bench.txt" <<'PY'
-import csv, re, sys
-floors = {}
-for line in open(sys.argv[2], encoding="utf-8", errors="replace"):
-    m = re.search(r"N=(\d+).* (\w+)/(\w+); HBM floor .* = ([\d.]+) us", line)
-    if m:
-        floors[(m.group(1), m.group(2), m.group(3))] = float(m.group(4))
-rows = list(csv.DictReader(open(sys.argv[1])))
-print(f"{'backend':8} {'N':>7} {'method':7} {'score':9} {'median us':>10} {'floor us':>9} {'% of floor':>10}")
-for r in rows:
-    median = r.get("Median") or r.get("Mean")
-    value, unit = median.split()[0].replace(",", ""), median.split()[-1]
-    us = float(value) * {"ns": 1e-3, "us": 1.0, "μs": 1.0, "ms": 1e3, "s": 1e6}.get(unit, 1.0)
-    floor = floors.get((r["Tokens"], r["Method"], r["Score"]))
-    pct = f"{100 * floor / us:9.1f}%" if floor else "        -"
-    print(f"{r['Backend']:8} {r['Tokens']:>7} {r['Method']:7} {r['Score']:9} {us:10.1f} {floor or 0:9.1f} {pct}")
-PY
+if [ -n "$bundle" ]; then
+    root="$(mktemp -d)"
+    tar -xJf "$bundle/bundle.tar.xz" -C "$root" || exit 1
+    export DOTNET_ROOT="$root/dotnet" DOTNET_SYSTEM_GLOBALIZATION_INVARIANT=1 DOTNET_CLI_TELEMETRY_OPTOUT=1 MIXKV_BENCH_IN_PROCESS=1
+    dotnet="$root/dotnet/dotnet"
+    echo "bundle built from: $(head -n 1 "$root/commit.txt")"
+    run_tests() {
+        for project in MixKV.Interop.Tests MixKV.Tests; do
+            "$dotnet" "$root/tests/$project/$project.dll" --no-ansi --no-progress --output Detailed \
+                --filter "FullyQualifiedName~CudaPipelineTests|FullyQualifiedName~GpuRoundTripTests" --minimum-expected-tests 1 || return 1
+        done
+    }
+    cli() { "$dotnet" "$root/cli/MixKV.Cli.dll" "$@"; }
+    bench() { (cd "$root/bench" && "$dotnet" MixKV.Bench.dll "$@"); }
 else
-    echo "no benchmark results (no CUDA device found by the benchmark?)"
+    if [ -f /usr/include/boost/context/detail/fcontext.hpp ]; then bash src/Emulator/build.sh release; fi
+    dotnet build MixKV.Native.sln -c Release -v quiet || exit 1
+    # With a device present, the tests marked "needs a CUDA device" run instead of being ignored.
+    run_tests() { dotnet test MixKV.Native.sln -c Release --no-build; }
+    cli() { dotnet src/MixKV.Cli/bin/Release/net10.0/MixKV.Cli.dll "$@"; }
+    bench() { dotnet run -c Release --project bench/MixKV.Bench.csproj -- "$@"; }
+fi
+
+step tests run_tests 2>&1 | tee "$out/tests.txt"
+grep -q '^!! tests failed' "$out/tests.txt" && failed+=(tests)
+[ "$tests_only" = 1 ] && { [ ${#failed[@]} -eq 0 ]; exit $?; }
+
+# The reference-style pipeline on this GPU first: it also measures the copy rate the floors use.
+peer_ok=0
+if python3 -c 'import torch, sys; sys.exit(not torch.cuda.is_available())' 2> /dev/null; then
+    (cd bench/peer && python3 gpu_sweep.py) > "$out/peer.jsonl" && peer_ok=1 || failed+=(peer)
+else
+    echo "no PyTorch with CUDA here: the GPU table has no PyTorch column"; : > "$out/peer.jsonl"
+fi
+gbps="$(python3 -c 'import json,sys; print(round(json.loads(open(sys.argv[1]).readline())["copy_gbps"]))' "$out/peer.jsonl" 2> /dev/null || echo 3000)"
+echo "copy rate for the floors: $gbps GB/s"
+
+step benchmarks bench --filter '*KernelPipelineBenchmarks*' --exporters json --artifacts "$out/bdn" 2>&1 | tee "$out/bench.txt"
+report="$(ls "$out"/bdn/results/*KernelPipelineBenchmarks-report-full-compressed.json "$out"/bdn/results/*KernelPipelineBenchmarks-report*.json 2> /dev/null | head -n 1)"
+echo
+echo "== GPU table"
+if [ -n "$report" ]; then
+    python3 bench/gpu-table.py "$report" "$out/peer.jsonl" | tee "$out/table.txt"
+else
+    echo "no benchmark results (no CUDA device found by the benchmark?)"; failed+=(table)
 fi
 
 # Per kernel, the layer of the performance issue: each launch timed alone (waits before and after, so
-# launch latency included). The bench's own median includes the host->device upload of the layer.
+# launch latency included).
 echo
-echo "== per kernel: N 32768, Hq 32, Hkv 8, D 128, W 32, budget 256 (bf16: tensor-core window scores; f32: CUDA cores) =="
+echo "== per kernel: N 32768, Hq 32, Hkv 8, D 128, W 32, budget 256 (bf16: tensor-core window scores; f32: CUDA cores)"
 for dtype in bf16 f32; do
-    dotnet src/MixKV.Cli/bin/Release/net10.0/MixKV.Cli.dll bench --backend cuda --tokens 32768 --q-heads 32 --kv-heads 8 \
-        --head-dim 128 --window 32 --budget 256 --dtype "$dtype" --repeat 10 --warmup 2 --per-kernel 2>&1 | tee "$out/per-kernel-$dtype.txt"
-done
+    step "per-kernel $dtype" cli bench --backend cuda --tokens 32768 --q-heads 32 --kv-heads 8 --head-dim 128 --window 32 \
+        --budget 256 --dtype "$dtype" --repeat 10 --warmup 2 --per-kernel --copy-gbps "$gbps"
+done 2>&1 | tee "$out/per-kernel.txt"
+grep -q '^!! per-kernel' "$out/per-kernel.txt" && failed+=(per-kernel)
+
+[ ${#failed[@]} -eq 0 ] || { echo "gpu-check.sh: failed: ${failed[*]}"; exit 1; }

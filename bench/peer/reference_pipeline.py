@@ -17,6 +17,10 @@ ascending position order (spec section 6); that costs one sort of `cap` indices 
 It times R repetitions after K warm-up runs on the same (never mutated) inputs, measures the
 machine's sgemm rate (torch.mm of two 4096x4096 fp32 matrices, best of several), and prints one JSON
 object on stdout. Run it with OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE unset (bench/peer/compare.sh does).
+
+With --device cuda (bench/gpu-check.sh) the same ops run on the GPU in the cache's dtype (--dtype bf16:
+the matmul in bf16, softmax in fp32, as the authors' code runs); every stage ends with a device
+synchronisation so its time is the GPU's, and the sgemm measurement is skipped.
 """
 
 import argparse
@@ -56,8 +60,8 @@ def window_scores(keys, queries, window):
     k = repeat_kv(keys, group)  # [Hq, N, D]
     q = queries[:, -window:, :]  # [Hq, W, D]
     logits = torch.matmul(q, k.transpose(1, 2)) / math.sqrt(d)  # [Hq, W, N]
-    mask = torch.full((window, window), torch.finfo(logits.dtype).min, dtype=logits.dtype)
-    cond = torch.arange(window)
+    mask = torch.full((window, window), torch.finfo(logits.dtype).min, dtype=logits.dtype, device=logits.device)
+    cond = torch.arange(window, device=logits.device)
     mask.masked_fill_(cond < (cond + 1).view(window, 1), 0)  # row w may see window keys 0..w
     logits[:, :, -window:] += mask[None, :, :]
     probs = F.softmax(logits, dim=-1, dtype=torch.float32)
@@ -82,7 +86,7 @@ def head_stats(keys, values, prefix):
         mu = unit.mean(dim=0)  # mean unit key over ALL N tokens
         div = -(unit[:prefix] @ mu)
         div = (div - div.min()) / (div.max() - div.min() + FIT_EPS)
-        r = ((n * mu.dot(mu) - 1) / (n - 1)).clamp(0.0, 1.0) if n > 1 else torch.tensor(0.0)
+        r = ((n * mu.dot(mu) - 1) / (n - 1)).clamp(0.0, 1.0) if n > 1 else torch.tensor(0.0, device=keys.device)
         out.append((vnorm, div, r))
     return out
 
@@ -125,7 +129,7 @@ def compress(keys, values, queries, window, budget, method, score, clock):
     prefix = n - window
     if n < window or (method == "snapkv" and n < budget) or (method == "adakv" and budget - window > prefix):
         lens = [n] * hkv
-        pos = torch.arange(n, dtype=torch.int32).repeat(hkv)
+        pos = torch.arange(n, dtype=torch.int32, device=keys.device).repeat(hkv)
         return keys.reshape(-1, keys.shape[-1]).clone(), values.reshape(-1, values.shape[-1]).clone(), lens, pos
     attention = window_scores(keys, queries, window)
     clock("window_scores")
@@ -135,7 +139,7 @@ def compress(keys, values, queries, window, budget, method, score, clock):
     clock("mix")
     caps = budget_caps(method, attention, budget, window)
     clock("budget")
-    window_pos = torch.arange(prefix, n)
+    window_pos = torch.arange(prefix, n, device=keys.device)
     kept = []
     for h in range(hkv):
         order = torch.sort(scores[h], descending=True, stable=True).indices  # full sort over all P
@@ -150,11 +154,16 @@ def compress(keys, values, queries, window, budget, method, score, clock):
 
 
 class StageClock:
-    def __init__(self):
+    """Wall time per stage; on a GPU each reading waits for the device first (sync)."""
+
+    def __init__(self, sync=lambda: None):
+        self.sync = sync
         self.times = {s: 0.0 for s in STAGES}
+        self.sync()
         self.last = time.perf_counter()
 
     def __call__(self, stage):
+        self.sync()
         now = time.perf_counter()
         self.times[stage] += (now - self.last) * 1e3
         self.last = now
@@ -204,7 +213,8 @@ def blas_info():
     return info
 
 
-def main():
+def run(argv=None):
+    """Parses the command line (or argv), benchmarks, returns the result object main() prints."""
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--tokens", type=int, default=32768)
     p.add_argument("--q-heads", type=int, default=32)
@@ -220,32 +230,42 @@ def main():
     p.add_argument("--threads", type=int, default=2, help="torch.set_num_threads (the peer setting is 2)")
     p.add_argument("--sgemm-size", type=int, default=4096)
     p.add_argument("--sgemm-runs", type=int, default=5, help="0 skips the sgemm measurement")
-    a = p.parse_args()
+    p.add_argument("--device", choices=["cpu", "cuda"], default="cpu", help="cuda: the same ops on the GPU")
+    p.add_argument("--dtype", choices=["f32", "bf16", "f16"], default="f32", help="dtype of K, V and Q")
+    a = p.parse_args(argv)
     if a.kv_heads < 1 or a.q_heads % a.kv_heads or a.tokens < 1 or a.head_dim < 1 or a.window < 1:
         p.error("need tokens, head-dim, window, kv-heads >= 1 and q-heads a multiple of kv-heads")
     if a.budget <= a.window or a.repeat < 1 or a.warmup < 0:
         p.error("need budget > window, repeat >= 1, warmup >= 0")
 
+    if a.device == "cuda" and not torch.cuda.is_available():
+        p.error("--device cuda: torch sees no CUDA device")
     torch.set_num_threads(a.threads)
+    dtype = {"f32": torch.float32, "bf16": torch.bfloat16, "f16": torch.float16}[a.dtype]
     gen = torch.Generator().manual_seed(a.seed)
-    keys = torch.randn(a.kv_heads, a.tokens, a.head_dim, generator=gen)
-    values = torch.randn(a.kv_heads, a.tokens, a.head_dim, generator=gen)
-    queries = torch.randn(a.q_heads, a.window, a.head_dim, generator=gen)
-    checksum = (keys.sum() + values.sum() + queries.sum()).item()
+    keys, values, queries = (
+        torch.randn(*shape, generator=gen).to(device=a.device, dtype=dtype)
+        for shape in ((a.kv_heads, a.tokens, a.head_dim), (a.kv_heads, a.tokens, a.head_dim), (a.q_heads, a.window, a.head_dim))
+    )
+    checksum = (keys.double().sum() + values.double().sum() + queries.double().sum()).item()
+    sync = torch.cuda.synchronize if a.device == "cuda" else (lambda: None)
+    if a.device == "cuda":
+        a.sgemm_runs = 0  # the CPU floor's measurement; meaningless beside a GPU pipeline
 
     times, stage_runs, kept = [], [], None
     with torch.inference_mode():
         for i in range(a.warmup + a.repeat):
-            clock = StageClock()
+            clock = StageClock(sync)
             start = clock.last
             k_out, v_out, lens, _ = compress(keys, values, queries, a.window, a.budget, a.method, a.score, clock)
+            sync()
             elapsed = (time.perf_counter() - start) * 1e3
             if i >= a.warmup:
                 times.append(elapsed)
                 stage_runs.append(clock.times)
             kept = sum(lens)
             del k_out, v_out
-        assert (keys.sum() + values.sum() + queries.sum()).item() == checksum, "inputs were mutated"
+        assert (keys.double().sum() + values.double().sum() + queries.double().sum()).item() == checksum, "inputs were mutated"
         gflops, rates = sgemm_rate(a.sgemm_size, a.sgemm_runs) if a.sgemm_runs > 0 else (None, [])
 
     result = {
@@ -261,7 +281,8 @@ def main():
         "budget": a.budget,
         "method": a.method,
         "score": a.score,
-        "dtype": "f32",
+        "dtype": a.dtype,
+        "device": torch.cuda.get_device_name() if a.device == "cuda" else "cpu",
         "repeat": a.repeat,
         "median_ms": statistics.median(times),
         "min_ms": min(times),
@@ -276,7 +297,11 @@ def main():
         "omp_wait_policy": os.environ.get("OMP_WAIT_POLICY"),
         **blas_info(),
     }
-    json.dump(result, sys.stdout)
+    return result
+
+
+def main():
+    json.dump(run(), sys.stdout)
     sys.stdout.write("\n")
 
 
