@@ -7,7 +7,9 @@
 //                       the tile, written per (row, tile); and, from the same staged keys, the
 //                       chunk's Σ of unit keys that head_key_partials would write (so K is read
 //                       once less).
-//   window_stats_merge  grid (ceil(Hq·W/256)), 256 threads: a row's tiles merged in tile order.
+//   window_stats_merge  grid (ceil(Hq·W/8)), 256 threads: a warp per row merges its tiles (lanes
+//                       over tiles, then butterflies; a thread per row walking its tiles alone
+//                       took 210 us on an H100 at N = 32768).
 //   window_tile_mass    grid (ceil(P/64), Hkv), 128 threads: the logits again, p = exp(l - m) / s,
 //                       then one thread per key sums the rows in row order (the mean over the
 //                       window, then GQA mean or max), as window_mass does: no float atomics.
@@ -25,6 +27,9 @@
 // Shared key rows are D + 8 values apart: the eight keys one fragment load touches then start four
 // banks apart, so the 32 lanes hit 32 different banks (a pitch of D would put them all on one).
 #define MIXKV_MMA_PAD 8
+// Probability rows 72 floats apart: a half-warp's 8-byte stores (4 rows x 4 column pairs) then
+// cover 32 different banks; 64 apart, the 8 rows of a store all hit the same banks.
+#define MIXKV_MMA_PROBABILITY_PITCH (MIXKV_MMA_KEYS + 8)
 static_assert(MIXKV_MMA_KEYS == MIXKV_HEAD_STATS_CHUNK, "a key tile doubles as a chunk of the key statistics");
 
 struct WindowTileStatsParams {
@@ -79,6 +84,14 @@ __device__ __forceinline__ void mixkv_load_key_tile(unsigned short* tile, const 
     }
 }
 
+// Values k and k + 1 of a 16-bit row as one fragment register: a single 32-bit load when the row
+// allows it, else two 16-bit loads packed.
+template <typename T>
+__device__ __forceinline__ unsigned mixkv_load_pair(const T* row, int k, bool word_aligned)
+{
+    return word_aligned ? *reinterpret_cast<const unsigned*>(row + k) : mixkv_pack_pair(row[k].bits, row[k + 1].bits);
+}
+
 // The logits of row tile `row_tile` (16 rows of the head's G·W) against the 64 keys of the tile,
 // unscaled: acc[c][0..1] are row 16·row_tile + group, acc[c][2..3] row 16·row_tile + group + 8, at
 // key columns 8·c + 2·pair + {0, 1} (lane = 4·group + pair).
@@ -90,6 +103,9 @@ __device__ __forceinline__ void mixkv_tile_logits(float acc[8][4], const unsigne
     const int r0 = 16 * row_tile + group, r1 = r0 + 8;
     const T* q0 = r0 < rows ? queries + (kv_head * groups + r0 / window) * query_head_stride + (r0 % window) * query_token_stride : nullptr;
     const T* q1 = r1 < rows ? queries + (kv_head * groups + r1 / window) * query_head_stride + (r1 % window) * query_token_stride : nullptr;
+    // A pair (k, k + 1) with k even is one aligned 32-bit word when the rows start on 4 bytes (the
+    // same for every lane); the staged key rows always do (even pitch, even k).
+    const bool word_rows = reinterpret_cast<unsigned long long>(queries) % 4 == 0 && query_head_stride % 2 == 0 && query_token_stride % 2 == 0;
 MIXKV_UNROLL
     for (int c = 0; c < 8; ++c) {
         acc[c][0] = acc[c][1] = acc[c][2] = acc[c][3] = 0.0f;
@@ -97,14 +113,14 @@ MIXKV_UNROLL
     for (int k = 0; k < dim; k += 16) {
         const int lo = k + 2 * pair, hi = lo + 8;
         unsigned a[4];
-        a[0] = q0 ? mixkv_pack_pair(q0[lo].bits, q0[lo + 1].bits) : 0u;
-        a[1] = q1 ? mixkv_pack_pair(q1[lo].bits, q1[lo + 1].bits) : 0u;
-        a[2] = q0 ? mixkv_pack_pair(q0[hi].bits, q0[hi + 1].bits) : 0u;
-        a[3] = q1 ? mixkv_pack_pair(q1[hi].bits, q1[hi + 1].bits) : 0u;
+        a[0] = q0 ? mixkv_load_pair(q0, lo, word_rows) : 0u;
+        a[1] = q1 ? mixkv_load_pair(q1, lo, word_rows) : 0u;
+        a[2] = q0 ? mixkv_load_pair(q0, hi, word_rows) : 0u;
+        a[3] = q1 ? mixkv_load_pair(q1, hi, word_rows) : 0u;
 MIXKV_UNROLL
         for (int c = 0; c < 8; ++c) {
             const unsigned short* key = tile + (8 * c + group) * (dim + MIXKV_MMA_PAD);
-            const unsigned b[2] = {mixkv_pack_pair(key[lo], key[lo + 1]), mixkv_pack_pair(key[hi], key[hi + 1])};
+            const unsigned b[2] = {*reinterpret_cast<const unsigned*>(key + lo), *reinterpret_cast<const unsigned*>(key + hi)};
             mixkv_mma_m16n8k16<T>(acc[c], a, b, acc[c]);
         }
     }
@@ -200,32 +216,39 @@ MIXKV_UNROLL
 
 __global__ void window_stats_merge(const WindowStatsMergeParams p)
 {
-    const int t = blockIdx.x * blockDim.x + threadIdx.x;
+    const int lane = threadIdx.x % MIXKV_WARP;
+    const int t = blockIdx.x * (blockDim.x / MIXKV_WARP) + threadIdx.x / MIXKV_WARP;
     if (t >= p.query_rows) {
-        return;
+        return;  // whole warps leave together
     }
     const int q = t / p.window, w = t % p.window;
     const int kv_head = q / p.groups, row = (q % p.groups) * p.window + w, rows = p.groups * p.window;
     const float* tile_max = p.tile_max + (static_cast<long long>(kv_head) * rows + row) * p.tiles;
     const float* tile_sum = p.tile_sum + (static_cast<long long>(kv_head) * rows + row) * p.tiles;
+    // Lanes take tiles lane, lane + 32, ... (adjacent lanes read adjacent words), then butterflies.
     float m = MIXKV_NEG_INF;
-    for (int i = 0; i < p.tiles; ++i) {
+    for (int i = lane; i < p.tiles; i += MIXKV_WARP) {
         m = fmaxf(m, tile_max[i]);
     }
+    m = mixkv_warp_reduce(m, mixkv_max_op());
     float l = 0.0f;
-    for (int i = 0; i < p.tiles; ++i) {
-        if (tile_max[i] != MIXKV_NEG_INF) {
-            l += tile_sum[i] * expf(tile_max[i] - m);
+    for (int i = lane; i < p.tiles; i += MIXKV_WARP) {
+        const float tile = tile_max[i];
+        if (tile != MIXKV_NEG_INF) {
+            l += tile_sum[i] * expf(tile - m);
         }
     }
-    p.row_max[t] = m;
-    p.row_sum[t] = l;
+    l = mixkv_warp_reduce(l, mixkv_sum_op());
+    if (lane == 0) {
+        p.row_max[t] = m;
+        p.row_sum[t] = l;
+    }
 }
 
 template <typename T>
 __global__ void window_tile_mass(const WindowMassParams p)
 {
-    MIXKV_DYNAMIC_SHARED(unsigned short, tile);  // [64, D + 8] keys, then [64 rows, 64 keys] fp32 probabilities
+    MIXKV_DYNAMIC_SHARED(unsigned short, tile);  // [64, D + 8] keys, then [64 rows, 64 keys] fp32 probabilities, rows 72 apart
     float* probabilities = reinterpret_cast<float*>(tile + MIXKV_MMA_KEYS * (p.head_dim + MIXKV_MMA_PAD));
     const int kv_head = blockIdx.y, first = blockIdx.x * MIXKV_MMA_KEYS, rows = p.groups * p.window;
     mixkv_load_key_tile(tile, static_cast<const T*>(p.keys) + kv_head * p.key_head_stride, p.key_token_stride, first, p.prefix, p.head_dim);
@@ -246,12 +269,12 @@ __global__ void window_tile_mass(const WindowMassParams p)
                 const int row = 16 * row_tile + group + 8 * half;
                 const int q = kv_head * p.groups + (row < rows ? row / p.window : 0), w = row < rows ? row % p.window : 0;
                 const float m = row < rows ? p.row_max[q * p.window + w] : 0.0f, l = row < rows ? p.row_sum[q * p.window + w] : 1.0f;
+                float* out = probabilities + (16 * warp + group + 8 * half) * MIXKV_MMA_PROBABILITY_PITCH + 2 * pair;
 MIXKV_UNROLL
                 for (int c = 0; c < 8; ++c) {
-                    for (int j = 0; j < 2; ++j) {
-                        const int key = 8 * c + 2 * pair + j;
-                        probabilities[(16 * warp + group + 8 * half) * MIXKV_MMA_KEYS + key] = row < rows ? expf(acc[c][2 * half + j] * p.scale - m) / l : 0.0f;
-                    }
+                    const float p0 = row < rows ? expf(acc[c][2 * half] * p.scale - m) / l : 0.0f;
+                    const float p1 = row < rows ? expf(acc[c][2 * half + 1] * p.scale - m) / l : 0.0f;
+                    *reinterpret_cast<float2*>(out + 8 * c) = make_float2(p0, p1);
                 }
             }
         }
@@ -265,7 +288,7 @@ MIXKV_UNROLL
                     running = 0.0f;
                     current = g;
                 }
-                running += probabilities[r * MIXKV_MMA_KEYS + column];
+                running += probabilities[r * MIXKV_MMA_PROBABILITY_PITCH + column];
             }
         }
         __syncthreads();

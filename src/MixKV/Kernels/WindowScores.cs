@@ -20,7 +20,10 @@ internal static class WindowScores
     /// <summary>Shared key rows are D + 8 values apart (MIXKV_MMA_PAD: no bank conflicts on fragment loads).</summary>
     private const int KeyPad = 8;
 
-    /// <summary>Largest D of the tensor-core path, which keeps its key tile (64 x (D + 8) 16-bit) and 64 x 64 fp32 probabilities in 34 KB of shared memory.</summary>
+    /// <summary>Shared probability rows are 64 + 8 floats apart (MIXKV_MMA_PROBABILITY_PITCH: no bank conflicts on their stores).</summary>
+    private const int ProbabilityPitch = TileKeys + 8;
+
+    /// <summary>Largest D of the tensor-core path, which keeps its key tile (64 x (D + 8) 16-bit) and 64 x 72 fp32 probabilities in 36 KB of shared memory.</summary>
     public const int MaxTensorCoreDim = 128;
 
     public static int KeyTiles(int tokens) => Math.Max(1, (tokens + TileKeys - 1) / TileKeys);
@@ -83,7 +86,7 @@ internal static class WindowScores
         });
 
         int queryRows = windowQueries.Heads * window;
-        runtime.Launch("window_stats_merge", Launch.Config(Launch.Blocks(queryRows, BlockSizes.WindowStatsMerge), 1, BlockSizes.WindowStatsMerge), new WindowStatsMergeParams
+        runtime.Launch("window_stats_merge", Launch.Config(Launch.Blocks(queryRows, BlockSizes.WindowStatsMerge / 32), 1, BlockSizes.WindowStatsMerge), new WindowStatsMergeParams
         {
             TileMax = ws.TileMax.Address,
             TileSum = ws.TileSum.Address,
@@ -95,7 +98,7 @@ internal static class WindowScores
             Tiles = tiles,
         });
 
-        runtime.Launch($"window_tile_mass<{type}>", Launch.Config(Launch.Blocks(prefix, TileKeys), (uint)keys.Heads, BlockSizes.WindowTile, keyTileBytes + (TileKeys * TileKeys * sizeof(float))),
+        runtime.Launch($"window_tile_mass<{type}>", Launch.Config(Launch.Blocks(prefix, TileKeys), (uint)keys.Heads, BlockSizes.WindowTile, keyTileBytes + (TileKeys * ProbabilityPitch * sizeof(float))),
             MassParams(keys, windowQueries, options, ws, scale));
     }
 
