@@ -14,7 +14,7 @@ internal static class BlockSizes
     public const int WindowTile = 128;
     public const int WindowStatsMerge = 256;
     public const int HeadKeyPartials = 256;
-    public const int HeadKeyMean = 128;
+    public const int HeadKeyMean = 256;
     public const int HeadTokenStats = 256;
     public const int MixScores = 512;
     public const int AdakvHeadShare = 512;
@@ -41,7 +41,7 @@ internal static class BlockSizes
             "head_key_partials" => HeadKeyPartials,
             "head_key_mean" => HeadKeyMean,
             "head_token_stats" => HeadTokenStats,
-            "mix_scores" => MixScores,
+            "mix_partials" or "mix_scores" => MixScores,
             "adakv_head_share" => AdakvHeadShare,
             "adakv_allocate" => AdakvAllocate,
             "head_lengths" => HeadLengths,

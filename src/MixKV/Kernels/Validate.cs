@@ -8,7 +8,8 @@ namespace MixKV.Kernels;
 /// <summary>Launcher of kernels/validate.cu: the device-side NaN/Inf check of spec section 8.</summary>
 internal static class Validate
 {
-    private const int RowsPerBlock = BlockSizes.CheckFinite / 32;
+    /// <summary>Rows per block: with D = 128 in 16 bits, one 16-byte load per thread per 16 rows.</summary>
+    private const int RowsPerBlock = 64;
 
     /// <summary>ORs <paramref name="flag"/> into the status word when <paramref name="tensor"/> holds a NaN or Inf.</summary>
     public static void EnqueueCheckFinite(IKernelRuntime runtime, DeviceTensor tensor, DevicePointer status, DeviceRejection flag)
@@ -22,6 +23,7 @@ internal static class Validate
             Tokens = tensor.Tokens,
             HeadDim = tensor.Dim,
             Bit = (int)flag,
+            RowsPerBlock = RowsPerBlock,
         });
     }
 }
@@ -31,5 +33,5 @@ internal struct CheckFiniteParams
 {
     public ulong Data, Status;
     public long HeadStride, TokenStride;
-    public int Tokens, HeadDim, Bit, Reserved;
+    public int Tokens, HeadDim, Bit, RowsPerBlock;
 }
