@@ -1,7 +1,12 @@
-// Final scores S[h, n] of the six modes (spec sections 3 and 4). grid Hkv, 512 threads, one block
-// per head: block reductions give mean(A), min/max of the value norms, of -key norms and of -s;
-// the mean of a min-max-normalised score follows from the mean of the raw score, so fit() needs
-// no extra pass. Then one pass writes S. Traffic: ~4 reads + 1 write of P floats per head.
+// Final scores S[h, n] of the six modes (spec sections 3 and 4), in two kernels over the same grid
+// (ceil(P / chunk), Hkv), 512 threads, a block per chunk of a head:
+//   mix_partials  the chunk's sums of A, value norms, -key norms and -s and min/max of the last
+//                 three, written to partials[h, block, 10];
+//   mix_scores    every block reduces its head's partials (a thread per block, one tree: the same
+//                 bits in every block), then writes S over its chunk.
+// The mean of a min-max-normalised score follows from the mean of the raw score, so fit() needs no
+// extra pass. Traffic: ~4 reads + 1 write of P floats per head. (One block per head, walking all P,
+// took 83 us on an H100 at N = 32768: 8 blocks cannot keep the memory busy.)
 #include "common/portability.cuh"
 #include "common/reduce.cuh"
 
@@ -25,9 +30,15 @@ struct MixParams {
     const float* similarity;   // [Hkv, P]
     const float* redundancy;   // [Hkv] r_h (online estimate or one row of the offline table)
     float* scores;             // S [Hkv, P]
+    float* partials;           // [Hkv, blocks, MIXKV_MIX_FIELDS]
     int prefix;
     int mode;
+    int blocks;                // per head, at most the block size
+    int chunk;                 // prefix tokens per block
 };
+
+// Fields of a partial: sums of A, v, -||k||, -s; then min and max of v, -||k|| and -s.
+#define MIXKV_MIX_FIELDS 10
 
 struct MixStats {
     float mean_a;
@@ -42,12 +53,28 @@ __device__ __forceinline__ float mixkv_normalise(float x, float min, float range
     return range > 0.0f ? (x - min) / range : 0.0f;
 }
 
-__device__ void mixkv_mix_stats(const MixParams& p, int head, MixStats* stats, float* scratch)
+// Block reductions of the ten fields, in field order (every thread gets them).
+__device__ void mixkv_mix_reduce(float sum_a, float sum_v, float sum_k, float sum_d, float min_v, float max_v, float min_k, float max_k, float min_d, float max_d,
+                                 float fields[MIXKV_MIX_FIELDS], float* scratch)
 {
-    const long long base = static_cast<long long>(head) * p.prefix;
+    fields[0] = mixkv_block_reduce(sum_a, mixkv_sum_op(), 0.0f, scratch);
+    fields[1] = mixkv_block_reduce(sum_v, mixkv_sum_op(), 0.0f, scratch);
+    fields[2] = mixkv_block_reduce(sum_k, mixkv_sum_op(), 0.0f, scratch);
+    fields[3] = mixkv_block_reduce(sum_d, mixkv_sum_op(), 0.0f, scratch);
+    fields[4] = mixkv_block_reduce(min_v, mixkv_min_op(), 3.0e38f, scratch);
+    fields[5] = mixkv_block_reduce(max_v, mixkv_max_op(), -3.0e38f, scratch);
+    fields[6] = mixkv_block_reduce(min_k, mixkv_min_op(), 3.0e38f, scratch);
+    fields[7] = mixkv_block_reduce(max_k, mixkv_max_op(), -3.0e38f, scratch);
+    fields[8] = mixkv_block_reduce(min_d, mixkv_min_op(), 3.0e38f, scratch);
+    fields[9] = mixkv_block_reduce(max_d, mixkv_max_op(), -3.0e38f, scratch);
+}
+
+// The ten fields over tokens [begin, end) of a head, reduced over the block (every thread gets them).
+__device__ void mixkv_mix_chunk(const MixParams& p, long long base, int begin, int end, float fields[MIXKV_MIX_FIELDS], float* scratch)
+{
     float sum_a = 0.0f, sum_v = 0.0f, sum_k = 0.0f, sum_d = 0.0f;
     float min_v = 3.0e38f, max_v = -3.0e38f, min_k = 3.0e38f, max_k = -3.0e38f, min_d = 3.0e38f, max_d = -3.0e38f;
-    for (int n = threadIdx.x; n < p.prefix; n += blockDim.x) {
+    for (int n = begin + threadIdx.x; n < end; n += blockDim.x) {
         const float a = p.attention[base + n];
         const float v = p.value_norm[base + n];
         const float k = -p.key_norm[base + n];
@@ -57,17 +84,37 @@ __device__ void mixkv_mix_stats(const MixParams& p, int head, MixStats* stats, f
         min_k = fminf(min_k, k); max_k = fmaxf(max_k, k);
         min_d = fminf(min_d, d); max_d = fmaxf(max_d, d);
     }
+    mixkv_mix_reduce(sum_a, sum_v, sum_k, sum_d, min_v, max_v, min_k, max_k, min_d, max_d, fields, scratch);
+}
+
+__global__ void mix_partials(const MixParams p)
+{
+    __shared__ float scratch[MIXKV_WARP];
+    const int head = blockIdx.y, begin = blockIdx.x * p.chunk;
+    const int end = p.prefix - begin < p.chunk ? p.prefix : begin + p.chunk;
+    float fields[MIXKV_MIX_FIELDS];
+    mixkv_mix_chunk(p, static_cast<long long>(head) * p.prefix, begin, end, fields, scratch);
+    if (threadIdx.x == 0) {
+        float* out = p.partials + (static_cast<long long>(head) * p.blocks + blockIdx.x) * MIXKV_MIX_FIELDS;
+MIXKV_UNROLL
+        for (int i = 0; i < MIXKV_MIX_FIELDS; ++i) {
+            out[i] = fields[i];
+        }
+    }
+}
+
+// The head's statistics from its blocks' partials: thread i holds block i's, one tree over all.
+__device__ void mixkv_mix_stats(const MixParams& p, int head, MixStats* stats, float* scratch)
+{
+    const float* partial = p.partials + (static_cast<long long>(head) * p.blocks + threadIdx.x) * MIXKV_MIX_FIELDS;
+    const bool mine = threadIdx.x < p.blocks;
+    float f[MIXKV_MIX_FIELDS];
+    mixkv_mix_reduce(mine ? partial[0] : 0.0f, mine ? partial[1] : 0.0f, mine ? partial[2] : 0.0f, mine ? partial[3] : 0.0f,
+                     mine ? partial[4] : 3.0e38f, mine ? partial[5] : -3.0e38f, mine ? partial[6] : 3.0e38f, mine ? partial[7] : -3.0e38f,
+                     mine ? partial[8] : 3.0e38f, mine ? partial[9] : -3.0e38f, f, scratch);
     const float count = static_cast<float>(p.prefix);
-    const float mean_a = mixkv_block_reduce(sum_a, mixkv_sum_op(), 0.0f, scratch) / count;
-    const float mean_v = mixkv_block_reduce(sum_v, mixkv_sum_op(), 0.0f, scratch) / count;
-    const float mean_k = mixkv_block_reduce(sum_k, mixkv_sum_op(), 0.0f, scratch) / count;
-    const float mean_d = mixkv_block_reduce(sum_d, mixkv_sum_op(), 0.0f, scratch) / count;
-    min_v = mixkv_block_reduce(min_v, mixkv_min_op(), 3.0e38f, scratch);
-    max_v = mixkv_block_reduce(max_v, mixkv_max_op(), -3.0e38f, scratch);
-    min_k = mixkv_block_reduce(min_k, mixkv_min_op(), 3.0e38f, scratch);
-    max_k = mixkv_block_reduce(max_k, mixkv_max_op(), -3.0e38f, scratch);
-    min_d = mixkv_block_reduce(min_d, mixkv_min_op(), 3.0e38f, scratch);
-    max_d = mixkv_block_reduce(max_d, mixkv_max_op(), -3.0e38f, scratch);
+    const float mean_a = f[0] / count, mean_v = f[1] / count, mean_k = f[2] / count, mean_d = f[3] / count;
+    const float min_v = f[4], max_v = f[5], min_k = f[6], max_k = f[7], min_d = f[8], max_d = f[9];
 
     stats->mean_a = mean_a;
     stats->vnorm_min = min_v;
@@ -84,12 +131,13 @@ __device__ void mixkv_mix_stats(const MixParams& p, int head, MixStats* stats, f
 __global__ void mix_scores(const MixParams p)
 {
     __shared__ float scratch[MIXKV_WARP];
-    const int head = blockIdx.x;
+    const int head = blockIdx.y, begin = blockIdx.x * p.chunk;
+    const int end = p.prefix - begin < p.chunk ? p.prefix : begin + p.chunk;
     MixStats s;
     mixkv_mix_stats(p, head, &s, scratch);
     const float r = p.redundancy[head];
     const long long base = static_cast<long long>(head) * p.prefix;
-    for (int n = threadIdx.x; n < p.prefix; n += blockDim.x) {
+    for (int n = begin + threadIdx.x; n < end; n += blockDim.x) {
         const float a = p.attention[base + n];
         const float vnorm = mixkv_normalise(p.value_norm[base + n], s.vnorm_min, s.vnorm_range) * s.vnorm_fit;
         const float knorm = mixkv_normalise(-p.key_norm[base + n], s.knorm_min, s.knorm_range) * s.knorm_fit;
@@ -107,4 +155,5 @@ __global__ void mix_scores(const MixParams p)
     }
 }
 
+MIXKV_KERNEL_INSTANCE("mix_partials", mix_partials, MixParams)
 MIXKV_KERNEL_INSTANCE("mix_scores", mix_scores, MixParams)

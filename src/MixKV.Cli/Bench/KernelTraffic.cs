@@ -32,7 +32,8 @@ internal static class KernelTraffic
             "head_key_partials" => (keys + (hkv * tiles * d * Fp32), 0),
             "head_key_mean" => (hkv * tiles * d * Fp32, 0),
             "head_token_stats" => ((2 * hkv * prefix * d * e) + (2 * perPrefix), 0), // K and V rows in, value norm and similarity out
-            "mix_scores" => (4 * perPrefix, 0), // A, value norm, similarity in; S out
+            "mix_partials" => (4 * perPrefix, 0), // A, value norm, key norm, similarity in
+            "mix_scores" => (5 * perPrefix, 0), // the same in again; S out
             "adakv_head_share" or "adakv_allocate" => (perPrefix, 0),
             "select_topk" => (perPrefix + (keptTokens * sizeof(int)), 0),
             "gather_rows" => ((2 * 2 * keptTokens * d * e) + (2 * keptTokens * sizeof(int)), 0), // K and V: each kept row read and written

@@ -7,7 +7,7 @@ namespace MixKV.Kernels;
 /// size, hand in the memory). Every region starts 256-byte aligned. All fp32 except caps (int32).
 /// Sizes: softmax stats [Hq, W] x2, per-key-tile softmax stats [Hq·W, ceil(N/64)] x2 (the tensor-core
 /// path of 16-bit caches), per-prefix-token arrays [Hkv, P] x7, key partials [Hkv, ceil(N/64), D],
-/// mean key [Hkv, D], per-head scalars [Hkv] x4.
+/// mean key [Hkv, D], per-head scalars [Hkv] x4, the mix stage's per-block partials [Hkv, 512, 10].
 /// </summary>
 internal sealed class KernelWorkspace
 {
@@ -41,6 +41,7 @@ internal sealed class KernelWorkspace
         Factor = Take(kvHeads);
         Caps = Take(kvHeads);
         Status = Take(1);
+        MixPartials = Take((long)kvHeads * Mix.MaxBlocksPerHead * Mix.PartialFields);
         Bytes = offset;
     }
 
@@ -84,6 +85,9 @@ internal sealed class KernelWorkspace
 
     /// <summary>The device-side rejection word (<see cref="Device.DeviceRejection"/>), int32.</summary>
     public DevicePointer Status { get; }
+
+    /// <summary>mix_partials' per-block statistics, [Hkv, blocks, 10]: read by mix_scores.</summary>
+    public DevicePointer MixPartials { get; }
 
     public long Bytes { get; }
 

@@ -8,9 +8,20 @@ namespace MixKV.Kernels;
 /// <summary>Launcher of kernels/mix.cu: the final scores S (spec sections 3 and 4).</summary>
 internal static class Mix
 {
+    /// <summary>Prefix tokens per block at least (fewer blocks past 512 per head: mix_scores reduces one partial per thread).</summary>
+    private const int MinChunk = 1024;
+
+    /// <summary>Fields of one block's partial statistics (MIXKV_MIX_FIELDS).</summary>
+    public const int PartialFields = 10;
+
+    /// <summary>Blocks per head of both kernels, at most the block size.</summary>
+    public static int MaxBlocksPerHead => BlockSizes.MixScores;
+
     public static void Enqueue(IKernelRuntime runtime, int kvHeads, int prefix, ScoreMode mode, DevicePointer redundancy, KernelWorkspace ws)
     {
-        runtime.Launch("mix_scores", Launch.Config((uint)kvHeads, 1, BlockSizes.MixScores), new MixParams
+        int chunk = Math.Max(MinChunk, (prefix + MaxBlocksPerHead - 1) / MaxBlocksPerHead);
+        int blocks = Math.Max(1, (prefix + chunk - 1) / chunk);
+        var parameters = new MixParams
         {
             Attention = ws.Attention.Address,
             KeyNorm = ws.KeyNorm.Address,
@@ -18,15 +29,20 @@ internal static class Mix
             Similarity = ws.Similarity.Address,
             Redundancy = redundancy.Address,
             Scores = ws.Scores.Address,
+            Partials = ws.MixPartials.Address,
             Prefix = prefix,
             Mode = (int)mode, // mix.cu's MIXKV_MODE_* follow the enum order
-        });
+            Blocks = blocks,
+            Chunk = chunk,
+        };
+        runtime.Launch("mix_partials", Launch.Config((uint)blocks, (uint)kvHeads, BlockSizes.MixScores), parameters);
+        runtime.Launch("mix_scores", Launch.Config((uint)blocks, (uint)kvHeads, BlockSizes.MixScores), parameters);
     }
 }
 
 [KernelParams("mix.cu"), StructLayout(LayoutKind.Sequential)]
 internal struct MixParams
 {
-    public ulong Attention, KeyNorm, ValueNorm, Similarity, Redundancy, Scores;
-    public int Prefix, Mode;
+    public ulong Attention, KeyNorm, ValueNorm, Similarity, Redundancy, Scores, Partials;
+    public int Prefix, Mode, Blocks, Chunk;
 }

@@ -85,19 +85,21 @@ public sealed class MixKernelTests : EmulatedKernelFixture
 
         K.Mix.Enqueue(stage.Runtime, inputs.Heads, inputs.Prefix, mode, ws.OnlineRedundancy, ws);
 
-        // Only S changes: the inputs and every other byte of the workspace are as before.
+        // Only S and the partials' scratch change: the inputs and every other byte of the workspace are as before.
         Span<byte> after = stage.WorkspaceBuffer.Span;
         long sStart = (long)(ws.Scores.Address - stage.WorkspaceBuffer.Pointer.Address), sEnd = sStart + inputs.Heads * inputs.Prefix * sizeof(float);
+        long pStart = (long)(ws.MixPartials.Address - stage.WorkspaceBuffer.Pointer.Address), pEnd = pStart + ((long)inputs.Heads * K.Mix.MaxBlocksPerHead * K.Mix.PartialFields * sizeof(float));
         for (int i = 0; i < after.Length; i++)
         {
-            if ((i < sStart || i >= sEnd) && after[i] != before[i])
+            if ((i < sStart || i >= sEnd) && (i < pStart || i >= pEnd) && after[i] != before[i])
             {
-                Assert.Fail($"mix_scores wrote workspace byte {i} outside S");
+                Assert.Fail($"the mix kernels wrote workspace byte {i} outside S and their partials");
             }
         }
 
         stage.AssertWroteOnly("mix", (ws.Scores, inputs.Heads * inputs.Prefix), (ws.Attention, inputs.Heads * inputs.Prefix), (ws.KeyNorm, inputs.Heads * inputs.Prefix),
-            (ws.ValueNorm, inputs.Heads * inputs.Prefix), (ws.Similarity, inputs.Heads * inputs.Prefix), (ws.OnlineRedundancy, inputs.Heads));
+            (ws.ValueNorm, inputs.Heads * inputs.Prefix), (ws.Similarity, inputs.Heads * inputs.Prefix), (ws.OnlineRedundancy, inputs.Heads),
+            (ws.MixPartials, inputs.Heads * K.Mix.MaxBlocksPerHead * K.Mix.PartialFields));
         return stage.Floats(ws.Scores, inputs.Heads * inputs.Prefix);
     }
 
