@@ -80,23 +80,30 @@ __global__ void adakv_allocate(const AdakvAllocateParams p)
     __shared__ mixkv_radix_storage storage;
     __shared__ int above[MIXKV_MAX_HEADS];
     __shared__ int ties[MIXKV_MAX_HEADS];
-    const long long count = static_cast<long long>(p.heads) * p.prefix;
     const float* attention = p.attention;
     const float* factor = p.factor;
     const int prefix = p.prefix;
-    auto key_at = [attention, factor, prefix](int i) { return mixkv_order_key(attention[i] * factor[i / prefix]); };
-    const mixkv_radix_result cut = mixkv_block_radix_select(static_cast<int>(count), p.heads * p.base, key_at, &storage);
+    auto key_at = [attention, factor, prefix](int head, int n) { return mixkv_order_key(attention[static_cast<long long>(head) * prefix + n] * factor[head]); };
+    const mixkv_radix_result cut = mixkv_block_radix_select_rows(p.heads, prefix, p.heads * p.base, key_at, &storage);
     for (int h = threadIdx.x; h < p.heads; h += blockDim.x) {
         above[h] = 0;
         ties[h] = 0;
     }
     __syncthreads();
-    for (int i = threadIdx.x; i < count; i += blockDim.x) {
-        const unsigned key = key_at(i);
-        if (key > cut.threshold) {
-            atomicAdd(&above[i / prefix], 1);
-        } else if (key == cut.threshold) {
-            atomicAdd(&ties[i / prefix], 1);
+    // Per head: each thread counts its keys, warps add their lanes, lane 0 adds to the head's
+    // counter (integer sums: the same in any order).
+    for (int h = 0; h < p.heads; ++h) {
+        int mine_above = 0, mine_ties = 0;
+        for (int n = threadIdx.x; n < prefix; n += blockDim.x) {
+            const unsigned key = key_at(h, n);
+            mine_above += key > cut.threshold ? 1 : 0;
+            mine_ties += key == cut.threshold ? 1 : 0;
+        }
+        mine_above = mixkv_warp_reduce(mine_above, mixkv_sum_op());
+        mine_ties = mixkv_warp_reduce(mine_ties, mixkv_sum_op());
+        if (threadIdx.x % MIXKV_WARP == 0) {
+            atomicAdd(&above[h], mine_above);
+            atomicAdd(&ties[h], mine_ties);
         }
     }
     __syncthreads();

@@ -10,6 +10,7 @@
 #define MIXKV_COMMON_RADIX_SELECT_CUH
 
 #include "portability.cuh"
+#include "reduce.cuh"
 
 #define MIXKV_RADIX_BINS 256
 
@@ -31,49 +32,96 @@ struct mixkv_radix_result {
     int ties_taken;      // how many elements equal to `threshold` are inside the top k (>= 1)
 };
 
-// Shared storage of one selection; declare it __shared__ in the kernel.
+#define MIXKV_RADIX_MAX_WARPS 32
+
+// Shared storage of one selection; declare it __shared__ in the kernel. Each warp counts into its
+// own histogram (a skewed digit, as the first one of scores in a narrow range is, would otherwise
+// queue every warp's atomics on the same few words), summed per bin before the walk.
 struct mixkv_radix_storage {
-    unsigned histogram[MIXKV_RADIX_BINS];
+    unsigned histogram[MIXKV_RADIX_MAX_WARPS][MIXKV_RADIX_BINS];
     unsigned prefix;
     int remaining;
 };
 
-// Selects within `count` keys produced by `key_at(i)`, 1 <= k <= count. Every thread of the block
-// must call it; every thread gets the result.
-template <typename KeyAt>
-__device__ mixkv_radix_result mixkv_block_radix_select(int count, int k, KeyAt key_at, mixkv_radix_storage* storage)
+// Warp 0 finds the bin of the digit that holds the `remaining`-th largest key: lane l owns the
+// eight bins 255 - 8l down to 248 - 8l, an exclusive scan over lanes gives the count above its
+// bins, and the one lane whose bins hold it walks them. `counts` is the summed histogram.
+__device__ __forceinline__ void mixkv_radix_find_bin(const unsigned* counts, unsigned prefix, int shift, mixkv_radix_storage* storage)
 {
+    const int lane = threadIdx.x % MIXKV_WARP;
+    const int top = MIXKV_RADIX_BINS - 1 - 8 * lane;
+    int own = 0;
+MIXKV_UNROLL
+    for (int j = 0; j < 8; ++j) {
+        own += static_cast<int>(counts[top - j]);
+    }
+    int inclusive = own;
+    for (int offset = 1; offset < MIXKV_WARP; offset *= 2) {
+        const int other = __shfl_up_sync(MIXKV_FULL_MASK, inclusive, offset);
+        if (lane >= offset) {
+            inclusive += other;
+        }
+    }
+    const int above = inclusive - own;
+    const int remaining = storage->remaining;
+    __syncwarp();
+    // Exactly one lane holds it while the bins count at least `remaining` keys; if none did, bin 0
+    // takes it, as a walk from the top that never breaks would.
+    const bool mine = (above < remaining && remaining <= inclusive) || (lane == MIXKV_WARP - 1 && inclusive < remaining);
+    if (mine) {
+        int left = remaining - above;
+        int bin = top;
+        for (int j = 0; j < 7; ++j, --bin) {
+            const int in_bin = static_cast<int>(counts[bin]);
+            if (in_bin >= left) {
+                break;
+            }
+            left -= in_bin;
+        }
+        storage->prefix = prefix | (static_cast<unsigned>(bin) << shift);
+        storage->remaining = left;
+    }
+}
+
+// Selects within the rows·length keys produced by `key_at(row, n)`, 1 <= k <= rows·length. Every
+// thread of the block must call it (at most 1024 threads, a multiple of 32); every thread gets the
+// result. Rows and positions as two loops, so callers with several rows divide nothing per key.
+template <typename KeyAt>
+__device__ mixkv_radix_result mixkv_block_radix_select_rows(int rows, int length, int k, KeyAt key_at, mixkv_radix_storage* storage)
+{
+    const int warps = blockDim.x / MIXKV_WARP, warp = threadIdx.x / MIXKV_WARP;
     if (threadIdx.x == 0) {
         storage->prefix = 0;
         storage->remaining = k;
     }
     unsigned mask = 0;
     for (int shift = 24; shift >= 0; shift -= 8) {
-        for (int bin = threadIdx.x; bin < MIXKV_RADIX_BINS; bin += blockDim.x) {
-            storage->histogram[bin] = 0;
+        for (int i = threadIdx.x; i < warps * MIXKV_RADIX_BINS; i += blockDim.x) {
+            storage->histogram[i / MIXKV_RADIX_BINS][i % MIXKV_RADIX_BINS] = 0;
         }
         __syncthreads();
         const unsigned prefix = storage->prefix;
-        for (int i = threadIdx.x; i < count; i += blockDim.x) {
-            const unsigned key = key_at(i);
-            if ((key & mask) == prefix) {
-                atomicAdd(&storage->histogram[(key >> shift) & 0xFFu], 1u);
+        unsigned* mine = storage->histogram[warp];
+        for (int row = 0; row < rows; ++row) {
+            for (int n = threadIdx.x; n < length; n += blockDim.x) {
+                const unsigned key = key_at(row, n);
+                if ((key & mask) == prefix) {
+                    atomicAdd(&mine[(key >> shift) & 0xFFu], 1u);
+                }
             }
         }
         __syncthreads();
-        if (threadIdx.x == 0) {
-            // Walk from the largest digit down until the k-th largest falls inside a bin.
-            int remaining = storage->remaining;
-            int bin = MIXKV_RADIX_BINS - 1;
-            for (; bin > 0; --bin) {
-                const int in_bin = static_cast<int>(storage->histogram[bin]);
-                if (in_bin >= remaining) {
-                    break;
-                }
-                remaining -= in_bin;
+        // Warp 0's histogram becomes the sum of all (integer sums: any order gives the same counts).
+        for (int bin = threadIdx.x; bin < MIXKV_RADIX_BINS; bin += blockDim.x) {
+            unsigned total = 0;
+            for (int w = 0; w < warps; ++w) {
+                total += storage->histogram[w][bin];
             }
-            storage->prefix = prefix | (static_cast<unsigned>(bin) << shift);
-            storage->remaining = remaining;
+            storage->histogram[0][bin] = total;
+        }
+        __syncthreads();
+        if (warp == 0) {
+            mixkv_radix_find_bin(storage->histogram[0], prefix, shift, storage);
         }
         mask |= 0xFFu << shift;
         __syncthreads();
@@ -83,6 +131,13 @@ __device__ mixkv_radix_result mixkv_block_radix_select(int count, int k, KeyAt k
     result.ties_taken = storage->remaining;
     __syncthreads();
     return result;
+}
+
+// The one-row form: `count` keys produced by `key_at(i)`, 1 <= k <= count.
+template <typename KeyAt>
+__device__ mixkv_radix_result mixkv_block_radix_select(int count, int k, KeyAt key_at, mixkv_radix_storage* storage)
+{
+    return mixkv_block_radix_select_rows(1, count, k, [key_at](int, int i) { return key_at(i); }, storage);
 }
 
 #endif  // MIXKV_COMMON_RADIX_SELECT_CUH
