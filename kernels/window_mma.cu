@@ -159,7 +159,7 @@ __device__ __forceinline__ void mixkv_tile_key_partials(const unsigned short* ti
 }
 
 template <typename T>
-__global__ void window_tile_stats(const WindowTileStatsParams p)
+__global__ void __launch_bounds__(128, 7) window_tile_stats(const WindowTileStatsParams p)
 {
     MIXKV_DYNAMIC_SHARED(unsigned short, tile);  // [64, D + 8]
     __shared__ float inverse_norm[MIXKV_MMA_KEYS];
@@ -246,7 +246,7 @@ __global__ void window_stats_merge(const WindowStatsMergeParams p)
 }
 
 template <typename T>
-__global__ void window_tile_mass(const WindowMassParams p)
+__global__ void __launch_bounds__(128, 7) window_tile_mass(const WindowMassParams p)
 {
     MIXKV_DYNAMIC_SHARED(unsigned short, tile);  // [64, D + 8] keys, then [64 rows, 64 keys] fp32 probabilities, rows 72 apart
     float* probabilities = reinterpret_cast<float*>(tile + MIXKV_MMA_KEYS * (p.head_dim + MIXKV_MMA_PAD));
@@ -280,7 +280,10 @@ MIXKV_UNROLL
         }
         __syncthreads();
         if (column < MIXKV_MMA_KEYS) {
-            for (int r = 0; r < 16 * MIXKV_MMA_WARPS && base + r < rows; ++r) {
+            // Row by row as before, but a run of rows of one query head at a time: the head's
+            // number is worked out once per run, not divided out of every row.
+            const int limit = rows - base < 16 * MIXKV_MMA_WARPS ? rows - base : 16 * MIXKV_MMA_WARPS;
+            for (int r = 0; r < limit;) {
                 const int g = (base + r) / p.window;
                 if (g != current) {
                     const float mass = running / static_cast<float>(p.window);
@@ -288,7 +291,10 @@ MIXKV_UNROLL
                     running = 0.0f;
                     current = g;
                 }
-                running += probabilities[r * MIXKV_MMA_PROBABILITY_PITCH + column];
+                const int run_end = (g + 1) * p.window - base < limit ? (g + 1) * p.window - base : limit;
+                for (; r < run_end; ++r) {
+                    running += probabilities[r * MIXKV_MMA_PROBABILITY_PITCH + column];
+                }
             }
         }
         __syncthreads();
