@@ -87,9 +87,10 @@ fi
 # launch latency included).
 echo
 echo "== per kernel: N 32768, Hq 32, Hkv 8, D 128, W 32, budget 256 (bf16: tensor-core window scores; f32: CUDA cores)"
-for dtype in bf16 f32; do
-    step "per-kernel $dtype" cli bench --backend cuda --tokens 32768 --q-heads 32 --kv-heads 8 --head-dim 128 --window 32 \
-        --budget 256 --dtype "$dtype" --repeat 10 --warmup 2 --per-kernel --copy-gbps "$gbps"
+for run in "bf16 snapkv" "bf16 adakv" "f32 snapkv"; do
+    set -- $run
+    step "per-kernel $1 $2" cli bench --backend cuda --tokens 32768 --q-heads 32 --kv-heads 8 --head-dim 128 --window 32 \
+        --budget 256 --dtype "$1" --method "$2" --repeat 10 --warmup 2 --per-kernel --copy-gbps "$gbps"
 done 2>&1 | tee "$out/per-kernel.txt"
 grep -q '^!! per-kernel' "$out/per-kernel.txt" && failed+=(per-kernel)
 
