@@ -43,26 +43,6 @@ struct mixkv_radix_storage {
     int remaining;
 };
 
-// One key per lane into a warp's histogram. The lanes on the lowest counted lane's bin add
-// together, one atomic with their count: scores in a narrow range put most keys of the first
-// digits in one bin, where 32 lanes' atomics on one word would queue (select_topk spent 75 % of
-// its time stalled on them on an H100). The other lanes add one each.
-__device__ __forceinline__ void mixkv_radix_count(unsigned* histogram, unsigned bin, bool counted, int lane)
-{
-    const unsigned voters = __ballot_sync(MIXKV_FULL_MASK, counted);
-    if (voters == 0u) {
-        return;
-    }
-    const int leader = __ffs(static_cast<int>(voters)) - 1;
-    const unsigned leader_bin = __shfl_sync(MIXKV_FULL_MASK, bin, leader);
-    const unsigned same = __ballot_sync(MIXKV_FULL_MASK, counted && bin == leader_bin);
-    if (lane == leader) {
-        atomicAdd(&histogram[leader_bin], static_cast<unsigned>(__popc(same)));
-    } else if (counted && bin != leader_bin) {
-        atomicAdd(&histogram[bin], 1u);
-    }
-}
-
 // Warp 0 finds the bin of the digit that holds the `remaining`-th largest key: lane l owns the
 // eight bins 255 - 8l down to 248 - 8l, an exclusive scan over lanes gives the count above its
 // bins, and the one lane whose bins hold it walks them. `counts` is the summed histogram.
@@ -122,14 +102,12 @@ __device__ mixkv_radix_result mixkv_block_radix_select_rows(int rows, int length
         __syncthreads();
         const unsigned prefix = storage->prefix;
         unsigned* mine = storage->histogram[warp];
-        // Warp-uniform loop (n0 is the warp's first position), so the votes below see every lane.
-        const int lane = threadIdx.x % MIXKV_WARP;
         for (int row = 0; row < rows; ++row) {
-            for (int n0 = threadIdx.x - lane; n0 < length; n0 += blockDim.x) {
-                const int n = n0 + lane;
-                const unsigned key = n < length ? key_at(row, n) : 0u;
-                const bool counted = n < length && (key & mask) == prefix;
-                mixkv_radix_count(mine, (key >> shift) & 0xFFu, counted, lane);
+            for (int n = threadIdx.x; n < length; n += blockDim.x) {
+                const unsigned key = key_at(row, n);
+                if ((key & mask) == prefix) {
+                    atomicAdd(&mine[(key >> shift) & 0xFFu], 1u);
+                }
             }
         }
         __syncthreads();
