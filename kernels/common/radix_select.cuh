@@ -14,11 +14,16 @@
 
 #define MIXKV_RADIX_BINS 256
 
-// Maps a float to an unsigned key with the same order (larger float -> larger key). -0 and +0
-// map to neighbouring keys, which only orders two equal scores; validated inputs carry no NaN.
+// Maps a float to an unsigned key with the same order (larger float -> larger key), ranked as the
+// reference ranks scores (Reference.Select): -0 equals +0 (both key as +0, so the lower position
+// wins the tie), and every NaN keys 0, below -inf. Validated inputs carry no NaN; unvalidated ones
+// (CheckFinite off) then select what the reference selects.
 __device__ __forceinline__ unsigned mixkv_order_key(float value)
 {
-    const unsigned bits = __float_as_uint(value);
+    if (value != value) {
+        return 0u;
+    }
+    const unsigned bits = __float_as_uint(value) == 0x80000000u ? 0u : __float_as_uint(value);
     return (bits & 0x80000000u) ? ~bits : (bits | 0x80000000u);
 }
 

@@ -47,6 +47,31 @@ public sealed class SelectKernelTests : EmulatedKernelFixture
         Check(scores, heads, prefix, window, Enumerable.Repeat(cap, heads).ToArray(), deviceCaps: false, rng.Say($"P {prefix} W {window} cap {cap}"));
     }
 
+    /// <summary>
+    /// Scores that only unvalidated inputs produce (CheckFinite off): NaN, both infinities and both
+    /// zeros among ordinary values. The kernel ranks them as the reference does: NaN below every
+    /// number whatever its sign bit, -0 equal to +0 (the lower position first).
+    /// </summary>
+    [Test]
+    public void NaNInfinitiesAndSignedZerosRankAsTheReference([Values(40, 1300)] int prefix)
+    {
+        TestRandom rng = KernelCheck.Seeded();
+        int heads = 3, window = rng.Int(0, 6);
+        // .NET's float.NaN has the sign bit set; a GPU's 0/0 gives one without it. Both must rank lowest.
+        float[] specials = [float.NaN, BitConverter.Int32BitsToSingle(0x7FC00000), float.PositiveInfinity, float.NegativeInfinity, 0.0f, -0.0f];
+        float[] scores = KernelCheck.RandomScores(rng, heads * prefix, duplicates: prefix / 4);
+        for (int i = 0; i < scores.Length; i++)
+        {
+            if (rng.Int(0, 3) == 0)
+            {
+                scores[i] = rng.Pick(specials);
+            }
+        }
+
+        int[] caps = Enumerable.Range(0, heads).Select(_ => rng.Int(1, prefix - 1)).ToArray();
+        Check(scores, heads, prefix, window, caps, deviceCaps: true, rng.Say($"P {prefix} W {window} caps [{string.Join(",", caps)}]"));
+    }
+
     private void Check(float[] scores, int heads, int prefix, int window, int[] caps, bool deviceCaps, string say)
     {
         var runtime = backend.Runtime;
