@@ -84,13 +84,13 @@ else
 fi
 
 # Per kernel, the layer of the performance issue: each launch timed alone (waits before and after, so
-# launch latency included).
+# launch latency included); the median above each table is the resident layer (--resident).
 echo
 echo "== per kernel: N 32768, Hq 32, Hkv 8, D 128, W 32, budget 256 (bf16: tensor-core window scores; f32: CUDA cores)"
 for run in "bf16 snapkv" "bf16 adakv" "f32 snapkv"; do
     set -- $run
     step "per-kernel $1 $2" cli bench --backend cuda --tokens 32768 --q-heads 32 --kv-heads 8 --head-dim 128 --window 32 \
-        --budget 256 --dtype "$1" --method "$2" --repeat 10 --warmup 2 --per-kernel --copy-gbps "$gbps"
+        --budget 256 --dtype "$1" --method "$2" --repeat 10 --warmup 2 --resident --per-kernel --copy-gbps "$gbps"
 done 2>&1 | tee "$out/per-kernel.txt"
 grep -q '^!! per-kernel' "$out/per-kernel.txt" && failed+=(per-kernel)
 

@@ -34,6 +34,7 @@ internal static class BenchReport
             json.WriteNumber("warmup", r.Warmup);
             json.WriteNumber("seed", r.Shape.Seed);
             json.WriteBoolean("check_finite", r.Options.CheckFinite);
+            json.WriteBoolean("resident", r.Resident);
             json.WriteNumber("kept_tokens", result.KeptTokens);
             json.WriteNumber("median_ms", result.MedianMs);
             json.WriteNumber("min_ms", result.MinMs);

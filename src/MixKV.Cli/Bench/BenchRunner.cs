@@ -7,7 +7,8 @@ namespace MixKV.Cli.Bench;
 
 /// <summary>What `mixkv bench` measures: one layer, one backend, options of spec sections 2–5.</summary>
 /// <param name="CopyGigabytesPerSecond">With --per-kernel: the device's copy rate (bytes read + written), for each kernel's share of its floor; 0 leaves that column out.</param>
-internal sealed record BenchRequest(BenchShape Shape, CompressionOptions Options, string Backend, int Repeat, int Warmup, bool PerKernel = false, double CopyGigabytesPerSecond = 0);
+/// <param name="Resident">Kernel backends: the layer stays on the device and each repetition is the device API's queue-and-wait (no transfers, no per-stage times).</param>
+internal sealed record BenchRequest(BenchShape Shape, CompressionOptions Options, string Backend, int Repeat, int Warmup, bool PerKernel = false, double CopyGigabytesPerSecond = 0, bool Resident = false);
 
 /// <summary>Wall time of every timed repetition and the stage times the backend reported for it.</summary>
 /// <param name="Kernels">With --per-kernel: every kernel instance's time per layer (<see cref="KernelBackend.ProfileKernels"/>), else null.</param>
@@ -18,8 +19,8 @@ internal sealed record BenchResult(BenchRequest Request, string Backend, string 
 
     public double MinMs => Times.Min(t => t.TotalMilliseconds);
 
-    /// <summary>Per-stage medians in spec order, keyed by the JSON field name.</summary>
-    public IReadOnlyList<(string Name, double Ms)> StageMedians =>
+    /// <summary>Per-stage medians in spec order, keyed by the JSON field name; none for a resident run.</summary>
+    public IReadOnlyList<(string Name, double Ms)> StageMedians => Stages.Count == 0 ? [] :
     [
         ("window_scores", Median(Stages.Select(s => s.WindowScores.TotalMilliseconds))),
         ("head_stats", Median(Stages.Select(s => s.HeadStats.TotalMilliseconds))),
@@ -72,7 +73,16 @@ internal static class BenchRunner
             throw new CliUsageException($"--per-kernel: only the kernel backends (cuda, emulated) launch kernels; backend '{backend.Name}' does not");
         }
 
+        if (request.Resident && backend is not KernelBackend)
+        {
+            throw new CliUsageException($"--resident: only the kernel backends (cuda, emulated) have a device to keep the layer on; backend '{backend.Name}' does not");
+        }
+
         LayerInputs inputs = request.Shape.CreateInputs();
+        if (request.Resident)
+        {
+            return RunResident(request, (KernelBackend)backend, note, inputs);
+        }
 
         var times = new List<TimeSpan>(request.Repeat);
         var stages = new List<StageTimings>(request.Repeat);
@@ -93,5 +103,29 @@ internal static class BenchRunner
         // Separately from the timed runs: the per-kernel profile waits around every launch.
         IReadOnlyList<KernelTime>? kernels = request.PerKernel ? ((KernelBackend)backend).ProfileKernels(inputs, request.Options, LayerPosition.Single, request.Repeat) : null;
         return new BenchResult(request, backend.Name, note, times, stages, kept, kernels);
+    }
+
+    /// <summary>
+    /// The layer uploaded once; each repetition queues it through the device API and waits, as an
+    /// engine does per layer over its own buffers. Upload and allocation stay out of the times.
+    /// </summary>
+    private static BenchResult RunResident(BenchRequest request, KernelBackend backend, string note, LayerInputs inputs)
+    {
+        using KernelBackend.ResidentLayer layer = backend.Resident(inputs, request.Options, LayerPosition.Single);
+        var times = new List<TimeSpan>(request.Repeat);
+        int kept = 0;
+        for (int i = 0; i < request.Warmup + request.Repeat; i++)
+        {
+            long start = Stopwatch.GetTimestamp();
+            kept = layer.Run();
+            TimeSpan elapsed = Stopwatch.GetElapsedTime(start);
+            if (i >= request.Warmup)
+            {
+                times.Add(elapsed);
+            }
+        }
+
+        IReadOnlyList<KernelTime>? kernels = request.PerKernel ? backend.ProfileKernels(inputs, request.Options, LayerPosition.Single, request.Repeat) : null;
+        return new BenchResult(request, backend.Name, note + " (resident)", times, [], kept, kernels);
     }
 }

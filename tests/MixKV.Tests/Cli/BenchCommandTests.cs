@@ -16,7 +16,7 @@ public sealed class BenchCommandTests
     private static readonly string[] Small = ["bench", "--backend", "cpu", "--tokens", "96", "--q-heads", "4", "--kv-heads", "2", "--head-dim", "16", "--window", "8", "--budget", "24", "--warmup", "1"];
 
     private static readonly string[] Fields =
-        ["backend", "tokens", "q_heads", "kv_heads", "head_dim", "window", "budget", "method", "score", "dtype", "repeat", "median_ms", "min_ms", "times_ms", "stages_ms"];
+        ["backend", "tokens", "q_heads", "kv_heads", "head_dim", "window", "budget", "method", "score", "dtype", "repeat", "resident", "median_ms", "min_ms", "times_ms", "stages_ms"];
 
     private static readonly string[] Stages = ["window_scores", "head_stats", "mix", "budget", "select", "gather"];
 
@@ -182,6 +182,37 @@ public sealed class BenchCommandTests
                 Assert.That(bytes, Is.EqualTo((4.0 * kept * 64 * 2) + (2.0 * kept * sizeof(int))), "K and V rows read and written, positions read twice");
             }
         }
+    }
+
+    /// <summary>
+    /// --resident on the emulated kernels: the layer is uploaded once and every repetition is the
+    /// device API's queue-and-wait; it keeps as many rows as the host path, reports no stage times,
+    /// and says so in the JSON.
+    /// </summary>
+    [Test]
+    public void ResidentRunsKeepWhatTheHostPathKeeps()
+    {
+        string[] args = [.. With("--backend", "emulated"), "--repeat", "2", "--method", "adakv", "--json"];
+        CliRun host = CliRun.Of(args);
+        CliRun resident = CliRun.Of([.. args, "--resident"]);
+
+        Assert.That(resident.ExitCode, Is.EqualTo(0), resident.ToString());
+        using JsonDocument h = JsonDocument.Parse(host.Stdout), r = JsonDocument.Parse(resident.Stdout);
+        Assert.That(r.RootElement.GetProperty("resident").GetBoolean(), Is.True);
+        Assert.That(h.RootElement.GetProperty("resident").GetBoolean(), Is.False);
+        Assert.That(r.RootElement.GetProperty("kept_tokens").GetInt32(), Is.EqualTo(h.RootElement.GetProperty("kept_tokens").GetInt32()));
+        Assert.That(r.RootElement.GetProperty("stages_ms").EnumerateObject(), Is.Empty, "no per-stage times without per-stage waits");
+        Assert.That(r.RootElement.GetProperty("times_ms").EnumerateArray().Select(t => t.GetDouble()), Has.Exactly(2).GreaterThan(0));
+    }
+
+    [Test]
+    public void ResidentOnABackendWithoutADeviceExitsTwo()
+    {
+        CliRun run = CliRun.Of([.. Small, "--resident", "--json"]);
+
+        Assert.That(run.ExitCode, Is.EqualTo(2), run.ToString());
+        Assert.That(run.Stderr, Does.Contain("--resident").And.Contain("cpu"), run.ToString());
+        Assert.That(run.Stdout, Is.Empty);
     }
 
     [Test]
