@@ -107,7 +107,7 @@ MIXKV_UNROLL
 __device__ void mixkv_mix_stats(const MixParams& p, int head, MixStats* stats, float* scratch)
 {
     const float* partial = p.partials + (static_cast<long long>(head) * p.blocks + threadIdx.x) * MIXKV_MIX_FIELDS;
-    const bool mine = threadIdx.x < p.blocks;
+    const bool mine = static_cast<int>(threadIdx.x) < p.blocks;
     float f[MIXKV_MIX_FIELDS];
     mixkv_mix_reduce(mine ? partial[0] : 0.0f, mine ? partial[1] : 0.0f, mine ? partial[2] : 0.0f, mine ? partial[3] : 0.0f,
                      mine ? partial[4] : 3.0e38f, mine ? partial[5] : -3.0e38f, mine ? partial[6] : 3.0e38f, mine ? partial[7] : -3.0e38f,

@@ -46,7 +46,7 @@ __global__ void select_topk(const SelectParams p)
         // first output slot, and it writes its kept positions in ascending order.
         const bool all = cap >= p.prefix;
         const int per = (p.prefix + blockDim.x - 1) / blockDim.x;
-        const int begin = threadIdx.x * per < p.prefix ? threadIdx.x * per : p.prefix;
+        const int begin = static_cast<int>(threadIdx.x) * per < p.prefix ? static_cast<int>(threadIdx.x) * per : p.prefix;
         const int end = begin + per < p.prefix ? begin + per : p.prefix;
         int above = 0, tied = 0;
         for (int n = begin; n < end; ++n) {
