@@ -2,7 +2,7 @@
 //   head_key_partials  grid (ceil(N/64), Hkv), 256 threads: each warp normalises tokens of its
 //                      64-token chunk (norm by warp reduction), then threads sum the unit keys
 //                      per dimension over the chunk. Writes partial[Hkv, chunks, D]. One pass over K.
-//                      Not launched on the tensor-core path: window_tile_stats (window_mma.cu) writes
+//                      Not launched when the tile kernels run (D <= 128): window_tile_stats (window_mma.cu) writes
 //                      the same partials, with the same arithmetic, from the key tiles it stages.
 //   head_key_mean      grid Hkv, 256 threads: mu = (sum of partials) / N in a fixed order (warps
 //                      over chunks, then the warps' sums in order; one thread per dimension walking

@@ -1,8 +1,9 @@
-// Windowed attention importance (spec section 2) on tensor cores, for fp16/bf16 caches with D a
-// multiple of 16. Same outputs as window_row_stats + window_mass (row_max, row_sum [Hq, W] and
-// raw [Hkv, P]), but a block multiplies one tile of 64 keys, staged once in shared memory, with
-// all G·W window rows of its KV head by mma.sync (common/mma.cuh), instead of every thread reading
-// its key row once per window row:
+// Windowed attention importance (spec section 2) by key tiles: on tensor cores for fp16/bf16 caches
+// with D a multiple of 16, on CUDA cores (FMA, same fragment layout) for fp32 caches; D at most 128.
+// Same outputs as window_row_stats + window_mass (row_max, row_sum [Hq, W] and raw [Hkv, P]), but a
+// block multiplies one tile of 64 keys, staged once in shared memory, with all G·W window rows of
+// its KV head (mma.sync, common/mma.cuh, or FMAs), instead of every thread reading its key row
+// once per window row (window_scores.cu took 17 ms a kernel for fp32 on an H100 at N = 32768):
 //   window_tile_stats   grid (ceil(N/64), Hkv), 128 threads: each row's causal max and Σ exp over
 //                       the tile, written per (row, tile); and, from the same staged keys, the
 //                       chunk's Σ of unit keys that head_key_partials would write (so K is read
@@ -21,6 +22,7 @@
 #include "common/reduce.cuh"
 #include "common/key_stats.cuh"
 #include "common/window_mass_params.cuh"
+#include "common/dot.cuh"
 
 #define MIXKV_MMA_KEYS 64   // keys per tile: 8 product columns of 8
 #define MIXKV_MMA_WARPS 4   // 128 threads per block
@@ -31,6 +33,41 @@
 // cover 32 different banks; 64 apart, the 8 rows of a store all hit the same banks.
 #define MIXKV_MMA_PROBABILITY_PITCH (MIXKV_MMA_KEYS + 8)
 static_assert(MIXKV_MMA_KEYS == MIXKV_HEAD_STATS_CHUNK, "a key tile doubles as a chunk of the key statistics");
+
+// The staged key tile of each dtype. 16-bit keys: raw bits, rows D + 8 apart, read by mma fragment
+// loads; probabilities of all four warps' rows at once. fp32 keys: floats, rows D + 1 apart (the FMA
+// loop reads 8 keys at one dimension: an odd pitch puts them on 8 banks); a tile of 64 fp32 keys
+// leaves room for 32 probability rows under 48 KB, so the warps write theirs two by two.
+template <typename T>
+struct mixkv_tile_traits {
+    typedef unsigned short element;
+    static __device__ __forceinline__ int pitch(int dim) { return dim + MIXKV_MMA_PAD; }
+    static constexpr int probability_rows = 16 * MIXKV_MMA_WARPS;
+    static constexpr int min_blocks = 7;  // 72 registers: no spills (64 spill 8 bytes)
+};
+
+template <>
+struct mixkv_tile_traits<float> {
+    typedef float element;
+    static __device__ __forceinline__ int pitch(int dim) { return dim + 1; }
+    static constexpr int probability_rows = 32;
+    static constexpr int min_blocks = 4;  // the FMA path keeps 64 sums (two per logit) in registers
+};
+
+// One staged key value as fp32.
+template <typename T>
+__device__ __forceinline__ float mixkv_tile_value(const unsigned short* tile, int index)
+{
+    T value;
+    value.bits = tile[index];
+    return mixkv_to_float(value);
+}
+
+template <typename T>
+__device__ __forceinline__ float mixkv_tile_value(const float* tile, int index)
+{
+    return tile[index];
+}
 
 struct WindowTileStatsParams {
     const void* keys;          // [Hkv, N, D], strides below (elements)
@@ -44,7 +81,7 @@ struct WindowTileStatsParams {
     long long query_token_stride;
     int tokens;                // N
     int window;                // W
-    int head_dim;              // D, a multiple of 16, at most 128
+    int head_dim;              // D, at most 128 (a multiple of 16 for 16-bit keys)
     int groups;                // G
     float scale;               // 1 / sqrt(D)
     int tiles;                 // ceil(N / 64)
@@ -81,6 +118,30 @@ __device__ __forceinline__ void mixkv_load_key_tile(unsigned short* tile, const 
     for (int i = threadIdx.x; i < MIXKV_MMA_KEYS * dim; i += blockDim.x) {
         const int key = i / dim, d = i % dim;
         tile[key * pitch + d] = first + key < end ? keys[(first + key) * token_stride + d].bits : static_cast<unsigned short>(0);
+    }
+}
+
+// The fp32 form: keys [first, first + 64) as floats, rows D + 1 apart, zeros at or past `end`.
+// 16-byte loads when the rows allow them, stored as four floats (the odd pitch has no 16-byte rows).
+__device__ __forceinline__ void mixkv_load_key_tile(float* tile, const float* keys, long long token_stride, int first, int end, int dim)
+{
+    const int pitch = dim + 1;
+    if (reinterpret_cast<unsigned long long>(keys) % 16 == 0 && token_stride % 4 == 0 && dim % 4 == 0) {
+        const int words = dim / 4;
+        for (int i = threadIdx.x; i < MIXKV_MMA_KEYS * words; i += blockDim.x) {
+            const int key = i / words, word = i % words;
+            const float4 value = first + key < end ? reinterpret_cast<const float4*>(keys + (first + key) * token_stride)[word] : make_float4(0.0f, 0.0f, 0.0f, 0.0f);
+            float* out = tile + key * pitch + 4 * word;
+            out[0] = value.x;
+            out[1] = value.y;
+            out[2] = value.z;
+            out[3] = value.w;
+        }
+        return;
+    }
+    for (int i = threadIdx.x; i < MIXKV_MMA_KEYS * dim; i += blockDim.x) {
+        const int key = i / dim, d = i % dim;
+        tile[key * pitch + d] = first + key < end ? keys[(first + key) * token_stride + d] : 0.0f;
     }
 }
 
@@ -126,19 +187,64 @@ MIXKV_UNROLL
     }
 }
 
+// The fp32 form on CUDA cores, in the same fragment layout (the rest of the kernels cannot tell):
+// each lane forms its 32 logits (rows group and group + 8, key columns 8·c + 2·pair + {0, 1}) with
+// fmaf per dimension in dimension order, by blocks of 16 as window_scores.cu's mixkv_dot, the
+// window rows read from global memory (L1), the keys from the tile.
+__device__ __forceinline__ void mixkv_tile_logits(float acc[8][4], const float* tile, const float* queries, long long query_head_stride,
+                                                  long long query_token_stride, int kv_head, int row_tile, int rows, int window, int groups, int dim)
+{
+    const int lane = threadIdx.x % MIXKV_WARP, group = lane / 4, pair = lane % 4;
+    const int r0 = 16 * row_tile + group, r1 = r0 + 8;
+    const float* q0 = r0 < rows ? queries + (kv_head * groups + r0 / window) * query_head_stride + (r0 % window) * query_token_stride : nullptr;
+    const float* q1 = r1 < rows ? queries + (kv_head * groups + r1 / window) * query_head_stride + (r1 % window) * query_token_stride : nullptr;
+    const int pitch = dim + 1;
+MIXKV_UNROLL
+    for (int c = 0; c < 8; ++c) {
+        acc[c][0] = acc[c][1] = acc[c][2] = acc[c][3] = 0.0f;
+    }
+    // Blocks of MIXKV_DOT_BLOCK dimensions summed apart, then added up: mixkv_dot's arithmetic
+    // (common/dot.cuh), lane by lane.
+    for (int first = 0; first < dim; first += MIXKV_DOT_BLOCK) {
+        const int end = first + MIXKV_DOT_BLOCK < dim ? first + MIXKV_DOT_BLOCK : dim;
+        float block[8][4];
+MIXKV_UNROLL
+        for (int c = 0; c < 8; ++c) {
+            block[c][0] = block[c][1] = block[c][2] = block[c][3] = 0.0f;
+        }
+        for (int d = first; d < end; ++d) {
+            const float a0 = q0 ? q0[d] : 0.0f, a1 = q1 ? q1[d] : 0.0f;
+MIXKV_UNROLL
+            for (int c = 0; c < 8; ++c) {
+                const float* key = tile + (8 * c + 2 * pair) * pitch + d;
+                const float b0 = key[0], b1 = key[pitch];
+                block[c][0] = fmaf(a0, b0, block[c][0]);
+                block[c][1] = fmaf(a0, b1, block[c][1]);
+                block[c][2] = fmaf(a1, b0, block[c][2]);
+                block[c][3] = fmaf(a1, b1, block[c][3]);
+            }
+        }
+MIXKV_UNROLL
+        for (int c = 0; c < 8; ++c) {
+            acc[c][0] += block[c][0];
+            acc[c][1] += block[c][1];
+            acc[c][2] += block[c][2];
+            acc[c][3] += block[c][3];
+        }
+    }
+}
+
 // head_key_partials' arithmetic on the staged tile (see head_stats.cu): each key's norm by a warp
 // reduction over lane-strided dimensions, then one thread per dimension sums the unit keys in token
 // order, so both kernels write the same bits.
 template <typename T>
-__device__ __forceinline__ void mixkv_tile_key_partials(const unsigned short* tile, int pitch, int count, int dim, float* inverse_norm, float* partial)
+__device__ __forceinline__ void mixkv_tile_key_partials(const typename mixkv_tile_traits<T>::element* tile, int pitch, int count, int dim, float* inverse_norm, float* partial)
 {
     const int lane = threadIdx.x % MIXKV_WARP;
     for (int t = threadIdx.x / MIXKV_WARP; t < count; t += blockDim.x / MIXKV_WARP) {
         float sum = 0.0f;
         for (int i = lane; i < dim; i += MIXKV_WARP) {
-            T value;
-            value.bits = tile[t * pitch + i];
-            const float x = mixkv_to_float(value);
+            const float x = mixkv_tile_value<T>(tile, t * pitch + i);
             sum += x * x;
         }
         const float norm = sqrtf(mixkv_warp_reduce(sum, mixkv_sum_op()));
@@ -150,18 +256,18 @@ __device__ __forceinline__ void mixkv_tile_key_partials(const unsigned short* ti
     for (int i = threadIdx.x; i < dim; i += blockDim.x) {
         float sum = 0.0f;
         for (int t = 0; t < count; ++t) {
-            T value;
-            value.bits = tile[t * pitch + i];
-            sum += mixkv_to_float(value) * inverse_norm[t];
+            sum += mixkv_tile_value<T>(tile, t * pitch + i) * inverse_norm[t];
         }
         partial[i] = sum;
     }
 }
 
 template <typename T>
-__global__ void __launch_bounds__(128, 7) window_tile_stats(const WindowTileStatsParams p)
+__global__ void __launch_bounds__(128, mixkv_tile_traits<T>::min_blocks) window_tile_stats(const WindowTileStatsParams p)
 {
-    MIXKV_DYNAMIC_SHARED(unsigned short, tile);  // [64, D + 8]
+    typedef typename mixkv_tile_traits<T>::element element;
+    MIXKV_DYNAMIC_SHARED(unsigned short, staged);  // [64, pitch] keys (mixkv_tile_traits)
+    element* tile = reinterpret_cast<element*>(staged);
     __shared__ float inverse_norm[MIXKV_MMA_KEYS];
     const int tile_index = blockIdx.x, kv_head = blockIdx.y;
     const int first = tile_index * MIXKV_MMA_KEYS, rows = p.groups * p.window, prefix = p.tokens - p.window;
@@ -169,7 +275,7 @@ __global__ void __launch_bounds__(128, 7) window_tile_stats(const WindowTileStat
     __syncthreads();
     if (p.key_partials) {
         const int count = p.tokens - first < MIXKV_MMA_KEYS ? p.tokens - first : MIXKV_MMA_KEYS;
-        mixkv_tile_key_partials<T>(tile, p.head_dim + MIXKV_MMA_PAD, count, p.head_dim, inverse_norm,
+        mixkv_tile_key_partials<T>(tile, mixkv_tile_traits<T>::pitch(p.head_dim), count, p.head_dim, inverse_norm,
                                    p.key_partials + (static_cast<long long>(kv_head) * p.tiles + tile_index) * p.head_dim);
     }
 
@@ -246,10 +352,13 @@ __global__ void window_stats_merge(const WindowStatsMergeParams p)
 }
 
 template <typename T>
-__global__ void __launch_bounds__(128, 7) window_tile_mass(const WindowMassParams p)
+__global__ void __launch_bounds__(128, mixkv_tile_traits<T>::min_blocks) window_tile_mass(const WindowMassParams p)
 {
-    MIXKV_DYNAMIC_SHARED(unsigned short, tile);  // [64, D + 8] keys, then [64 rows, 64 keys] fp32 probabilities, rows 72 apart
-    float* probabilities = reinterpret_cast<float*>(tile + MIXKV_MMA_KEYS * (p.head_dim + MIXKV_MMA_PAD));
+    typedef mixkv_tile_traits<T> traits;
+    typedef typename traits::element element;
+    MIXKV_DYNAMIC_SHARED(unsigned short, staged);  // [64, pitch] keys, then [probability_rows, 64 keys] fp32 probabilities, rows 72 apart
+    element* tile = reinterpret_cast<element*>(staged);
+    float* probabilities = reinterpret_cast<float*>(tile + MIXKV_MMA_KEYS * traits::pitch(p.head_dim));
     const int kv_head = blockIdx.y, first = blockIdx.x * MIXKV_MMA_KEYS, rows = p.groups * p.window;
     mixkv_load_key_tile(tile, static_cast<const T*>(p.keys) + kv_head * p.key_head_stride, p.key_token_stride, first, p.prefix, p.head_dim);
     __syncthreads();
@@ -260,46 +369,54 @@ __global__ void __launch_bounds__(128, 7) window_tile_mass(const WindowMassParam
     const int column = threadIdx.x;
     int current = 0;
     float running = 0.0f, reduced = p.gqa_max ? MIXKV_NEG_INF : 0.0f;
+    // Each warp's 16 rows go to the probability buffer when their pass comes: one pass of all four
+    // warps for 16-bit keys, two passes of two for fp32 (traits::probability_rows).
+    const int writers = traits::probability_rows / 16;
     for (int base = 0; base < rows; base += 16 * MIXKV_MMA_WARPS) {
         const int row_tile = base / 16 + warp;
+        float acc[8][4];
         if (16 * row_tile < rows) {
-            float acc[8][4];
             mixkv_tile_logits(acc, tile, static_cast<const T*>(p.queries), p.query_head_stride, p.query_token_stride, kv_head, row_tile, rows, p.window, p.groups, p.head_dim);
-            for (int half = 0; half < 2; ++half) {
-                const int row = 16 * row_tile + group + 8 * half;
-                const int q = kv_head * p.groups + (row < rows ? row / p.window : 0), w = row < rows ? row % p.window : 0;
-                const float m = row < rows ? p.row_max[q * p.window + w] : 0.0f, l = row < rows ? p.row_sum[q * p.window + w] : 1.0f;
-                float* out = probabilities + (16 * warp + group + 8 * half) * MIXKV_MMA_PROBABILITY_PITCH + 2 * pair;
-                // One division per row, a multiply per key (an IEEE division is a dozen instructions).
-                const float inverse = row < rows ? 1.0f / l : 0.0f;
+        }
+        for (int pass = 0; pass < MIXKV_MMA_WARPS / writers; ++pass) {
+            const int pass_base = base + pass * traits::probability_rows;
+            if (warp / writers == pass && 16 * row_tile < rows) {
+                for (int half = 0; half < 2; ++half) {
+                    const int row = 16 * row_tile + group + 8 * half;
+                    const int q = kv_head * p.groups + (row < rows ? row / p.window : 0), w = row < rows ? row % p.window : 0;
+                    const float m = row < rows ? p.row_max[q * p.window + w] : 0.0f, l = row < rows ? p.row_sum[q * p.window + w] : 1.0f;
+                    float* out = probabilities + (16 * (warp % writers) + group + 8 * half) * MIXKV_MMA_PROBABILITY_PITCH + 2 * pair;
+                    // One division per row, a multiply per key (an IEEE division is a dozen instructions).
+                    const float inverse = row < rows ? 1.0f / l : 0.0f;
 MIXKV_UNROLL
-                for (int c = 0; c < 8; ++c) {
-                    const float p0 = row < rows ? expf(acc[c][2 * half] * p.scale - m) * inverse : 0.0f;
-                    const float p1 = row < rows ? expf(acc[c][2 * half + 1] * p.scale - m) * inverse : 0.0f;
-                    *reinterpret_cast<float2*>(out + 8 * c) = make_float2(p0, p1);
+                    for (int c = 0; c < 8; ++c) {
+                        const float p0 = row < rows ? expf(acc[c][2 * half] * p.scale - m) * inverse : 0.0f;
+                        const float p1 = row < rows ? expf(acc[c][2 * half + 1] * p.scale - m) * inverse : 0.0f;
+                        *reinterpret_cast<float2*>(out + 8 * c) = make_float2(p0, p1);
+                    }
                 }
             }
-        }
-        __syncthreads();
-        if (column < MIXKV_MMA_KEYS) {
-            // Row by row as before, but a run of rows of one query head at a time: the head's
-            // number is worked out once per run, not divided out of every row.
-            const int limit = rows - base < 16 * MIXKV_MMA_WARPS ? rows - base : 16 * MIXKV_MMA_WARPS;
-            for (int r = 0; r < limit;) {
-                const int g = (base + r) / p.window;
-                if (g != current) {
-                    const float mass = running / static_cast<float>(p.window);
-                    reduced = p.gqa_max ? fmaxf(reduced, mass) : reduced + mass;
-                    running = 0.0f;
-                    current = g;
-                }
-                const int run_end = (g + 1) * p.window - base < limit ? (g + 1) * p.window - base : limit;
-                for (; r < run_end; ++r) {
-                    running += probabilities[r * MIXKV_MMA_PROBABILITY_PITCH + column];
+            __syncthreads();
+            if (column < MIXKV_MMA_KEYS) {
+                // Row by row in row order, a run of rows of one query head at a time: the head's
+                // number is worked out once per run, not divided out of every row.
+                const int limit = rows - pass_base < traits::probability_rows ? rows - pass_base : traits::probability_rows;
+                for (int r = 0; r < limit;) {
+                    const int g = (pass_base + r) / p.window;
+                    if (g != current) {
+                        const float mass = running / static_cast<float>(p.window);
+                        reduced = p.gqa_max ? fmaxf(reduced, mass) : reduced + mass;
+                        running = 0.0f;
+                        current = g;
+                    }
+                    const int run_end = (g + 1) * p.window - pass_base < limit ? (g + 1) * p.window - pass_base : limit;
+                    for (; r < run_end; ++r) {
+                        running += probabilities[r * MIXKV_MMA_PROBABILITY_PITCH + column];
+                    }
                 }
             }
+            __syncthreads();
         }
-        __syncthreads();
     }
     const int key = first + column;
     if (column < MIXKV_MMA_KEYS && key < p.prefix) {
@@ -309,8 +426,10 @@ MIXKV_UNROLL
     }
 }
 
+MIXKV_KERNEL_INSTANCE("window_tile_stats<float>", window_tile_stats<float>, WindowTileStatsParams)
 MIXKV_KERNEL_INSTANCE("window_tile_stats<mixkv_f16>", window_tile_stats<mixkv_f16>, WindowTileStatsParams)
 MIXKV_KERNEL_INSTANCE("window_tile_stats<mixkv_bf16>", window_tile_stats<mixkv_bf16>, WindowTileStatsParams)
 MIXKV_KERNEL_INSTANCE("window_stats_merge", window_stats_merge, WindowStatsMergeParams)
+MIXKV_KERNEL_INSTANCE("window_tile_mass<float>", window_tile_mass<float>, WindowMassParams)
 MIXKV_KERNEL_INSTANCE("window_tile_mass<mixkv_f16>", window_tile_mass<mixkv_f16>, WindowMassParams)
 MIXKV_KERNEL_INSTANCE("window_tile_mass<mixkv_bf16>", window_tile_mass<mixkv_bf16>, WindowMassParams)

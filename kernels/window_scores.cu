@@ -12,6 +12,7 @@
 #include "common/dtype.cuh"
 #include "common/reduce.cuh"
 #include "common/window_mass_params.cuh"
+#include "common/dot.cuh"
 
 struct WindowRowStatsParams {
     const void* keys;          // [Hkv, N, D] storage dtype, strides below (elements)
@@ -40,16 +41,6 @@ struct WindowPoolParams {
 };
 
 template <typename T>
-__device__ __forceinline__ float mixkv_dot_row(const T* a, const float* b, int d)
-{
-    float sum = 0.0f;
-    for (int i = 0; i < d; ++i) {
-        sum += mixkv_to_float(a[i]) * b[i];
-    }
-    return sum;
-}
-
-template <typename T>
 __global__ void window_row_stats(const WindowRowStatsParams p)
 {
     MIXKV_DYNAMIC_SHARED(float, query);  // D floats
@@ -60,7 +51,7 @@ __global__ void window_row_stats(const WindowRowStatsParams p)
     const int prefix = p.tokens - p.window;
     const T* query_row = static_cast<const T*>(p.queries) + q * p.query_head_stride + w * p.query_token_stride;
     for (int i = threadIdx.x; i < p.head_dim; i += blockDim.x) {
-        query[i] = mixkv_to_float(query_row[i]) * p.scale;
+        query[i] = mixkv_to_float(query_row[i]);
     }
     __syncthreads();
 
@@ -68,7 +59,7 @@ __global__ void window_row_stats(const WindowRowStatsParams p)
     const int visible = prefix + w + 1;  // causal: the row at position P + w sees keys 0..P+w
     float m = MIXKV_NEG_INF, l = 0.0f;
     for (int n = threadIdx.x; n < visible; n += blockDim.x) {
-        const float logit = mixkv_dot_row(keys + n * p.key_token_stride, query, p.head_dim);
+        const float logit = mixkv_dot(keys + n * p.key_token_stride, query, p.head_dim) * p.scale;
         if (logit > m) {
             l = l * expf(m - logit) + 1.0f;
             m = logit;
@@ -100,10 +91,7 @@ __global__ void window_mass(const WindowMassParams p)
         float mass = 0.0f;
         for (int w = 0; w < p.window; ++w) {
             const T* query = static_cast<const T*>(p.queries) + q * p.query_head_stride + w * p.query_token_stride;
-            float logit = 0.0f;
-            for (int i = 0; i < p.head_dim; ++i) {
-                logit += mixkv_to_float(query[i]) * p.scale * mixkv_to_float(key[i]);
-            }
+            const float logit = mixkv_dot(key, query, p.head_dim) * p.scale;
             mass += expf(logit - p.row_max[q * p.window + w]) / p.row_sum[q * p.window + w];
         }
         mass /= static_cast<float>(p.window);

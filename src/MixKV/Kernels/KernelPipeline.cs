@@ -77,7 +77,7 @@ internal static class KernelPipeline
         {
             WindowScores.Enqueue(runtime, keys, window, plan.Options, ws);
             afterStage?.Invoke(Stage.WindowScores);
-            HeadStats.Enqueue(runtime, keys, values, plan.Prefix, ws, keyPartialsWritten: WindowScores.UsesTensorCores(keys.DType, keys.Dim));
+            HeadStats.Enqueue(runtime, keys, values, plan.Prefix, ws, keyPartialsWritten: WindowScores.UsesTiles(keys.DType, keys.Dim));
             afterStage?.Invoke(Stage.HeadStats);
             DevicePointer redundancy = ws.OnlineRedundancy;
             if (plan.Options.Redundancy is { } table)

@@ -5,8 +5,8 @@ namespace MixKV.Kernels;
 /// <summary>
 /// Scratch of one layer's pipeline, carved from a single device allocation (CUB style: ask for the
 /// size, hand in the memory). Every region starts 256-byte aligned. All fp32 except caps (int32).
-/// Sizes: softmax stats [Hq, W] x2, per-key-tile softmax stats [Hq·W, ceil(N/64)] x2 (the tensor-core
-/// path of 16-bit caches), per-prefix-token arrays [Hkv, P] x7, key partials [Hkv, ceil(N/64), D],
+/// Sizes: softmax stats [Hq, W] x2, per-key-tile softmax stats [Hq·W, ceil(N/64)] x2 (the tile kernels,
+/// D up to 128), per-prefix-token arrays [Hkv, P] x7, key partials [Hkv, ceil(N/64), D],
 /// mean key [Hkv, D], per-head scalars [Hkv] x4, the mix stage's per-block partials [Hkv, 512, 10].
 /// </summary>
 internal sealed class KernelWorkspace
@@ -49,7 +49,7 @@ internal sealed class KernelWorkspace
 
     public DevicePointer RowSum { get; }
 
-    /// <summary>Each window row's max over each 64-key tile (tensor-core path), [Hkv, G·W, tiles].</summary>
+    /// <summary>Each window row's max over each 64-key tile (the tile kernels), [Hkv, G·W, tiles].</summary>
     public DevicePointer TileMax { get; }
 
     /// <summary>Each window row's Σ exp over each 64-key tile, against <see cref="TileMax"/>.</summary>

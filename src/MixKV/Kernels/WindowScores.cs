@@ -14,25 +14,33 @@ namespace MixKV.Kernels;
 /// </summary>
 internal static class WindowScores
 {
-    /// <summary>Keys per tile of the tensor-core kernels (MIXKV_MMA_KEYS).</summary>
+    /// <summary>Keys per tile of the tile kernels (MIXKV_MMA_KEYS).</summary>
     public const int TileKeys = 64;
 
-    /// <summary>Shared key rows are D + 8 values apart (MIXKV_MMA_PAD: no bank conflicts on fragment loads).</summary>
+    /// <summary>Shared 16-bit key rows are D + 8 values apart (MIXKV_MMA_PAD: no bank conflicts on fragment loads); fp32 rows D + 1.</summary>
     private const int KeyPad = 8;
 
     /// <summary>Shared probability rows are 64 + 8 floats apart (MIXKV_MMA_PROBABILITY_PITCH: no bank conflicts on their stores).</summary>
     private const int ProbabilityPitch = TileKeys + 8;
 
-    /// <summary>Largest D of the tensor-core path, which keeps its key tile (64 x (D + 8) 16-bit) and 64 x 72 fp32 probabilities in 36 KB of shared memory.</summary>
-    public const int MaxTensorCoreDim = 128;
+    /// <summary>
+    /// Largest D of the tile kernels: 16-bit keys keep a 64 x (D + 8) tile and 64 x 72 fp32 probabilities
+    /// in 36 KB of shared memory, fp32 keys a 64 x (D + 1) tile and 32 probability rows in 42 KB (under
+    /// the 48 KB a launch gets without opting in).
+    /// </summary>
+    public const int MaxTileDim = 128;
 
     public static int KeyTiles(int tokens) => Math.Max(1, (tokens + TileKeys - 1) / TileKeys);
 
+    /// <summary>Whether the tile kernels multiply on tensor cores: mma.sync takes fp16/bf16 in k steps of 16.</summary>
+    public static bool UsesTensorCores(DType dtype, int dim) => dtype is DType.F16 or DType.BF16 && dim % 16 == 0 && dim <= MaxTileDim;
+
     /// <summary>
-    /// Whether the tensor-core kernels take this layer: mma.sync multiplies fp16/bf16 in k steps of 16.
-    /// Their first kernel also writes the key statistics' per-chunk partials (<see cref="HeadStats"/> then skips that pass over K).
+    /// Whether the tile kernels (window_mma.cu) take this layer: on tensor cores, or on CUDA cores for
+    /// fp32 keys. Their first kernel also writes the key statistics' per-chunk partials
+    /// (<see cref="HeadStats"/> then skips that pass over K). Else the row kernels (window_scores.cu).
     /// </summary>
-    public static bool UsesTensorCores(DType dtype, int dim) => dtype is DType.F16 or DType.BF16 && dim % 16 == 0 && dim <= MaxTensorCoreDim;
+    public static bool UsesTiles(DType dtype, int dim) => UsesTensorCores(dtype, dim) || (dtype == DType.F32 && dim <= MaxTileDim);
 
     public static void Enqueue(IKernelRuntime runtime, DeviceTensor keys, DeviceTensor windowQueries, CompressionOptions options, KernelWorkspace ws)
     {
@@ -41,9 +49,9 @@ internal static class WindowScores
         float scale = (float)(1.0 / Math.Sqrt(dim));
         string type = Launch.TypeName(keys.DType);
 
-        if (UsesTensorCores(keys.DType, dim))
+        if (UsesTiles(keys.DType, dim))
         {
-            EnqueueTensorCores(runtime, keys, windowQueries, options, ws, type, scale);
+            EnqueueTiles(runtime, keys, windowQueries, options, ws, type, scale);
         }
         else
         {
@@ -60,11 +68,13 @@ internal static class WindowScores
         });
     }
 
-    private static void EnqueueTensorCores(IKernelRuntime runtime, DeviceTensor keys, DeviceTensor windowQueries, CompressionOptions options, KernelWorkspace ws, string type, float scale)
+    private static void EnqueueTiles(IKernelRuntime runtime, DeviceTensor keys, DeviceTensor windowQueries, CompressionOptions options, KernelWorkspace ws, string type, float scale)
     {
         int window = windowQueries.Tokens, prefix = keys.Tokens - window, dim = keys.Dim;
         int groups = windowQueries.Heads / keys.Heads, tiles = KeyTiles(keys.Tokens);
-        uint keyTileBytes = (uint)(TileKeys * (dim + KeyPad) * sizeof(ushort));
+        bool fp32 = keys.DType == DType.F32;
+        uint keyTileBytes = (uint)(fp32 ? TileKeys * (dim + 1) * sizeof(float) : TileKeys * (dim + KeyPad) * sizeof(ushort));
+        uint probabilityBytes = (uint)((fp32 ? 32 : TileKeys) * ProbabilityPitch * sizeof(float)); // mixkv_tile_traits<T>::probability_rows
 
         runtime.Launch($"window_tile_stats<{type}>", Launch.Config((uint)tiles, (uint)keys.Heads, BlockSizes.WindowTile, keyTileBytes), new WindowTileStatsParams
         {
@@ -98,7 +108,7 @@ internal static class WindowScores
             Tiles = tiles,
         });
 
-        runtime.Launch($"window_tile_mass<{type}>", Launch.Config(Launch.Blocks(prefix, TileKeys), (uint)keys.Heads, BlockSizes.WindowTile, keyTileBytes + (TileKeys * ProbabilityPitch * sizeof(float))),
+        runtime.Launch($"window_tile_mass<{type}>", Launch.Config(Launch.Blocks(prefix, TileKeys), (uint)keys.Heads, BlockSizes.WindowTile, keyTileBytes + probabilityBytes),
             MassParams(keys, windowQueries, options, ws, scale));
     }
 

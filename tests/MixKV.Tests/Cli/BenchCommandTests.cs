@@ -123,15 +123,16 @@ public sealed class BenchCommandTests
 
     /// <summary>
     /// --per-kernel on the emulated kernels: every launched instance appears once with its launches per
-    /// layer and a positive time; the window stage is the tensor-core one for bf16 with D = 64 and the
-    /// CUDA-core one for f32 (whose key partials come from head_key_partials instead).
+    /// layer and a positive time; the window stage is the tile one (tensor cores for bf16, FMAs for
+    /// f32) up to D = 128 and the row one past it (whose key partials come from head_key_partials).
     /// </summary>
-    [TestCase("bf16", "window_tile_stats<mixkv_bf16>", "window_row_stats<float>")]
-    [TestCase("f32", "window_row_stats<float>", "window_tile_stats<mixkv_bf16>")]
-    public void PerKernelListsEveryLaunchedKernel(string dtype, string present, string absent)
+    [TestCase("bf16", 64, "window_tile_stats<mixkv_bf16>", "window_row_stats<float>")]
+    [TestCase("f32", 64, "window_tile_stats<float>", "window_row_stats<float>")]
+    [TestCase("f32", 136, "window_row_stats<float>", "window_tile_stats<float>")]
+    public void PerKernelListsEveryLaunchedKernel(string dtype, int dim, string present, string absent)
     {
         string[] args = With("--backend", "emulated");
-        args[Array.IndexOf(args, "--head-dim") + 1] = "64";
+        args[Array.IndexOf(args, "--head-dim") + 1] = dim.ToString(System.Globalization.CultureInfo.InvariantCulture);
         CliRun run = CliRun.Of([.. args, "--dtype", dtype, "--repeat", "2", "--per-kernel", "--json"]);
 
         Assert.That(run.ExitCode, Is.EqualTo(0), run.ToString());
@@ -142,7 +143,7 @@ public sealed class BenchCommandTests
         Assert.That(names, Is.Unique, run.Stdout);
         Assert.That(names, Does.Contain(present).And.Not.Contain(absent), run.Stdout);
         Assert.That(names, Does.Contain("select_topk").And.Contain("mix_scores"), run.Stdout);
-        Assert.That(names.Contains("head_key_partials<float>"), Is.EqualTo(dtype == "f32"), run.Stdout);
+        Assert.That(names.Contains("head_key_partials<float>"), Is.EqualTo(dim > 128), run.Stdout);
         Assert.That(kernels.Single(k => k.Name.StartsWith("gather_rows", StringComparison.Ordinal)).Launches, Is.EqualTo(2), "K' and V'");
         Assert.That(kernels.Select(k => k.Us), Is.All.GreaterThan(0), run.Stdout);
     }

@@ -47,17 +47,20 @@ public sealed class WindowScoresKernelTests : EmulatedKernelFixture
     }
 
     /// <summary>
-    /// The tensor-core kernels with many row tiles (G·W up to 240: several passes of the four warps,
-    /// query heads straddling 16-row tiles) and keys over several 64-key tiles, masked tail included;
-    /// the key partials they write on the side are exactly head_key_partials'.
+    /// The tile kernels (tensor cores for fp16/bf16, FMAs for fp32) with many row tiles (G·W up to
+    /// 240: several passes of the four warps, two probability passes for fp32, query heads straddling
+    /// 16-row tiles) and keys over several 64-key tiles, masked tail included; the key partials they
+    /// write on the side are exactly head_key_partials'.
     /// </summary>
     [Test]
-    public void TensorCorePathMatchesTheReferenceOverManyTiles([Values(DType.F16, DType.BF16)] DType dtype, [Values] GqaReduction gqa)
+    public void TilePathMatchesTheReferenceOverManyTiles([Values] DType dtype, [Values] GqaReduction gqa)
     {
         TestRandom rng = KernelCheck.Seeded();
-        int heads = rng.Int(1, 2), groups = rng.Int(3, 6), tokens = rng.Int(200, 420), dim = rng.Pick([16, 48, 128]), window = rng.Int(17, 40);
+        int heads = rng.Int(1, 2), groups = rng.Int(3, 6), tokens = rng.Int(200, 420), window = rng.Int(17, 40);
+        int dim = dtype == DType.F32 ? rng.Pick([5, 16, 36, 128]) : rng.Pick([16, 48, 128]);
         string say = rng.Say($"Hkv {heads} G {groups} N {tokens} D {dim} W {window}");
-        Assert.That(K.WindowScores.UsesTensorCores(dtype, dim), Is.True, say);
+        Assert.That(K.WindowScores.UsesTiles(dtype, dim), Is.True, say);
+        Assert.That(K.WindowScores.UsesTensorCores(dtype, dim), Is.EqualTo(dtype != DType.F32), say);
         LayerData data = LayerData.Random(rng, heads, groups, tokens, dim, window, dtype);
         StoredLayer stored = data.Store(rng.Coin() ? TensorLayout.Hnd : TensorLayout.Nhd);
         int prefix = tokens - window, queryHeads = heads * groups;
@@ -77,8 +80,27 @@ public sealed class WindowScoresKernelTests : EmulatedKernelFixture
         Assert.That(fromTiles, Is.EqualTo(stage.Floats(stage.Workspace.KeyPartials, partials)), $"{say}: key partials vs head_key_partials");
     }
 
+    /// <summary>The row kernels (window_scores.cu): fp32 past the tile limit of D (up to 256), 16-bit with D not a multiple of 16.</summary>
+    [Test]
+    public void RowPathMatchesTheReference([Values] DType dtype, [Values] GqaReduction gqa)
+    {
+        TestRandom rng = KernelCheck.Seeded();
+        int heads = rng.Int(1, 2), groups = rng.Int(1, 3), tokens = rng.Int(70, 200), window = rng.Int(3, 20);
+        int dim = dtype == DType.F32 ? rng.Pick([K.WindowScores.MaxTileDim + rng.Int(1, 20), 256]) : rng.Pick([8, 40, 72]);
+        string say = rng.Say($"Hkv {heads} G {groups} N {tokens} D {dim} W {window}");
+        Assert.That(K.WindowScores.UsesTiles(dtype, dim), Is.False, say);
+        LayerData data = LayerData.Random(rng, heads, groups, tokens, dim, window, dtype);
+        StoredLayer stored = data.Store(rng.Coin() ? TensorLayout.Hnd : TensorLayout.Nhd);
+        using var stage = new StageHarness(backend, heads * groups, heads, tokens, dim, window);
+        var options = new CompressionOptions { Window = window, Budget = window + 1, Gqa = gqa, PoolingKernel = 1 };
+
+        K.WindowScores.Enqueue(stage.Runtime, stage.Upload(stored.Keys), stage.Upload(stored.Queries), options, stage.Workspace);
+
+        AssertRowStatisticsAndMass(stage, data, stored, dtype, gqa, window, say);
+    }
+
     /// <summary>
-    /// The stage wrote its outputs (and, on tensor cores, its per-tile statistics) and nothing else; the
+    /// The stage wrote its outputs (and, by tiles, its per-tile statistics) and nothing else; the
     /// softmax row statistics and the raw mass (before pooling) agree with the reference.
     /// </summary>
     private static void AssertRowStatisticsAndMass(StageHarness stage, LayerData data, StoredLayer stored, DType dtype, GqaReduction gqa, int window, string say)
@@ -86,7 +108,7 @@ public sealed class WindowScoresKernelTests : EmulatedKernelFixture
         K.KernelWorkspace ws = stage.Workspace;
         int heads = data.KvHeads, tokens = data.Tokens, prefix = tokens - window, rows = data.QueryHeads * window;
         var written = new List<(DevicePointer, long)> { (ws.RowMax, rows), (ws.RowSum, rows), (ws.RawAttention, heads * prefix), (ws.Attention, heads * prefix) };
-        if (K.WindowScores.UsesTensorCores(dtype, data.Dim))
+        if (K.WindowScores.UsesTiles(dtype, data.Dim))
         {
             written.Add((ws.TileMax, rows * K.WindowScores.KeyTiles(tokens)));
             written.Add((ws.TileSum, rows * K.WindowScores.KeyTiles(tokens)));
