@@ -18,12 +18,13 @@ public sealed class FastValidationTests
         Queries,
     }
 
+    /// <param name="dim">128 takes the fast path's one-sweep key and value passes (D = 128 only), 32 the general ones.</param>
     [Test]
-    public void NonFiniteValue_IsRejectedLikeTheReference([Values] Tensor tensor, [Values] DType dtype, [Values] bool nan, [Values] bool uncompressed)
+    public void NonFiniteValue_IsRejectedLikeTheReference([Values] Tensor tensor, [Values] DType dtype, [Values] bool nan, [Values] bool uncompressed, [Values(32, 128)] int dim)
     {
         var rng = TestRandom.ForCurrentTest();
         int tokens = rng.Int(300, 700), window = 8;
-        LayerData data = LayerData.Random(rng, 2, 2, tokens, 32, window + 2, dtype);
+        LayerData data = LayerData.Random(rng, 2, 2, tokens, dim, window + 2, dtype);
         StoredLayer stored = data.Store(rng.Coin() ? TensorLayout.Hnd : TensorLayout.Nhd);
         StoredTensor target = tensor switch { Tensor.Keys => stored.Keys, Tensor.Values => stored.Values, _ => stored.Queries };
         int head = rng.Int(0, target.Heads - 1);
@@ -44,16 +45,30 @@ public sealed class FastValidationTests
     }
 
     [Test]
-    public void LargeFiniteValues_AreNotMistakenForNonFinite()
+    public void LargeFiniteValues_AreNotMistakenForNonFinite([Values(16, 128)] int dim, [Values] bool inValues)
     {
         var rng = TestRandom.ForCurrentTest();
-        LayerData data = LayerData.Random(rng, 1, 1, 200, 16, 8, DType.F32);
-        data.Keys[0][rng.Int(0, 150)][3] = 3e25f; // its square overflows fp32
+        LayerData data = LayerData.Random(rng, 1, 1, 600, dim, 8, DType.F32);
+        // Its square overflows fp32; mid-chunk, so the one-sweep passes hand the rest of the chunk over.
+        int token = rng.Int(0, 590);
+        (inValues ? data.Values : data.Keys)[0][token][3] = 3e25f;
         StoredLayer stored = data.Store(TensorLayout.Hnd);
-        var options = new CompressionOptions { Budget = 40, Window = 8, Score = ScoreMode.KeyDiff };
+        var options = new CompressionOptions { Budget = 40, Window = 8, Score = inValues ? ScoreMode.VNorm : ScoreMode.KeyDiff };
         CompressedLayer expected = new ReferenceCompressor().Compress(stored.Inputs, options, LayerPosition.Single);
-        CompressedLayer actual = new FastCompressor().Compress(stored.Inputs, options, LayerPosition.Single);
-        Assert.That(actual.Kept.HeadLens, Is.EqualTo(expected.Kept.HeadLens), rng.Tag);
+        (CompressedLayer actual, FastIntermediates? details) = new FastCompressor().Run(stored.Inputs, options, LayerPosition.Single, withScores: false, keepIntermediates: true);
+        string say = rng.Say($"3e25 in {(inValues ? "V" : "K")} at token {token}, D {dim}");
+        Assert.That(actual.Kept.HeadLens, Is.EqualTo(expected.Kept.HeadLens), say);
+        // The row's norm (its fp32 sum of squares overflows) and every other row's, within the fp32 tolerance.
+        HeadStatistics stats = HeadStats.Compute(stored.Inputs.Keys, stored.Inputs.Values, 600 - 8);
+        FastAgreement.AssertClose(details!.KeyNorms, stats.KeyNorms, FastAgreement.F32Tolerance, 1e-3, $"{say}: key norms");
+        FastAgreement.AssertClose(details.ValueNorms, stats.ValueNorms, FastAgreement.F32Tolerance, 1e-3, $"{say}: value norms");
+        FastAgreement.AssertClose(details.Similarity, stats.MeanKeySimilarity, FastAgreement.F32Tolerance, 1, $"{say}: similarity");
+        if (inValues)
+        {
+            // Its value norm dwarfs every other: the largest S of the head on both paths.
+            Assert.That(expected.Kept.Positions, Does.Contain(token), say);
+            Assert.That(actual.Kept.Positions, Does.Contain(token), say);
+        }
     }
 
     [Test]
