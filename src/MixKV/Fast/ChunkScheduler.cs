@@ -1,16 +1,15 @@
 namespace MixKV.Fast;
 
 /// <summary>
-/// Runs <c>body(chunk, worker)</c> for every chunk on up to <see cref="Workers"/> threads, handing out
-/// chunks dynamically (a shared counter) so a thread slowed by other load does not stall the pass.
-/// Each thread owns one worker index, hence one <see cref="ChunkWorker"/>. Results are written per
-/// chunk, so they do not depend on which thread ran which chunk.
+/// Runs <c>body(chunk, worker)</c> for every chunk on the <see cref="Workers"/> threads of a
+/// <see cref="WorkerTeam"/>, handing out chunks dynamically (a shared counter) so a thread slowed by
+/// other load does not stall the pass. Each thread owns one worker index, hence one
+/// <see cref="ChunkWorker"/>. Results are written per chunk, so they do not depend on which thread
+/// ran which chunk.
 /// </summary>
-internal sealed class ChunkScheduler
+internal sealed class ChunkScheduler(WorkerTeam team)
 {
-    public ChunkScheduler(int workers) => Workers = Math.Max(1, workers);
-
-    public int Workers { get; }
+    public int Workers => team.Size;
 
     /// <summary>
     /// Two independent loops at once: worker 0 takes items of <paramref name="stream"/> (memory-bound)
@@ -21,8 +20,7 @@ internal sealed class ChunkScheduler
     public void RunBeside(int streamItems, Action<int, int> stream, int computeItems, Action<int, int> compute)
     {
         int nextStream = -1, nextCompute = -1;
-        int threads = Math.Max(1, Math.Min(Workers, streamItems + computeItems));
-        Parallel.For(0, threads, new ParallelOptions { MaxDegreeOfParallelism = threads }, worker =>
+        team.Run(worker =>
         {
             if (worker == 0)
             {
@@ -34,29 +32,7 @@ internal sealed class ChunkScheduler
         });
     }
 
-    public void Run(int chunks, Action<int, int> body)
-    {
-        int threads = Math.Min(Workers, chunks);
-        if (threads <= 1)
-        {
-            for (int c = 0; c < chunks; c++)
-            {
-                body(c, 0);
-            }
-
-            return;
-        }
-
-        int next = -1;
-        Parallel.For(0, threads, new ParallelOptions { MaxDegreeOfParallelism = threads }, worker =>
-        {
-            int c;
-            while ((c = Interlocked.Increment(ref next)) < chunks)
-            {
-                body(c, worker);
-            }
-        });
-    }
+    public void Run(int chunks, Action<int, int> body) => team.For(chunks, body);
 
     private static void Drain(ref int next, int count, Action<int, int> body, int worker)
     {

@@ -53,23 +53,39 @@ public sealed class FastCompressor : ILayerCompressor
 
         using MemoryHandle keyPin = inputs.Keys.Data.Pin(), valuePin = inputs.Values.Data.Pin(), queryPin = inputs.Queries.Data.Pin();
         PinnedRows keys = Pinned(inputs.Keys, keyPin), values = Pinned(inputs.Values, valuePin);
+        WorkerTeam team = WorkerTeam.Rent(Workers);
+        try
+        {
+            return Run(inputs, options, layer, withScores, keepIntermediates, keys, values, Pinned(inputs.WindowQueries(Math.Min(window, inputs.Queries.Tokens)), queryPin), team, uncompressed);
+        }
+        finally
+        {
+            WorkerTeam.Return(team);
+        }
+    }
+
+    private (CompressedLayer Layer, FastIntermediates? Details) Run(LayerInputs inputs, CompressionOptions options, LayerPosition layer, bool withScores, bool keepIntermediates,
+        PinnedRows keys, PinnedRows values, PinnedRows windowQueries, WorkerTeam team, bool uncompressed)
+    {
+        int heads = inputs.KvHeads, tokens = inputs.Tokens, window = options.Window;
+        int prefix = Math.Max(tokens - window, 0);
 
         if (tokens < window || (uncompressed && !withScores))
         {
             if (options.CheckFinite && (FiniteScan.HasNonFinite(keys, heads, tokens) || FiniteScan.HasNonFinite(values, heads, tokens)
-                || (tokens >= window && FiniteScan.HasNonFinite(Pinned(inputs.WindowQueries(window), queryPin), inputs.QueryHeads, window))))
+                || (tokens >= window && FiniteScan.HasNonFinite(windowQueries, inputs.QueryHeads, window))))
             {
                 InputValidator.Validate(inputs, options, layer);
             }
 
             KeptTokens all = Uncompressed(heads, tokens, prefix, withScores ? new float[heads * prefix] : null);
-            return (Gather(keys, values, inputs, all, StageTimings.Zero), null);
+            return (Gather(keys, values, inputs, all, StageTimings.Zero, team), null);
         }
 
         FastWorkspace workspace = Interlocked.Exchange(ref cachedWorkspace, null) ?? new FastWorkspace();
         try
         {
-            return Compressed(inputs, options, layer, withScores, keepIntermediates, keys, values, Pinned(inputs.WindowQueries(window), queryPin), workspace, uncompressed);
+            return Compressed(inputs, options, layer, withScores, keepIntermediates, keys, values, windowQueries, workspace, team, uncompressed);
         }
         finally
         {
@@ -78,10 +94,10 @@ public sealed class FastCompressor : ILayerCompressor
     }
 
     private (CompressedLayer, FastIntermediates?) Compressed(LayerInputs inputs, CompressionOptions options, LayerPosition layer, bool withScores, bool keepIntermediates,
-        PinnedRows keys, PinnedRows values, PinnedRows windowQueries, FastWorkspace workspace, bool uncompressed)
+        PinnedRows keys, PinnedRows values, PinnedRows windowQueries, FastWorkspace workspace, WorkerTeam team, bool uncompressed)
     {
         int heads = inputs.KvHeads, tokens = inputs.Tokens, window = options.Window, prefix = tokens - window;
-        var fast = new FastLayer(keys, values, windowQueries, tokens, heads, inputs.QueryHeads, window, options, workspace, Workers, Wide, TileLimitBytes);
+        var fast = new FastLayer(keys, values, windowQueries, tokens, heads, inputs.QueryHeads, window, options, workspace, team, Wide, TileLimitBytes);
         bool finiteChecked = !options.CheckFinite;
         if (!finiteChecked && FiniteScan.HasNonFinite(windowQueries, inputs.QueryHeads, window))
         {
@@ -111,13 +127,13 @@ public sealed class FastCompressor : ILayerCompressor
             redundancy[h] = options.Redundancy is { } table ? table[layer.Index, h] : results[h].Redundancy;
         }
 
-        Parallel.For(0, heads, new ParallelOptions { MaxDegreeOfParallelism = Workers }, h => FastMix.ComputeHead(options.Score, attention[h], results[h], redundancy[h], scores[h]));
+        team.For(heads, (h, _) => FastMix.ComputeHead(options.Score, attention[h], results[h], redundancy[h], scores[h]));
         TimeSpan tMix = Lap(clock);
         float[]? flatScores = withScores ? Flatten(scores, prefix) : null;
 
         int[] caps = uncompressed ? [] : FastBudget.Caps(options, layer, attention, heads, tokens, Workers, arrays.Sort, headsSorted: sortHeads);
         TimeSpan tBudget = Lap(clock);
-        KeptTokens kept = uncompressed ? Uncompressed(heads, tokens, prefix, flatScores) : Select(scores, caps, prefix, window, flatScores, arrays.SelectKeys);
+        KeptTokens kept = uncompressed ? Uncompressed(heads, tokens, prefix, flatScores) : Select(scores, caps, prefix, window, flatScores, arrays.SelectKeys, team);
         TimeSpan tSelect = Lap(clock);
 
         var timings = new StageTimings(tScores, tStats, tMix, tBudget, tSelect, TimeSpan.Zero);
@@ -125,7 +141,7 @@ public sealed class FastCompressor : ILayerCompressor
             ? new FastIntermediates(attention, scores, Array.ConvertAll(results, r => r.KeyNorms[..prefix]), Array.ConvertAll(results, r => r.ValueNorms),
                 Array.ConvertAll(results, r => r.Similarity), Array.ConvertAll(results, r => r.Redundancy), caps)
             : null;
-        return (Gather(keys, values, inputs, kept, timings), details);
+        return (Gather(keys, values, inputs, kept, timings, team), details);
     }
 
     /// <summary>After a pass saw NaN/Inf (or an fp32 overflow): the exact check, which throws the reference's exception when the input really is non-finite.</summary>
@@ -140,7 +156,7 @@ public sealed class FastCompressor : ILayerCompressor
         return true;
     }
 
-    private KeptTokens Select(double[][] scores, int[] caps, int prefix, int window, float[]? flatScores, double[][] selectKeys)
+    private static KeptTokens Select(double[][] scores, int[] caps, int prefix, int window, float[]? flatScores, double[][] selectKeys, WorkerTeam team)
     {
         int heads = scores.Length;
         var lens = new int[heads];
@@ -156,7 +172,7 @@ public sealed class FastCompressor : ILayerCompressor
         }
 
         var positions = new int[offsets[heads]];
-        Parallel.For(0, heads, new ParallelOptions { MaxDegreeOfParallelism = Workers }, h =>
+        team.For(heads, (h, _) =>
         {
             Span<int> row = positions.AsSpan(offsets[h], lens[h]);
             TopKSelect.Select(scores[h], caps[h], row[..caps[h]], selectKeys[h]);
@@ -169,14 +185,13 @@ public sealed class FastCompressor : ILayerCompressor
         return new KeptTokens(true, lens, positions, prefix, flatScores);
     }
 
-    private CompressedLayer Gather(PinnedRows keys, PinnedRows values, LayerInputs inputs, KeptTokens kept, StageTimings timings)
+    private static CompressedLayer Gather(PinnedRows keys, PinnedRows values, LayerInputs inputs, KeptTokens kept, StageTimings timings, WorkerTeam team)
     {
         var clock = Stopwatch.StartNew();
         long bytes = (long)kept.TotalTokens * inputs.Keys.RowBytes;
         byte[] outKeys = GC.AllocateUninitializedArray<byte>(checked((int)bytes));
         byte[] outValues = GC.AllocateUninitializedArray<byte>(outKeys.Length);
-        FastGather.Flattened(keys, kept, outKeys, Workers);
-        FastGather.Flattened(values, kept, outValues, Workers);
+        FastGather.Flattened(keys, values, kept, outKeys, outValues, team);
         return new CompressedLayer(kept, outKeys, outValues, inputs.Keys.DType, inputs.HeadDim, timings with { Gather = clock.Elapsed });
     }
 

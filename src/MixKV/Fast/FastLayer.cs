@@ -12,7 +12,7 @@ internal sealed unsafe class FastLayer
     /// <summary>Keys per chunk: the chunk's packed keys (D=128: 128 KiB) and its [chunk, R] tile stay in L2.</summary>
     public const int ChunkTokens = 256;
 
-    public FastLayer(PinnedRows keys, PinnedRows values, PinnedRows windowQueries, int tokens, int kvHeads, int queryHeads, int window, CompressionOptions options, FastWorkspace workspace, int workers, bool wide, long tileLimitBytes)
+    public FastLayer(PinnedRows keys, PinnedRows values, PinnedRows windowQueries, int tokens, int kvHeads, int queryHeads, int window, CompressionOptions options, FastWorkspace workspace, WorkerTeam team, bool wide, long tileLimitBytes)
     {
         Keys = keys;
         Values = values;
@@ -25,7 +25,7 @@ internal sealed unsafe class FastLayer
         Options = options;
         Workspace = workspace;
         Wide = wide;
-        Scheduler = new ChunkScheduler(workers);
+        Scheduler = new ChunkScheduler(team);
         GroupRows = Groups * window;
         Rows = (GroupRows + LogitKernel.Lanes - 1) / LogitKernel.Lanes * LogitKernel.Lanes;
         Chunks = (Tokens + ChunkTokens - 1) / ChunkTokens;
