@@ -61,7 +61,14 @@ internal sealed class CallArrays
 /// <summary>Per-head buffers of <see cref="RadixSort"/> and the sorted copies of A (<see cref="FastBudget"/>).</summary>
 internal sealed class SortScratch(int heads, int length)
 {
+    /// <summary>[Hkv][P] each head's largest A, descending, in the first <see cref="Lengths"/>[h] places.</summary>
     public double[][] Sorted { get; } = CallArrays.PerHead<double>(heads, length);
+
+    /// <summary>[Hkv] how many of each head's largest A are sorted (as many as the allocation can take from one head).</summary>
+    public int[] Lengths { get; } = new int[heads];
+
+    /// <summary>[Hkv][P / stride] the sample that bounds each head's largest values.</summary>
+    public double[][] Sample { get; } = CallArrays.PerHead<double>(heads, (length + FastBudget.SampleStride - 1) / FastBudget.SampleStride);
 
     public ulong[][] Keys { get; } = CallArrays.PerHead<ulong>(heads, length);
 

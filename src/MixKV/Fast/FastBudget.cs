@@ -26,7 +26,7 @@ internal static class FastBudget
 
         int prefix = tokens - options.Window, baseCap = options.Budget - options.Window;
         int[] caps = headsSorted
-            ? Allocate(scratch.Sorted, scratch.Factor, baseCap, options.FloorAlpha)
+            ? Allocate(scratch, baseCap, options.FloorAlpha)
             : AdaKVCaps(attention, baseCap, options.FloorAlpha, options.Normalize, workers, scratch);
         for (int h = 0; h < caps.Length; h++)
         {
@@ -40,23 +40,95 @@ internal static class FastBudget
     public static int[] AdaKVCaps(double[][] attention, int baseCap, double floorAlpha, bool normalize, int workers, SortScratch? scratch = null)
     {
         SortScratch sorts = scratch ?? new SortScratch(attention.Length, attention.Length == 0 ? 0 : attention[0].Length);
-        Parallel.For(0, attention.Length, new ParallelOptions { MaxDegreeOfParallelism = Math.Max(1, workers) }, h => SortHead(attention[h], baseCap, normalize, sorts, h));
-        return Allocate(sorts.Sorted, sorts.Factor, baseCap, floorAlpha);
+        long take = (long)attention.Length * baseCap;
+        Parallel.For(0, attention.Length, new ParallelOptions { MaxDegreeOfParallelism = Math.Max(1, workers) }, h => SortHead(attention[h], baseCap, take, normalize, sorts, h));
+        return Allocate(sorts, baseCap, floorAlpha);
     }
 
     /// <summary>
-    /// Head <paramref name="head"/>'s A sorted descending into scratch.Sorted[head] (radix, O(P): the
-    /// same sequence as the reference's comparison sort, A has no NaN) and its normalisation factor,
-    /// sum(top base) / sum(all) summed in that order like the reference, into scratch.Factor[head].
-    /// Heads are independent: they may be sorted on any thread, at any time after their A exists.
+    /// Head <paramref name="head"/>'s largest A, sorted descending, into scratch.Sorted[head] and its
+    /// normalisation factor into scratch.Factor[head]. The allocation takes <paramref name="take"/> =
+    /// Hkv·base values over all heads, so no head gives more than that many: only the largest
+    /// min(P, take) are needed, bounded in O(P) (<see cref="Largest"/>) and radix-sorted (the same
+    /// sequence as the reference's comparison sort up to bit-identical values; A has no NaN). The
+    /// factor is sum(top base) / sum(all) with sum(top base) summed in the reference's (sorted)
+    /// order; sum(all) too when the whole head is sorted, else in position order (last-bit
+    /// differences, like the device's per-block sums). Heads are independent: they may be sorted on
+    /// any thread, at any time after their A exists.
     /// </summary>
-    public static void SortHead(double[] attention, int baseCap, bool normalize, SortScratch scratch, int head)
+    public static void SortHead(double[] attention, int baseCap, long take, bool normalize, SortScratch scratch, int head)
     {
-        double[] row = scratch.Sorted[head];
-        attention.CopyTo(row, 0);
+        int p = attention.Length, length = (int)Math.Min(p, take);
+        Span<double> row = scratch.Sorted[head];
+        int candidates = length == p ? p : Largest(attention, length, row, scratch.Sample[head]);
+        if (candidates == p)
+        {
+            attention.CopyTo(row);
+        }
+
+        row = row[..candidates];
         RadixSort.Ascending(row, scratch.Keys[head], scratch.Other[head], scratch.Counts[head]);
-        Array.Reverse(row); // descending, like the reference's y.CompareTo(x) sort
-        scratch.Factor[head] = normalize ? RefBudget.TopShare(row, baseCap) : 1.0;
+        row.Reverse(); // descending, like the reference's y.CompareTo(x) sort
+        scratch.Lengths[head] = length;
+        scratch.Factor[head] = !normalize ? 1.0
+            : length == p ? RefBudget.TopShare(row, baseCap)
+            : TopShareOfPart(row, baseCap, attention);
+    }
+
+    /// <summary>
+    /// A superset of the <paramref name="length"/> largest values, unordered, into
+    /// <paramref name="destination"/>; returns how many (P: the caller takes them all). A sample of
+    /// every <see cref="SampleStride"/>th value gives a bound a little below the length-th largest
+    /// (its expected count above is ~1.25·length plus a margin), one pass keeps every value at or
+    /// above it; in the rare case that keeps too few, all P are taken. ~5x cheaper than sorting P.
+    /// </summary>
+    private static int Largest(double[] values, int length, Span<double> destination, double[] sample)
+    {
+        int p = values.Length, samples = (p + SampleStride - 1) / SampleStride;
+        int rank = Math.Min(samples, ((length / SampleStride) * 5 / 4) + 16);
+        if (rank >= samples)
+        {
+            return p;
+        }
+
+        for (int i = 0; i < samples; i++)
+        {
+            sample[i] = values[i * SampleStride];
+        }
+
+        Span<double> sampled = sample.AsSpan(0, samples);
+        sampled.Sort();
+        double bound = sampled[samples - rank];
+        int kept = 0;
+        foreach (double value in values)
+        {
+            if (value >= bound)
+            {
+                destination[kept++] = value;
+            }
+        }
+
+        return kept >= length ? kept : p;
+    }
+
+    /// <summary>Every how many values the bound's sample takes one.</summary>
+    internal const int SampleStride = 16;
+
+    /// <summary><see cref="RefBudget.TopShare"/> from the largest values (sorted descending, at least base of them) and the whole row for the total.</summary>
+    private static double TopShareOfPart(ReadOnlySpan<double> largest, int baseCap, double[] all)
+    {
+        double top = 0, total = 0;
+        for (int i = 0; i < baseCap; i++)
+        {
+            top += largest[i];
+        }
+
+        foreach (double value in all)
+        {
+            total += value;
+        }
+
+        return total > 0 ? top / total : 1.0;
     }
 
     /// <summary>
@@ -64,15 +136,18 @@ internal static class FastBudget
     /// descending, then head ascending, then rank ascending, a k-way merge of the per-head lists (each
     /// already in rank order) taking the lowest head on equal scores.
     /// </summary>
-    private static int[] Allocate(double[][] sorted, double[] factor, int baseCap, double floorAlpha)
+    private static int[] Allocate(SortScratch scratch, int baseCap, double floorAlpha)
     {
+        double[][] sorted = scratch.Sorted;
+        double[] factor = scratch.Factor;
+        int[] lengths = scratch.Lengths;
         int heads = sorted.Length;
         var counts = new int[heads];
         var next = new int[heads];
         long total = 0;
-        foreach (double[] row in sorted)
+        foreach (int length in lengths)
         {
-            total += row.Length;
+            total += length;
         }
 
         long take = Math.Min((long)heads * baseCap, total);
@@ -82,7 +157,7 @@ internal static class FastBudget
             double bestScore = 0;
             for (int h = 0; h < heads; h++)
             {
-                if (next[h] < sorted[h].Length)
+                if (next[h] < lengths[h])
                 {
                     double score = sorted[h][next[h]] * factor[h];
                     if (best < 0 || score > bestScore)

@@ -116,7 +116,7 @@ public sealed class FastCompressor : ILayerCompressor
             Reference.WindowScores.Pool(results[h].Mass, options.Pooling, options.PoolingKernel, attention[h]);
             if (sortHeads)
             {
-                FastBudget.SortHead(attention[h], baseCap, options.Normalize, arrays.Sort, h);
+                FastBudget.SortHead(attention[h], baseCap, (long)heads * baseCap, options.Normalize, arrays.Sort, h);
             }
         });
         var clock = Stopwatch.StartNew();

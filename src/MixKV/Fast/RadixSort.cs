@@ -22,7 +22,7 @@ internal static class RadixSort
         Ascending(values, new ulong[values.Length], new ulong[values.Length], new int[CountLength]);
 
     /// <summary>Same, with caller-owned scratch (keys and other at least as long as values, counts <see cref="CountLength"/>).</summary>
-    public static void Ascending(double[] values, ulong[] keys, ulong[] other, int[] counts)
+    public static void Ascending(Span<double> values, Span<ulong> keys, Span<ulong> other, int[] counts)
     {
         int n = values.Length;
         if (n < 2)
@@ -66,7 +66,9 @@ internal static class RadixSort
                 other[count[(int)((key >> shift) & (Buckets - 1))]++] = key;
             }
 
-            (keys, other) = (other, keys);
+            Span<ulong> swap = keys;
+            keys = other;
+            other = swap;
         }
 
         for (int i = 0; i < n; i++)

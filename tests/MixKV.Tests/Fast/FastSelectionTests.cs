@@ -57,4 +57,39 @@ public sealed class FastSelectionTests
                 rng.Say($"Hkv {heads}, P {p}, base {baseCap}, alpha {alpha}"));
         }
     }
+
+    public enum Spread
+    {
+        Random,
+        FewValues,
+        SpikesOffSample,
+        SpikesOnSample,
+    }
+
+    /// <summary>
+    /// Heads longer than the allocation can take from one (P > Hkv·base): only their largest values
+    /// are sorted, from a sampled bound. Values that hide from the sample (spikes off the sampled
+    /// positions), a sample that sees only the spikes (too few kept: every value is taken), and heavy
+    /// ties at the bound must all give the reference's caps; two heads are equal, so cross-head ties exist.
+    /// </summary>
+    [Test]
+    public void AdaKVCaps_OfLongHeads_EqualTheReferenceAllocation([Values] Spread spread, [Values] bool normalize)
+    {
+        var rng = TestRandom.ForCurrentTest();
+        for (int round = 0; round < 6; round++)
+        {
+            int heads = rng.Int(2, 6), p = rng.Int(2000, 6000), baseCap = rng.Int(8, Math.Max(9, p / (heads * 2)));
+            double[][] attention = Enumerable.Range(0, heads).Select(_ => Enumerable.Range(0, p).Select(n => spread switch
+            {
+                Spread.FewValues => rng.Int(0, 3) / 16.0,
+                Spread.SpikesOffSample => n % FastBudget.SampleStride == 7 ? 0.5 + rng.Uniform(0, 0.5) : rng.Uniform(0, 1e-3),
+                Spread.SpikesOnSample => n % FastBudget.SampleStride == 0 ? 1.0 : rng.Uniform(0, 1e-3),
+                _ => rng.Uniform(0, 1) * rng.Uniform(0, 1),
+            }).ToArray()).ToArray();
+            attention[heads - 1] = (double[])attention[0].Clone();
+            double alpha = rng.Pick([0.0, 0.2, rng.Uniform(0, 0.95)]);
+            Assert.That(FastBudget.AdaKVCaps(attention, baseCap, alpha, normalize, workers: 2), Is.EqualTo(Ref.Budget.AdaKVCaps(attention, baseCap, alpha, normalize)),
+                rng.Say($"{spread}: Hkv {heads}, P {p}, base {baseCap}, alpha {alpha}"));
+        }
+    }
 }
