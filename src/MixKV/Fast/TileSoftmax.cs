@@ -43,6 +43,12 @@ internal static unsafe class TileSoftmax
 
     private static void Wide(float* tile, float* exp, int keys, int rows, float* max, double* sum, bool computeMax)
     {
+        if (!computeMax && rows % 64 == 0)
+        {
+            WideBy64(tile, exp, keys, rows, max, sum);
+            return;
+        }
+
         bool streaming = exp != tile;
         long offset = exp - tile;
         var negativeInfinity = Vector512.Create(float.NegativeInfinity);
@@ -113,6 +119,74 @@ internal static unsafe class TileSoftmax
         {
             Sse.StoreFence(); // the streamed tile is read by another thread after the step's barrier
         }
+    }
+
+    /// <summary>
+    /// <see cref="Wide"/> with the row max given and R a multiple of 64: 64 rows at a time, key by key,
+    /// so each key's exp row goes out as 256 contiguous bytes (four lines) instead of one line every
+    /// 512 bytes: the streamed stores leave the core ~1.5x faster (bench: 8.5 to 5.5 us a chunk). Each
+    /// row's fp32 partial sum holds at most 64 terms in [0, 1] before it is added to the double sum.
+    /// </summary>
+    private static void WideBy64(float* tile, float* exp, int keys, int rows, float* max, double* sum)
+    {
+        bool streaming = exp != tile;
+        long offset = exp - tile;
+        var negativeInfinity = Vector512.Create(float.NegativeInfinity);
+        if (sum != null)
+        {
+            new Span<double>(sum, rows).Clear();
+        }
+
+        for (int r = 0; r < rows; r += 64)
+        {
+            Vector512<float> m0 = Vector512.Load(max + r), m1 = Vector512.Load(max + r + 16), m2 = Vector512.Load(max + r + 32), m3 = Vector512.Load(max + r + 48);
+            Vector512<float> h0 = Vector512.ConditionalSelect(Vector512.Equals(m0, negativeInfinity), Vector512<float>.Zero, m0);
+            Vector512<float> h1 = Vector512.ConditionalSelect(Vector512.Equals(m1, negativeInfinity), Vector512<float>.Zero, m1);
+            Vector512<float> h2 = Vector512.ConditionalSelect(Vector512.Equals(m2, negativeInfinity), Vector512<float>.Zero, m2);
+            Vector512<float> h3 = Vector512.ConditionalSelect(Vector512.Equals(m3, negativeInfinity), Vector512<float>.Zero, m3);
+            for (int first = 0; first < keys; first += 64)
+            {
+                Vector512<float> s0 = Vector512<float>.Zero, s1 = Vector512<float>.Zero, s2 = Vector512<float>.Zero, s3 = Vector512<float>.Zero;
+                for (int j = first; j < Math.Min(first + 64, keys); j++)
+                {
+                    float* p = tile + ((long)j * rows) + r;
+                    Vector512<float> e0 = FastExp.Exp2(Vector512.Load(p) - h0);
+                    Vector512<float> e1 = FastExp.Exp2(Vector512.Load(p + 16) - h1);
+                    Vector512<float> e2 = FastExp.Exp2(Vector512.Load(p + 32) - h2);
+                    Vector512<float> e3 = FastExp.Exp2(Vector512.Load(p + 48) - h3);
+                    Put(e0, p + offset, streaming);
+                    Put(e1, p + offset + 16, streaming);
+                    Put(e2, p + offset + 32, streaming);
+                    Put(e3, p + offset + 48, streaming);
+                    s0 += e0;
+                    s1 += e1;
+                    s2 += e2;
+                    s3 += e3;
+                }
+
+                if (sum != null)
+                {
+                    AddWidened(sum + r, s0);
+                    AddWidened(sum + r + 16, s1);
+                    AddWidened(sum + r + 32, s2);
+                    AddWidened(sum + r + 48, s3);
+                }
+            }
+        }
+
+        if (streaming && Sse.IsSupported)
+        {
+            Sse.StoreFence(); // the streamed tile is read by another thread after the step's barrier
+        }
+    }
+
+    /// <summary>sum[0..16) += the sixteen lanes of <paramref name="partial"/>, in double.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void AddWidened(double* sum, Vector512<float> partial)
+    {
+        (Vector512<double> lower, Vector512<double> upper) = Vector512.Widen(partial);
+        (Vector512.Load(sum) + lower).Store(sum);
+        (Vector512.Load(sum + 8) + upper).Store(sum + 8);
     }
 
     private static void Portable(float* tile, float* exp, int keys, int rows, float* max, double* sum, bool computeMax)
