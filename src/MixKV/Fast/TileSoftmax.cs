@@ -46,9 +46,19 @@ internal static unsafe class TileSoftmax
         if (!computeMax && rows % 64 == 0)
         {
             WideBy64(tile, exp, keys, rows, max, sum);
-            return;
         }
+        else
+        {
+            WideByRowVector(tile, exp, keys, rows, max, sum, computeMax);
+        }
+    }
 
+    /// <summary>
+    /// Any R (a multiple of 16) and the row max found here when asked: one row vector at a time over
+    /// all keys (its max first). Also the baseline of bench/Fast/FastKernelBenchmarks.
+    /// </summary>
+    internal static void WideByRowVector(float* tile, float* exp, int keys, int rows, float* max, double* sum, bool computeMax)
+    {
         bool streaming = exp != tile;
         long offset = exp - tile;
         var negativeInfinity = Vector512.Create(float.NegativeInfinity);
