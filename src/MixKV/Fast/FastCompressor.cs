@@ -113,7 +113,7 @@ public sealed class FastCompressor : ILayerCompressor
         int baseCap = options.Budget - window;
         (TimeSpan tStats, TimeSpan tScores) = LayerPipeline.Run(fast, results, () => finiteChecked = CheckFinite(fast, inputs, options, layer, finiteChecked), h =>
         {
-            Reference.WindowScores.Pool(results[h].Mass, options.Pooling, options.PoolingKernel, attention[h]);
+            FastPool.Pool(results[h].Mass, options.Pooling, options.PoolingKernel, attention[h]);
             if (sortHeads)
             {
                 FastBudget.SortHead(attention[h], baseCap, (long)heads * baseCap, options.Normalize, arrays.Sort, h);
