@@ -1,6 +1,7 @@
 using System.Numerics;
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 
 namespace MixKV.Fast;
 
@@ -75,6 +76,55 @@ internal static unsafe class RowMath
         even = Vector512.FusedMultiplyAdd(Vector512.Load(a + 96), Vector512.Load(b + 96), Vector512.FusedMultiplyAdd(Vector512.Load(a + 64), Vector512.Load(b + 64), even));
         odd = Vector512.FusedMultiplyAdd(Vector512.Load(a + 112), Vector512.Load(b + 112), Vector512.FusedMultiplyAdd(Vector512.Load(a + 80), Vector512.Load(b + 80), odd));
         return Vector512.Sum(even + odd);
+    }
+
+    /// <summary>
+    /// The dot products of sixteen rows of 128 floats (row j at rows + j·stride) with one vector
+    /// <paramref name="v"/>, into <paramref name="dots"/>[0..16). Each row's products are summed down
+    /// its own vector (eight FMAs, one per 16 columns), then the sixteen vectors are reduced together
+    /// by a shuffle tree (4 levels, ~3 shuffles and adds a row) instead of one horizontal sum per row
+    /// (~15 dependent steps each): ~3x faster for the similarity of a chunk's keys.
+    /// </summary>
+    [SkipLocalsInit] // the sixteen accumulators are all written before they are read
+    public static void Dots128x16(float* rows, long stride, float* v, float* dots)
+    {
+        Vector512<float> v0 = Vector512.Load(v), v1 = Vector512.Load(v + 16), v2 = Vector512.Load(v + 32), v3 = Vector512.Load(v + 48);
+        Vector512<float> v4 = Vector512.Load(v + 64), v5 = Vector512.Load(v + 80), v6 = Vector512.Load(v + 96), v7 = Vector512.Load(v + 112);
+        Span<Vector512<float>> acc = stackalloc Vector512<float>[16];
+        for (int j = 0; j < 16; j++)
+        {
+            float* r = rows + (j * stride);
+            Vector512<float> a = Vector512.Load(r) * v0;
+            a = Vector512.FusedMultiplyAdd(Vector512.Load(r + 16), v1, a);
+            a = Vector512.FusedMultiplyAdd(Vector512.Load(r + 32), v2, a);
+            a = Vector512.FusedMultiplyAdd(Vector512.Load(r + 48), v3, a);
+            a = Vector512.FusedMultiplyAdd(Vector512.Load(r + 64), v4, a);
+            a = Vector512.FusedMultiplyAdd(Vector512.Load(r + 80), v5, a);
+            a = Vector512.FusedMultiplyAdd(Vector512.Load(r + 96), v6, a);
+            acc[j] = Vector512.FusedMultiplyAdd(Vector512.Load(r + 112), v7, a);
+        }
+
+        // Level 1: rows 2i and 2i+1 share a vector, 8 partial sums each (quarters 0-1 and 2-3).
+        for (int i = 0; i < 8; i++)
+        {
+            acc[i] = Avx512F.Shuffle4x128(acc[2 * i], acc[(2 * i) + 1], 0b01_00_01_00) + Avx512F.Shuffle4x128(acc[2 * i], acc[(2 * i) + 1], 0b11_10_11_10);
+        }
+
+        // Level 2: rows 4i..4i+3, one quarter (4 partial sums) each.
+        for (int i = 0; i < 4; i++)
+        {
+            acc[i] = Avx512F.Shuffle4x128(acc[2 * i], acc[(2 * i) + 1], 0b10_00_10_00) + Avx512F.Shuffle4x128(acc[2 * i], acc[(2 * i) + 1], 0b11_01_11_01);
+        }
+
+        // Levels 3 and 4 inside each quarter k: two partial sums of rows k, 4+k, 8+k, 12+k, then one.
+        for (int i = 0; i < 2; i++)
+        {
+            acc[i] = Avx512F.Shuffle(acc[2 * i], acc[(2 * i) + 1], 0b10_00_10_00) + Avx512F.Shuffle(acc[2 * i], acc[(2 * i) + 1], 0b11_01_11_01);
+        }
+
+        Vector512<float> sums = Avx512F.Shuffle(acc[0], acc[1], 0b10_00_10_00) + Avx512F.Shuffle(acc[0], acc[1], 0b11_01_11_01);
+        // Lane 4k + m holds row k + 4m: back to row order.
+        Avx512F.PermuteVar16x32(sums, Vector512.Create(0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15)).Store(dots);
     }
 
     /// <summary>Σ x² in double, for rows whose fp32 sum overflowed (or that hold NaN/Inf).</summary>

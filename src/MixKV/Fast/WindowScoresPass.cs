@@ -94,19 +94,40 @@ internal static unsafe class WindowScoresPass
     public static void Finish(FastLayer layer, int head, HeadResult result, in ChunkGemm g)
     {
         HeadSlot slot = layer.SlotOf(head);
-        int rows = layer.Rows, dim = layer.Dim;
-        bool wide = layer.Wide;
-        MaskFuture(layer, g.Tile, g.First, g.Count);
-        TileSoftmax.Exponentiate(g.Tile, g.Exp, g.Count, rows, g.ChunkMax, g.FirstPass ? slot.ChunkSum.Pointer + ((long)g.Chunk * rows) : null,
-            computeMax: g.FirstPass && !g.MaxInKernel, wide);
-        if (!g.FirstPass)
+        int rows = layer.Rows;
+        if (g.FirstPass)
         {
-            return;
+            Similarity(layer, head, result, g); // first, while the GEMM's key rows are nearest
         }
 
+        MaskFuture(layer, g.Tile, g.First, g.Count);
+        TileSoftmax.Exponentiate(g.Tile, g.Exp, g.Count, rows, g.ChunkMax, g.FirstPass ? slot.ChunkSum.Pointer + ((long)g.Chunk * rows) : null,
+            computeMax: g.FirstPass && !g.MaxInKernel, layer.Wide);
+    }
+
+    /// <summary>k̂·μ of the chunk's prefix keys (spec section 3).</summary>
+    private static void Similarity(FastLayer layer, int head, HeadResult result, in ChunkGemm g)
+    {
+        int dim = layer.Dim;
+        bool wide = layer.Wide;
         float* mu = layer.MeanUnitKey(head);
         bool unrolled = wide && dim == 128;
-        for (int n = g.First; n < Math.Min(g.First + g.Count, layer.Prefix); n++)
+        int n = g.First, end = Math.Min(g.First + g.Count, layer.Prefix);
+        if (unrolled)
+        {
+            // Sixteen keys at a time: one shuffle-tree reduction instead of sixteen horizontal sums.
+            float* dots = stackalloc float[16];
+            for (; n + 16 <= end; n += 16)
+            {
+                RowMath.Dots128x16(g.Keys + ((n - g.First) * g.Stride), g.Stride, mu, dots);
+                for (int j = 0; j < 16; j++)
+                {
+                    result.Similarity[n + j] = dots[j] / Math.Max(result.KeyNorms[n + j], SpecConstants.KeyNormFloor);
+                }
+            }
+        }
+
+        for (; n < end; n++)
         {
             float* k = g.Keys + ((n - g.First) * g.Stride);
             float dot = unrolled ? RowMath.Dot128(k, mu) : RowMath.Dot(k, mu, dim, wide);
