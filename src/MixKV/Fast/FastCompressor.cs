@@ -56,7 +56,7 @@ public sealed class FastCompressor : ILayerCompressor
         WorkerTeam team = WorkerTeam.Rent(Workers);
         try
         {
-            return Run(inputs, options, layer, withScores, keepIntermediates, keys, values, Pinned(inputs.WindowQueries(Math.Min(window, inputs.Queries.Tokens)), queryPin), team, uncompressed);
+            return RunPinned(inputs, options, layer, withScores, keepIntermediates, keys, values, Pinned(inputs.WindowQueries(Math.Min(window, inputs.Queries.Tokens)), queryPin), team, uncompressed);
         }
         finally
         {
@@ -64,7 +64,8 @@ public sealed class FastCompressor : ILayerCompressor
         }
     }
 
-    private (CompressedLayer Layer, FastIntermediates? Details) Run(LayerInputs inputs, CompressionOptions options, LayerPosition layer, bool withScores, bool keepIntermediates,
+    /// <summary>The call with its inputs pinned and a worker team rented.</summary>
+    private (CompressedLayer Layer, FastIntermediates? Details) RunPinned(LayerInputs inputs, CompressionOptions options, LayerPosition layer, bool withScores, bool keepIntermediates,
         PinnedRows keys, PinnedRows values, PinnedRows windowQueries, WorkerTeam team, bool uncompressed)
     {
         int heads = inputs.KvHeads, tokens = inputs.Tokens, window = options.Window;
