@@ -86,7 +86,6 @@ internal static unsafe class RowMath
     /// (~15 dependent steps each): ~3x faster for the similarity of a chunk's keys. Without AVX-512,
     /// sixteen portable dots.
     /// </summary>
-    [SkipLocalsInit] // the sixteen accumulators are all written before they are read
     public static void Dots128x16(float* rows, long stride, float* v, float* dots)
     {
         if (!Avx512F.IsSupported)
@@ -101,42 +100,55 @@ internal static unsafe class RowMath
 
         Vector512<float> v0 = Vector512.Load(v), v1 = Vector512.Load(v + 16), v2 = Vector512.Load(v + 32), v3 = Vector512.Load(v + 48);
         Vector512<float> v4 = Vector512.Load(v + 64), v5 = Vector512.Load(v + 80), v6 = Vector512.Load(v + 96), v7 = Vector512.Load(v + 112);
-        Span<Vector512<float>> acc = stackalloc Vector512<float>[16];
-        for (int j = 0; j < 16; j++)
-        {
-            float* r = rows + (j * stride);
-            Vector512<float> a = Vector512.Load(r) * v0;
-            a = Vector512.FusedMultiplyAdd(Vector512.Load(r + 16), v1, a);
-            a = Vector512.FusedMultiplyAdd(Vector512.Load(r + 32), v2, a);
-            a = Vector512.FusedMultiplyAdd(Vector512.Load(r + 48), v3, a);
-            a = Vector512.FusedMultiplyAdd(Vector512.Load(r + 64), v4, a);
-            a = Vector512.FusedMultiplyAdd(Vector512.Load(r + 80), v5, a);
-            a = Vector512.FusedMultiplyAdd(Vector512.Load(r + 96), v6, a);
-            acc[j] = Vector512.FusedMultiplyAdd(Vector512.Load(r + 112), v7, a);
-        }
-
+        // All in registers: sixteen accumulators in a stack array went through memory, and each
+        // reduction level waited on 64-byte stores being read back (~2x slower per row).
         // Level 1: rows 2i and 2i+1 share a vector, 8 partial sums each (quarters 0-1 and 2-3).
-        for (int i = 0; i < 8; i++)
-        {
-            acc[i] = Avx512F.Shuffle4x128(acc[2 * i], acc[(2 * i) + 1], 0b01_00_01_00) + Avx512F.Shuffle4x128(acc[2 * i], acc[(2 * i) + 1], 0b11_10_11_10);
-        }
+        Vector512<float> b0 = PairSums(rows, stride, 0, v0, v1, v2, v3, v4, v5, v6, v7), b1 = PairSums(rows, stride, 2, v0, v1, v2, v3, v4, v5, v6, v7);
+        Vector512<float> b2 = PairSums(rows, stride, 4, v0, v1, v2, v3, v4, v5, v6, v7), b3 = PairSums(rows, stride, 6, v0, v1, v2, v3, v4, v5, v6, v7);
+        Vector512<float> b4 = PairSums(rows, stride, 8, v0, v1, v2, v3, v4, v5, v6, v7), b5 = PairSums(rows, stride, 10, v0, v1, v2, v3, v4, v5, v6, v7);
+        Vector512<float> b6 = PairSums(rows, stride, 12, v0, v1, v2, v3, v4, v5, v6, v7), b7 = PairSums(rows, stride, 14, v0, v1, v2, v3, v4, v5, v6, v7);
 
         // Level 2: rows 4i..4i+3, one quarter (4 partial sums) each.
-        for (int i = 0; i < 4; i++)
-        {
-            acc[i] = Avx512F.Shuffle4x128(acc[2 * i], acc[(2 * i) + 1], 0b10_00_10_00) + Avx512F.Shuffle4x128(acc[2 * i], acc[(2 * i) + 1], 0b11_01_11_01);
-        }
+        Vector512<float> c0 = QuarterSums(b0, b1), c1 = QuarterSums(b2, b3), c2 = QuarterSums(b4, b5), c3 = QuarterSums(b6, b7);
 
         // Levels 3 and 4 inside each quarter k: two partial sums of rows k, 4+k, 8+k, 12+k, then one.
-        for (int i = 0; i < 2; i++)
-        {
-            acc[i] = Avx512F.Shuffle(acc[2 * i], acc[(2 * i) + 1], 0b10_00_10_00) + Avx512F.Shuffle(acc[2 * i], acc[(2 * i) + 1], 0b11_01_11_01);
-        }
-
-        Vector512<float> sums = Avx512F.Shuffle(acc[0], acc[1], 0b10_00_10_00) + Avx512F.Shuffle(acc[0], acc[1], 0b11_01_11_01);
+        Vector512<float> sums = LaneSums(LaneSums(c0, c1), LaneSums(c2, c3));
         // Lane 4k + m holds row k + 4m: back to row order.
         Avx512F.PermuteVar16x32(sums, Vector512.Create(0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15)).Store(dots);
     }
+
+    /// <summary>Rows j and j + 1 dotted with v (one vector of 16 partial sums each), folded into one vector: 8 partial sums of each.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<float> PairSums(float* rows, long stride, int j, Vector512<float> v0, Vector512<float> v1, Vector512<float> v2, Vector512<float> v3,
+        Vector512<float> v4, Vector512<float> v5, Vector512<float> v6, Vector512<float> v7)
+    {
+        Vector512<float> first = RowSums(rows + (j * stride), v0, v1, v2, v3, v4, v5, v6, v7);
+        Vector512<float> second = RowSums(rows + ((j + 1) * stride), v0, v1, v2, v3, v4, v5, v6, v7);
+        return Avx512F.Shuffle4x128(first, second, 0b01_00_01_00) + Avx512F.Shuffle4x128(first, second, 0b11_10_11_10);
+    }
+
+    /// <summary>Σ over the 8 column blocks of row r · v, lane by lane (the 16 partial sums of one row's dot).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<float> RowSums(float* r, Vector512<float> v0, Vector512<float> v1, Vector512<float> v2, Vector512<float> v3,
+        Vector512<float> v4, Vector512<float> v5, Vector512<float> v6, Vector512<float> v7)
+    {
+        Vector512<float> a = Vector512.Load(r) * v0;
+        a = Vector512.FusedMultiplyAdd(Vector512.Load(r + 16), v1, a);
+        a = Vector512.FusedMultiplyAdd(Vector512.Load(r + 32), v2, a);
+        a = Vector512.FusedMultiplyAdd(Vector512.Load(r + 48), v3, a);
+        a = Vector512.FusedMultiplyAdd(Vector512.Load(r + 64), v4, a);
+        a = Vector512.FusedMultiplyAdd(Vector512.Load(r + 80), v5, a);
+        a = Vector512.FusedMultiplyAdd(Vector512.Load(r + 96), v6, a);
+        return Vector512.FusedMultiplyAdd(Vector512.Load(r + 112), v7, a);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<float> QuarterSums(Vector512<float> a, Vector512<float> b) =>
+        Avx512F.Shuffle4x128(a, b, 0b10_00_10_00) + Avx512F.Shuffle4x128(a, b, 0b11_01_11_01);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<float> LaneSums(Vector512<float> a, Vector512<float> b) =>
+        Avx512F.Shuffle(a, b, 0b10_00_10_00) + Avx512F.Shuffle(a, b, 0b11_01_11_01);
 
     /// <summary>Σ x² in double, for rows whose fp32 sum overflowed (or that hold NaN/Inf).</summary>
     public static double SumOfSquaresDouble(float* x, int n)
