@@ -11,45 +11,19 @@
 //   prefetched  block level, each block's slice prefetched (T1) 8 blocks ahead: with the 64 KB panel,
 //               and with a 32 x 12 kernel whose 16 KB slab of the panel stays in L1 (is it the panel's
 //               L1 misses, queued behind the stream's, that stall the kernel?)
+// THP=1 in the environment asks for transparent huge pages on the streamed buffers (madvise before
+// the first touch), to see whether the 4 KB pages' TLB walks are what keeps the stream from overlapping.
 // Build and run: bench/cpu-probe/run.sh (gcc -O2 -march=native -fopenmp).
 #include <immintrin.h>
 #include <omp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
+#include <sys/mman.h>
 
-enum { Dim = 128, Rows = 128, Keys = 6, ChunkBlocks = 43 };
+#include "micro_kernel.h"
 
-static double now(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return t.tv_sec + t.tv_nsec * 1e-9;
-}
-
-// One 6-key block over all 128 rows: 2 x (64 x 6) register tiles over D = 128.
-static void block(const float *q, const float *k, float *out)
-{
-    for (int r = 0; r < Rows; r += 64) {
-        __m512 c[24];
-        for (int i = 0; i < 24; i++) c[i] = _mm512_setzero_ps();
-        for (int d = 0; d < Dim; d++) {
-            const float *qd = q + d * Rows + r;
-            __m512 q0 = _mm512_load_ps(qd), q1 = _mm512_load_ps(qd + 16), q2 = _mm512_load_ps(qd + 32), q3 = _mm512_load_ps(qd + 48);
-#pragma GCC unroll 6
-            for (int j = 0; j < Keys; j++) {
-                __m512 b = _mm512_set1_ps(k[j * Dim + d]);
-                c[4 * j] = _mm512_fmadd_ps(q0, b, c[4 * j]);
-                c[4 * j + 1] = _mm512_fmadd_ps(q1, b, c[4 * j + 1]);
-                c[4 * j + 2] = _mm512_fmadd_ps(q2, b, c[4 * j + 2]);
-                c[4 * j + 3] = _mm512_fmadd_ps(q3, b, c[4 * j + 3]);
-            }
-        }
-        for (int j = 0; j < Keys; j++)
-            for (int i = 0; i < 4; i++) _mm512_store_ps(out + j * Rows + r + 16 * i, c[4 * j + i]);
-    }
-}
+enum { ChunkBlocks = 43 };
 
 // 32 rows x 12 keys over D = 128 from a [D, 32] slab (16 KB, L1-resident across consecutive calls).
 static void block32(const float *slab, const float *k, float *out)
@@ -95,7 +69,9 @@ int main(int argc, char **argv)
         keys[t] = aligned_alloc(64, sizeof(float) * ChunkBlocks * Keys * Dim);
         memset(keys[t], 0, sizeof(float) * ChunkBlocks * Keys * Dim);
         tile[t] = aligned_alloc(64, sizeof(float) * 256 * Rows);
-        buffer[t] = aligned_alloc(64, bytes);
+        size_t huge = 2u << 20, rounded = (bytes + huge - 1) & ~(huge - 1);
+        buffer[t] = aligned_alloc(huge, rounded);
+        if (getenv("THP") != NULL) madvise(buffer[t], rounded, MADV_HUGEPAGE);
         memset(buffer[t], 1, bytes);
     }
 
