@@ -118,7 +118,7 @@ internal static unsafe class WindowScoresPass
             // Sixteen keys at a time: one shuffle-tree reduction instead of sixteen horizontal sums,
             // and the sixteen divisions as two vector ones. One by one, each widening wrote into the
             // register the last division had just produced, so the keys' divisions ran one after
-            // another (~2.5 ms a layer of the GEMM's core). Same arithmetic, same bits.
+            // another. Same arithmetic, same bits.
             float* dots = stackalloc float[16];
             var floor = Vector512.Create(SpecConstants.KeyNormFloor);
             fixed (double* norms = result.KeyNorms, similarity = result.Similarity)
