@@ -13,6 +13,9 @@ internal sealed class ChunkWorker
 
     public AlignedBuffer<float> Row { get; } = new();
 
+    /// <summary>One 12-key block's seven Strassen sums of centred keys (<see cref="StrassenLogitKernel"/>).</summary>
+    public AlignedBuffer<float> Combinations { get; } = new();
+
     public AlignedBuffer<float> UnitSum { get; } = new();
 
     public AlignedBuffer<float> RawSum { get; } = new();

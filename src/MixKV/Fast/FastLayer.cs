@@ -29,6 +29,7 @@ internal sealed unsafe class FastLayer
         GroupRows = Groups * window;
         Rows = (GroupRows + LogitKernel.Lanes - 1) / LogitKernel.Lanes * LogitKernel.Lanes;
         Chunks = (Tokens + ChunkTokens - 1) / ChunkTokens;
+        Strassen = StrassenLogitKernel.Applies(Rows, Dim, wide);
         // Two heads' tiles are alive at a time: one written by its GEMM, one read by its mass pass.
         StoreTiles = 2L * Chunks * ChunkTokens * Rows * sizeof(float) <= tileLimitBytes;
         workspace.Prepare(this, Scheduler.Workers);
@@ -68,6 +69,9 @@ internal sealed unsafe class FastLayer
     public int Rows { get; }
 
     public int Chunks { get; }
+
+    /// <summary>The GEMM runs <see cref="StrassenLogitKernel"/> on the chunks' whole 12-key blocks.</summary>
+    public bool Strassen { get; }
 
     /// <summary>
     /// True: pass 1 leaves each chunk's exp tile in the head's [chunks, chunk, R] scratch and pass 2

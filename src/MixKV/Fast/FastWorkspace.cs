@@ -55,6 +55,10 @@ internal sealed class FastWorkspace
         for (int i = 0; i < workerCount; i++)
         {
             workers[i].Ensure(FastLayer.ChunkTokens, layer.Dim, layer.Rows);
+            if (layer.Strassen)
+            {
+                workers[i].Combinations.Ensure(StrassenLogitKernel.CombinationFloats(layer.Dim));
+            }
         }
 
         MeanUnitKey.Ensure((long)layer.KvHeads * layer.Dim);
@@ -79,6 +83,9 @@ internal sealed class HeadSlot
     /// <summary>Qt [D, R]: the head's window queries, transposed, scaled by log2(e)/sqrt(D), zero-padded rows.</summary>
     public AlignedBuffer<float> QueryPanel { get; } = new();
 
+    /// <summary>The seven Strassen sums of the panel (<see cref="StrassenLogitKernel.PackPanels"/>), when <see cref="FastLayer.Strassen"/>.</summary>
+    public AlignedBuffer<float> StrassenPanels { get; } = new();
+
     /// <summary>[chunks, R]: each chunk's row max of the logits (-inf where the mask hid every key).</summary>
     public AlignedBuffer<float> ChunkMax { get; } = new();
 
@@ -95,6 +102,11 @@ internal sealed class HeadSlot
     {
         long statistics = (long)layer.Chunks * layer.Rows;
         QueryPanel.Ensure((long)layer.Dim * layer.Rows);
+        if (layer.Strassen)
+        {
+            StrassenPanels.Ensure(StrassenLogitKernel.PanelFloats(layer.Rows, layer.Dim));
+        }
+
         ChunkMax.Ensure(statistics);
         ChunkSum.Ensure(statistics);
         Factors.Ensure(statistics);

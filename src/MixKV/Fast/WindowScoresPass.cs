@@ -42,6 +42,11 @@ internal static unsafe class WindowScoresPass
                 }
             }
         }
+
+        if (layer.Strassen)
+        {
+            StrassenLogitKernel.PackPanels(panel, rows, dim, layer.SlotOf(head).StrassenPanels.Pointer);
+        }
     }
 
     /// <summary>Step 1, start of a chunk: where its keys are (fp16/bf16 keys widened first) and the row max reset.</summary>
@@ -82,12 +87,22 @@ internal static unsafe class WindowScoresPass
         return new ChunkGemm(chunk, first, count, keys, stride, worker.Tile.Pointer, exp, chunkMax, maxInKernel, firstPass);
     }
 
-    /// <summary>Step 1, keys [from, to) of the chunk (relative): their logit rows (the caller interleaves memory-bound work between slices).</summary>
-    public static void Gemm(FastLayer layer, int head, in ChunkGemm g, int from, int to)
+    /// <summary>
+    /// Step 1, keys [from, to) of the chunk (relative): their logit rows, the whole 12-key blocks by
+    /// <see cref="StrassenLogitKernel"/> where the shape allows, the rest by <see cref="LogitKernel"/>.
+    /// </summary>
+    public static void Gemm(FastLayer layer, int head, in ChunkGemm g, int from, int to, ChunkWorker worker)
     {
         int rows = layer.Rows;
+        float* rowMax = g.MaxInKernel ? g.ChunkMax : null;
+        if (layer.Strassen)
+        {
+            from += StrassenLogitKernel.Compute(layer.SlotOf(head).StrassenPanels.Pointer, rows, g.Keys + (from * g.Stride), g.Stride, layer.Center(head), to - from, g.Count - from,
+                layer.Dim, g.Tile + ((long)from * rows), rowMax, worker.Combinations.Pointer);
+        }
+
         LogitKernel.Compute(layer.SlotOf(head).QueryPanel.Pointer, rows, g.Keys + (from * g.Stride), g.Stride, layer.Center(head), to - from, g.Count - from,
-            layer.Dim, g.Tile + ((long)from * rows), g.MaxInKernel ? g.ChunkMax : null, layer.Wide);
+            layer.Dim, g.Tile + ((long)from * rows), rowMax, layer.Wide);
     }
 
     /// <summary>Step 1, end of a chunk: mask, exp and softmax statistics, and (first pass) the similarity k̂·μ from the rows the GEMM pulled into the cache.</summary>
@@ -152,7 +167,7 @@ internal static unsafe class WindowScoresPass
         else
         {
             ChunkGemm g = Begin(layer, head, chunk, worker, firstPass: false);
-            Gemm(layer, head, g, 0, g.Count);
+            Gemm(layer, head, g, 0, g.Count, worker);
             Finish(layer, head, result, g);
             tile = g.Exp;
         }

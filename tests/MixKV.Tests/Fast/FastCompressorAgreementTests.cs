@@ -64,6 +64,28 @@ public sealed class FastCompressorAgreementTests
         FastAgreement.AssertMatchesReference(new FastCompressor(), stored, options, LayerPosition.Single, rng.Say($"real size, {method.Name()}, budget {options.Budget}"));
     }
 
+    /// <summary>
+    /// Group shapes whose padded G·W is a multiple of 128 run the GEMM's whole 12-key blocks through
+    /// <see cref="StrassenLogitKernel"/> (G·W 120 leaves 8 zero padding rows in the split; 256 rows
+    /// take two 64-row slices per half); chunks of 256 keys and the token counts leave partial blocks.
+    /// </summary>
+    [TestCase(4, 32, 128, DType.F32, 700)]
+    [TestCase(2, 64, 64, DType.BF16, 530)]
+    [TestCase(4, 30, 32, DType.F16, 400)]
+    [TestCase(8, 32, 32, DType.F32, 300)]
+    public void StrassenShapes_MatchReference(int groups, int window, int dim, DType dtype, int tokens)
+    {
+        int rows = (groups * window + LogitKernel.Lanes - 1) / LogitKernel.Lanes * LogitKernel.Lanes;
+        Assert.That(StrassenLogitKernel.Applies(rows, dim, wide: true), "shape chosen for the Strassen path");
+        var rng = TestRandom.ForCurrentTest();
+        LayerData data = LayerData.Random(rng, rng.Int(1, 3), groups, tokens, dim, window, dtype);
+        var options = new CompressionOptions { Method = rng.Pick([BudgetMethod.SnapKV, BudgetMethod.AdaKV]), Budget = rng.Int(window + 1, tokens / 2), Window = window };
+        StoredLayer stored = data.Store(rng.Coin() ? TensorLayout.Hnd : TensorLayout.Nhd, rng.Coin() ? new Padding(0, rng.Int(1, 4), 0, 0) : Padding.None);
+        string say = rng.Say($"G {groups}, W {window}, D {dim}, {dtype.Name()}, N {tokens}, {options.Method.Name()}, budget {options.Budget}");
+        FastAgreement.AssertMatchesReference(new FastCompressor(), stored, options, LayerPosition.Single, say);
+        FastAgreement.AssertMatchesReference(new FastCompressor { TileLimitBytes = 1 }, stored, options, LayerPosition.Single, say + " (two GEMMs)");
+    }
+
     private static void Check(PropertyCase c, FastCompressor compressor)
     {
         var rng = TestRandom.ForCurrentTest();
