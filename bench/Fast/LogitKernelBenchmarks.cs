@@ -1,0 +1,78 @@
+using System.Runtime.InteropServices;
+using BenchmarkDotNet.Attributes;
+using MixKV.Fast;
+
+namespace MixKV.Bench.Fast;
+
+/// <summary>
+/// The fast path's GEMM on one chunk (256 keys of D = 128 times the 128 window rows of a KV head's
+/// group; 128 chunks per head, 1024 a layer of the performance issue), tile in L2 as in the layer,
+/// keys in L2 or streamed from memory, on one core: the classical 64×6 kernel (the baseline) against
+/// one level of Strassen on 12-key blocks (7/8 of the FMAs, plus the sums and the C blocks' extra
+/// writes).
+/// </summary>
+[SimpleJob(launchCount: 1, warmupCount: 3, iterationCount: 15)]
+public unsafe class LogitKernelBenchmarks
+{
+    private const int Dim = 128, Rows = 128, Keys = FastLayer.ChunkTokens;
+    private float* keys;
+    private float* queries;
+    private float* panels;
+    private float* center;
+    private float* tile;
+    private float* rowMax;
+    private float* combinations;
+    private int chunk;
+
+    /// <summary>1: the chunk's keys stay in L2; 128: each call takes the next of 128 chunks (16 MiB, one head), read from memory as in the layer.</summary>
+    [Params(1, 128)]
+    public int KeyChunks { get; set; }
+
+    private float* NextChunkKeys => keys + ((long)(chunk = (chunk + 1) % KeyChunks) * Keys * Dim);
+
+    [GlobalSetup]
+    public void Setup()
+    {
+        var rng = new Random(1);
+        keys = Fill(KeyChunks * Keys * Dim, rng, 1f);
+        queries = Fill(Dim * Rows, rng, 0.13f);
+        center = Fill(Dim, rng, 0.1f);
+        tile = Fill(Keys * Rows, rng, 1f);
+        rowMax = Fill(Rows, rng, 1f);
+        panels = Fill((int)StrassenLogitKernel.PanelFloats(Rows, Dim), rng, 1f);
+        combinations = Fill(StrassenLogitKernel.CombinationFloats(Dim), rng, 1f);
+        StrassenLogitKernel.PackPanels(queries, Rows, Dim, panels);
+    }
+
+    private static float* Fill(int count, Random rng, float scale)
+    {
+        float* p = (float*)NativeMemory.AlignedAlloc((nuint)count * sizeof(float), 64);
+        for (int i = 0; i < count; i++)
+        {
+            p[i] = (float)(rng.NextDouble() - 0.5) * scale;
+        }
+
+        return p;
+    }
+
+    [GlobalCleanup]
+    public void Cleanup()
+    {
+        foreach (nint p in new[] { (nint)keys, (nint)queries, (nint)panels, (nint)center, (nint)tile, (nint)rowMax, (nint)combinations })
+        {
+            NativeMemory.AlignedFree((void*)p);
+        }
+    }
+
+    [Benchmark(Baseline = true, Description = "chunk GEMM 256x128x128, classical 64x6")]
+    public void Classical() =>
+        LogitKernel.Compute(queries, Rows, NextChunkKeys, Dim, center, Keys, Keys, Dim, tile, rowMax, wide: true);
+
+    [Benchmark(Description = "chunk GEMM 256x128x128, Strassen on 12-key blocks (the layer's)")]
+    public void Strassen()
+    {
+        float* chunkKeys = NextChunkKeys;
+        int done = StrassenLogitKernel.Compute(panels, Rows, chunkKeys, Dim, center, Keys, Keys, Dim, tile, rowMax, combinations);
+        LogitKernel.Compute(queries, Rows, chunkKeys + (done * Dim), Dim, center, Keys - done, Keys - done, Dim, tile + (done * Rows), rowMax, wide: true);
+    }
+}
