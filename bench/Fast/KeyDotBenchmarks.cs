@@ -5,8 +5,8 @@ using MixKV.Fast;
 namespace MixKV.Bench.Fast;
 
 /// <summary>
-/// The dots behind the fast path's similarity step k̂·μ on one chunk (256 keys of D = 128 against μ;
-/// 1024 chunks a layer of the performance issue), keys in L2 as after the chunk's GEMM, on one core:
+/// The dots behind the fast path's similarity step k̂·μ on one chunk (252 keys of D = 128 against μ;
+/// 1048 chunks a layer of the performance issue), keys in L2 as after the chunk's GEMM, on one core:
 /// sixteen rows at a time with one shuffle-tree reduction (what the layer runs) against one
 /// horizontal sum per row (the baseline).
 /// </summary>

@@ -5,8 +5,8 @@ using MixKV.Fast;
 namespace MixKV.Bench.Fast;
 
 /// <summary>
-/// The fast path's GEMM on one chunk (256 keys of D = 128 times the 128 window rows of a KV head's
-/// group; 128 chunks per head, 1024 a layer of the performance issue), tile in L2 as in the layer,
+/// The fast path's GEMM on one chunk (252 keys of D = 128 times the 128 window rows of a KV head's
+/// group; 131 chunks per head, 1048 a layer of the performance issue), tile in L2 as in the layer,
 /// keys in L2 or streamed from memory, on one core: the classical 64×6 kernel (the baseline) against
 /// one level of Strassen on 12-key blocks (7/8 of the FMAs, plus the sums and the C blocks' extra
 /// writes).
@@ -24,7 +24,7 @@ public unsafe class LogitKernelBenchmarks
     private float* combinations;
     private int chunk;
 
-    /// <summary>1: the chunk's keys stay in L2; 128: each call takes the next of 128 chunks (16 MiB, one head), read from memory as in the layer.</summary>
+    /// <summary>1: the chunk's keys stay in L2; 128: each call takes the next of 128 chunks (16 MB, about a head), read from memory as in the layer.</summary>
     [Params(1, 128)]
     public int KeyChunks { get; set; }
 
@@ -64,11 +64,11 @@ public unsafe class LogitKernelBenchmarks
         }
     }
 
-    [Benchmark(Baseline = true, Description = "chunk GEMM 256x128x128, classical 64x6")]
+    [Benchmark(Baseline = true, Description = "chunk GEMM 252x128x128, classical 64x6")]
     public void Classical() =>
         LogitKernel.Compute(queries, Rows, NextChunkKeys, Dim, center, Keys, Keys, Dim, tile, rowMax, wide: true);
 
-    [Benchmark(Description = "chunk GEMM 256x128x128, Strassen on 12-key blocks (the layer's)")]
+    [Benchmark(Description = "chunk GEMM 252x128x128, Strassen on 12-key blocks (the layer's)")]
     public void Strassen()
     {
         float* chunkKeys = NextChunkKeys;

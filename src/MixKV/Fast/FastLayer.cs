@@ -9,8 +9,12 @@ namespace MixKV.Fast;
 /// </summary>
 internal sealed unsafe class FastLayer
 {
-    /// <summary>Keys per chunk: the chunk's packed keys (D=128: 128 KiB) and its [chunk, R] tile stay in L2.</summary>
-    public const int ChunkTokens = 256;
+    /// <summary>
+    /// Keys per chunk: the chunk's packed keys (D=128: 126 KiB) and its [chunk, R] tile stay in L2.
+    /// 21 blocks of <see cref="StrassenLogitKernel"/> (42 of the classical kernel) with none left over:
+    /// at 256 the four keys past the last block took a whole classical block (~0.7 ms a layer).
+    /// </summary>
+    public const int ChunkTokens = 252;
 
     public FastLayer(PinnedRows keys, PinnedRows values, PinnedRows windowQueries, int tokens, int kvHeads, int queryHeads, int window, CompressionOptions options, FastWorkspace workspace, WorkerTeam team, bool wide, long tileLimitBytes)
     {

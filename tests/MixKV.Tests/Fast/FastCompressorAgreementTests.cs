@@ -67,7 +67,7 @@ public sealed class FastCompressorAgreementTests
     /// <summary>
     /// Group shapes whose padded G·W is a multiple of 128 run the GEMM's whole 12-key blocks through
     /// <see cref="StrassenLogitKernel"/> (G·W 120 leaves 8 zero padding rows in the split; 256 rows
-    /// take two 64-row slices per half); chunks of 256 keys and the token counts leave partial blocks.
+    /// take two 64-row slices per half); the token counts leave partial chunks with partial blocks.
     /// </summary>
     [TestCase(4, 32, 128, DType.F32, 700)]
     [TestCase(2, 64, 64, DType.BF16, 530)]
