@@ -20,10 +20,11 @@ namespace MixKV.Fast;
 /// 6 KB, in L1). The sums are taken of centred keys, so they stay as small as the keys the classical
 /// kernel multiplies; the error stays within a few ulps of the dot products' magnitude (the
 /// agreement tests hold it to the same 1e-5 of A as the classical path).
-/// Applies when R is a multiple of 128 and D of 32 (16-lane halves); the keys of a chunk past its
-/// last whole block go through the classical kernel. Measured (bench/Fast/LogitKernelBenchmarks, one
-/// chunk of the layer): 0.95 of the classical kernel's time, not 7/8 — packing the sums costs
-/// ~4 % and the C blocks' extra writes ~2 %; in the layer ~1.5 ms less (in-process A/B, alternating).
+/// Applies when R is a multiple of 128 and D of 32 (16-lane halves); keys past a chunk's last whole
+/// block (only in a layer's last chunk: <see cref="FastLayer.ChunkTokens"/> is 21 blocks) go through
+/// the classical kernel. Measured (bench/Fast/LogitKernelBenchmarks, one chunk of the layer):
+/// 0.95 of the classical kernel's time, not 7/8 — packing the sums costs ~4 % and the C blocks' extra
+/// writes ~1-2 %; in the layer ~1.5 ms less (in-process A/B, alternating).
 /// </summary>
 internal static unsafe class StrassenLogitKernel
 {
@@ -39,6 +40,7 @@ internal static unsafe class StrassenLogitKernel
 
     /// <summary>Floats of the seven B sums of one head: 7 × D/2 × R/2.</summary>
     public static long PanelFloats(int rows, int dim) => (long)Products * (dim / 2) * (rows / 2);
+
     /// <summary>Floats of one block's seven A sums: 7 × 6 × D/2.</summary>
     public static int CombinationFloats(int dim) => Products * HalfKeys * (dim / 2);
 
@@ -101,9 +103,9 @@ internal static unsafe class StrassenLogitKernel
                 for (int step = 0; step < Steps.Length; step++)
                 {
                     Step t = Steps[step];
-                    float* final = t.FinalQuadrant is { } q && rowMax != null ? rowMax + s + (q is Quadrant.C12 or Quadrant.C22 ? half : 0) : null;
+                    float* finishedMax = t.FinalQuadrant is { } q && rowMax != null ? rowMax + s + (q is Quadrant.C12 or Quadrant.C22 ? half : 0) : null;
                     Product(panels + (t.Product * panelSize) + s, half, combinations + (t.Product * HalfKeys * h), h, rows,
-                        At(t.First, top, bottom, half, s), t.FirstWrite, t.SecondWrite == Write.None ? null : At(t.Second, top, bottom, half, s), t.SecondWrite, final);
+                        At(t.First, top, bottom, half, s), t.FirstWrite, t.SecondWrite == Write.None ? null : At(t.Second, top, bottom, half, s), t.SecondWrite, finishedMax);
                     if (s == 0 && step < HalfKeys)
                     {
                         // The keys two blocks ahead, two rows after each product: all twelve at once
