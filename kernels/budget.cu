@@ -58,14 +58,16 @@ __global__ void adakv_head_share(const AdakvHeadShareParams p)
     }
     const mixkv_radix_result top = mixkv_block_radix_select(
         p.prefix, p.base, [row](int i) { return mixkv_order_key(row[i]); }, &storage);
+    // Each thread adds its values in position order, loads batched as in the radix passes.
     float above = 0.0f, all = 0.0f;
-    for (int n = threadIdx.x; n < p.prefix; n += blockDim.x) {
-        const float a = row[n];
-        all += a;
-        if (mixkv_order_key(a) > top.threshold) {
-            above += a;
-        }
-    }
+    mixkv_batched(
+        threadIdx.x, p.prefix, blockDim.x, [row](int n) { return row[n]; },
+        [&](int, float a) {
+            all += a;
+            if (mixkv_order_key(a) > top.threshold) {
+                above += a;
+            }
+        });
     above = mixkv_block_reduce(above, mixkv_sum_op(), 0.0f, scratch);
     all = mixkv_block_reduce(all, mixkv_sum_op(), 0.0f, scratch);
     if (threadIdx.x == 0) {
@@ -94,11 +96,12 @@ __global__ void adakv_allocate(const AdakvAllocateParams p)
     // counter (integer sums: the same in any order).
     for (int h = 0; h < p.heads; ++h) {
         int mine_above = 0, mine_ties = 0;
-        for (int n = threadIdx.x; n < prefix; n += blockDim.x) {
-            const unsigned key = key_at(h, n);
-            mine_above += key > cut.threshold ? 1 : 0;
-            mine_ties += key == cut.threshold ? 1 : 0;
-        }
+        mixkv_batched(
+            threadIdx.x, prefix, blockDim.x, [&](int n) { return key_at(h, n); },
+            [&](int, unsigned key) {
+                mine_above += key > cut.threshold ? 1 : 0;
+                mine_ties += key == cut.threshold ? 1 : 0;
+            });
         mine_above = mixkv_warp_reduce(mine_above, mixkv_sum_op());
         mine_ties = mixkv_warp_reduce(mine_ties, mixkv_sum_op());
         if (threadIdx.x % MIXKV_WARP == 0) {

@@ -1,4 +1,4 @@
-// Per-head top-k with a different k per head (spec section 6). grid Hkv, 512 threads:
+// Per-head top-k with a different k per head (spec section 6). grid Hkv, 1024 threads:
 // radix-select the cap_h-th largest score (four digit passes over P floats), then one ordered
 // compaction: each thread owns a run of consecutive positions, two block scans give each run its
 // ties' rank and its first output slot -- so rows come out ascending with no sort, and among equal
@@ -48,19 +48,18 @@ __global__ void select_topk(const SelectParams p)
         const int per = (p.prefix + blockDim.x - 1) / blockDim.x;
         const int begin = static_cast<int>(threadIdx.x) * per < p.prefix ? static_cast<int>(threadIdx.x) * per : p.prefix;
         const int end = begin + per < p.prefix ? begin + per : p.prefix;
+        auto key_of = [row](int n) { return mixkv_order_key(row[n]); };
         int above = 0, tied = 0;
-        for (int n = begin; n < end; ++n) {
-            const unsigned key = mixkv_order_key(row[n]);
+        mixkv_batched(begin, end, 1, key_of, [&](int, unsigned key) {
             above += all || key > cut.threshold ? 1 : 0;
             tied += !all && key == cut.threshold ? 1 : 0;
-        }
+        });
         int total = 0;
         const int ties_before = mixkv_block_exclusive_scan(tied, &total, scan_scratch);
         int ties_mine = cut.ties_taken - ties_before;
         ties_mine = ties_mine < 0 ? 0 : (ties_mine > tied ? tied : ties_mine);
         int slot = mixkv_block_exclusive_scan(above + ties_mine, &total, scan_scratch);
-        for (int n = begin; n < end; ++n) {
-            const unsigned key = mixkv_order_key(row[n]);
+        mixkv_batched(begin, end, 1, key_of, [&](int n, unsigned key) {
             bool keep = all || key > cut.threshold;
             if (!keep && key == cut.threshold && ties_mine > 0) {
                 keep = true;
@@ -69,7 +68,7 @@ __global__ void select_topk(const SelectParams p)
             if (keep) {
                 out[slot++] = n;
             }
-        }
+        });
     }
     for (int w = threadIdx.x; w < p.window; w += blockDim.x) {
         out[cap + w] = p.prefix + w;

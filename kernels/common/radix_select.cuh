@@ -38,6 +38,33 @@ struct mixkv_radix_result {
 };
 
 #define MIXKV_RADIX_MAX_WARPS 32
+// Values each thread loads at once in mixkv_batched (registers).
+#define MIXKV_RADIX_BATCH 8
+
+// Calls use(n, load(n)) for n = first, first + stride, ... below `end`, in that order, with the
+// values of MIXKV_RADIX_BATCH positions loaded before any is used: the loads are independent, so a
+// warp waits for memory once per batch instead of once per value. The passes over the scores are
+// latency-bound (a block per head); on an H100 this took select_topk from 110 to 96 us at 8 heads of
+// 32K (1024 threads instead of 512 then gave 74 us).
+template <typename Load, typename Use>
+__device__ __forceinline__ void mixkv_batched(int first, int end, int stride, Load load, Use use)
+{
+    typedef decltype(load(first)) value_type;
+    for (int base = first; base < end; base += MIXKV_RADIX_BATCH * stride) {
+        value_type values[MIXKV_RADIX_BATCH];
+MIXKV_UNROLL
+        for (int j = 0; j < MIXKV_RADIX_BATCH; ++j) {
+            const int n = base + j * stride;
+            values[j] = n < end ? load(n) : value_type();
+        }
+MIXKV_UNROLL
+        for (int j = 0; j < MIXKV_RADIX_BATCH; ++j) {
+            if (base + j * stride < end) {
+                use(base + j * stride, values[j]);
+            }
+        }
+    }
+}
 
 // Shared storage of one selection; declare it __shared__ in the kernel. Each warp counts into its
 // own histogram (a skewed digit, as the first one of scores in a narrow range is, would otherwise
@@ -108,12 +135,13 @@ __device__ mixkv_radix_result mixkv_block_radix_select_rows(int rows, int length
         const unsigned prefix = storage->prefix;
         unsigned* mine = storage->histogram[warp];
         for (int row = 0; row < rows; ++row) {
-            for (int n = threadIdx.x; n < length; n += blockDim.x) {
-                const unsigned key = key_at(row, n);
-                if ((key & mask) == prefix) {
-                    atomicAdd(&mine[(key >> shift) & 0xFFu], 1u);
-                }
-            }
+            mixkv_batched(
+                threadIdx.x, length, blockDim.x, [&](int n) { return key_at(row, n); },
+                [&](int, unsigned key) {
+                    if ((key & mask) == prefix) {
+                        atomicAdd(&mine[(key >> shift) & 0xFFu], 1u);
+                    }
+                });
         }
         __syncthreads();
         // Warp 0's histogram becomes the sum of all (integer sums: any order gives the same counts).

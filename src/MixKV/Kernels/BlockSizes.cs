@@ -20,7 +20,8 @@ internal static class BlockSizes
     public const int AdakvHeadShare = 512;
     public const int AdakvAllocate = 1024;
     public const int HeadLengths = 32;
-    public const int SelectTopk = 512;
+    /// <summary>A block per KV head: 32 warps keep the most loads in flight (the radix passes wait on memory, not on arithmetic).</summary>
+    public const int SelectTopk = 1024;
     public const int GatherRows = 256;
     public const int AppendRows = 256;
     public const int AppendLengths = 32;
