@@ -2,8 +2,9 @@
 //   head_key_partials  grid (ceil(N/64), Hkv), 256 threads: each warp normalises tokens of its
 //                      64-token chunk (norm by warp reduction), then threads sum the unit keys
 //                      per dimension over the chunk. Writes partial[Hkv, chunks, D]. One pass over K.
-//                      Not launched when the tile kernels run (D <= 128): window_tile_stats (window_mma.cu) writes
-//                      the same partials, with the same arithmetic, from the key tiles it stages.
+//                      Not launched when the tile kernels run (D <= 128): window_tile_stats
+//                      (window_mma.cu) or window_run_stats (window_run.cu) writes the same
+//                      partials, with the same arithmetic, from the key tiles it stages.
 //   head_key_mean      grid Hkv, 256 threads: mu = (sum of partials) / N in a fixed order (warps
 //                      over chunks, then the warps' sums in order; one thread per dimension walking
 //                      every chunk took 59 us on an H100 at N = 32768), then

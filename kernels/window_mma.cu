@@ -22,70 +22,9 @@
 #include "common/reduce.cuh"
 #include "common/key_stats.cuh"
 #include "common/window_mass_params.cuh"
+#include "common/window_tile_params.cuh"
 #include "common/dot.cuh"
-
-#define MIXKV_MMA_KEYS 64   // keys per tile: 8 product columns of 8
-#define MIXKV_MMA_WARPS 4   // 128 threads per block
-// Shared key rows are D + 8 values apart: the eight keys one fragment load touches then start four
-// banks apart, so the 32 lanes hit 32 different banks (a pitch of D would put them all on one).
-#define MIXKV_MMA_PAD 8
-// Probability rows 72 floats apart: a half-warp's 8-byte stores (4 rows x 4 column pairs) then
-// cover 32 different banks; 64 apart, the 8 rows of a store all hit the same banks.
-#define MIXKV_MMA_PROBABILITY_PITCH (MIXKV_MMA_KEYS + 8)
-static_assert(MIXKV_MMA_KEYS == MIXKV_HEAD_STATS_CHUNK, "a key tile doubles as a chunk of the key statistics");
-
-// The staged key tile of each dtype. 16-bit keys: raw bits, rows D + 8 apart, read by mma fragment
-// loads; probabilities of all four warps' rows at once. fp32 keys: floats, rows D + 1 apart (the FMA
-// loop reads 8 keys at one dimension: an odd pitch puts them on 8 banks); a tile of 64 fp32 keys
-// leaves room for 32 probability rows under 48 KB, so the warps write theirs two by two.
-template <typename T>
-struct mixkv_tile_traits {
-    typedef unsigned short element;
-    static __device__ __forceinline__ int pitch(int dim) { return dim + MIXKV_MMA_PAD; }
-    static constexpr int probability_rows = 16 * MIXKV_MMA_WARPS;
-    static constexpr int min_blocks = 7;  // 72 registers: no spills (64 spill 8 bytes)
-};
-
-template <>
-struct mixkv_tile_traits<float> {
-    typedef float element;
-    static __device__ __forceinline__ int pitch(int dim) { return dim + 1; }
-    static constexpr int probability_rows = 32;
-    static constexpr int min_blocks = 4;  // the FMA path keeps 64 sums (two per logit) in registers
-};
-
-// One staged key value as fp32.
-template <typename T>
-__device__ __forceinline__ float mixkv_tile_value(const unsigned short* tile, int index)
-{
-    T value;
-    value.bits = tile[index];
-    return mixkv_to_float(value);
-}
-
-template <typename T>
-__device__ __forceinline__ float mixkv_tile_value(const float* tile, int index)
-{
-    return tile[index];
-}
-
-struct WindowTileStatsParams {
-    const void* keys;          // [Hkv, N, D], strides below (elements)
-    const void* queries;       // window rows [Hq, W, D]
-    float* tile_max;           // [Hkv, G·W, tiles]
-    float* tile_sum;           // [Hkv, G·W, tiles]
-    float* key_partials;       // [Hkv, tiles, D]: Σ k / max(||k||, 1e-12) over the tile's keys, or null
-    long long key_head_stride;
-    long long key_token_stride;
-    long long query_head_stride;
-    long long query_token_stride;
-    int tokens;                // N
-    int window;                // W
-    int head_dim;              // D, at most 128 (a multiple of 16 for 16-bit keys)
-    int groups;                // G
-    float scale;               // 1 / sqrt(D)
-    int tiles;                 // ceil(N / 64)
-};
+#include "common/key_tile.cuh"
 
 struct WindowStatsMergeParams {
     const float* tile_max;
@@ -98,61 +37,6 @@ struct WindowStatsMergeParams {
     int tiles;
 };
 
-// Keys [first, first + 64) of one head into shared memory as raw 16-bit values, rows D + 8 apart;
-// keys at or past `end` are zeros (their logits are masked or unused). 16-byte loads when the rows
-// allow them (D is a multiple of 16, so only the base and the token stride can break alignment);
-// the test is the same for every thread, so the branch does not diverge.
-template <typename T>
-__device__ __forceinline__ void mixkv_load_key_tile(unsigned short* tile, const T* keys, long long token_stride, int first, int end, int dim)
-{
-    const int pitch = dim + MIXKV_MMA_PAD;
-    if (reinterpret_cast<unsigned long long>(keys) % 16 == 0 && (token_stride * sizeof(T)) % 16 == 0) {
-        const int words = dim / 8;  // eight 16-bit values per 16-byte word
-        for (int i = threadIdx.x; i < MIXKV_MMA_KEYS * words; i += blockDim.x) {
-            const int key = i / words, word = i % words;
-            const uint4 value = first + key < end ? reinterpret_cast<const uint4*>(keys + (first + key) * token_stride)[word] : make_uint4(0u, 0u, 0u, 0u);
-            reinterpret_cast<uint4*>(tile + key * pitch)[word] = value;
-        }
-        return;
-    }
-    for (int i = threadIdx.x; i < MIXKV_MMA_KEYS * dim; i += blockDim.x) {
-        const int key = i / dim, d = i % dim;
-        tile[key * pitch + d] = first + key < end ? keys[(first + key) * token_stride + d].bits : static_cast<unsigned short>(0);
-    }
-}
-
-// The fp32 form: keys [first, first + 64) as floats, rows D + 1 apart, zeros at or past `end`.
-// 16-byte loads when the rows allow them, stored as four floats (the odd pitch has no 16-byte rows).
-__device__ __forceinline__ void mixkv_load_key_tile(float* tile, const float* keys, long long token_stride, int first, int end, int dim)
-{
-    const int pitch = dim + 1;
-    if (reinterpret_cast<unsigned long long>(keys) % 16 == 0 && token_stride % 4 == 0 && dim % 4 == 0) {
-        const int words = dim / 4;
-        for (int i = threadIdx.x; i < MIXKV_MMA_KEYS * words; i += blockDim.x) {
-            const int key = i / words, word = i % words;
-            const float4 value = first + key < end ? reinterpret_cast<const float4*>(keys + (first + key) * token_stride)[word] : make_float4(0.0f, 0.0f, 0.0f, 0.0f);
-            float* out = tile + key * pitch + 4 * word;
-            out[0] = value.x;
-            out[1] = value.y;
-            out[2] = value.z;
-            out[3] = value.w;
-        }
-        return;
-    }
-    for (int i = threadIdx.x; i < MIXKV_MMA_KEYS * dim; i += blockDim.x) {
-        const int key = i / dim, d = i % dim;
-        tile[key * pitch + d] = first + key < end ? keys[(first + key) * token_stride + d] : 0.0f;
-    }
-}
-
-// Values k and k + 1 of a 16-bit row as one fragment register: a single 32-bit load when the row
-// allows it, else two 16-bit loads packed.
-template <typename T>
-__device__ __forceinline__ unsigned mixkv_load_pair(const T* row, int k, bool word_aligned)
-{
-    return word_aligned ? *reinterpret_cast<const unsigned*>(row + k) : mixkv_pack_pair(row[k].bits, row[k + 1].bits);
-}
-
 // The logits of row tile `row_tile` (16 rows of the head's G·W) against the 64 keys of the tile,
 // unscaled: acc[c][0..1] are row 16·row_tile + group, acc[c][2..3] row 16·row_tile + group + 8, at
 // key columns 8·c + 2·pair + {0, 1} (lane = 4·group + pair).
@@ -162,11 +46,10 @@ __device__ __forceinline__ void mixkv_tile_logits(float acc[8][4], const unsigne
 {
     const int lane = threadIdx.x % MIXKV_WARP, group = lane / 4, pair = lane % 4;
     const int r0 = 16 * row_tile + group, r1 = r0 + 8;
-    const T* q0 = r0 < rows ? queries + (kv_head * groups + r0 / window) * query_head_stride + (r0 % window) * query_token_stride : nullptr;
-    const T* q1 = r1 < rows ? queries + (kv_head * groups + r1 / window) * query_head_stride + (r1 % window) * query_token_stride : nullptr;
-    // A pair (k, k + 1) with k even is one aligned 32-bit word when the rows start on 4 bytes (the
-    // same for every lane); the staged key rows always do (even pitch, even k).
-    const bool word_rows = reinterpret_cast<unsigned long long>(queries) % 4 == 0 && query_head_stride % 2 == 0 && query_token_stride % 2 == 0;
+    const T* q0 = mixkv_window_row(queries, query_head_stride, query_token_stride, kv_head, r0, rows, window, groups);
+    const T* q1 = mixkv_window_row(queries, query_head_stride, query_token_stride, kv_head, r1, rows, window, groups);
+    // The staged key rows always hold their pairs as aligned words (even pitch, even k).
+    const bool word_rows = mixkv_word_rows(queries, query_head_stride, query_token_stride);
 MIXKV_UNROLL
     for (int c = 0; c < 8; ++c) {
         acc[c][0] = acc[c][1] = acc[c][2] = acc[c][3] = 0.0f;
@@ -196,8 +79,8 @@ __device__ __forceinline__ void mixkv_tile_logits(float acc[8][4], const float* 
 {
     const int lane = threadIdx.x % MIXKV_WARP, group = lane / 4, pair = lane % 4;
     const int r0 = 16 * row_tile + group, r1 = r0 + 8;
-    const float* q0 = r0 < rows ? queries + (kv_head * groups + r0 / window) * query_head_stride + (r0 % window) * query_token_stride : nullptr;
-    const float* q1 = r1 < rows ? queries + (kv_head * groups + r1 / window) * query_head_stride + (r1 % window) * query_token_stride : nullptr;
+    const float* q0 = mixkv_window_row(queries, query_head_stride, query_token_stride, kv_head, r0, rows, window, groups);
+    const float* q1 = mixkv_window_row(queries, query_head_stride, query_token_stride, kv_head, r1, rows, window, groups);
     const int pitch = dim + 1;
 MIXKV_UNROLL
     for (int c = 0; c < 8; ++c) {
@@ -231,34 +114,6 @@ MIXKV_UNROLL
             acc[c][2] += block[c][2];
             acc[c][3] += block[c][3];
         }
-    }
-}
-
-// head_key_partials' arithmetic on the staged tile (see head_stats.cu): each key's norm by a warp
-// reduction over lane-strided dimensions, then one thread per dimension sums the unit keys in token
-// order, so both kernels write the same bits.
-template <typename T>
-__device__ __forceinline__ void mixkv_tile_key_partials(const typename mixkv_tile_traits<T>::element* tile, int pitch, int count, int dim, float* inverse_norm, float* partial)
-{
-    const int lane = threadIdx.x % MIXKV_WARP;
-    for (int t = threadIdx.x / MIXKV_WARP; t < count; t += blockDim.x / MIXKV_WARP) {
-        float sum = 0.0f;
-        for (int i = lane; i < dim; i += MIXKV_WARP) {
-            const float x = mixkv_tile_value<T>(tile, t * pitch + i);
-            sum += x * x;
-        }
-        const float norm = sqrtf(mixkv_warp_reduce(sum, mixkv_sum_op()));
-        if (lane == 0) {
-            inverse_norm[t] = 1.0f / fmaxf(norm, MIXKV_KEY_NORM_FLOOR);
-        }
-    }
-    __syncthreads();
-    for (int i = threadIdx.x; i < dim; i += blockDim.x) {
-        float sum = 0.0f;
-        for (int t = 0; t < count; ++t) {
-            sum += mixkv_tile_value<T>(tile, t * pitch + i) * inverse_norm[t];
-        }
-        partial[i] = sum;
     }
 }
 

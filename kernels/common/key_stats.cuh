@@ -1,4 +1,4 @@
-// Constants of the key statistics (spec section 3) shared by head_stats.cu and window_mma.cu, which
+// Constants of the key statistics (spec section 3) shared by head_stats.cu and the tile kernels, which
 // can also write the per-chunk partial sums of the unit keys from its key tiles.
 #ifndef MIXKV_COMMON_KEY_STATS_CUH
 #define MIXKV_COMMON_KEY_STATS_CUH

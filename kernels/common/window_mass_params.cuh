@@ -1,5 +1,6 @@
 // Parameters of the window-mass kernels, shared by the CUDA-core (window_scores.cu: window_mass)
-// and tensor-core (window_mma.cu: window_tile_mass) forms, which compute the same raw [Hkv, P].
+// and tensor-core (window_mma.cu: window_tile_mass; window_run.cu: window_run_mass) forms, which
+// compute the same raw [Hkv, P].
 #ifndef MIXKV_COMMON_WINDOW_MASS_PARAMS_CUH
 #define MIXKV_COMMON_WINDOW_MASS_PARAMS_CUH
 
@@ -19,6 +20,8 @@ struct WindowMassParams {
     int groups;
     float scale;               // 1 / sqrt(D)
     int gqa_max;               // 0: mean over the group, 1: max
+    int run;                   // key tiles per block (window_run_mass; the others ignore it)
+    int reserved;
 };
 
 #endif  // MIXKV_COMMON_WINDOW_MASS_PARAMS_CUH

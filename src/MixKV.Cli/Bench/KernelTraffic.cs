@@ -20,14 +20,16 @@ internal static class KernelTraffic
         double prefix = Math.Max(0, n - w), tiles = Math.Ceiling(n / 64.0);
         double keys = hkv * n * d * e, window = hq * w * d * e, perPrefix = hkv * prefix * Fp32;
         double windowFlop = 2 * hq * w * n * d;
+        // Per-row softmax statistics: one column per key tile, or per run of tiles (window_run.cu).
+        double columns = Kernels.WindowScores.StatisticColumns(s.DType, s.HeadDim, s.QueryHeads / s.KvHeads * s.Window, s.Window, s.Tokens);
         string family = instance.Split('<')[0];
         return family switch
         {
             "check_finite" => (2 * keys + window, 0),
-            "window_tile_stats" => (keys + window + (2 * hq * w * tiles * Fp32), windowFlop),
-            "window_stats_merge" => (2 * hq * w * tiles * Fp32, 0),
+            "window_tile_stats" or "window_run_stats" => (keys + window + (2 * hq * w * columns * Fp32), windowFlop),
+            "window_stats_merge" => (2 * hq * w * columns * Fp32, 0),
             "window_row_stats" => (keys + window, windowFlop),
-            "window_tile_mass" or "window_mass" => (keys + window + perPrefix, windowFlop),
+            "window_tile_mass" or "window_run_mass" or "window_mass" => (keys + window + perPrefix, windowFlop),
             "window_pool" => (2 * perPrefix, 0),
             "head_key_partials" => (keys + (hkv * tiles * d * Fp32), 0),
             "head_key_mean" => (hkv * tiles * d * Fp32, 0),

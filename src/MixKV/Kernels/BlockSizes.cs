@@ -12,6 +12,8 @@ internal static class BlockSizes
 
     /// <summary>Four warps: warp w multiplies row tiles w, w+4, ... of the head's G·W window rows (kernels/window_mma.cu).</summary>
     public const int WindowTile = 128;
+    /// <summary>Eight warps at the most (a warp per 16 of G·W &lt;= 128 window rows, kernels/window_run.cu); the launch uses 32·ceil(G·W/16).</summary>
+    public const int WindowRun = 256;
     public const int WindowStatsMerge = 256;
     public const int HeadKeyPartials = 256;
     public const int HeadKeyMean = 256;
@@ -39,6 +41,7 @@ internal static class BlockSizes
             "window_tile_stats" => WindowTile,
             "window_stats_merge" => WindowStatsMerge,
             "window_tile_mass" => WindowTile,
+            "window_run_stats" or "window_run_mass" => WindowRun,
             "head_key_partials" => HeadKeyPartials,
             "head_key_mean" => HeadKeyMean,
             "head_token_stats" => HeadTokenStats,

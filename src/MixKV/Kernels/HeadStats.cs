@@ -15,7 +15,7 @@ internal static class HeadStats
 
     public static int Chunks(int tokens) => (tokens + Chunk - 1) / Chunk;
 
-    /// <param name="keyPartialsWritten">The tile window scores already wrote <see cref="KernelWorkspace.KeyPartials"/> (window_tile_stats).</param>
+    /// <param name="keyPartialsWritten">The tile window scores already wrote <see cref="KernelWorkspace.KeyPartials"/> (window_tile_stats or window_run_stats).</param>
     public static void Enqueue(IKernelRuntime runtime, DeviceTensor keys, DeviceTensor values, int prefix, KernelWorkspace ws, bool keyPartialsWritten = false)
     {
         string type = Launch.TypeName(keys.DType);

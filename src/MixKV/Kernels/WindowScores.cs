@@ -8,8 +8,9 @@ using MixKV.Tensors;
 namespace MixKV.Kernels;
 
 /// <summary>
-/// Launcher of importance A (spec section 2): kernels/window_mma.cu (tensor cores) for fp16/bf16
-/// caches whose D is a multiple of 16, kernels/window_scores.cu (CUDA cores) otherwise; both end in
+/// Launcher of importance A (spec section 2): kernels/window_run.cu (tensor cores, window rows resident,
+/// G·W &lt;= 128 and W &gt;= 8) or kernels/window_mma.cu (tensor cores) for fp16/bf16
+/// caches whose D is a multiple of 16, kernels/window_scores.cu (CUDA cores) otherwise; all end in
 /// window_pool.
 /// </summary>
 internal static class WindowScores
@@ -19,6 +20,9 @@ internal static class WindowScores
 
     /// <summary>Shared 16-bit key rows are D + 8 values apart (MIXKV_MMA_PAD: no bank conflicts on fragment loads); fp32 rows D + 1.</summary>
     private const int KeyPad = 8;
+
+    /// <summary>Per-warp head sums of window_run_mass: 16 rows meet at most three query heads (MIXKV_RUN_SEGMENTS).</summary>
+    private const int RunSegments = 3;
 
     /// <summary>Shared probability rows are 64 + 8 floats apart (MIXKV_MMA_PROBABILITY_PITCH: no bank conflicts on their stores).</summary>
     private const int ProbabilityPitch = TileKeys + 8;
@@ -31,6 +35,30 @@ internal static class WindowScores
     public const int MaxTileDim = 128;
 
     public static int KeyTiles(int tokens) => Math.Max(1, (tokens + TileKeys - 1) / TileKeys);
+
+    /// <summary>Most window rows (G·W) the run kernels hold: one 16-row tile per warp, eight warps (MIXKV_RUN_MAX_WARPS).</summary>
+    public const int MaxRunRows = 128;
+
+    /// <summary>Smallest W of the run kernels: 16 rows then meet at most three query heads (MIXKV_RUN_SEGMENTS).</summary>
+    public const int MinRunWindow = 8;
+
+    /// <summary>Key tiles per block of the run kernels: the window rows' fragments are loaded once per run.</summary>
+    public const int RunTiles = 4;
+
+    /// <summary>
+    /// Whether the run kernels (window_run.cu) take this layer: tensor cores, every window row resident
+    /// in one block (G·W &lt;= 128) and W &gt;= 8. Else the one-tile-per-block kernels of window_mma.cu.
+    /// </summary>
+    public static bool UsesRuns(DType dtype, int dim, int queryRowsPerKvHead, int window) =>
+        UsesTensorCores(dtype, dim) && queryRowsPerKvHead <= MaxRunRows && window >= MinRunWindow;
+
+    /// <summary>
+    /// Columns of the per-row softmax statistics the first tile kernel writes ([Hkv, G·W, columns] in
+    /// TileMax and TileSum) and window_stats_merge reads: one per run of key tiles (window_run.cu) or
+    /// one per key tile (window_mma.cu).
+    /// </summary>
+    public static int StatisticColumns(DType dtype, int dim, int queryRowsPerKvHead, int window, int tokens) =>
+        UsesRuns(dtype, dim, queryRowsPerKvHead, window) ? (int)Launch.Blocks(KeyTiles(tokens), RunTiles) : KeyTiles(tokens);
 
     /// <summary>Whether the tile kernels multiply on tensor cores: mma.sync takes fp16/bf16 in k steps of 16.</summary>
     public static bool UsesTensorCores(DType dtype, int dim) => dtype is DType.F16 or DType.BF16 && dim % 16 == 0 && dim <= MaxTileDim;
@@ -71,29 +99,20 @@ internal static class WindowScores
     private static void EnqueueTiles(IKernelRuntime runtime, DeviceTensor keys, DeviceTensor windowQueries, CompressionOptions options, KernelWorkspace ws, string type, float scale)
     {
         int window = windowQueries.Tokens, prefix = keys.Tokens - window, dim = keys.Dim;
-        int groups = windowQueries.Heads / keys.Heads, tiles = KeyTiles(keys.Tokens);
+        int groups = windowQueries.Heads / keys.Heads;
         bool fp32 = keys.DType == DType.F32;
         uint keyTileBytes = (uint)(fp32 ? TileKeys * (dim + 1) * sizeof(float) : TileKeys * (dim + KeyPad) * sizeof(ushort));
         uint probabilityBytes = (uint)((fp32 ? 32 : TileKeys) * ProbabilityPitch * sizeof(float)); // mixkv_tile_traits<T>::probability_rows
+        bool runs = UsesRuns(keys.DType, dim, groups * window, window);
 
-        runtime.Launch($"window_tile_stats<{type}>", Launch.Config((uint)tiles, (uint)keys.Heads, BlockSizes.WindowTile, keyTileBytes), new WindowTileStatsParams
+        if (runs)
         {
-            Keys = keys.Pointer.Address,
-            Queries = windowQueries.Pointer.Address,
-            TileMax = ws.TileMax.Address,
-            TileSum = ws.TileSum.Address,
-            KeyPartials = ws.KeyPartials.Address,
-            KeyHeadStride = keys.HeadStride,
-            KeyTokenStride = keys.TokenStride,
-            QueryHeadStride = windowQueries.HeadStride,
-            QueryTokenStride = windowQueries.TokenStride,
-            Tokens = keys.Tokens,
-            Window = window,
-            HeadDim = dim,
-            Groups = groups,
-            Scale = scale,
-            Tiles = tiles,
-        });
+            EnqueueRunStats(runtime, keys, windowQueries, ws, type, scale, keyTileBytes);
+        }
+        else
+        {
+            EnqueueTileStats(runtime, keys, windowQueries, ws, type, scale, keyTileBytes);
+        }
 
         int queryRows = windowQueries.Heads * window;
         runtime.Launch("window_stats_merge", Launch.Config(Launch.Blocks(queryRows, BlockSizes.WindowStatsMerge / 32), 1, BlockSizes.WindowStatsMerge), new WindowStatsMergeParams
@@ -105,12 +124,63 @@ internal static class WindowScores
             QueryRows = queryRows,
             Window = window,
             Groups = groups,
-            Tiles = tiles,
+            Tiles = StatisticColumns(keys.DType, dim, groups * window, window, keys.Tokens),
         });
 
-        runtime.Launch($"window_tile_mass<{type}>", Launch.Config(Launch.Blocks(prefix, TileKeys), (uint)keys.Heads, BlockSizes.WindowTile, keyTileBytes + probabilityBytes),
-            MassParams(keys, windowQueries, options, ws, scale));
+        if (runs)
+        {
+            EnqueueRunMass(runtime, keys, windowQueries, options, ws, type, scale, keyTileBytes);
+        }
+        else
+        {
+            runtime.Launch($"window_tile_mass<{type}>", Launch.Config(Launch.Blocks(prefix, TileKeys), (uint)keys.Heads, BlockSizes.WindowTile, keyTileBytes + probabilityBytes),
+                MassParams(keys, windowQueries, options, ws, scale));
+        }
     }
+
+    private static void EnqueueTileStats(IKernelRuntime runtime, DeviceTensor keys, DeviceTensor windowQueries, KernelWorkspace ws, string type, float scale, uint keyTileBytes) =>
+        runtime.Launch($"window_tile_stats<{type}>", Launch.Config((uint)KeyTiles(keys.Tokens), (uint)keys.Heads, BlockSizes.WindowTile, keyTileBytes),
+            TileStatsParams(keys, windowQueries, ws, scale, run: 1));
+
+    /// <summary>Threads of a run kernel's block: a warp per 16 window rows.</summary>
+    private static uint RunThreads(int queryRowsPerKvHead) => (uint)(32 * ((queryRowsPerKvHead + 15) / 16));
+
+    private static void EnqueueRunStats(IKernelRuntime runtime, DeviceTensor keys, DeviceTensor windowQueries, KernelWorkspace ws, string type, float scale, uint keyTileBytes)
+    {
+        uint threads = RunThreads(windowQueries.Heads / keys.Heads * windowQueries.Tokens);
+        runtime.Launch($"window_run_stats<{type}>", Launch.Config(Launch.Blocks(KeyTiles(keys.Tokens), RunTiles), (uint)keys.Heads, threads, 2 * keyTileBytes),
+            TileStatsParams(keys, windowQueries, ws, scale, RunTiles));
+    }
+
+    private static void EnqueueRunMass(IKernelRuntime runtime, DeviceTensor keys, DeviceTensor windowQueries, CompressionOptions options, KernelWorkspace ws, string type, float scale, uint keyTileBytes)
+    {
+        int prefix = keys.Tokens - windowQueries.Tokens;
+        uint threads = RunThreads(windowQueries.Heads / keys.Heads * windowQueries.Tokens);
+        uint headSumBytes = threads / 32 * RunSegments * TileKeys * sizeof(float);
+        runtime.Launch($"window_run_mass<{type}>", Launch.Config(Launch.Blocks(KeyTiles(prefix), RunTiles), (uint)keys.Heads, threads, 2 * keyTileBytes + headSumBytes),
+            MassParams(keys, windowQueries, options, ws, scale) with { Run = RunTiles });
+    }
+
+    /// <summary>window_tile_stats (a tile per block, run 1) and window_run_stats take the same parameters (kernels/common/window_tile_params.cuh).</summary>
+    private static WindowTileStatsParams TileStatsParams(DeviceTensor keys, DeviceTensor windowQueries, KernelWorkspace ws, float scale, int run) => new()
+    {
+        Keys = keys.Pointer.Address,
+        Queries = windowQueries.Pointer.Address,
+        TileMax = ws.TileMax.Address,
+        TileSum = ws.TileSum.Address,
+        KeyPartials = ws.KeyPartials.Address,
+        KeyHeadStride = keys.HeadStride,
+        KeyTokenStride = keys.TokenStride,
+        QueryHeadStride = windowQueries.HeadStride,
+        QueryTokenStride = windowQueries.TokenStride,
+        Tokens = keys.Tokens,
+        Window = windowQueries.Tokens,
+        HeadDim = keys.Dim,
+        Groups = windowQueries.Heads / keys.Heads,
+        Scale = scale,
+        Tiles = KeyTiles(keys.Tokens),
+        Run = run,
+    };
 
     private static void EnqueueCudaCores(IKernelRuntime runtime, DeviceTensor keys, DeviceTensor windowQueries, CompressionOptions options, KernelWorkspace ws, string type, float scale)
     {
@@ -138,7 +208,7 @@ internal static class WindowScores
             MassParams(keys, windowQueries, options, ws, scale));
     }
 
-    /// <summary>window_mass and window_tile_mass take the same parameters (kernels/common/window_mass_params.cuh).</summary>
+    /// <summary>window_mass, window_tile_mass and window_run_mass take the same parameters (kernels/common/window_mass_params.cuh); run 1 unless a run kernel says otherwise.</summary>
     private static WindowMassParams MassParams(DeviceTensor keys, DeviceTensor windowQueries, CompressionOptions options, KernelWorkspace ws, float scale) => new()
     {
         Keys = keys.Pointer.Address,
@@ -156,6 +226,7 @@ internal static class WindowScores
         Groups = windowQueries.Heads / keys.Heads,
         Scale = scale,
         GqaMax = options.Gqa == GqaReduction.Max ? 1 : 0,
+        Run = 1,
     };
 }
 
@@ -169,25 +240,26 @@ internal struct WindowRowStatsParams
     public int Reserved;
 }
 
-/// <summary>Shared by window_mass and window_tile_mass (kernels/common/window_mass_params.cuh).</summary>
-[KernelParams("window_scores.cu"), KernelParams("window_mma.cu"), StructLayout(LayoutKind.Sequential)]
+/// <summary>Shared by window_mass, window_tile_mass and window_run_mass (kernels/common/window_mass_params.cuh).</summary>
+[KernelParams("window_scores.cu"), KernelParams("window_mma.cu"), KernelParams("window_run.cu"), StructLayout(LayoutKind.Sequential)]
 internal struct WindowMassParams
 {
     public ulong Keys, Queries, RowMax, RowSum, Raw;
     public long KeyHeadStride, KeyTokenStride, QueryHeadStride, QueryTokenStride;
     public int Prefix, Window, HeadDim, Groups;
     public float Scale;
-    public int GqaMax;
+    public int GqaMax, Run, Reserved;
 }
 
-[KernelParams("window_mma.cu"), StructLayout(LayoutKind.Sequential)]
+/// <summary>Shared by window_tile_stats and window_run_stats (kernels/common/window_tile_params.cuh).</summary>
+[KernelParams("window_mma.cu"), KernelParams("window_run.cu"), StructLayout(LayoutKind.Sequential)]
 internal struct WindowTileStatsParams
 {
     public ulong Keys, Queries, TileMax, TileSum, KeyPartials;
     public long KeyHeadStride, KeyTokenStride, QueryHeadStride, QueryTokenStride;
     public int Tokens, Window, HeadDim, Groups;
     public float Scale;
-    public int Tiles;
+    public int Tiles, Run, Reserved;
 }
 
 [KernelParams("window_mma.cu"), StructLayout(LayoutKind.Sequential)]

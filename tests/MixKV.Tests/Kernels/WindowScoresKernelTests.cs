@@ -47,20 +47,45 @@ public sealed class WindowScoresKernelTests : EmulatedKernelFixture
     }
 
     /// <summary>
-    /// The tile kernels (tensor cores for fp16/bf16, FMAs for fp32) with many row tiles (G·W up to
-    /// 240: several passes of the four warps, two probability passes for fp32, query heads straddling
-    /// 16-row tiles) and keys over several 64-key tiles, masked tail included; the key partials they
-    /// write on the side are exactly head_key_partials'.
+    /// The one-tile-per-block kernels (window_mma.cu: tensor cores for fp16/bf16 past the run kernels'
+    /// 128 rows, FMAs for fp32) with many row tiles (G·W up to 240: several passes of the four warps,
+    /// two probability passes for fp32, query heads straddling 16-row tiles) and keys over several
+    /// 64-key tiles, masked tail included; the key partials they write on the side are exactly
+    /// head_key_partials'.
     /// </summary>
     [Test]
     public void TilePathMatchesTheReferenceOverManyTiles([Values] DType dtype, [Values] GqaReduction gqa)
     {
         TestRandom rng = KernelCheck.Seeded();
-        int heads = rng.Int(1, 2), groups = rng.Int(3, 6), tokens = rng.Int(200, 420), window = rng.Int(17, 40);
-        int dim = dtype == DType.F32 ? rng.Pick([5, 16, 36, 128]) : rng.Pick([16, 48, 128]);
+        bool fp32 = dtype == DType.F32;
+        int heads = rng.Int(1, 2), groups = fp32 ? rng.Int(3, 6) : rng.Int(4, 6), tokens = rng.Int(200, 420), window = fp32 ? rng.Int(17, 40) : rng.Int(33, 40);
+        int dim = fp32 ? rng.Pick([5, 16, 36, 128]) : rng.Pick([16, 48, 128]);
         string say = rng.Say($"Hkv {heads} G {groups} N {tokens} D {dim} W {window}");
         Assert.That(K.WindowScores.UsesTiles(dtype, dim), Is.True, say);
-        Assert.That(K.WindowScores.UsesTensorCores(dtype, dim), Is.EqualTo(dtype != DType.F32), say);
+        Assert.That(K.WindowScores.UsesTensorCores(dtype, dim), Is.EqualTo(!fp32), say);
+        Assert.That(K.WindowScores.UsesRuns(dtype, dim, groups * window, window), Is.False, say);
+        AssertTileKernelsMatchTheReference(rng, dtype, gqa, heads, groups, tokens, dim, window, say);
+    }
+
+    /// <summary>
+    /// The run kernels (window_run.cu: every window row resident in one block over runs of key tiles)
+    /// with several runs and a partial last one, the masked tail, query heads straddling 16-row tiles
+    /// (W not always a multiple of 16, so a warp's rows meet up to three heads) and a partly filled
+    /// last warp; the key partials they write are head_key_partials' bits.
+    /// </summary>
+    [Test]
+    public void RunPathMatchesTheReferenceOverSeveralRuns([Values(DType.F16, DType.BF16)] DType dtype, [Values] GqaReduction gqa)
+    {
+        TestRandom rng = KernelCheck.Seeded();
+        int window = rng.Int(K.WindowScores.MinRunWindow, 40), groups = rng.Int(1, K.WindowScores.MaxRunRows / window);
+        int heads = rng.Int(1, 2), tokens = rng.Int(3 * K.WindowScores.RunTiles * K.WindowScores.TileKeys + 1, 900), dim = rng.Pick([16, 48, 128]);
+        string say = rng.Say($"Hkv {heads} G {groups} N {tokens} D {dim} W {window}");
+        Assert.That(K.WindowScores.UsesRuns(dtype, dim, groups * window, window), Is.True, say);
+        AssertTileKernelsMatchTheReference(rng, dtype, gqa, heads, groups, tokens, dim, window, say);
+    }
+
+    private void AssertTileKernelsMatchTheReference(TestRandom rng, DType dtype, GqaReduction gqa, int heads, int groups, int tokens, int dim, int window, string say)
+    {
         LayerData data = LayerData.Random(rng, heads, groups, tokens, dim, window, dtype);
         StoredLayer stored = data.Store(rng.Coin() ? TensorLayout.Hnd : TensorLayout.Nhd);
         int prefix = tokens - window, queryHeads = heads * groups;
@@ -110,8 +135,9 @@ public sealed class WindowScoresKernelTests : EmulatedKernelFixture
         var written = new List<(DevicePointer, long)> { (ws.RowMax, rows), (ws.RowSum, rows), (ws.RawAttention, heads * prefix), (ws.Attention, heads * prefix) };
         if (K.WindowScores.UsesTiles(dtype, data.Dim))
         {
-            written.Add((ws.TileMax, rows * K.WindowScores.KeyTiles(tokens)));
-            written.Add((ws.TileSum, rows * K.WindowScores.KeyTiles(tokens)));
+            int columns = K.WindowScores.StatisticColumns(dtype, data.Dim, data.QueryHeads / heads * window, window, tokens);
+            written.Add((ws.TileMax, rows * columns));
+            written.Add((ws.TileSum, rows * columns));
             written.Add((ws.KeyPartials, (long)heads * K.HeadStats.Chunks(tokens) * data.Dim));
         }
 

@@ -1,0 +1,40 @@
+// 16-byte copies from global to shared memory that do not hold up the thread (cp.async, sm_80+):
+// a block stages its next key tile while it multiplies the current one. The CPU runtime copies at
+// once, so there commit and wait have nothing left to do.
+//
+//   mixkv_copy_16_async(shared, global)   issue one copy (both addresses 16-byte aligned)
+//   mixkv_async_commit()                  close the group of copies issued since the last commit
+//   mixkv_async_wait<N>()                 wait until at most N of this thread's groups are pending
+// Other threads' copies are visible only after a __syncthreads() that follows their wait.
+#ifndef MIXKV_COMMON_ASYNC_COPY_CUH
+#define MIXKV_COMMON_ASYNC_COPY_CUH
+
+#include "portability.cuh"
+
+__device__ __forceinline__ void mixkv_copy_16_async(void* shared, const void* global)
+{
+#if MIXKV_EMULATED
+    *static_cast<uint4*>(shared) = *static_cast<const uint4*>(global);
+#else
+    unsigned address;
+    asm volatile("{ .reg .u64 a; cvta.to.shared.u64 a, %1; cvt.u32.u64 %0, a; }" : "=r"(address) : "l"(shared));
+    asm volatile("cp.async.cg.shared.global [%0], [%1], 16;" ::"r"(address), "l"(global) : "memory");
+#endif
+}
+
+__device__ __forceinline__ void mixkv_async_commit()
+{
+#if !MIXKV_EMULATED
+    asm volatile("cp.async.commit_group;" ::: "memory");
+#endif
+}
+
+template <int Pending>
+__device__ __forceinline__ void mixkv_async_wait()
+{
+#if !MIXKV_EMULATED
+    asm volatile("cp.async.wait_group %0;" ::"n"(Pending) : "memory");
+#endif
+}
+
+#endif  // MIXKV_COMMON_ASYNC_COPY_CUH

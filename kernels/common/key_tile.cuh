@@ -1,0 +1,223 @@
+// The staged key tile shared by the tile kernels (window_mma.cu, window_run.cu): 64 keys of one
+// head in shared memory, their fragment-friendly pitch, the loads that fill it, and the per-chunk
+// partial sums of the unit keys that head_key_partials would write (so K is read once less).
+#ifndef MIXKV_COMMON_KEY_TILE_CUH
+#define MIXKV_COMMON_KEY_TILE_CUH
+
+#include "portability.cuh"
+#include "dtype.cuh"
+#include "mma.cuh"
+#include "reduce.cuh"
+#include "key_stats.cuh"
+
+#define MIXKV_MMA_KEYS 64   // keys per tile: 8 product columns of 8
+#define MIXKV_MMA_WARPS 4   // window_mma.cu: 128 threads per block
+// Shared key rows are D + 8 values apart: the eight keys one fragment load touches then start four
+// banks apart, so the 32 lanes hit 32 different banks (a pitch of D would put them all on one).
+#define MIXKV_MMA_PAD 8
+// Probability rows 72 floats apart: a half-warp's 8-byte stores (4 rows x 4 column pairs) then
+// cover 32 different banks; 64 apart, the 8 rows of a store all hit the same banks.
+#define MIXKV_MMA_PROBABILITY_PITCH (MIXKV_MMA_KEYS + 8)
+static_assert(MIXKV_MMA_KEYS == MIXKV_HEAD_STATS_CHUNK, "a key tile doubles as a chunk of the key statistics");
+
+// The staged key tile of each dtype. 16-bit keys: raw bits, rows D + 8 apart, read by mma fragment
+// loads; probabilities of all four warps' rows at once. fp32 keys: floats, rows D + 1 apart (the FMA
+// loop reads 8 keys at one dimension: an odd pitch puts them on 8 banks); a tile of 64 fp32 keys
+// leaves room for 32 probability rows under 48 KB, so the warps write theirs two by two.
+template <typename T>
+struct mixkv_tile_traits {
+    typedef unsigned short element;
+    static __device__ __forceinline__ int pitch(int dim) { return dim + MIXKV_MMA_PAD; }
+    static constexpr int probability_rows = 16 * MIXKV_MMA_WARPS;
+    static constexpr int min_blocks = 7;  // 72 registers: no spills (64 spill 8 bytes)
+};
+
+template <>
+struct mixkv_tile_traits<float> {
+    typedef float element;
+    static __device__ __forceinline__ int pitch(int dim) { return dim + 1; }
+    static constexpr int probability_rows = 32;
+    static constexpr int min_blocks = 4;  // the FMA path keeps 64 sums (two per logit) in registers
+};
+
+// One staged key value as fp32.
+template <typename T>
+__device__ __forceinline__ float mixkv_tile_value(const unsigned short* tile, int index)
+{
+    T value;
+    value.bits = tile[index];
+    return mixkv_to_float(value);
+}
+
+template <typename T>
+__device__ __forceinline__ float mixkv_tile_value(const float* tile, int index)
+{
+    return tile[index];
+}
+
+// Keys [first, first + 64) of one head into shared memory as raw 16-bit values, rows D + 8 apart;
+// keys at or past `end` are zeros (their logits are masked or unused). 16-byte loads when the rows
+// allow them (D is a multiple of 16, so only the base and the token stride can break alignment);
+// the test is the same for every thread, so the branch does not diverge.
+template <typename T>
+__device__ __forceinline__ void mixkv_load_key_tile(unsigned short* tile, const T* keys, long long token_stride, int first, int end, int dim)
+{
+    const int pitch = dim + MIXKV_MMA_PAD;
+    if (reinterpret_cast<unsigned long long>(keys) % 16 == 0 && (token_stride * sizeof(T)) % 16 == 0) {
+        const int words = dim / 8;  // eight 16-bit values per 16-byte word
+        for (int i = threadIdx.x; i < MIXKV_MMA_KEYS * words; i += blockDim.x) {
+            const int key = i / words, word = i % words;
+            const uint4 value = first + key < end ? reinterpret_cast<const uint4*>(keys + (first + key) * token_stride)[word] : make_uint4(0u, 0u, 0u, 0u);
+            reinterpret_cast<uint4*>(tile + key * pitch)[word] = value;
+        }
+        return;
+    }
+    for (int i = threadIdx.x; i < MIXKV_MMA_KEYS * dim; i += blockDim.x) {
+        const int key = i / dim, d = i % dim;
+        tile[key * pitch + d] = first + key < end ? keys[(first + key) * token_stride + d].bits : static_cast<unsigned short>(0);
+    }
+}
+
+// The fp32 form: keys [first, first + 64) as floats, rows D + 1 apart, zeros at or past `end`.
+// 16-byte loads when the rows allow them, stored as four floats (the odd pitch has no 16-byte rows).
+__device__ __forceinline__ void mixkv_load_key_tile(float* tile, const float* keys, long long token_stride, int first, int end, int dim)
+{
+    const int pitch = dim + 1;
+    if (reinterpret_cast<unsigned long long>(keys) % 16 == 0 && token_stride % 4 == 0 && dim % 4 == 0) {
+        const int words = dim / 4;
+        for (int i = threadIdx.x; i < MIXKV_MMA_KEYS * words; i += blockDim.x) {
+            const int key = i / words, word = i % words;
+            const float4 value = first + key < end ? reinterpret_cast<const float4*>(keys + (first + key) * token_stride)[word] : make_float4(0.0f, 0.0f, 0.0f, 0.0f);
+            float* out = tile + key * pitch + 4 * word;
+            out[0] = value.x;
+            out[1] = value.y;
+            out[2] = value.z;
+            out[3] = value.w;
+        }
+        return;
+    }
+    for (int i = threadIdx.x; i < MIXKV_MMA_KEYS * dim; i += blockDim.x) {
+        const int key = i / dim, d = i % dim;
+        tile[key * pitch + d] = first + key < end ? keys[(first + key) * token_stride + d] : 0.0f;
+    }
+}
+
+// Window row `row` of a KV head's G·W rows (query head kv_head·G + row / W, position row % W), or
+// null past the last row: the A operand rows of the tile kernels.
+template <typename T>
+__device__ __forceinline__ const T* mixkv_window_row(const T* queries, long long query_head_stride, long long query_token_stride, int kv_head, int row, int rows, int window, int groups)
+{
+    return row < rows ? queries + (kv_head * groups + row / window) * query_head_stride + (row % window) * query_token_stride : nullptr;
+}
+
+// Whether every pair (k, k + 1), k even, of the window rows is one aligned 32-bit word: the rows
+// start on 4 bytes (the same answer for every lane).
+template <typename T>
+__device__ __forceinline__ bool mixkv_word_rows(const T* queries, long long query_head_stride, long long query_token_stride)
+{
+    return reinterpret_cast<unsigned long long>(queries) % 4 == 0 && query_head_stride % 2 == 0 && query_token_stride % 2 == 0;
+}
+
+// Values k and k + 1 of a 16-bit row as one fragment register: a single 32-bit load when the row
+// allows it, else two 16-bit loads packed.
+template <typename T>
+__device__ __forceinline__ unsigned mixkv_load_pair(const T* row, int k, bool word_aligned)
+{
+    return word_aligned ? *reinterpret_cast<const unsigned*>(row + k) : mixkv_pack_pair(row[k].bits, row[k + 1].bits);
+}
+
+// head_key_partials' arithmetic on the staged tile (see head_stats.cu): each key's norm is the
+// butterfly sum (offsets 16, 8, 4, 2, 1) of the lanes' squares over lane-strided dimensions, then
+// one thread per dimension sums the unit keys in token order, so both kernels write the same bits.
+// fp32 tiles: as head_key_partials does it, a warp per key.
+template <typename T>
+__device__ __forceinline__ void mixkv_tile_key_partials(const float* tile, int pitch, int count, int dim, float* inverse_norm, float* partial)
+{
+    const int lane = threadIdx.x % MIXKV_WARP;
+    for (int t = threadIdx.x / MIXKV_WARP; t < count; t += blockDim.x / MIXKV_WARP) {
+        float sum = 0.0f;
+        for (int i = lane; i < dim; i += MIXKV_WARP) {
+            const float x = tile[t * pitch + i];
+            sum += x * x;
+        }
+        const float norm = sqrtf(mixkv_warp_reduce(sum, mixkv_sum_op()));
+        if (lane == 0) {
+            inverse_norm[t] = 1.0f / fmaxf(norm, MIXKV_KEY_NORM_FLOOR);
+        }
+    }
+    __syncthreads();
+    for (int i = threadIdx.x; i < dim; i += blockDim.x) {
+        float sum = 0.0f;
+        for (int t = 0; t < count; ++t) {
+            sum += tile[t * pitch + i] * inverse_norm[t];
+        }
+        partial[i] = sum;
+    }
+}
+
+// 16-bit tiles (D a multiple of 16, at most 128), the same sums with far fewer instructions (the
+// warp-per-key form was about half of window_run_stats' instructions on an H100):
+//   - a warp takes eight keys at once: each lane squares its dimensions of all eight, then a
+//     transposing reduction halves the keys at offsets 16, 8 and 4 (the partner's half is sent, its
+//     own half kept and added) and two butterflies finish. Every key is summed in the very tree of
+//     mixkv_warp_reduce (IEEE addition commutes), and lane l ends with key l / 4, so the square root
+//     and the division run once per eight keys instead of once per key;
+//   - the per-dimension sums take two adjacent dimensions per thread from one 32-bit word.
+template <typename T>
+__device__ __forceinline__ void mixkv_tile_key_partials(const unsigned short* tile, int pitch, int count, int dim, float* inverse_norm, float* partial)
+{
+    const int lane = threadIdx.x % MIXKV_WARP, warp = threadIdx.x / MIXKV_WARP, warps = blockDim.x / MIXKV_WARP;
+    for (int base = 8 * warp; base < count; base += 8 * warps) {
+        float s[8];
+MIXKV_UNROLL
+        for (int k = 0; k < 8; ++k) {
+            s[k] = 0.0f;
+            if (base + k < count) {
+MIXKV_UNROLL
+                for (int j = 0; j < 4; ++j) {
+                    if (lane + MIXKV_WARP * j < dim) {
+                        const float x = mixkv_tile_value<T>(tile, (base + k) * pitch + lane + MIXKV_WARP * j);
+                        s[k] += x * x;
+                    }
+                }
+            }
+        }
+        const bool high16 = (lane & 16) != 0, high8 = (lane & 8) != 0, high4 = (lane & 4) != 0;
+        float r[4];
+MIXKV_UNROLL
+        for (int k = 0; k < 4; ++k) {
+            const float kept = high16 ? s[k + 4] : s[k];
+            r[k] = kept + __shfl_xor_sync(MIXKV_FULL_MASK, high16 ? s[k] : s[k + 4], 16);
+        }
+        float q[2];
+MIXKV_UNROLL
+        for (int k = 0; k < 2; ++k) {
+            const float kept = high8 ? r[k + 2] : r[k];
+            q[k] = kept + __shfl_xor_sync(MIXKV_FULL_MASK, high8 ? r[k] : r[k + 2], 8);
+        }
+        float z = (high4 ? q[1] : q[0]) + __shfl_xor_sync(MIXKV_FULL_MASK, high4 ? q[0] : q[1], 4);
+        z += __shfl_xor_sync(MIXKV_FULL_MASK, z, 2);
+        z += __shfl_xor_sync(MIXKV_FULL_MASK, z, 1);
+        const int t = base + lane / 4;  // 4·high16 + 2·high8 + high4
+        if (lane % 4 == 0 && t < count) {
+            inverse_norm[t] = 1.0f / fmaxf(sqrtf(z), MIXKV_KEY_NORM_FLOOR);
+        }
+    }
+    __syncthreads();
+    for (int i = 2 * threadIdx.x; i < dim; i += 2 * blockDim.x) {
+        const unsigned short* column = tile + i;
+        float low = 0.0f, high = 0.0f;
+        for (int t = 0; t < count; ++t, column += pitch) {
+            const unsigned word = *reinterpret_cast<const unsigned*>(column);
+            T first, second;
+            first.bits = static_cast<unsigned short>(word & 0xFFFFu);
+            second.bits = static_cast<unsigned short>(word >> 16);
+            const float inverse = inverse_norm[t];
+            low += mixkv_to_float(first) * inverse;
+            high += mixkv_to_float(second) * inverse;
+        }
+        *reinterpret_cast<float2*>(partial + i) = make_float2(low, high);  // D and i even: 8-byte aligned
+    }
+}
+
+#endif  // MIXKV_COMMON_KEY_TILE_CUH

@@ -1,0 +1,314 @@
+// Windowed attention importance (spec section 2) on tensor cores for the common 16-bit layer: G·W at
+// most 128 window rows, W at least 8, D a multiple of 16 up to 128. Same outputs as window_mma.cu's
+// window_tile_stats and window_tile_mass (the chunks' unit-key partials, raw [Hkv, P]; the causal
+// max and Σ exp per run of tiles instead of per tile, merged by window_stats_merge alike), but a
+// block takes a run of key tiles instead of one:
+//   - warp w owns window rows 16w..16w+15 for the whole run, as mma A fragments in registers,
+//     loaded once per block (the tile kernels load them from global memory for every tile: on an
+//     H100 they issued ~6500 instructions per warp per tile and ran at 15 % of the memory floor);
+//   - key tile t + 1 is staged with cp.async while tile t is multiplied (two buffers);
+//   - exp(x·s - m) is 2^(x·s·log2e - m·log2e), one FMA and the hardware's ex2 (common/exp2.cuh);
+//   - masks only in the tiles that reach the window (every prefix key is visible to every row).
+//   window_run_stats  grid (ceil(tiles / run), Hkv), 32·ceil(G·W/16) threads: each row's max and
+//                     Σ exp over the run, merged tile by tile in registers and written once (per
+//                     tile, the scattered 4-byte stores were half of its memory sectors).
+//   window_run_mass   grid (ceil(ceil(P/64) / run), Hkv), same threads: each warp sums its rows'
+//                     probabilities per query head with butterflies (16 rows meet at most three
+//                     heads when W >= 8), then one thread per key adds each head's sums in row-tile
+//                     order and reduces over the group (mean or max). No float atomics.
+#include "common/portability.cuh"
+#include "common/dtype.cuh"
+#include "common/mma.cuh"
+#include "common/reduce.cuh"
+#include "common/key_stats.cuh"
+#include "common/key_tile.cuh"
+#include "common/async_copy.cuh"
+#include "common/exp2.cuh"
+#include "common/window_mass_params.cuh"
+#include "common/window_tile_params.cuh"
+
+#define MIXKV_RUN_MAX_WARPS 8   // G·W <= 128 rows: one 16-row tile per warp
+#define MIXKV_RUN_SEGMENTS 3    // query heads 16 consecutive rows can meet when W >= 8
+
+// Keys [first, first + 64) of one head into a tile buffer (rows D + 8 apart), zeros at or past
+// `end`: cp.async when every row starts on 16 bytes (the same answer for the whole block), else
+// the synchronous loads of the tile kernels.
+template <typename T>
+__device__ __forceinline__ void mixkv_stage_key_tile(unsigned short* tile, const T* keys, long long token_stride, int first, int end, int dim, bool async_rows)
+{
+    if (!async_rows) {
+        mixkv_load_key_tile(tile, keys, token_stride, first, end, dim);
+        return;
+    }
+    const int pitch = dim + MIXKV_MMA_PAD, words = dim / 8;
+    for (int i = threadIdx.x; i < MIXKV_MMA_KEYS * words; i += blockDim.x) {
+        const int key = i / words, word = i % words;
+        uint4* to = reinterpret_cast<uint4*>(tile + key * pitch) + word;
+        if (first + key < end) {
+            mixkv_copy_16_async(to, reinterpret_cast<const uint4*>(keys + (first + key) * token_stride) + word);
+        } else {
+            *to = make_uint4(0u, 0u, 0u, 0u);
+        }
+    }
+}
+
+// The A fragments of row tile `row_tile` for every k step (16 dimensions each; steps past D are
+// zero and never used), as mixkv_tile_logits loads them one step at a time.
+template <typename T>
+__device__ __forceinline__ void mixkv_load_row_fragments(unsigned a[8][4], const T* queries, long long query_head_stride, long long query_token_stride,
+                                                         int kv_head, int row_tile, int rows, int window, int groups, int dim)
+{
+    const int lane = threadIdx.x % MIXKV_WARP, group = lane / 4, pair = lane % 4;
+    const int r0 = 16 * row_tile + group, r1 = r0 + 8;
+    const T* q0 = mixkv_window_row(queries, query_head_stride, query_token_stride, kv_head, r0, rows, window, groups);
+    const T* q1 = mixkv_window_row(queries, query_head_stride, query_token_stride, kv_head, r1, rows, window, groups);
+    const bool word_rows = mixkv_word_rows(queries, query_head_stride, query_token_stride);
+MIXKV_UNROLL
+    for (int step = 0; step < 8; ++step) {
+        const int lo = 16 * step + 2 * pair, hi = lo + 8;
+        const bool used = 16 * step < dim;
+        a[step][0] = used && q0 ? mixkv_load_pair(q0, lo, word_rows) : 0u;
+        a[step][1] = used && q1 ? mixkv_load_pair(q1, lo, word_rows) : 0u;
+        a[step][2] = used && q0 ? mixkv_load_pair(q0, hi, word_rows) : 0u;
+        a[step][3] = used && q1 ? mixkv_load_pair(q1, hi, word_rows) : 0u;
+    }
+}
+
+// The unscaled logits of the warp's 16 rows against the tile's 64 keys, in mixkv_tile_logits'
+// layout: acc[c][0..1] row group, acc[c][2..3] row group + 8, key columns 8·c + 2·pair + {0, 1}.
+template <typename T>
+__device__ __forceinline__ void mixkv_run_logits(float acc[8][4], const unsigned a[8][4], const unsigned short* tile, int dim)
+{
+    const int lane = threadIdx.x % MIXKV_WARP, group = lane / 4, pair = lane % 4;
+MIXKV_UNROLL
+    for (int c = 0; c < 8; ++c) {
+        acc[c][0] = acc[c][1] = acc[c][2] = acc[c][3] = 0.0f;
+    }
+MIXKV_UNROLL
+    for (int step = 0; step < 8; ++step) {
+        if (16 * step < dim) {
+            const int lo = 16 * step + 2 * pair, hi = lo + 8;
+MIXKV_UNROLL
+            for (int c = 0; c < 8; ++c) {
+                const unsigned short* key = tile + (8 * c + group) * (dim + MIXKV_MMA_PAD);
+                const unsigned b[2] = {*reinterpret_cast<const unsigned*>(key + lo), *reinterpret_cast<const unsigned*>(key + hi)};
+                mixkv_mma_m16n8k16<T>(acc[c], a[step], b, acc[c]);
+            }
+        }
+    }
+}
+
+// Whether the block's key rows can be staged with cp.async (16-byte aligned starts).
+template <typename T>
+__device__ __forceinline__ bool mixkv_async_rows(const T* keys, long long token_stride)
+{
+    return reinterpret_cast<unsigned long long>(keys) % 16 == 0 && (token_stride * static_cast<long long>(sizeof(T))) % 16 == 0;
+}
+
+// A block's run of key tiles [begin, end) of one head, staged in two buffers: tile t + 1's copies
+// are in flight while tile t is multiplied. Keys at or past `end_key` stage as zeros.
+template <typename T>
+struct mixkv_key_run {
+    unsigned short* staged;    // two tiles [64, D + 8]
+    const T* keys;
+    long long token_stride;
+    int begin, end, end_key, dim;
+    bool async_rows;
+
+    __device__ __forceinline__ unsigned short* slot(int t) const { return staged + ((t - begin) & 1) * MIXKV_MMA_KEYS * (dim + MIXKV_MMA_PAD); }
+
+    __device__ __forceinline__ void stage(int t) const
+    {
+        mixkv_stage_key_tile(slot(t), keys, token_stride, t * MIXKV_MMA_KEYS, end_key, dim, async_rows);
+    }
+
+    // Issues tile t + 1 (if any) and returns tile t once every thread's copies of it have landed.
+    // The caller ends each tile with a __syncthreads(): the slot of t takes t + 2 next.
+    __device__ __forceinline__ const unsigned short* next(int t) const
+    {
+        if (t + 1 < end) {
+            stage(t + 1);
+        }
+        mixkv_async_commit();
+        mixkv_async_wait<1>();  // this thread's copies of tile t have landed
+        __syncthreads();        // and everyone else's
+        return slot(t);
+    }
+};
+
+// The run of block blockIdx.x over `tiles` tiles of head blockIdx.y, its first tile's copies issued.
+template <typename T>
+__device__ __forceinline__ mixkv_key_run<T> mixkv_begin_key_run(unsigned short* staged, const void* keys, long long head_stride, long long token_stride, int run, int tiles, int end_key, int dim)
+{
+    mixkv_key_run<T> r;
+    r.staged = staged;
+    r.keys = static_cast<const T*>(keys) + blockIdx.y * head_stride;
+    r.token_stride = token_stride;
+    r.begin = blockIdx.x * run;
+    r.end = r.begin + run < tiles ? r.begin + run : tiles;
+    r.end_key = end_key;
+    r.dim = dim;
+    r.async_rows = mixkv_async_rows(r.keys, token_stride);
+    r.stage(r.begin);
+    mixkv_async_commit();
+    return r;
+}
+
+template <typename T>
+__global__ void __launch_bounds__(32 * MIXKV_RUN_MAX_WARPS, 2) window_run_stats(const WindowTileStatsParams p)
+{
+    MIXKV_DYNAMIC_SHARED(unsigned short, staged);  // two key tiles [64, D + 8]
+    __shared__ float inverse_norm[MIXKV_MMA_KEYS];
+    const int kv_head = blockIdx.y, rows = p.groups * p.window, prefix = p.tokens - p.window, pitch = p.head_dim + MIXKV_MMA_PAD;
+    const mixkv_key_run<T> run = mixkv_begin_key_run<T>(staged, p.keys, p.key_head_stride, p.key_token_stride, p.run, p.tiles, p.tokens, p.head_dim);
+
+    const int lane = threadIdx.x % MIXKV_WARP, warp = threadIdx.x / MIXKV_WARP, group = lane / 4, pair = lane % 4;
+    unsigned a[8][4];
+    mixkv_load_row_fragments(a, static_cast<const T*>(p.queries), p.query_head_stride, p.query_token_stride, kv_head, warp, rows, p.window, p.groups, p.head_dim);
+    const float log2_scale = p.scale * MIXKV_LOG2E;
+    // The lane's two rows' max and Σ exp over the run so far (natural-log units, as the merge reads them).
+    float run_max[2] = {MIXKV_NEG_INF, MIXKV_NEG_INF}, run_sum[2] = {0.0f, 0.0f};
+    for (int t = run.begin; t < run.end; ++t) {
+        const unsigned short* tile = run.next(t);
+        const int first = t * MIXKV_MMA_KEYS;
+        if (p.key_partials) {
+            const int count = p.tokens - first < MIXKV_MMA_KEYS ? p.tokens - first : MIXKV_MMA_KEYS;
+            mixkv_tile_key_partials<T>(tile, pitch, count, p.head_dim, inverse_norm, p.key_partials + (static_cast<long long>(kv_head) * p.tiles + t) * p.head_dim);
+        }
+        float acc[8][4];
+        mixkv_run_logits<T>(acc, a, tile, p.head_dim);
+        // Row P + w sees keys 0..P+w: a tile that ends at or before P + 1 is visible to every row.
+        const bool all_visible = first + MIXKV_MMA_KEYS <= prefix + 1;
+MIXKV_UNROLL
+        for (int half = 0; half < 2; ++half) {
+            const int row = 16 * warp + group + 8 * half;
+            const int visible = row < rows ? prefix + (row % p.window) + 1 : 0;
+            float m = MIXKV_NEG_INF;
+MIXKV_UNROLL
+            for (int c = 0; c < 8; ++c) {
+MIXKV_UNROLL
+                for (int j = 0; j < 2; ++j) {
+                    if (all_visible || first + 8 * c + 2 * pair + j < visible) {
+                        m = fmaxf(m, acc[c][2 * half + j]);
+                    }
+                }
+            }
+            m = fmaxf(m, __shfl_xor_sync(MIXKV_FULL_MASK, m, 1));
+            m = fmaxf(m, __shfl_xor_sync(MIXKV_FULL_MASK, m, 2));
+            // The scale is positive, so the largest scaled logit is the largest logit scaled.
+            const float tile_max = m * p.scale, shift = tile_max * MIXKV_LOG2E;
+            float l = 0.0f;
+MIXKV_UNROLL
+            for (int c = 0; c < 8; ++c) {
+MIXKV_UNROLL
+                for (int j = 0; j < 2; ++j) {
+                    if (all_visible || first + 8 * c + 2 * pair + j < visible) {
+                        l += mixkv_exp2(fmaf(acc[c][2 * half + j], log2_scale, -shift));
+                    }
+                }
+            }
+            l += __shfl_xor_sync(MIXKV_FULL_MASK, l, 1);
+            l += __shfl_xor_sync(MIXKV_FULL_MASK, l, 2);
+            // Into the run's (max, Σ) as window_stats_merge merges columns; a tile with no
+            // visible key (max -inf) adds 0 · 2^-inf = 0.
+            const float merged = fmaxf(run_max[half], tile_max);
+            if (merged != MIXKV_NEG_INF) {
+                run_sum[half] = run_sum[half] * mixkv_exp2((run_max[half] - merged) * MIXKV_LOG2E) + l * mixkv_exp2((tile_max - merged) * MIXKV_LOG2E);
+                run_max[half] = merged;
+            }
+        }
+        __syncthreads();  // tile t's buffer takes tile t + 2 next
+    }
+MIXKV_UNROLL
+    for (int half = 0; half < 2; ++half) {
+        const int row = 16 * warp + group + 8 * half;
+        if (pair == 0 && row < rows) {
+            const long long at = (static_cast<long long>(kv_head) * rows + row) * gridDim.x + blockIdx.x;
+            p.tile_max[at] = run_max[half];
+            p.tile_sum[at] = run_sum[half];
+        }
+    }
+}
+
+template <typename T>
+__global__ void __launch_bounds__(32 * MIXKV_RUN_MAX_WARPS, 2) window_run_mass(const WindowMassParams p)
+{
+    MIXKV_DYNAMIC_SHARED(unsigned short, staged);  // two key tiles [64, D + 8], then [warps, 3, 64] head sums
+    const int kv_head = blockIdx.y, rows = p.groups * p.window;
+    float* segments = reinterpret_cast<float*>(staged + 2 * MIXKV_MMA_KEYS * (p.head_dim + MIXKV_MMA_PAD));
+    const int tiles = (p.prefix + MIXKV_MMA_KEYS - 1) / MIXKV_MMA_KEYS;
+    const mixkv_key_run<T> run = mixkv_begin_key_run<T>(staged, p.keys, p.key_head_stride, p.key_token_stride, p.run, tiles, p.prefix, p.head_dim);
+
+    const int lane = threadIdx.x % MIXKV_WARP, warp = threadIdx.x / MIXKV_WARP, group = lane / 4, pair = lane % 4;
+    unsigned a[8][4];
+    mixkv_load_row_fragments(a, static_cast<const T*>(p.queries), p.query_head_stride, p.query_token_stride, kv_head, warp, rows, p.window, p.groups, p.head_dim);
+    // The lane's two rows: their query head in the group (-1 past G·W), exp2 shift and 1 / Σ.
+    int head[2];
+    float shift[2], inverse[2];
+MIXKV_UNROLL
+    for (int half = 0; half < 2; ++half) {
+        const int row = 16 * warp + group + 8 * half;
+        const bool valid = row < rows;
+        const int at = (kv_head * p.groups + (valid ? row / p.window : 0)) * p.window + (valid ? row % p.window : 0);
+        head[half] = valid ? row / p.window : -1;
+        shift[half] = valid ? p.row_max[at] * MIXKV_LOG2E : 0.0f;
+        inverse[half] = valid ? 1.0f / p.row_sum[at] : 0.0f;
+    }
+    const int first_head = 16 * warp / p.window;
+    const int last_row = 16 * warp + 15 < rows - 1 ? 16 * warp + 15 : rows - 1;
+    const int heads_met = last_row / p.window - first_head + 1;  // 1..3, the same for the whole warp
+    const float log2_scale = p.scale * MIXKV_LOG2E;
+    for (int t = run.begin; t < run.end; ++t) {
+        const unsigned short* tile = run.next(t);
+        float acc[8][4];
+        mixkv_run_logits<T>(acc, a, tile, p.head_dim);
+MIXKV_UNROLL
+        for (int c = 0; c < 8; ++c) {
+MIXKV_UNROLL
+            for (int i = 0; i < 4; ++i) {
+                // Rows past G·W have zero fragments, shift 0 and inverse 0: their terms are 0.
+                acc[c][i] = mixkv_exp2(fmaf(acc[c][i], log2_scale, -shift[i / 2])) * inverse[i / 2];
+            }
+        }
+        // Per query head met by the warp's rows: the column sums of its rows (lanes of one pair
+        // hold the same columns, 8 row groups apart), left in lanes 0..3.
+        for (int s = 0; s < heads_met; ++s) {
+            const int h = first_head + s;
+MIXKV_UNROLL
+            for (int c = 0; c < 8; ++c) {
+MIXKV_UNROLL
+                for (int j = 0; j < 2; ++j) {
+                    float v = (head[0] == h ? acc[c][j] : 0.0f) + (head[1] == h ? acc[c][2 + j] : 0.0f);
+                    v += __shfl_xor_sync(MIXKV_FULL_MASK, v, 4);
+                    v += __shfl_xor_sync(MIXKV_FULL_MASK, v, 8);
+                    v += __shfl_xor_sync(MIXKV_FULL_MASK, v, 16);
+                    if (group == 0) {
+                        segments[(warp * MIXKV_RUN_SEGMENTS + s) * MIXKV_MMA_KEYS + 8 * c + 2 * pair + j] = v;
+                    }
+                }
+            }
+        }
+        __syncthreads();
+        // A key per thread (one warp covers the tile's 64 in two rounds).
+        for (int column = threadIdx.x; column < MIXKV_MMA_KEYS && t * MIXKV_MMA_KEYS + column < p.prefix; column += blockDim.x) {
+            const int key = t * MIXKV_MMA_KEYS + column;
+            float reduced = p.gqa_max ? MIXKV_NEG_INF : 0.0f;
+            for (int g = 0; g < p.groups; ++g) {
+                // Head g's rows gW..gW+W-1 lie in row tiles gW/16 .. (gW+W-1)/16, in order.
+                float sum = 0.0f;
+                for (int rt = g * p.window / 16; rt <= (g * p.window + p.window - 1) / 16; ++rt) {
+                    sum += segments[(rt * MIXKV_RUN_SEGMENTS + g - 16 * rt / p.window) * MIXKV_MMA_KEYS + column];
+                }
+                const float mass = sum / static_cast<float>(p.window);
+                reduced = p.gqa_max ? fmaxf(reduced, mass) : reduced + mass;
+            }
+            p.raw[static_cast<long long>(kv_head) * p.prefix + key] = p.gqa_max ? reduced : reduced / static_cast<float>(p.groups);
+        }
+        __syncthreads();  // the head sums and tile t's buffer are rewritten next
+    }
+}
+
+MIXKV_KERNEL_INSTANCE("window_run_stats<mixkv_f16>", window_run_stats<mixkv_f16>, WindowTileStatsParams)
+MIXKV_KERNEL_INSTANCE("window_run_stats<mixkv_bf16>", window_run_stats<mixkv_bf16>, WindowTileStatsParams)
+MIXKV_KERNEL_INSTANCE("window_run_mass<mixkv_f16>", window_run_mass<mixkv_f16>, WindowMassParams)
+MIXKV_KERNEL_INSTANCE("window_run_mass<mixkv_bf16>", window_run_mass<mixkv_bf16>, WindowMassParams)
