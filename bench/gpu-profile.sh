@@ -4,6 +4,7 @@
 # kernel is far from its floor. Needs ncu on PATH (or under /opt/nvidia/nsight-compute) and a GPU.
 #
 #   bench/gpu-profile.sh [--bundle DIR] [KERNEL_REGEX]     # default regex: every kernel
+#   NCU_EXTRA="--section SourceCounters" bench/gpu-profile.sh ...   # more ncu arguments (split on spaces)
 set -uo pipefail
 cd "$(dirname "$0")/.."
 bundle="" regex="."
@@ -23,7 +24,8 @@ if [ -n "$bundle" ]; then
 else
     cli=(dotnet src/MixKV.Cli/bin/Release/net10.0/MixKV.Cli.dll)
 fi
-"$ncu" --kernel-name "regex:$regex" --launch-count 20 --clock-control none \
+read -r -a extra <<< "${NCU_EXTRA:-}"
+"$ncu" --kernel-name "regex:$regex" --launch-count 20 --clock-control none "${extra[@]}" \
     --section SpeedOfLight --section Occupancy --section WarpStateStats --section LaunchStats --section MemoryWorkloadAnalysis \
     "${cli[@]}" bench --backend cuda --tokens 32768 --q-heads 32 --kv-heads 8 --head-dim 128 --window 32 --budget 256 \
     --dtype bf16 --repeat 1 --warmup 0
