@@ -4,8 +4,9 @@
 // max and Σ exp per run of tiles instead of per tile, merged by window_stats_merge alike), but a
 // block takes a run of key tiles instead of one:
 //   - warp w owns window rows 16w..16w+15 for the whole run, as mma A fragments in registers,
-//     loaded once per block (the tile kernels load them from global memory for every tile: on an
-//     H100 they issued ~6500 instructions per warp per tile and ran at 15 % of the memory floor);
+//     loaded once per block (the tile kernels load them from global memory for every tile; on an
+//     H100, ncu's issue rate times their time came to about 6500 instructions per warp per tile,
+//     at 15 % of the memory floor);
 //   - key tile t + 1 is staged with cp.async while tile t is multiplied (two buffers);
 //   - exp(x·s - m) is 2^(x·s·log2e - m·log2e), one FMA and the hardware's ex2 (common/exp2.cuh);
 //   - masks only in the tiles that reach the window (every prefix key is visible to every row).
