@@ -44,29 +44,18 @@ template <typename T>
 __device__ __forceinline__ void mixkv_tile_logits(float acc[8][4], const unsigned short* tile, const T* queries, long long query_head_stride,
                                                   long long query_token_stride, int kv_head, int row_tile, int rows, int window, int groups, int dim)
 {
-    const int lane = threadIdx.x % MIXKV_WARP, group = lane / 4, pair = lane % 4;
-    const int r0 = 16 * row_tile + group, r1 = r0 + 8;
-    const T* q0 = mixkv_window_row(queries, query_head_stride, query_token_stride, kv_head, r0, rows, window, groups);
-    const T* q1 = mixkv_window_row(queries, query_head_stride, query_token_stride, kv_head, r1, rows, window, groups);
-    // The staged key rows always hold their pairs as aligned words (even pitch, even k).
+    const T *q0, *q1;
+    mixkv_lane_rows(queries, query_head_stride, query_token_stride, kv_head, row_tile, rows, window, groups, &q0, &q1);
     const bool word_rows = mixkv_word_rows(queries, query_head_stride, query_token_stride);
 MIXKV_UNROLL
     for (int c = 0; c < 8; ++c) {
         acc[c][0] = acc[c][1] = acc[c][2] = acc[c][3] = 0.0f;
     }
+    const unsigned short* lane_keys = mixkv_lane_keys(tile, dim);
     for (int k = 0; k < dim; k += 16) {
-        const int lo = k + 2 * pair, hi = lo + 8;
         unsigned a[4];
-        a[0] = q0 ? mixkv_load_pair(q0, lo, word_rows) : 0u;
-        a[1] = q1 ? mixkv_load_pair(q1, lo, word_rows) : 0u;
-        a[2] = q0 ? mixkv_load_pair(q0, hi, word_rows) : 0u;
-        a[3] = q1 ? mixkv_load_pair(q1, hi, word_rows) : 0u;
-MIXKV_UNROLL
-        for (int c = 0; c < 8; ++c) {
-            const unsigned short* key = tile + (8 * c + group) * (dim + MIXKV_MMA_PAD);
-            const unsigned b[2] = {*reinterpret_cast<const unsigned*>(key + lo), *reinterpret_cast<const unsigned*>(key + hi)};
-            mixkv_mma_m16n8k16<T>(acc[c], a, b, acc[c]);
-        }
+        mixkv_row_fragment(a, q0, q1, k, word_rows);
+        mixkv_tile_step<T>(acc, a, lane_keys, k, dim);
     }
 }
 
@@ -77,10 +66,9 @@ MIXKV_UNROLL
 __device__ __forceinline__ void mixkv_tile_logits(float acc[8][4], const float* tile, const float* queries, long long query_head_stride,
                                                   long long query_token_stride, int kv_head, int row_tile, int rows, int window, int groups, int dim)
 {
-    const int lane = threadIdx.x % MIXKV_WARP, group = lane / 4, pair = lane % 4;
-    const int r0 = 16 * row_tile + group, r1 = r0 + 8;
-    const float* q0 = mixkv_window_row(queries, query_head_stride, query_token_stride, kv_head, r0, rows, window, groups);
-    const float* q1 = mixkv_window_row(queries, query_head_stride, query_token_stride, kv_head, r1, rows, window, groups);
+    const int pair = threadIdx.x % 4;
+    const float *q0, *q1;
+    mixkv_lane_rows(queries, query_head_stride, query_token_stride, kv_head, row_tile, rows, window, groups, &q0, &q1);
     const int pitch = dim + 1;
 MIXKV_UNROLL
     for (int c = 0; c < 8; ++c) {

@@ -59,19 +59,16 @@ template <typename T>
 __device__ __forceinline__ void mixkv_load_row_fragments(unsigned a[8][4], const T* queries, long long query_head_stride, long long query_token_stride,
                                                          int kv_head, int row_tile, int rows, int window, int groups, int dim)
 {
-    const int lane = threadIdx.x % MIXKV_WARP, group = lane / 4, pair = lane % 4;
-    const int r0 = 16 * row_tile + group, r1 = r0 + 8;
-    const T* q0 = mixkv_window_row(queries, query_head_stride, query_token_stride, kv_head, r0, rows, window, groups);
-    const T* q1 = mixkv_window_row(queries, query_head_stride, query_token_stride, kv_head, r1, rows, window, groups);
+    const T *q0, *q1;
+    mixkv_lane_rows(queries, query_head_stride, query_token_stride, kv_head, row_tile, rows, window, groups, &q0, &q1);
     const bool word_rows = mixkv_word_rows(queries, query_head_stride, query_token_stride);
 MIXKV_UNROLL
     for (int step = 0; step < 8; ++step) {
-        const int lo = 16 * step + 2 * pair, hi = lo + 8;
-        const bool used = 16 * step < dim;
-        a[step][0] = used && q0 ? mixkv_load_pair(q0, lo, word_rows) : 0u;
-        a[step][1] = used && q1 ? mixkv_load_pair(q1, lo, word_rows) : 0u;
-        a[step][2] = used && q0 ? mixkv_load_pair(q0, hi, word_rows) : 0u;
-        a[step][3] = used && q1 ? mixkv_load_pair(q1, hi, word_rows) : 0u;
+        if (16 * step < dim) {
+            mixkv_row_fragment(a[step], q0, q1, 16 * step, word_rows);
+        } else {
+            a[step][0] = a[step][1] = a[step][2] = a[step][3] = 0u;
+        }
     }
 }
 
@@ -80,21 +77,15 @@ MIXKV_UNROLL
 template <typename T>
 __device__ __forceinline__ void mixkv_run_logits(float acc[8][4], const unsigned a[8][4], const unsigned short* tile, int dim)
 {
-    const int lane = threadIdx.x % MIXKV_WARP, group = lane / 4, pair = lane % 4;
 MIXKV_UNROLL
     for (int c = 0; c < 8; ++c) {
         acc[c][0] = acc[c][1] = acc[c][2] = acc[c][3] = 0.0f;
     }
+    const unsigned short* lane_keys = mixkv_lane_keys(tile, dim);
 MIXKV_UNROLL
     for (int step = 0; step < 8; ++step) {
         if (16 * step < dim) {
-            const int lo = 16 * step + 2 * pair, hi = lo + 8;
-MIXKV_UNROLL
-            for (int c = 0; c < 8; ++c) {
-                const unsigned short* key = tile + (8 * c + group) * (dim + MIXKV_MMA_PAD);
-                const unsigned b[2] = {*reinterpret_cast<const unsigned*>(key + lo), *reinterpret_cast<const unsigned*>(key + hi)};
-                mixkv_mma_m16n8k16<T>(acc[c], a[step], b, acc[c]);
-            }
+            mixkv_tile_step<T>(acc, a[step], lane_keys, 16 * step, dim);
         }
     }
 }

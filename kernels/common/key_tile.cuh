@@ -126,6 +126,50 @@ __device__ __forceinline__ unsigned mixkv_load_pair(const T* row, int k, bool wo
     return word_aligned ? *reinterpret_cast<const unsigned*>(row + k) : mixkv_pack_pair(row[k].bits, row[k + 1].bits);
 }
 
+// The two window rows a lane feeds into mma A fragments: rows 16·row_tile + group and + 8 of the
+// head's G·W (lane = 4·group + pair; null past the last row).
+template <typename T>
+__device__ __forceinline__ void mixkv_lane_rows(const T* queries, long long query_head_stride, long long query_token_stride, int kv_head, int row_tile, int rows,
+                                                int window, int groups, const T** q0, const T** q1)
+{
+    const int group = (threadIdx.x % MIXKV_WARP) / 4, r0 = 16 * row_tile + group;
+    *q0 = mixkv_window_row(queries, query_head_stride, query_token_stride, kv_head, r0, rows, window, groups);
+    *q1 = mixkv_window_row(queries, query_head_stride, query_token_stride, kv_head, r0 + 8, rows, window, groups);
+}
+
+// The A fragment registers of one k step (dimensions k..k+15) of the lane's rows; a null row gives
+// zeros. The staged key rows always hold their pairs as aligned words (even pitch, even k).
+template <typename T>
+__device__ __forceinline__ void mixkv_row_fragment(unsigned a[4], const T* q0, const T* q1, int k, bool word_rows)
+{
+    const int lo = k + 2 * (threadIdx.x % 4), hi = lo + 8;
+    a[0] = q0 ? mixkv_load_pair(q0, lo, word_rows) : 0u;
+    a[1] = q1 ? mixkv_load_pair(q1, lo, word_rows) : 0u;
+    a[2] = q0 ? mixkv_load_pair(q0, hi, word_rows) : 0u;
+    a[3] = q1 ? mixkv_load_pair(q1, hi, word_rows) : 0u;
+}
+
+// The lane's first B fragment word in a staged tile: key `group`, dimensions 2·pair, 2·pair + 1.
+__device__ __forceinline__ const unsigned short* mixkv_lane_keys(const unsigned short* tile, int dim)
+{
+    const int lane = threadIdx.x % MIXKV_WARP;
+    return tile + (lane / 4) * (dim + MIXKV_MMA_PAD) + 2 * (lane % 4);
+}
+
+// One k step of a row tile's product with the staged keys: acc[c] += A (16 rows, dimensions
+// k..k+15) times keys 8·c..8·c+7 of the tile (B fragments from shared memory; `lane_keys` from
+// mixkv_lane_keys).
+template <typename T>
+__device__ __forceinline__ void mixkv_tile_step(float acc[8][4], const unsigned a[4], const unsigned short* lane_keys, int k, int dim)
+{
+MIXKV_UNROLL
+    for (int c = 0; c < 8; ++c) {
+        const unsigned short* key = lane_keys + 8 * c * (dim + MIXKV_MMA_PAD) + k;
+        const unsigned b[2] = {*reinterpret_cast<const unsigned*>(key), *reinterpret_cast<const unsigned*>(key + 8)};
+        mixkv_mma_m16n8k16<T>(acc[c], a, b, acc[c]);
+    }
+}
+
 // head_key_partials' arithmetic on the staged tile (see head_stats.cu): each key's norm is the
 // butterfly sum (offsets 16, 8, 4, 2, 1) of the lanes' squares over lane-strided dimensions, then
 // one thread per dimension sums the unit keys in token order, so both kernels write the same bits.
