@@ -44,7 +44,7 @@ struct mixkv_radix_result {
 // Calls use(n, load(n)) for n = first, first + stride, ... below `end`, in that order, with the
 // values of MIXKV_RADIX_BATCH positions loaded before any is used: the loads are independent, so a
 // warp waits for memory once per batch instead of once per value. The passes over the scores are
-// latency-bound (a block per head); on an H100 this took select_topk from 110 to 96 us at 8 heads of
+// latency-bound (a block per head); on an H100 this took select_topk from 106 to 96 us at 8 heads of
 // 32K (1024 threads instead of 512 then gave 74 us).
 template <typename Load, typename Use>
 __device__ __forceinline__ void mixkv_batched(int first, int end, int stride, Load load, Use use)
