@@ -1,10 +1,11 @@
 // Per-head top-k with a different k per head (spec section 6). grid Hkv, 1024 threads:
 // radix-select the cap_h-th largest score (four digit passes over P floats), then one ordered
-// compaction: each thread owns a run of consecutive positions, two block scans give each run its
-// ties' rank and its first output slot -- so rows come out ascending with no sort, and among equal
-// scores at the threshold the lowest positions are the ones kept. The window positions P..N-1
-// follow. Writes positions[cu_lens[h] .. cu_lens[h+1]). (Two scans per 512 positions instead of
-// two per run took the kernel to 95 us on an H100 at P = 32736, with the serial bin walk.)
+// compaction: each warp owns a span of consecutive positions and reads it 32 at a time, two block
+// scans over the warps' counts give each span its ties' share and its first output slot, and ballots
+// rank the kept positions inside the span -- so rows come out ascending with no sort, and among
+// equal scores at the threshold the lowest positions are the ones kept. The window positions
+// P..N-1 follow. Writes positions[cu_lens[h] .. cu_lens[h+1]). (A run of consecutive positions per
+// thread, as before, made each warp load touch 32 cache lines.)
 #include "common/portability.cuh"
 #include "common/reduce.cuh"
 #include "common/radix_select.cuh"
@@ -41,34 +42,46 @@ __global__ void select_topk(const SelectParams p)
             cut.threshold = 0u;    // every prefix key is >= the smallest key: keep all
             cut.ties_taken = p.prefix + 1;
         }
-        // Thread t owns positions [t·per, (t+1)·per): it counts its keys above the cut and its ties,
-        // one block scan ranks its ties among all (lowest positions first), a second gives its
-        // first output slot, and it writes its kept positions in ascending order.
         const bool all = cap >= p.prefix;
-        const int per = (p.prefix + blockDim.x - 1) / blockDim.x;
-        const int begin = static_cast<int>(threadIdx.x) * per < p.prefix ? static_cast<int>(threadIdx.x) * per : p.prefix;
-        const int end = begin + per < p.prefix ? begin + per : p.prefix;
         auto key_of = [row](int n) { return mixkv_order_key(row[n]); };
+        const int lane = threadIdx.x % MIXKV_WARP, warps = blockDim.x / MIXKV_WARP;
+        const int span = MIXKV_WARP * ((p.prefix + MIXKV_WARP * warps - 1) / (MIXKV_WARP * warps));
+        const int begin = min(static_cast<int>(threadIdx.x / MIXKV_WARP) * span, p.prefix);
+        const int end = min(begin + span, p.prefix);
         int above = 0, tied = 0;
-        mixkv_batched(begin, end, 1, key_of, [&](int, unsigned key) {
+        mixkv_batched(begin + lane, end, MIXKV_WARP, key_of, [&](int, unsigned key) {
             above += all || key > cut.threshold ? 1 : 0;
             tied += !all && key == cut.threshold ? 1 : 0;
         });
+        above = mixkv_warp_reduce(above, mixkv_sum_op());
+        tied = mixkv_warp_reduce(tied, mixkv_sum_op());
+        // The scans see one value per warp (lane 0's); lane 0's prefix is the warps' before it.
         int total = 0;
-        const int ties_before = mixkv_block_exclusive_scan(tied, &total, scan_scratch);
-        int ties_mine = cut.ties_taken - ties_before;
-        ties_mine = ties_mine < 0 ? 0 : (ties_mine > tied ? tied : ties_mine);
-        int slot = mixkv_block_exclusive_scan(above + ties_mine, &total, scan_scratch);
-        mixkv_batched(begin, end, 1, key_of, [&](int n, unsigned key) {
-            bool keep = all || key > cut.threshold;
-            if (!keep && key == cut.threshold && ties_mine > 0) {
-                keep = true;
-                --ties_mine;
+        const int ties_before = __shfl_sync(MIXKV_FULL_MASK, mixkv_block_exclusive_scan(lane == 0 ? tied : 0, &total, scan_scratch), 0);
+        int ties_left = min(max(cut.ties_taken - ties_before, 0), tied);
+        int slot = __shfl_sync(MIXKV_FULL_MASK, mixkv_block_exclusive_scan(lane == 0 ? above + ties_left : 0, &total, scan_scratch), 0);
+        const unsigned lanes_below = (1u << lane) - 1u;
+        for (int base = begin; base < end; base += MIXKV_RADIX_BATCH * MIXKV_WARP) {  // the same trips for the whole warp
+            unsigned keys[MIXKV_RADIX_BATCH];
+MIXKV_UNROLL
+            for (int j = 0; j < MIXKV_RADIX_BATCH; ++j) {
+                const int n = base + j * MIXKV_WARP + lane;
+                keys[j] = n < end ? key_of(n) : 0u;
             }
-            if (keep) {
-                out[slot++] = n;
+MIXKV_UNROLL
+            for (int j = 0; j < MIXKV_RADIX_BATCH; ++j) {
+                const int n = base + j * MIXKV_WARP + lane;
+                const bool tie = n < end && !all && keys[j] == cut.threshold;
+                const unsigned ties = __ballot_sync(MIXKV_FULL_MASK, tie);
+                const bool keep = n < end && (all || keys[j] > cut.threshold || (tie && __popc(ties & lanes_below) < ties_left));
+                const unsigned kept = __ballot_sync(MIXKV_FULL_MASK, keep);
+                if (keep) {
+                    out[slot + __popc(kept & lanes_below)] = n;
+                }
+                slot += __popc(kept);
+                ties_left -= __popc(ties);
             }
-        });
+        }
     }
     for (int w = threadIdx.x; w < p.window; w += blockDim.x) {
         out[cap + w] = p.prefix + w;
