@@ -5,12 +5,15 @@
 //                      Not launched when the tile kernels run (D <= 128): window_tile_stats
 //                      (window_mma.cu) or window_run_stats (window_run.cu) writes the same
 //                      partials, with the same arithmetic, from the key tiles it stages.
-//   head_key_mean      grid Hkv, 256 threads: mu = (sum of partials) / N in a fixed order (warps
+//   head_key_mean      grid Hkv, 1024 threads: mu = (sum of partials) / N in a fixed order (warps
 //                      over chunks, then the warps' sums in order; one thread per dimension walking
-//                      every chunk took 59 us on an H100 at N = 32768), then
+//                      every chunk took 59 us on an H100 at N = 32768, eight warps 26 us), then
 //                      the online redundancy r = clamp((N*||mu||^2 - 1) / (N - 1), 0, 1).
-//   head_token_stats   grid (ceil(P/8), Hkv), 256 threads (warp per token): ||K[n]||, ||V[n]||
-//                      and s[n] = k_hat_n*mu for the P prefix tokens. One pass over K and V prefix.
+//   head_token_stats   grid (ceil(rows/16), Hkv), 256 threads (a warp per two tokens): ||K[n]||,
+//                      ||V[n]|| and s[n] = k_hat_n*mu for the P prefix tokens. One pass over K and
+//                      V. With a status word, rows = N: it also checks every element of K and V
+//                      finite (spec section 8) in the same pass, so check_finite need not read
+//                      them again (the window's rows past P are only checked).
 // Fixed chunking and tree reductions keep every result independent of scheduling.
 #include "common/portability.cuh"
 #include "common/dtype.cuh"
@@ -45,12 +48,17 @@ struct HeadTokenStatsParams {
     float* key_norm;           // [Hkv, P]
     float* value_norm;         // [Hkv, P]
     float* similarity;         // [Hkv, P]  s = k_hat*mu
+    int* status;               // validate.cu's word, or null: when set, rows 0..N-1 are checked finite
     long long key_head_stride;
     long long key_token_stride;
     long long value_head_stride;
     long long value_token_stride;
     int prefix;
+    int tokens;                // N
     int head_dim;
+    int key_bit;               // OR-ed into *status for a non-finite element of K
+    int value_bit;             // ... of V
+    int reserved;
 };
 
 template <typename T>
@@ -93,7 +101,7 @@ __global__ void head_key_partials(const HeadKeyPartialsParams p)
 
 // Dimensions per pass of head_key_mean: four per lane, so a warp keeps four independent sums going.
 #define MIXKV_KEY_MEAN_DIMS (4 * MIXKV_WARP)
-#define MIXKV_KEY_MEAN_MAX_WARPS 8
+#define MIXKV_KEY_MEAN_MAX_WARPS 32
 
 __global__ void head_key_mean(const HeadKeyMeanParams p)
 {
@@ -146,35 +154,125 @@ MIXKV_UNROLL
     }
 }
 
+// Tokens per warp of head_token_stats: both rows' loads are issued before either is summed, and
+// their six sums share one eight-slot warp reduction.
+#define MIXKV_TOKEN_STATS_PER_WARP 2
+
+// The elements of one 8-byte word of T values, as floats.
+__device__ __forceinline__ void mixkv_unpack_word(uint2 word, float (&out)[2], float)
+{
+    out[0] = __uint_as_float(word.x);
+    out[1] = __uint_as_float(word.y);
+}
+
+template <typename T>
+__device__ __forceinline__ void mixkv_unpack_word(uint2 word, float (&out)[4], T)
+{
+    T element;
+    const unsigned halves[4] = {word.x & 0xFFFFu, word.x >> 16, word.y & 0xFFFFu, word.y >> 16};
+MIXKV_UNROLL
+    for (int e = 0; e < 4; ++e) {
+        element.bits = static_cast<unsigned short>(halves[e]);
+        out[e] = mixkv_to_float(element);
+    }
+}
+
+template <typename T>
+__device__ __forceinline__ bool mixkv_rows_in_words(const T* head, long long token_stride, int d)
+{
+    return reinterpret_cast<unsigned long long>(head) % 8 == 0 && (token_stride * sizeof(T)) % 8 == 0 && (d * sizeof(T)) % 8 == 0;
+}
+
+// Slot of a statistic in head_token_stats' eight sums: token j's are at 4j + slot.
+#define MIXKV_SLOT_KEY_SQUARES 0
+#define MIXKV_SLOT_VALUE_SQUARES 1
+#define MIXKV_SLOT_KEY_MEAN 2
+
 template <typename T>
 __global__ void head_token_stats(const HeadTokenStatsParams p)
 {
-    const int warps = blockDim.x / MIXKV_WARP;
-    const int n = blockIdx.x * warps + threadIdx.x / MIXKV_WARP;
+    const int lane = threadIdx.x % MIXKV_WARP;
+    const int first = (blockIdx.x * (blockDim.x / MIXKV_WARP) + threadIdx.x / MIXKV_WARP) * MIXKV_TOKEN_STATS_PER_WARP;
     const int head = blockIdx.y;
-    if (n >= p.prefix) {
-        return;  // whole warps leave together: n is uniform across a warp
+    const int rows = p.status ? p.tokens : p.prefix;
+    if (first >= rows) {
+        return;  // whole warps leave together: `first` is uniform across a warp
     }
-    const T* key = static_cast<const T*>(p.keys) + head * p.key_head_stride + n * p.key_token_stride;
-    const T* value = static_cast<const T*>(p.values) + head * p.value_head_stride + n * p.value_token_stride;
+    const T* keys = static_cast<const T*>(p.keys) + head * p.key_head_stride;
+    const T* values = static_cast<const T*>(p.values) + head * p.value_head_stride;
     const float* mean = p.mean_key + head * p.head_dim;
-    float kk = 0.0f, vv = 0.0f, km = 0.0f;
-    for (int i = threadIdx.x % MIXKV_WARP; i < p.head_dim; i += MIXKV_WARP) {
-        const float k = mixkv_to_float(key[i]);
-        const float v = mixkv_to_float(value[i]);
-        kk += k * k;
-        vv += v * v;
-        km += k * mean[i];
+    const bool words = mixkv_rows_in_words(keys, p.key_token_stride, p.head_dim) && mixkv_rows_in_words(values, p.value_token_stride, p.head_dim);
+    const int second = first + 1 < rows ? first + 1 : first;  // a short last pair reads its first row twice
+    const T* key_rows[MIXKV_TOKEN_STATS_PER_WARP] = {keys + first * p.key_token_stride, keys + second * p.key_token_stride};
+    const T* value_rows[MIXKV_TOKEN_STATS_PER_WARP] = {values + first * p.value_token_stride, values + second * p.value_token_stride};
+    float sums[8] = {0.0f, 0.0f, 0.0f, 0.0f, 0.0f, 0.0f, 0.0f, 0.0f};
+    unsigned bad_keys = 0u, bad_values = 0u;
+    if (words) {
+        // 8-byte words, four 16-bit or two fp32 elements: a warp reads 256 contiguous bytes per load
+        // (element loads of 16-bit rows read 64). The finite test works on the words' bits.
+        constexpr int per_word = 8 / static_cast<int>(sizeof(T));
+        for (int w = lane; w < p.head_dim / per_word; w += MIXKV_WARP) {
+            uint2 key_words[MIXKV_TOKEN_STATS_PER_WARP], value_words[MIXKV_TOKEN_STATS_PER_WARP];
+MIXKV_UNROLL
+            for (int j = 0; j < MIXKV_TOKEN_STATS_PER_WARP; ++j) {
+                key_words[j] = reinterpret_cast<const uint2*>(key_rows[j])[w];
+                value_words[j] = reinterpret_cast<const uint2*>(value_rows[j])[w];
+            }
+            float mu[per_word];
+MIXKV_UNROLL
+            for (int e = 0; e < per_word; ++e) {
+                mu[e] = mean[w * per_word + e];
+            }
+MIXKV_UNROLL
+            for (int j = 0; j < MIXKV_TOKEN_STATS_PER_WARP; ++j) {
+                bad_keys |= mixkv_nonfinite_bits<T>(key_words[j].x) | mixkv_nonfinite_bits<T>(key_words[j].y);
+                bad_values |= mixkv_nonfinite_bits<T>(value_words[j].x) | mixkv_nonfinite_bits<T>(value_words[j].y);
+                float k[per_word], v[per_word];
+                mixkv_unpack_word(key_words[j], k, T());
+                mixkv_unpack_word(value_words[j], v, T());
+MIXKV_UNROLL
+                for (int e = 0; e < per_word; ++e) {
+                    sums[4 * j + MIXKV_SLOT_KEY_SQUARES] += k[e] * k[e];
+                    sums[4 * j + MIXKV_SLOT_VALUE_SQUARES] += v[e] * v[e];
+                    sums[4 * j + MIXKV_SLOT_KEY_MEAN] += k[e] * mu[e];
+                }
+            }
+        }
+    } else {
+        for (int i = lane; i < p.head_dim; i += MIXKV_WARP) {
+            const float mu = mean[i];
+MIXKV_UNROLL
+            for (int j = 0; j < MIXKV_TOKEN_STATS_PER_WARP; ++j) {
+                const T key = key_rows[j][i], value = value_rows[j][i];
+                bad_keys |= mixkv_is_finite(key) ? 0u : 1u;
+                bad_values |= mixkv_is_finite(value) ? 0u : 1u;
+                const float k = mixkv_to_float(key), v = mixkv_to_float(value);
+                sums[4 * j + MIXKV_SLOT_KEY_SQUARES] += k * k;
+                sums[4 * j + MIXKV_SLOT_VALUE_SQUARES] += v * v;
+                sums[4 * j + MIXKV_SLOT_KEY_MEAN] += k * mu;
+            }
+        }
     }
-    kk = mixkv_warp_reduce(kk, mixkv_sum_op());
-    vv = mixkv_warp_reduce(vv, mixkv_sum_op());
-    km = mixkv_warp_reduce(km, mixkv_sum_op());
-    if (threadIdx.x % MIXKV_WARP == 0) {
-        const float key_norm = sqrtf(kk);
+    // Lane l holds the total of slot (l >> 2) & 7: token (l >> 4) & 1, statistic (l >> 2) & 3. The
+    // lanes of ||k||^2 and k*mu of one token are 8 apart.
+    const float total = mixkv_warp_reduce_scatter8(sums);
+    const float partner = __shfl_xor_sync(MIXKV_FULL_MASK, total, 8);
+    const int n = first + ((lane >> 4) & 1), statistic = (lane >> 2) & 3;
+    if (lane % 4 == 0 && n < p.prefix) {
         const long long at = static_cast<long long>(head) * p.prefix + n;
-        p.key_norm[at] = key_norm;
-        p.value_norm[at] = sqrtf(vv);
-        p.similarity[at] = km / fmaxf(key_norm, MIXKV_KEY_NORM_FLOOR);
+        if (statistic == MIXKV_SLOT_KEY_SQUARES) {
+            p.key_norm[at] = sqrtf(total);
+        } else if (statistic == MIXKV_SLOT_VALUE_SQUARES) {
+            p.value_norm[at] = sqrtf(total);
+        } else if (statistic == MIXKV_SLOT_KEY_MEAN) {
+            p.similarity[at] = total / fmaxf(sqrtf(partner), MIXKV_KEY_NORM_FLOOR);
+        }
+    }
+    if (p.status) {
+        const int bits = (__any_sync(MIXKV_FULL_MASK, bad_keys != 0u) ? p.key_bit : 0) | (__any_sync(MIXKV_FULL_MASK, bad_values != 0u) ? p.value_bit : 0);
+        if (bits != 0 && lane == 0) {
+            atomicOr(p.status, bits);
+        }
     }
 }
 

@@ -21,15 +21,10 @@ struct CheckFiniteParams {
 };
 
 // Every element of one 32-bit word of T values finite.
-__device__ __forceinline__ bool mixkv_word_finite(unsigned word, float) { return mixkv_is_finite(__uint_as_float(word)); }
-
 template <typename T>
 __device__ __forceinline__ bool mixkv_word_finite(unsigned word, T)
 {
-    T low, high;
-    low.bits = static_cast<unsigned short>(word & 0xFFFFu);
-    high.bits = static_cast<unsigned short>(word >> 16);
-    return mixkv_is_finite(low) && mixkv_is_finite(high);
+    return mixkv_nonfinite_bits<T>(word) == 0u;
 }
 
 template <typename T>

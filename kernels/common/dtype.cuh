@@ -49,6 +49,20 @@ __device__ __forceinline__ bool mixkv_is_finite(float x) { return (__float_as_ui
 __device__ __forceinline__ bool mixkv_is_finite(mixkv_f16 x) { return (x.bits & 0x7C00u) != 0x7C00u; }
 __device__ __forceinline__ bool mixkv_is_finite(mixkv_bf16 x) { return (x.bits & 0x7F80u) != 0x7F80u; }
 
+// Non-zero when a 32-bit word of T values (one fp32, two 16-bit) holds a NaN or Inf. Per element, the
+// exponent field plus its lowest bit carries into the element's sign bit only when the field is all
+// ones; the halves of a 16-bit pair cannot carry into each other. Three operations per word.
+template <typename T> struct mixkv_exponent_bits;
+template <> struct mixkv_exponent_bits<float> { static constexpr unsigned mask = 0x7F800000u, low = 0x00800000u, sign = 0x80000000u; };
+template <> struct mixkv_exponent_bits<mixkv_bf16> { static constexpr unsigned mask = 0x7F807F80u, low = 0x00800080u, sign = 0x80008000u; };
+template <> struct mixkv_exponent_bits<mixkv_f16> { static constexpr unsigned mask = 0x7C007C00u, low = 0x04000400u, sign = 0x80008000u; };
+
+template <typename T>
+__device__ __forceinline__ unsigned mixkv_nonfinite_bits(unsigned word)
+{
+    return ((word & mixkv_exponent_bits<T>::mask) + mixkv_exponent_bits<T>::low) & mixkv_exponent_bits<T>::sign;
+}
+
 // Bytes of one element, for kernels that move rows without looking at values.
 template <typename T> struct mixkv_dtype_size { static constexpr int value = sizeof(T); };
 

@@ -27,6 +27,32 @@ __device__ __forceinline__ T mixkv_warp_reduce(T value, Op op)
     return value;
 }
 
+// Sums each of eight per-lane values over the warp with 9 shuffles instead of 8 x 5: at offsets 16,
+// 8 and 4 a lane keeps half of the values it still holds and trades the other half with its partner,
+// then offsets 2 and 1 finish the one left. Lane l returns the warp's total of values[(l >> 2) & 7];
+// the four lanes of a quad hold the same total (their last two adds are commutative pairs). Every
+// lane of the warp must call it.
+__device__ __forceinline__ float mixkv_warp_reduce_scatter8(const float (&values)[8])
+{
+    const int lane = threadIdx.x % MIXKV_WARP;
+    float four[4], two[2];
+    const bool upper16 = (lane & 16) != 0, upper8 = (lane & 8) != 0, upper4 = (lane & 4) != 0;
+MIXKV_UNROLL
+    for (int k = 0; k < 4; ++k) {
+        const float give = upper16 ? values[k] : values[4 + k];
+        four[k] = (upper16 ? values[4 + k] : values[k]) + __shfl_xor_sync(MIXKV_FULL_MASK, give, 16);
+    }
+MIXKV_UNROLL
+    for (int k = 0; k < 2; ++k) {
+        const float give = upper8 ? four[k] : four[2 + k];
+        two[k] = (upper8 ? four[2 + k] : four[k]) + __shfl_xor_sync(MIXKV_FULL_MASK, give, 8);
+    }
+    float one = (upper4 ? two[1] : two[0]) + __shfl_xor_sync(MIXKV_FULL_MASK, upper4 ? two[0] : two[1], 4);
+    one += __shfl_xor_sync(MIXKV_FULL_MASK, one, 2);
+    one += __shfl_xor_sync(MIXKV_FULL_MASK, one, 1);
+    return one;
+}
+
 // Every thread of the block gets the reduction. `scratch` holds at least 32 values; blockDim.x is a
 // multiple of 32. Ends with a barrier so the caller may reuse `scratch` at once.
 template <typename T, typename Op>

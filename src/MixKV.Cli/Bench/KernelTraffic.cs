@@ -25,7 +25,9 @@ internal static class KernelTraffic
         string family = instance.Split('<')[0];
         return family switch
         {
-            "check_finite" => (2 * keys + window, 0),
+            // K and V are checked inside head_token_stats whenever it runs (a compressed layer): then
+            // check_finite reads only the window's queries.
+            "check_finite" => (prefix > 0 && keptTokens < hkv * n ? window : (2 * keys) + window, 0),
             "window_tile_stats" or "window_run_stats" => (keys + window + (2 * hq * w * columns * Fp32), windowFlop),
             "window_stats_merge" => (2 * hq * w * columns * Fp32, 0),
             "window_row_stats" => (keys + window, windowFlop),
@@ -33,7 +35,7 @@ internal static class KernelTraffic
             "window_pool" => (2 * perPrefix, 0),
             "head_key_partials" => (keys + (hkv * tiles * d * Fp32), 0),
             "head_key_mean" => (hkv * tiles * d * Fp32, 0),
-            "head_token_stats" => ((2 * hkv * prefix * d * e) + (2 * perPrefix), 0), // K and V rows in, value norm and similarity out
+            "head_token_stats" => ((2 * keys) + (3 * perPrefix), 0), // every row of K and V in (the window's checked finite), the norms and similarity out
             "mix_partials" => (4 * perPrefix, 0), // A, value norm, key norm, similarity in
             "mix_scores" => (5 * perPrefix, 0), // the same in again; S out
             "adakv_head_share" or "adakv_allocate" => (perPrefix, 0),

@@ -16,7 +16,8 @@ internal static class BlockSizes
     public const int WindowRun = 256;
     public const int WindowStatsMerge = 256;
     public const int HeadKeyPartials = 256;
-    public const int HeadKeyMean = 256;
+    /// <summary>A block per KV head over its ceil(N/64) partial rows: 32 warps, each summing every 32nd row (its loads in flight).</summary>
+    public const int HeadKeyMean = 1024;
     public const int HeadTokenStats = 256;
     public const int MixScores = 512;
     public const int AdakvHeadShare = 512;

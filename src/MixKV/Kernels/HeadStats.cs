@@ -11,12 +11,17 @@ internal static class HeadStats
     /// <summary>Tokens per partial sum; MIXKV_HEAD_STATS_CHUNK in head_stats.cu.</summary>
     public const int Chunk = 64;
 
-    private const int TokensPerStatsBlock = BlockSizes.HeadTokenStats / 32;
+    /// <summary>Two tokens per warp: MIXKV_TOKEN_STATS_PER_WARP in head_stats.cu.</summary>
+    private const int TokensPerStatsBlock = 2 * BlockSizes.HeadTokenStats / 32;
 
     public static int Chunks(int tokens) => (tokens + Chunk - 1) / Chunk;
 
     /// <param name="keyPartialsWritten">The tile window scores already wrote <see cref="KernelWorkspace.KeyPartials"/> (window_tile_stats or window_run_stats).</param>
-    public static void Enqueue(IKernelRuntime runtime, DeviceTensor keys, DeviceTensor values, int prefix, KernelWorkspace ws, bool keyPartialsWritten = false)
+    /// <param name="status">
+    /// The status word of the finite check, or null: when given, head_token_stats also checks every
+    /// row of K and V (the window's included) as it reads them, in place of check_finite's two passes.
+    /// </param>
+    public static void Enqueue(IKernelRuntime runtime, DeviceTensor keys, DeviceTensor values, int prefix, KernelWorkspace ws, bool keyPartialsWritten = false, DevicePointer? status = null)
     {
         string type = Launch.TypeName(keys.DType);
         int chunks = Chunks(keys.Tokens);
@@ -35,7 +40,8 @@ internal static class HeadStats
             Chunks = chunks,
         });
 
-        runtime.Launch($"head_token_stats<{type}>", Launch.Config(Launch.Blocks(prefix, TokensPerStatsBlock), (uint)keys.Heads, BlockSizes.HeadTokenStats), new HeadTokenStatsParams
+        int rows = status is null ? prefix : keys.Tokens;
+        runtime.Launch($"head_token_stats<{type}>", Launch.Config(Launch.Blocks(rows, TokensPerStatsBlock), (uint)keys.Heads, BlockSizes.HeadTokenStats), new HeadTokenStatsParams
         {
             Keys = keys.Pointer.Address,
             Values = values.Pointer.Address,
@@ -43,12 +49,16 @@ internal static class HeadStats
             KeyNorm = ws.KeyNorm.Address,
             ValueNorm = ws.ValueNorm.Address,
             Similarity = ws.Similarity.Address,
+            Status = status?.Address ?? 0,
             KeyHeadStride = keys.HeadStride,
             KeyTokenStride = keys.TokenStride,
             ValueHeadStride = values.HeadStride,
             ValueTokenStride = values.TokenStride,
             Prefix = prefix,
+            Tokens = keys.Tokens,
             HeadDim = keys.Dim,
+            KeyBit = (int)DeviceRejection.NonFiniteKeys,
+            ValueBit = (int)DeviceRejection.NonFiniteValues,
         });
     }
 
@@ -83,7 +93,7 @@ internal struct HeadKeyMeanParams
 [KernelParams("head_stats.cu"), StructLayout(LayoutKind.Sequential)]
 internal struct HeadTokenStatsParams
 {
-    public ulong Keys, Values, MeanKey, KeyNorm, ValueNorm, Similarity;
+    public ulong Keys, Values, MeanKey, KeyNorm, ValueNorm, Similarity, Status;
     public long KeyHeadStride, KeyTokenStride, ValueHeadStride, ValueTokenStride;
-    public int Prefix, HeadDim;
+    public int Prefix, Tokens, HeadDim, KeyBit, ValueBit, Reserved;
 }

@@ -52,19 +52,26 @@ internal static class KernelPipeline
 
     /// <summary>
     /// Every stage up to selection: head_lens, cu_lens and positions written, no rows moved. With
-    /// CheckFinite on, K, V and the window are checked first; returns the status word the writing
-    /// kernels must honour (null when unchecked).
+    /// CheckFinite on, K, V and the window are checked before any kernel that writes the caller's
+    /// buffers (K and V inside head_token_stats when the head statistics run); returns the status
+    /// word the writing kernels must honour (null when unchecked).
     /// </summary>
     public static DevicePointer? EnqueueSelection(IKernelRuntime runtime, DevicePlan plan, DeviceTensor keys, DeviceTensor values, DeviceTensor queries, DeviceSelection output, DevicePointer workspace, bool scores, Action<Stage>? afterStage = null)
     {
         KernelWorkspace ws = KernelWorkspace.At(workspace, plan.QueryHeads, plan.KvHeads, plan.Tokens, plan.HeadDim, plan.Window);
         DeviceTensor window = queries.SliceTokens(queries.Tokens - plan.Window, plan.Window);
         DevicePointer? status = null;
+        bool headStats = plan.Prefix > 0 && (plan.Compressed || scores);
         if (plan.Options.CheckFinite)
         {
             runtime.Fill(ws.Status, 0, sizeof(int));
-            Validate.EnqueueCheckFinite(runtime, keys, ws.Status, DeviceRejection.NonFiniteKeys);
-            Validate.EnqueueCheckFinite(runtime, values, ws.Status, DeviceRejection.NonFiniteValues);
+            if (!headStats)
+            {
+                // Otherwise head_token_stats checks K and V in the pass it makes over them anyway.
+                Validate.EnqueueCheckFinite(runtime, keys, ws.Status, DeviceRejection.NonFiniteKeys);
+                Validate.EnqueueCheckFinite(runtime, values, ws.Status, DeviceRejection.NonFiniteValues);
+            }
+
             if (plan.Window > 0 && plan.Tokens >= plan.Options.Window)
             {
                 Validate.EnqueueCheckFinite(runtime, window, ws.Status, DeviceRejection.NonFiniteQueries);
@@ -73,11 +80,11 @@ internal static class KernelPipeline
             status = ws.Status;
         }
 
-        if (plan.Prefix > 0 && (plan.Compressed || scores))
+        if (headStats)
         {
             WindowScores.Enqueue(runtime, keys, window, plan.Options, ws);
             afterStage?.Invoke(Stage.WindowScores);
-            HeadStats.Enqueue(runtime, keys, values, plan.Prefix, ws, keyPartialsWritten: WindowScores.UsesTiles(keys.DType, keys.Dim));
+            HeadStats.Enqueue(runtime, keys, values, plan.Prefix, ws, keyPartialsWritten: WindowScores.UsesTiles(keys.DType, keys.Dim), status: status);
             afterStage?.Invoke(Stage.HeadStats);
             DevicePointer redundancy = ws.OnlineRedundancy;
             if (plan.Options.Redundancy is { } table)

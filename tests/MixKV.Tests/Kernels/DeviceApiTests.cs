@@ -98,22 +98,46 @@ public sealed class DeviceApiTests : EmulatedKernelFixture
         DeviceRegion target = tensor switch { "keys" => keys, "values" => values, _ => queries };
         int element = rng.Int(0, target.As<ushort>().Length - 1);
         target.As<ushort>()[element] = nan ? (ushort)0x7E00 : (ushort)0xFC00; // fp16 NaN or -Inf
-        int rowBytes = dim * dtype.Size();
-        using var outKeys = new DeviceRegion(backend.Runtime, (long)plan.MaxOutputTokens * rowBytes);
-        using var outValues = new DeviceRegion(backend.Runtime, (long)plan.MaxOutputTokens * rowBytes);
-        using var positions = new DeviceRegion(backend.Runtime, (long)plan.MaxOutputTokens * sizeof(int));
-        using var headLens = new DeviceRegion(backend.Runtime, heads * sizeof(int));
-        using var cuLens = new DeviceRegion(backend.Runtime, (heads + 1) * sizeof(int));
+        using var outputs = new PoisonedOutputs(backend.Runtime, plan, dim * dtype.Size());
         using var workspace = new DeviceRegion(backend.Runtime, plan.WorkspaceBytes);
         string say = rng.Say($"{(nan ? "NaN" : "-Inf")} in {tensor} at element {element}");
 
-        backend.Enqueue(plan, keyTensor, valueTensor, queryTensor, new DeviceLayerOutput(outKeys.Pointer, outValues.Pointer, positions.Pointer, headLens.Pointer, cuLens.Pointer, plan.MaxOutputTokens), workspace.Pointer, workspace.Bytes);
+        backend.Enqueue(plan, keyTensor, valueTensor, queryTensor, outputs.Layer, workspace.Pointer, workspace.Bytes);
 
         Assert.That(backend.ReadRejection(plan, workspace.Pointer), Is.EqualTo(expected), say);
-        foreach ((DeviceRegion region, string name) in new[] { (outKeys, "K'"), (outValues, "V'"), (positions, "positions"), (headLens, "head_lens"), (cuLens, "cu_lens") })
-        {
-            region.AssertPoisoned(0, region.Bytes, $"{say}: {name} must not be written");
-        }
+        outputs.AssertNothingWritten(say);
+    }
+
+    /// <summary>
+    /// K and V are checked inside head_token_stats when the layer is compressed and by check_finite when
+    /// it is not: a NaN or Inf in any row (the window's rows, which the statistics do not use,
+    /// included), either row form (8-byte words or elements: D = 14 in 16 bits is not a whole number
+    /// of words) and either layout is rejected with nothing written.
+    /// </summary>
+    [Test]
+    public void NonFiniteRowsOfKOrVAreRejectedWhereverTheyAre([Values("keys", "values")] string tensor, [Values] DType dtype, [Values] bool inWindow, [Values] bool compressed)
+    {
+        TestRandom rng = KernelCheck.Seeded();
+        int heads = 2, groups = 2, tokens = rng.Int(60, 120), dim = rng.Coin() ? 16 : 14, window = 8;
+        LayerData data = LayerData.Random(rng, heads, groups, tokens, dim, window, dtype);
+        int head = rng.Int(0, heads - 1), token = inWindow ? rng.Int(tokens - window, tokens - 1) : rng.Int(0, tokens - window - 1), element = rng.Int(0, dim - 1);
+        float poison = rng.Pick(new[] { float.NaN, float.PositiveInfinity, float.NegativeInfinity });
+        (tensor == "keys" ? data.Keys : data.Values)[head][token][element] = poison;
+        var options = new CompressionOptions { Window = window, Budget = compressed ? 30 : tokens + 1 };
+        DevicePlan plan = backend.Plan(heads * groups, heads, tokens, dim, options, LayerPosition.Single);
+        TensorLayout layout = rng.Coin() ? TensorLayout.Hnd : TensorLayout.Nhd;
+        using var keys = Upload(data.Keys, dtype, layout, out DeviceTensor keyTensor);
+        using var values = Upload(data.Values, dtype, layout, out DeviceTensor valueTensor);
+        using var queries = Upload(data.Queries, dtype, layout, out DeviceTensor queryTensor);
+        using var outputs = new PoisonedOutputs(backend.Runtime, plan, dim * dtype.Size());
+        using var workspace = new DeviceRegion(backend.Runtime, plan.WorkspaceBytes);
+        string say = rng.Say($"{poison} in {tensor} {dtype} {layout} D {dim} at head {head}, token {token} of {tokens}, element {element}; compressed {plan.Compressed}");
+
+        backend.Enqueue(plan, keyTensor, valueTensor, queryTensor, outputs.Layer, workspace.Pointer, workspace.Bytes);
+
+        Assert.That(plan.Compressed, Is.EqualTo(compressed), say);
+        Assert.That(backend.ReadRejection(plan, workspace.Pointer), Is.EqualTo(tensor == "keys" ? DeviceRejection.NonFiniteKeys : DeviceRejection.NonFiniteValues), say);
+        outputs.AssertNothingWritten(say);
     }
 
     [TestCase(false)]
@@ -198,5 +222,43 @@ public sealed class DeviceApiTests : EmulatedKernelFixture
         var region = DeviceRegion.Of<byte>(backend.Runtime, Body(host));
         view = new DeviceTensor(region.Pointer, dtype, host.Heads, host.Tokens, host.Dim, host.HeadStride, host.TokenStride);
         return region;
+    }
+}
+
+/// <summary>A layer's five device outputs, poisoned when allocated, for the tests that expect none of them written.</summary>
+internal sealed class PoisonedOutputs : IDisposable
+{
+    private readonly (DeviceRegion Region, string Name)[] regions;
+
+    public PoisonedOutputs(MixKV.Kernels.Runtime.IKernelRuntime runtime, DevicePlan plan, int rowBytes)
+    {
+        int heads = plan.KvHeads;
+        regions =
+        [
+            (new DeviceRegion(runtime, (long)plan.MaxOutputTokens * rowBytes), "K'"),
+            (new DeviceRegion(runtime, (long)plan.MaxOutputTokens * rowBytes), "V'"),
+            (new DeviceRegion(runtime, (long)plan.MaxOutputTokens * sizeof(int)), "positions"),
+            (new DeviceRegion(runtime, heads * sizeof(int)), "head_lens"),
+            (new DeviceRegion(runtime, (heads + 1) * sizeof(int)), "cu_lens"),
+        ];
+        Layer = new DeviceLayerOutput(regions[0].Region.Pointer, regions[1].Region.Pointer, regions[2].Region.Pointer, regions[3].Region.Pointer, regions[4].Region.Pointer, plan.MaxOutputTokens);
+    }
+
+    public DeviceLayerOutput Layer { get; }
+
+    public void AssertNothingWritten(string say)
+    {
+        foreach ((DeviceRegion region, string name) in regions)
+        {
+            region.AssertPoisoned(0, region.Bytes, $"{say}: {name} must not be written");
+        }
+    }
+
+    public void Dispose()
+    {
+        foreach ((DeviceRegion region, _) in regions)
+        {
+            region.Dispose();
+        }
     }
 }
