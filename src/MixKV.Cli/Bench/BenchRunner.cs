@@ -12,8 +12,9 @@ internal sealed record BenchRequest(BenchShape Shape, CompressionOptions Options
 
 /// <summary>Wall time of every timed repetition and the stage times the backend reported for it.</summary>
 /// <param name="Kernels">With --per-kernel: every kernel instance's time per layer (<see cref="KernelBackend.ProfileKernels"/>), else null.</param>
+/// <param name="Multiprocessors">Kernel backends: the runtime's multiprocessors (they set the run kernels' run length, so their traffic), else 0.</param>
 internal sealed record BenchResult(BenchRequest Request, string Backend, string BackendNote, IReadOnlyList<TimeSpan> Times, IReadOnlyList<StageTimings> Stages, int KeptTokens,
-    IReadOnlyList<KernelTime>? Kernels = null)
+    IReadOnlyList<KernelTime>? Kernels = null, int Multiprocessors = 0)
 {
     public double MedianMs => Median(Times.Select(t => t.TotalMilliseconds));
 
@@ -102,7 +103,7 @@ internal static class BenchRunner
 
         // Separately from the timed runs: the per-kernel profile waits around every launch.
         IReadOnlyList<KernelTime>? kernels = request.PerKernel ? ((KernelBackend)backend).ProfileKernels(inputs, request.Options, LayerPosition.Single, request.Repeat) : null;
-        return new BenchResult(request, backend.Name, note, times, stages, kept, kernels);
+        return new BenchResult(request, backend.Name, note, times, stages, kept, kernels, (backend as KernelBackend)?.Runtime.Multiprocessors ?? 0);
     }
 
     /// <summary>
@@ -126,6 +127,6 @@ internal static class BenchRunner
         }
 
         IReadOnlyList<KernelTime>? kernels = request.PerKernel ? backend.ProfileKernels(inputs, request.Options, LayerPosition.Single, request.Repeat) : null;
-        return new BenchResult(request, backend.Name, note + " (resident)", times, [], kept, kernels);
+        return new BenchResult(request, backend.Name, note + " (resident)", times, [], kept, kernels, backend.Runtime.Multiprocessors);
     }
 }

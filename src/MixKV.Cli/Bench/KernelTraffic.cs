@@ -13,7 +13,8 @@ internal static class KernelTraffic
     private const int Fp32 = sizeof(float);
 
     /// <summary>Bytes and FLOP of <paramref name="instance"/> (a name like "window_tile_mass&lt;mixkv_bf16&gt;"), or null for one it does not model.</summary>
-    public static (double Bytes, double Flop)? Of(string instance, BenchShape s, int keptTokens)
+    /// <param name="multiprocessors">The runtime's (<see cref="Kernels.Runtime.IKernelRuntime.Multiprocessors"/>): it sets the run kernels' (max, Σ) columns.</param>
+    public static (double Bytes, double Flop)? Of(string instance, BenchShape s, int keptTokens, int multiprocessors)
     {
         double e = s.DType.Size();
         double hq = s.QueryHeads, hkv = s.KvHeads, n = s.Tokens, d = s.HeadDim, w = s.Window;
@@ -21,7 +22,8 @@ internal static class KernelTraffic
         double keys = hkv * n * d * e, window = hq * w * d * e, perPrefix = hkv * prefix * Fp32;
         double windowFlop = 2 * hq * w * n * d;
         // Per-row softmax statistics: one column per key tile, or per run of tiles (window_run.cu).
-        double columns = Kernels.WindowScores.StatisticColumns(s.DType, s.HeadDim, s.QueryHeads / s.KvHeads * s.Window, s.Window, s.Tokens);
+        int runTiles = Kernels.WindowScores.RunTilesFor(s.Tokens, s.KvHeads, multiprocessors);
+        double columns = Kernels.WindowScores.StatisticColumns(s.DType, s.HeadDim, s.QueryHeads / s.KvHeads * s.Window, s.Window, s.Tokens, runTiles);
         string family = instance.Split('<')[0];
         return family switch
         {

@@ -78,15 +78,43 @@ public sealed class WindowScoresKernelTests : EmulatedKernelFixture
     {
         TestRandom rng = KernelCheck.Seeded();
         int window = rng.Int(K.WindowScores.MinRunWindow, 40), groups = rng.Int(1, K.WindowScores.MaxRunRows / window);
-        // Two runs, the second one short (2 or 3 of its 4 tiles): small enough for the TSan pass.
-        int runKeys = K.WindowScores.RunTiles * K.WindowScores.TileKeys;
+        // Runs of 4 tiles, two of them, the second short (2 or 3 tiles): small enough for the TSan pass.
+        const int runTiles = 4;
+        int runKeys = runTiles * K.WindowScores.TileKeys;
         int heads = rng.Int(1, 2), tokens = rng.Int(runKeys + K.WindowScores.TileKeys + 1, 2 * runKeys - K.WindowScores.TileKeys), dim = rng.Pick([16, 48, 128]);
         string say = rng.Say($"Hkv {heads} G {groups} N {tokens} D {dim} W {window}");
         Assert.That(K.WindowScores.UsesRuns(dtype, dim, groups * window, window), Is.True, say);
-        AssertTileKernelsMatchTheReference(rng, dtype, gqa, heads, groups, tokens, dim, window, say);
+        AssertTileKernelsMatchTheReference(rng, dtype, gqa, heads, groups, tokens, dim, window, say, runTiles);
     }
 
-    private void AssertTileKernelsMatchTheReference(TestRandom rng, DType dtype, GqaReduction gqa, int heads, int groups, int tokens, int dim, int window, string say)
+    /// <summary>
+    /// The run length the launcher picks: as long as possible while the blocks still cover every
+    /// multiprocessor's two block slots (one run shorter would need more blocks than that), from 1 to 32.
+    /// </summary>
+    [Test]
+    public void RunLengthFillsTheMultiprocessorsOnce()
+    {
+        TestRandom rng = KernelCheck.Seeded();
+        for (int i = 0; i < 200; i++)
+        {
+            int tokens = rng.Int(1, 300_000), heads = rng.Int(1, 64), multiprocessors = rng.Int(1, 200);
+            int run = K.WindowScores.RunTilesFor(tokens, heads, multiprocessors);
+            long tiles = (long)K.WindowScores.KeyTiles(tokens) * heads, slots = 2L * multiprocessors;
+            string say = rng.Say($"N {tokens} Hkv {heads} SMs {multiprocessors}: run {run}");
+            Assert.That(run, Is.InRange(1, K.WindowScores.MaxRunTiles), say);
+            if (run < K.WindowScores.MaxRunTiles)
+            {
+                Assert.That((tiles + run - 1) / run, Is.LessThanOrEqualTo(slots), say);
+            }
+
+            if (run > 1)
+            {
+                Assert.That((tiles + run - 2) / (run - 1), Is.GreaterThan(slots), say);
+            }
+        }
+    }
+
+    private void AssertTileKernelsMatchTheReference(TestRandom rng, DType dtype, GqaReduction gqa, int heads, int groups, int tokens, int dim, int window, string say, int? runTiles = null)
     {
         LayerData data = LayerData.Random(rng, heads, groups, tokens, dim, window, dtype);
         StoredLayer stored = data.Store(rng.Coin() ? TensorLayout.Hnd : TensorLayout.Nhd);
@@ -96,9 +124,9 @@ public sealed class WindowScoresKernelTests : EmulatedKernelFixture
         DeviceTensor queries = stage.Upload(stored.Queries);
         var options = new CompressionOptions { Window = window, Budget = window + 1, Gqa = gqa, PoolingKernel = 1 };
 
-        K.WindowScores.Enqueue(stage.Runtime, keys, queries, options, stage.Workspace);
+        K.WindowScores.Enqueue(stage.Runtime, keys, queries, options, stage.Workspace, runTiles);
 
-        AssertRowStatisticsAndMass(stage, data, stored, dtype, gqa, window, say);
+        AssertRowStatisticsAndMass(stage, data, stored, dtype, gqa, window, say, runTiles);
 
         // The key statistics' partials, written from the staged tiles, are head_key_partials' bits.
         int partials = heads * K.HeadStats.Chunks(tokens) * dim;
@@ -130,14 +158,15 @@ public sealed class WindowScoresKernelTests : EmulatedKernelFixture
     /// The stage wrote its outputs (and, by tiles, its per-tile statistics) and nothing else; the
     /// softmax row statistics and the raw mass (before pooling) agree with the reference.
     /// </summary>
-    private static void AssertRowStatisticsAndMass(StageHarness stage, LayerData data, StoredLayer stored, DType dtype, GqaReduction gqa, int window, string say)
+    private static void AssertRowStatisticsAndMass(StageHarness stage, LayerData data, StoredLayer stored, DType dtype, GqaReduction gqa, int window, string say, int? runTiles = null)
     {
         K.KernelWorkspace ws = stage.Workspace;
         int heads = data.KvHeads, tokens = data.Tokens, prefix = tokens - window, rows = data.QueryHeads * window;
         var written = new List<(DevicePointer, long)> { (ws.RowMax, rows), (ws.RowSum, rows), (ws.RawAttention, heads * prefix), (ws.Attention, heads * prefix) };
         if (K.WindowScores.UsesTiles(dtype, data.Dim))
         {
-            int columns = K.WindowScores.StatisticColumns(dtype, data.Dim, data.QueryHeads / heads * window, window, tokens);
+            int run = runTiles ?? K.WindowScores.RunTilesFor(tokens, heads, stage.Runtime.Multiprocessors);
+            int columns = K.WindowScores.StatisticColumns(dtype, data.Dim, data.QueryHeads / heads * window, window, tokens, run);
             written.Add((ws.TileMax, rows * columns));
             written.Add((ws.TileSum, rows * columns));
             written.Add((ws.KeyPartials, (long)heads * K.HeadStats.Chunks(tokens) * data.Dim));

@@ -19,10 +19,11 @@ internal sealed class CudaKernelRuntime : IKernelRuntime
     private readonly ConcurrentDictionary<string, CudaFunction> functions = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, IReadOnlyDictionary<string, string>> loweredNames = new(StringComparer.Ordinal);
 
-    private CudaKernelRuntime(CudaContext context, string architecture)
+    private CudaKernelRuntime(CudaContext context, string architecture, int multiprocessors)
     {
         this.context = context;
         this.architecture = architecture;
+        Multiprocessors = multiprocessors;
         ownStream = context.CreateStream(nonBlocking: true);
     }
 
@@ -42,6 +43,8 @@ internal sealed class CudaKernelRuntime : IKernelRuntime
 
     public string Name => "cuda";
 
+    public int Multiprocessors { get; }
+
     /// <summary>Opens device <paramref name="ordinal"/>; throws <see cref="CudaException"/> naming the failing call when there is none.</summary>
     public static CudaKernelRuntime Open(int ordinal = 0)
     {
@@ -52,7 +55,7 @@ internal sealed class CudaKernelRuntime : IKernelRuntime
         int capability = Math.Min(computeCapability.Major * 10 + computeCapability.Minor, 90);
         CudaContext context = CudaContext.RetainPrimary(device);
         context.MakeCurrent();
-        return new CudaKernelRuntime(context, $"compute_{capability}");
+        return new CudaKernelRuntime(context, $"compute_{capability}", device.MultiprocessorCount);
     }
 
     public void Launch<TParams>(string instance, in LaunchConfig config, in TParams parameters)

@@ -21,6 +21,9 @@ internal sealed unsafe class EmulatedKernelRuntime : IKernelRuntime
 
     public string Name => "emulated";
 
+    /// <summary>A fixed count, not the machine's cores: the same run lengths, so the same results, on every machine.</summary>
+    public int Multiprocessors => 4;
+
     /// <summary>Throws <see cref="InvalidOperationException"/> naming every place looked at when the library is missing.</summary>
     public static EmulatedKernelRuntime Open()
     {

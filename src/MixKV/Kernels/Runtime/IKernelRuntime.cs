@@ -14,6 +14,12 @@ internal interface IKernelRuntime : IDisposable
     /// <summary>"cuda" or "emulated".</summary>
     string Name { get; }
 
+    /// <summary>
+    /// Multiprocessors the launches spread over. It only steers how work is cut into blocks (the run
+    /// kernels' run length), which moves results by summation order at most.
+    /// </summary>
+    int Multiprocessors { get; }
+
     /// <summary>Queues <paramref name="instance"/> (e.g. "select_topk") with its params struct.</summary>
     void Launch<TParams>(string instance, in LaunchConfig config, in TParams parameters)
         where TParams : unmanaged;

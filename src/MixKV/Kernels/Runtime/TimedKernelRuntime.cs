@@ -15,6 +15,8 @@ internal sealed class TimedKernelRuntime(IKernelRuntime inner) : IKernelRuntime
 
     public string Name => inner.Name;
 
+    public int Multiprocessors => inner.Multiprocessors;
+
     /// <summary>Every launch so far, in order.</summary>
     public IReadOnlyList<(string Instance, TimeSpan Elapsed)> Launches => launches;
 
