@@ -30,28 +30,7 @@
 
 #define MIXKV_RUN_MAX_WARPS 8   // G·W <= 128 rows: one 16-row tile per warp
 #define MIXKV_RUN_SEGMENTS 3    // query heads 16 consecutive rows can meet when W >= 8
-
-// Keys [first, first + 64) of one head into a tile buffer (rows D + 8 apart), zeros at or past
-// `end`: cp.async when every row starts on 16 bytes (the same answer for the whole block), else
-// the synchronous loads of the tile kernels.
-template <typename T>
-__device__ __forceinline__ void mixkv_stage_key_tile(unsigned short* tile, const T* keys, long long token_stride, int first, int end, int dim, bool async_rows)
-{
-    if (!async_rows) {
-        mixkv_load_key_tile(tile, keys, token_stride, first, end, dim);
-        return;
-    }
-    const int pitch = dim + MIXKV_MMA_PAD, words = dim / 8;
-    for (int i = threadIdx.x; i < MIXKV_MMA_KEYS * words; i += blockDim.x) {
-        const int key = i / words, word = i % words;
-        uint4* to = reinterpret_cast<uint4*>(tile + key * pitch) + word;
-        if (first + key < end) {
-            mixkv_copy_16_async(to, reinterpret_cast<const uint4*>(keys + (first + key) * token_stride) + word);
-        } else {
-            *to = make_uint4(0u, 0u, 0u, 0u);
-        }
-    }
-}
+#define MIXKV_RUN_MAX_GROUPS 16 // G = G·W / W <= 128 / 8
 
 // The A fragments of row tile `row_tile` for every k step (16 dimensions each; steps past D are
 // zero and never used), as mixkv_tile_logits loads them one step at a time.
@@ -106,12 +85,35 @@ struct mixkv_key_run {
     long long token_stride;
     int begin, end, end_key, dim;
     bool async_rows;
+    // This thread's 16-byte copies of every tile: word `copy_word` of keys copy_key, copy_key +
+    // copy_step, ... (the same for every tile, so the division is done once per block: per copy it
+    // was most of the ~60 instructions that made the staging 15 % of window_run_stats' on an H100).
+    int copy_key, copy_word, copy_step;
 
     __device__ __forceinline__ unsigned short* slot(int t) const { return staged + ((t - begin) & 1) * MIXKV_MMA_KEYS * (dim + MIXKV_MMA_PAD); }
 
+    // Keys [64t, 64t + 64) into slot(t), rows D + 8 apart: cp.async when every row starts on 16
+    // bytes (the same answer for the whole block), else the synchronous loads of the tile kernels.
     __device__ __forceinline__ void stage(int t) const
     {
-        mixkv_stage_key_tile(slot(t), keys, token_stride, t * MIXKV_MMA_KEYS, end_key, dim, async_rows);
+        unsigned short* tile = slot(t);
+        const int first = t * MIXKV_MMA_KEYS, pitch = dim + MIXKV_MMA_PAD;
+        if (!async_rows) {
+            mixkv_load_key_tile(tile, keys, token_stride, first, end_key, dim);
+            return;
+        }
+        // Rows are whole 16-byte words here: the token stride and the pitch are multiples of 8 values.
+        uint4* to = reinterpret_cast<uint4*>(tile + copy_key * pitch) + copy_word;
+        const uint4* from = reinterpret_cast<const uint4*>(keys + (first + copy_key) * token_stride) + copy_word;
+        const int to_step = copy_step * pitch / 8;
+        const long long from_step = copy_step * token_stride / 8;
+        for (int key = copy_key; key < MIXKV_MMA_KEYS; key += copy_step, to += to_step, from += from_step) {
+            if (first + key < end_key) {
+                mixkv_copy_16_async(to, from);
+            } else {
+                *to = make_uint4(0u, 0u, 0u, 0u);
+            }
+        }
     }
 
     // Issues tile t + 1 (if any) and returns tile t once every thread's copies of it have landed.
@@ -141,6 +143,10 @@ __device__ __forceinline__ mixkv_key_run<T> mixkv_begin_key_run(unsigned short* 
     r.end_key = end_key;
     r.dim = dim;
     r.async_rows = mixkv_async_rows(r.keys, token_stride);
+    const int words = dim / 8;  // 16-byte words per key row (D is a multiple of 16)
+    r.copy_step = blockDim.x / words;
+    r.copy_key = static_cast<int>(threadIdx.x) / words < r.copy_step ? static_cast<int>(threadIdx.x) / words : MIXKV_MMA_KEYS;
+    r.copy_word = threadIdx.x % words;
     r.stage(r.begin);
     mixkv_async_commit();
     return r;
@@ -226,7 +232,19 @@ template <typename T>
 __global__ void __launch_bounds__(32 * MIXKV_RUN_MAX_WARPS, 2) window_run_mass(const WindowMassParams p)
 {
     MIXKV_DYNAMIC_SHARED(unsigned short, staged);  // two key tiles [64, D + 8], then [warps, 3, 64] head sums
+    // Where head g's sums lie: its rows gW..gW+W-1 fill row tiles gW/16 .. (gW+W-1)/16, in whose
+    // segments it is number g - (first head of the row tile). Divisions by W, once per block (per key
+    // they were most of the column pass's instructions).
+    __shared__ int head_tiles[MIXKV_RUN_MAX_GROUPS][2];
+    __shared__ int tile_first_head[MIXKV_RUN_MAX_WARPS];
     const int kv_head = blockIdx.y, rows = p.groups * p.window;
+    for (int g = threadIdx.x; g < p.groups; g += blockDim.x) {
+        head_tiles[g][0] = g * p.window / 16;
+        head_tiles[g][1] = (g * p.window + p.window - 1) / 16;
+    }
+    for (int rt = threadIdx.x; rt < static_cast<int>(blockDim.x / MIXKV_WARP); rt += blockDim.x) {
+        tile_first_head[rt] = 16 * rt / p.window;
+    }  // visible after the first tile's barrier (mixkv_key_run::next)
     float* segments = reinterpret_cast<float*>(staged + 2 * MIXKV_MMA_KEYS * (p.head_dim + MIXKV_MMA_PAD));
     const int tiles = (p.prefix + MIXKV_MMA_KEYS - 1) / MIXKV_MMA_KEYS;
     const mixkv_key_run<T> run = mixkv_begin_key_run<T>(staged, p.keys, p.key_head_stride, p.key_token_stride, p.run, tiles, p.prefix, p.head_dim);
@@ -286,10 +304,9 @@ MIXKV_UNROLL
             const int key = t * MIXKV_MMA_KEYS + column;
             float reduced = p.gqa_max ? MIXKV_NEG_INF : 0.0f;
             for (int g = 0; g < p.groups; ++g) {
-                // Head g's rows gW..gW+W-1 lie in row tiles gW/16 .. (gW+W-1)/16, in order.
                 float sum = 0.0f;
-                for (int rt = g * p.window / 16; rt <= (g * p.window + p.window - 1) / 16; ++rt) {
-                    sum += segments[(rt * MIXKV_RUN_SEGMENTS + g - 16 * rt / p.window) * MIXKV_MMA_KEYS + column];
+                for (int rt = head_tiles[g][0]; rt <= head_tiles[g][1]; ++rt) {
+                    sum += segments[(rt * MIXKV_RUN_SEGMENTS + g - tile_first_head[rt]) * MIXKV_MMA_KEYS + column];
                 }
                 const float mass = sum / static_cast<float>(p.window);
                 reduced = p.gqa_max ? fmaxf(reduced, mass) : reduced + mass;

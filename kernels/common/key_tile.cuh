@@ -201,9 +201,8 @@ __device__ __forceinline__ void mixkv_tile_key_partials(const float* tile, int p
 
 // 16-bit tiles (D a multiple of 16, at most 128), the same sums with far fewer instructions (the
 // warp-per-key form was about half of window_run_stats' instructions on an H100):
-//   - a warp takes eight keys at once: each lane squares its dimensions of all eight, then a
-//     transposing reduction halves the keys at offsets 16, 8 and 4 (the partner's half is sent, its
-//     own half kept and added) and two butterflies finish. Every key is summed in the very tree of
+//   - a warp takes eight keys at once: each lane squares its dimensions of all eight, then
+//     mixkv_warp_reduce_scatter8 sums them. Every key is summed in the very tree of
 //     mixkv_warp_reduce (IEEE addition commutes), and lane l ends with key l / 4, so the square root
 //     and the division run once per eight keys instead of once per key;
 //   - the per-dimension sums take two adjacent dimensions per thread from one 32-bit word.
@@ -211,38 +210,29 @@ template <typename T>
 __device__ __forceinline__ void mixkv_tile_key_partials(const unsigned short* tile, int pitch, int count, int dim, float* inverse_norm, float* partial)
 {
     const int lane = threadIdx.x % MIXKV_WARP, warp = threadIdx.x / MIXKV_WARP, warps = blockDim.x / MIXKV_WARP;
+    const int whole = dim / MIXKV_WARP * MIXKV_WARP;  // dimensions every lane has
     for (int base = 8 * warp; base < count; base += 8 * warps) {
-        float s[8];
+        // Keys at or past `count` are staged as zeros: squared without a test, their norms unstored.
+        // Dimensions lane, lane + 32, ... in the order mixkv_warp_row_norm adds them.
+        float s[8] = {0.0f, 0.0f, 0.0f, 0.0f, 0.0f, 0.0f, 0.0f, 0.0f};
+        const unsigned short* column = tile + base * pitch + lane;
+        for (int d = 0; d < whole; d += MIXKV_WARP) {
 MIXKV_UNROLL
-        for (int k = 0; k < 8; ++k) {
-            s[k] = 0.0f;
-            if (base + k < count) {
-MIXKV_UNROLL
-                for (int j = 0; j < 4; ++j) {
-                    if (lane + MIXKV_WARP * j < dim) {
-                        const float x = mixkv_tile_value<T>(tile, (base + k) * pitch + lane + MIXKV_WARP * j);
-                        s[k] += x * x;
-                    }
-                }
+            for (int k = 0; k < 8; ++k) {
+                const float x = mixkv_tile_value<T>(column, k * pitch + d);
+                s[k] += x * x;
             }
         }
-        const bool high16 = (lane & 16) != 0, high8 = (lane & 8) != 0, high4 = (lane & 4) != 0;
-        float r[4];
+        if (lane < dim - whole) {
 MIXKV_UNROLL
-        for (int k = 0; k < 4; ++k) {
-            const float kept = high16 ? s[k + 4] : s[k];
-            r[k] = kept + __shfl_xor_sync(MIXKV_FULL_MASK, high16 ? s[k] : s[k + 4], 16);
+            for (int k = 0; k < 8; ++k) {
+                const float x = mixkv_tile_value<T>(column, k * pitch + whole);
+                s[k] += x * x;
+            }
         }
-        float q[2];
-MIXKV_UNROLL
-        for (int k = 0; k < 2; ++k) {
-            const float kept = high8 ? r[k + 2] : r[k];
-            q[k] = kept + __shfl_xor_sync(MIXKV_FULL_MASK, high8 ? r[k] : r[k + 2], 8);
-        }
-        float z = (high4 ? q[1] : q[0]) + __shfl_xor_sync(MIXKV_FULL_MASK, high4 ? q[0] : q[1], 4);
-        z += __shfl_xor_sync(MIXKV_FULL_MASK, z, 2);
-        z += __shfl_xor_sync(MIXKV_FULL_MASK, z, 1);
-        const int t = base + lane / 4;  // 4·high16 + 2·high8 + high4
+        // Lane l ends with key base + l / 4, summed in mixkv_warp_reduce's tree.
+        const float z = mixkv_warp_reduce_scatter8(s);
+        const int t = base + lane / 4;
         if (lane % 4 == 0 && t < count) {
             inverse_norm[t] = 1.0f / fmaxf(sqrtf(z), MIXKV_KEY_NORM_FLOOR);
         }
