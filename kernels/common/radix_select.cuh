@@ -115,48 +115,89 @@ MIXKV_UNROLL
     }
 }
 
+// Zeroes the calling block's per-warp histograms (the caller syncs before counting into them).
+__device__ __forceinline__ void mixkv_radix_clear(mixkv_radix_storage* storage)
+{
+    const int warps = blockDim.x / MIXKV_WARP;
+    for (int i = threadIdx.x; i < warps * MIXKV_RADIX_BINS; i += blockDim.x) {
+        storage->histogram[i / MIXKV_RADIX_BINS][i % MIXKV_RADIX_BINS] = 0;
+    }
+}
+
+// Counts, into the calling warp's histogram, the digit at `shift` of every key among key_at(n) for n
+// in [begin, end) (the block's threads at stride blockDim.x) whose bits under `mask` equal `prefix`.
+template <typename KeyAt>
+__device__ __forceinline__ void mixkv_radix_count(int begin, int end, KeyAt key_at, unsigned mask, unsigned prefix, int shift, mixkv_radix_storage* storage)
+{
+    unsigned* mine = storage->histogram[threadIdx.x / MIXKV_WARP];
+    mixkv_batched(begin + static_cast<int>(threadIdx.x), end, blockDim.x, key_at, [&](int, unsigned key) {
+        if ((key & mask) == prefix) {
+            atomicAdd(&mine[(key >> shift) & 0xFFu], 1u);
+        }
+    });
+}
+
+// Warp 0's histogram becomes the sum of every warp's (integer sums: any order gives the same counts).
+// Call after a barrier; the caller syncs before reading it.
+__device__ __forceinline__ void mixkv_radix_sum_warps(mixkv_radix_storage* storage)
+{
+    const int warps = blockDim.x / MIXKV_WARP;
+    for (int bin = threadIdx.x; bin < MIXKV_RADIX_BINS; bin += blockDim.x) {
+        unsigned total = 0;
+        for (int w = 0; w < warps; ++w) {
+            total += storage->histogram[w][bin];
+        }
+        storage->histogram[0][bin] = total;
+    }
+}
+
+// The digit mask of the passes before the one at `shift` (24, 16, 8, 0).
+__device__ __forceinline__ unsigned mixkv_radix_mask_above(int shift)
+{
+    return shift == 24 ? 0u : 0xFFFFFFFFu << (shift + 8);
+}
+
+// Replays the first `passes` bin walks over histograms summed elsewhere (histograms[pass][256], e.g.
+// by a grid of blocks), as mixkv_block_radix_select_rows walks its own: afterwards every thread
+// reads the prefix found so far and the keys still to take in storage (k-th largest, 1 <= k).
+__device__ __forceinline__ void mixkv_radix_replay(const unsigned* histograms, int passes, int k, mixkv_radix_storage* storage)
+{
+    if (threadIdx.x == 0) {
+        storage->prefix = 0;
+        storage->remaining = k;
+    }
+    __syncthreads();
+    for (int pass = 0; pass < passes; ++pass) {
+        if (threadIdx.x / MIXKV_WARP == 0) {
+            mixkv_radix_find_bin(histograms + pass * MIXKV_RADIX_BINS, storage->prefix, 24 - 8 * pass, storage);
+        }
+        __syncthreads();
+    }
+}
+
 // Selects within the rows·length keys produced by `key_at(row, n)`, 1 <= k <= rows·length. Every
 // thread of the block must call it (at most 1024 threads, a multiple of 32); every thread gets the
 // result. Rows and positions as two loops, so callers with several rows divide nothing per key.
 template <typename KeyAt>
 __device__ mixkv_radix_result mixkv_block_radix_select_rows(int rows, int length, int k, KeyAt key_at, mixkv_radix_storage* storage)
 {
-    const int warps = blockDim.x / MIXKV_WARP, warp = threadIdx.x / MIXKV_WARP;
     if (threadIdx.x == 0) {
         storage->prefix = 0;
         storage->remaining = k;
     }
-    unsigned mask = 0;
     for (int shift = 24; shift >= 0; shift -= 8) {
-        for (int i = threadIdx.x; i < warps * MIXKV_RADIX_BINS; i += blockDim.x) {
-            storage->histogram[i / MIXKV_RADIX_BINS][i % MIXKV_RADIX_BINS] = 0;
-        }
+        mixkv_radix_clear(storage);
         __syncthreads();
         const unsigned prefix = storage->prefix;
-        unsigned* mine = storage->histogram[warp];
         for (int row = 0; row < rows; ++row) {
-            mixkv_batched(
-                threadIdx.x, length, blockDim.x, [&](int n) { return key_at(row, n); },
-                [&](int, unsigned key) {
-                    if ((key & mask) == prefix) {
-                        atomicAdd(&mine[(key >> shift) & 0xFFu], 1u);
-                    }
-                });
+            mixkv_radix_count(0, length, [&](int n) { return key_at(row, n); }, mixkv_radix_mask_above(shift), prefix, shift, storage);
         }
         __syncthreads();
-        // Warp 0's histogram becomes the sum of all (integer sums: any order gives the same counts).
-        for (int bin = threadIdx.x; bin < MIXKV_RADIX_BINS; bin += blockDim.x) {
-            unsigned total = 0;
-            for (int w = 0; w < warps; ++w) {
-                total += storage->histogram[w][bin];
-            }
-            storage->histogram[0][bin] = total;
-        }
+        mixkv_radix_sum_warps(storage);
         __syncthreads();
-        if (warp == 0) {
+        if (threadIdx.x / MIXKV_WARP == 0) {
             mixkv_radix_find_bin(storage->histogram[0], prefix, shift, storage);
         }
-        mask |= 0xFFu << shift;
         __syncthreads();
     }
     mixkv_radix_result result;

@@ -61,7 +61,7 @@ internal static class BenchReport
                     json.WriteString("kernel", kernel.Instance);
                     json.WriteNumber("launches", kernel.LaunchesPerLayer);
                     json.WriteNumber("median_us", kernel.MedianMicroseconds);
-                    if (KernelTraffic.Of(kernel.Instance, r.Shape, result.KeptTokens, result.Multiprocessors) is var (bytes, flop))
+                    if (KernelTraffic.Of(kernel.Instance, r.Shape, result.KeptTokens, result.Multiprocessors, kernel.LaunchesPerLayer) is var (bytes, flop))
                     {
                         json.WriteNumber("bytes", bytes);
                         json.WriteNumber("flop", flop);
@@ -131,7 +131,7 @@ internal static class BenchReport
                     Markup.Escape(kernel.Instance), kernel.LaunchesPerLayer.ToString(CultureInfo.InvariantCulture),
                     us.ToString("F1", CultureInfo.InvariantCulture), (us / total).ToString("P1", CultureInfo.InvariantCulture),
                 };
-                if (KernelTraffic.Of(kernel.Instance, s, result.KeptTokens, result.Multiprocessors) is var (bytes, flop))
+                if (KernelTraffic.Of(kernel.Instance, s, result.KeptTokens, result.Multiprocessors, kernel.LaunchesPerLayer) is var (bytes, flop))
                 {
                     row.Add(Rate(bytes, us).ToString("F1", CultureInfo.InvariantCulture));
                     row.Add(flop > 0 ? (Rate(flop, us) / 1e3).ToString("F2", CultureInfo.InvariantCulture) : "-");

@@ -14,7 +14,8 @@ internal static class KernelTraffic
 
     /// <summary>Bytes and FLOP of <paramref name="instance"/> (a name like "window_tile_mass&lt;mixkv_bf16&gt;"), or null for one it does not model.</summary>
     /// <param name="multiprocessors">The runtime's (<see cref="Kernels.Runtime.IKernelRuntime.Multiprocessors"/>): it sets the run kernels' (max, Σ) columns.</param>
-    public static (double Bytes, double Flop)? Of(string instance, BenchShape s, int keptTokens, int multiprocessors)
+    /// <param name="launches">The instance's launches per layer (the per-kernel table's column).</param>
+    public static (double Bytes, double Flop)? Of(string instance, BenchShape s, int keptTokens, int multiprocessors, int launches)
     {
         double e = s.DType.Size();
         double hq = s.QueryHeads, hkv = s.KvHeads, n = s.Tokens, d = s.HeadDim, w = s.Window;
@@ -40,7 +41,10 @@ internal static class KernelTraffic
             "head_token_stats" => ((2 * keys) + (3 * perPrefix), 0), // every row of K and V in (the window's checked finite), the norms and similarity out
             "mix_partials" => (4 * perPrefix, 0), // A, value norm, key norm, similarity in
             "mix_scores" => (5 * perPrefix, 0), // the same in again; S out
-            "adakv_head_share" or "adakv_allocate" => (perPrefix, 0),
+            // Every score in once per launch: four radix passes per selection (two selections when
+            // normalising), one launch of the sums and of the counts.
+            "adakv_radix_pass" => (launches * perPrefix, 0),
+            "adakv_share_sums" or "adakv_head_counts" => (perPrefix, 0),
             "select_topk" => (perPrefix + (keptTokens * sizeof(int)), 0),
             "gather_rows" => ((2 * 2 * keptTokens * d * e) + (2 * keptTokens * sizeof(int)), 0), // K and V: each kept row read and written
             _ => null,

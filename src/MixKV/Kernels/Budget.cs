@@ -5,31 +5,58 @@ using MixKV.Options;
 
 namespace MixKV.Kernels;
 
-/// <summary>Launcher of kernels/budget.cu: AdaKV caps on the device, and the head lengths of every method (spec section 5).</summary>
+/// <summary>Launchers of kernels/adakv.cu (AdaKV caps on the device) and kernels/budget.cu (the head lengths of every method), spec section 5.</summary>
 internal static class Budget
 {
+    /// <summary>Keys of one head per block of kernels/adakv.cu's grid kernels: each thread loads a batch of eight.</summary>
+    public const int AdakvSpan = BlockSizes.AdakvGrid * 8;
+
+    /// <summary>Blocks per head of the grid kernels; the rows of <see cref="KernelWorkspace.AdakvShareSums"/>.</summary>
+    public static int AdakvBlocks(int prefix) => Math.Max(1, (prefix + AdakvSpan - 1) / AdakvSpan);
+
+    /// <summary>
+    /// cap_h for every head, on the device (kernels/adakv.cu): the heads' shares when normalising, four
+    /// radix passes per selection over the whole grid, then the counts and the caps.
+    /// </summary>
     public static void EnqueueAdaKV(IKernelRuntime runtime, int kvHeads, int prefix, int baseCap, CompressionOptions options, KernelWorkspace ws)
     {
-        runtime.Launch("adakv_head_share", Launch.Config((uint)kvHeads, 1, BlockSizes.AdakvHeadShare), new AdakvHeadShareParams
+        runtime.Fill(ws.AdakvHistograms, 0, KernelWorkspace.AdakvHistogramWords(kvHeads) * sizeof(uint));
+        runtime.Fill(ws.AdakvHeadCounts, 0, 2L * kvHeads * sizeof(int));
+        var parameters = new AdakvParams
         {
             Attention = ws.Attention.Address,
             Factor = ws.Factor.Address,
-            Prefix = prefix,
-            Base = baseCap,
-            Normalize = options.Normalize ? 1 : 0,
-        });
-
-        runtime.Launch("adakv_allocate", Launch.Config(1, 1, BlockSizes.AdakvAllocate), new AdakvAllocateParams
-        {
-            Attention = ws.Attention.Address,
-            Factor = ws.Factor.Address,
+            Histograms = ws.AdakvHistograms.Address,
+            ShareSums = ws.AdakvShareSums.Address,
+            HeadCounts = ws.AdakvHeadCounts.Address,
             Caps = ws.Caps.Address,
             Heads = kvHeads,
             Prefix = prefix,
             Base = baseCap,
+            Span = AdakvSpan,
+            Normalize = options.Normalize ? 1 : 0,
             FloorKeep = (int)Math.Floor(baseCap * options.FloorAlpha),
             KeepShare = 1.0 - options.FloorAlpha,
-        });
+        };
+        LaunchConfig grid = Launch.Config((uint)AdakvBlocks(prefix), (uint)kvHeads, BlockSizes.AdakvGrid);
+        if (options.Normalize)
+        {
+            EnqueueRadixPasses(runtime, grid, parameters with { PerHead = 1 });
+            runtime.Launch("adakv_share_sums", grid, parameters);
+        }
+
+        runtime.Launch("adakv_share_factor", Launch.Config((uint)kvHeads, 1, BlockSizes.AdakvSingle), parameters);
+        EnqueueRadixPasses(runtime, grid, parameters with { PerHead = 0 });
+        runtime.Launch("adakv_head_counts", grid, parameters);
+        runtime.Launch("adakv_caps", Launch.Config(1, 1, BlockSizes.AdakvSingle), parameters);
+    }
+
+    private static void EnqueueRadixPasses(IKernelRuntime runtime, LaunchConfig grid, AdakvParams parameters)
+    {
+        for (int pass = 0; pass < 4; pass++)
+        {
+            runtime.Launch("adakv_radix_pass", grid, parameters with { Pass = pass });
+        }
     }
 
     /// <summary>len_h = cap_h + W and cu_lens; <paramref name="deviceCaps"/> null means every head keeps <paramref name="uniformCap"/>.</summary>
@@ -48,18 +75,11 @@ internal static class Budget
     }
 }
 
-[KernelParams("budget.cu"), StructLayout(LayoutKind.Sequential)]
-internal struct AdakvHeadShareParams
+[KernelParams("adakv.cu"), StructLayout(LayoutKind.Sequential)]
+internal struct AdakvParams
 {
-    public ulong Attention, Factor;
-    public int Prefix, Base, Normalize, Reserved;
-}
-
-[KernelParams("budget.cu"), StructLayout(LayoutKind.Sequential)]
-internal struct AdakvAllocateParams
-{
-    public ulong Attention, Factor, Caps;
-    public int Heads, Prefix, Base, FloorKeep;
+    public ulong Attention, Factor, Histograms, ShareSums, HeadCounts, Caps;
+    public int Heads, Prefix, Base, Span, Pass, PerHead, Normalize, FloorKeep;
     public double KeepShare;
 }
 

@@ -7,7 +7,8 @@ namespace MixKV.Kernels;
 /// size, hand in the memory). Every region starts 256-byte aligned. All fp32 except caps (int32).
 /// Sizes: softmax stats [Hq, W] x2, per-key-tile softmax stats [Hq·W, ceil(N/64)] x2 (the tile kernels,
 /// D up to 128), per-prefix-token arrays [Hkv, P] x7, key partials [Hkv, ceil(N/64), D],
-/// mean key [Hkv, D], per-head scalars [Hkv] x4, the mix stage's per-block partials [Hkv, 512, 10].
+/// mean key [Hkv, D], per-head scalars [Hkv] x4, the mix stage's per-block partials [Hkv, 512, 10],
+/// AdaKV's radix histograms [Hkv + 1, 4, 256], per-block share sums [Hkv, ceil(P/2048), 2] and head counts [Hkv, 2].
 /// </summary>
 internal sealed class KernelWorkspace
 {
@@ -42,6 +43,9 @@ internal sealed class KernelWorkspace
         Caps = Take(kvHeads);
         Status = Take(1);
         MixPartials = Take((long)kvHeads * Mix.MaxBlocksPerHead * Mix.PartialFields);
+        AdakvHistograms = Take(AdakvHistogramWords(kvHeads));
+        AdakvShareSums = Take(2L * kvHeads * Budget.AdakvBlocks(prefix));
+        AdakvHeadCounts = Take(2L * kvHeads);
         Bytes = offset;
     }
 
@@ -89,7 +93,19 @@ internal sealed class KernelWorkspace
     /// <summary>mix_partials' per-block statistics, [Hkv, blocks, 10]: read by mix_scores.</summary>
     public DevicePointer MixPartials { get; }
 
+    /// <summary>kernels/adakv.cu's radix histograms, [Hkv + 1, 4, 256] uint32: the heads' shares, then the allocation.</summary>
+    public DevicePointer AdakvHistograms { get; }
+
+    /// <summary>adakv_share_sums' per-block sums, [Hkv, blocks, 2] (above the head's threshold, all).</summary>
+    public DevicePointer AdakvShareSums { get; }
+
+    /// <summary>adakv_head_counts' per-head counts, [Hkv, 2] int32 (above the allocation's threshold, equal to it).</summary>
+    public DevicePointer AdakvHeadCounts { get; }
+
     public long Bytes { get; }
+
+    /// <summary>Words of <see cref="AdakvHistograms"/>.</summary>
+    public static long AdakvHistogramWords(int kvHeads) => (kvHeads + 1L) * 4 * 256;
 
     /// <summary>Bytes of scratch the pipeline needs for these shapes.</summary>
     public static long RequiredBytes(int queryHeads, int kvHeads, int tokens, int dim, int window) =>

@@ -57,14 +57,50 @@ public sealed class BudgetKernelTests : EmulatedKernelFixture
                 Assert.That(factor[h], Is.EqualTo(sorted.Take(baseCap).Sum() / sorted.Sum()).Within(1e-4).Percent, $"{say}: factor[{h}]");
             }
 
-            int[] expected = ReferenceCaps(attention, heads, prefix, baseCap, alpha, true);
-            if (!caps.SequenceEqual(expected))
-            {
-                double[] pool = PipelineKernelTests.ScaledPool(rows, baseCap, true);
-                int take = heads * baseCap;
-                Assert.That(take < pool.Length && pool[take - 1] - pool[take] <= 1e-5 * pool[0], $"{say}: caps [{string.Join(",", caps)}] vs reference [{string.Join(",", expected)}] without a near-tie at the cut");
-            }
+            AssertNormalisedCaps(caps, attention, heads, prefix, baseCap, alpha, say);
         }
+    }
+
+    /// <summary>The normalised caps equal the reference's unless its allocation's cut is a near-tie (1e-5 of the largest scaled score).</summary>
+    private static void AssertNormalisedCaps(int[] caps, float[] attention, int heads, int prefix, int baseCap, double alpha, string say)
+    {
+        int[] expected = ReferenceCaps(attention, heads, prefix, baseCap, alpha, true);
+        if (!caps.SequenceEqual(expected))
+        {
+            double[] pool = PipelineKernelTests.ScaledPool(KernelCheck.Rows(attention, heads, prefix), baseCap, true);
+            int take = heads * baseCap;
+            Assert.That(take < pool.Length && pool[take - 1] - pool[take] <= 1e-5 * pool[0], $"{say}: caps [{string.Join(",", caps)}] vs reference [{string.Join(",", expected)}] without a near-tie at the cut");
+        }
+    }
+
+    /// <summary>
+    /// Heads of several blocks each (kernels/adakv.cu gives a block 2048 keys of one head, so a block's
+    /// histogram is part of a head's, and a head's share sums come from several blocks): the caps
+    /// equal the reference exactly without normalisation; with it, the factors agree as above.
+    /// </summary>
+    [Test]
+    public void HeadsSpanningSeveralBlocksMatchTheReference([Values] bool normalize)
+    {
+        TestRandom rng = KernelCheck.Seeded();
+        int heads = rng.Int(2, 4), prefix = rng.Int(2 * K.Budget.AdakvSpan + 1, 3 * K.Budget.AdakvSpan), baseCap = rng.Int(1, prefix);
+        double alpha = rng.Pick([0.0, 0.2, rng.Uniform(0, 0.95)]);
+        float[] attention = PlantedTies(rng, heads, prefix);
+        string say = rng.Say($"Hkv {heads} P {prefix} base {baseCap} alpha {alpha} normalise {normalize}");
+        (int[] caps, float[] factor) = Allocate(attention, heads, prefix, baseCap, alpha, normalize);
+        if (!normalize)
+        {
+            Assert.That(caps, Is.EqualTo(ReferenceCaps(attention, heads, prefix, baseCap, alpha, false)), say);
+            return;
+        }
+
+        double[][] rows = KernelCheck.Rows(attention, heads, prefix);
+        for (int h = 0; h < heads; h++)
+        {
+            double[] sorted = rows[h].OrderByDescending(x => x).ToArray();
+            Assert.That(factor[h], Is.EqualTo(sorted.Take(baseCap).Sum() / sorted.Sum()).Within(1e-4).Percent, $"{say}: factor[{h}]");
+        }
+
+        AssertNormalisedCaps(caps, attention, heads, prefix, baseCap, alpha, say);
     }
 
     /// <summary>
@@ -141,7 +177,8 @@ public sealed class BudgetKernelTests : EmulatedKernelFixture
 
         K.Budget.EnqueueAdaKV(stage.Runtime, heads, prefix, baseCap, options, ws);
 
-        stage.AssertWroteOnly("adakv", (ws.Attention, heads * prefix), (ws.Factor, heads), (ws.Caps, heads));
+        stage.AssertWroteOnly("adakv", (ws.Attention, heads * prefix), (ws.Factor, heads), (ws.Caps, heads),
+            (ws.AdakvHistograms, K.KernelWorkspace.AdakvHistogramWords(heads)), (ws.AdakvShareSums, 2L * heads * K.Budget.AdakvBlocks(prefix)), (ws.AdakvHeadCounts, 2L * heads));
         Assert.That(stage.Floats(ws.Attention, heads * prefix), Is.EqualTo(attention), "A is read only");
         var caps = new int[heads];
         stage.Runtime.CopyToHost(ws.Caps, MemoryMarshal.AsBytes(caps.AsSpan()));
