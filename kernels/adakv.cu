@@ -70,23 +70,8 @@ __global__ void adakv_radix_pass(const AdakvParams p)
     __shared__ mixkv_radix_storage storage;
     const int head = blockIdx.y;
     const bool per_head = p.per_head != 0;
-    unsigned* histograms = mixkv_adakv_histograms(p, per_head, head);
-    mixkv_radix_replay(histograms, p.pass, mixkv_adakv_k(p, per_head), &storage);
-    const unsigned prefix = storage.prefix;
-    const int shift = 24 - 8 * p.pass;
-    mixkv_radix_clear(&storage);
-    __syncthreads();
-    mixkv_radix_count(mixkv_adakv_begin(p), mixkv_adakv_end(p), [&](int n) { return mixkv_adakv_key(p, per_head, head, n); },
-                      mixkv_radix_mask_above(shift), prefix, shift, &storage);
-    __syncthreads();
-    mixkv_radix_sum_warps(&storage);
-    __syncthreads();
-    for (int bin = threadIdx.x; bin < MIXKV_RADIX_BINS; bin += blockDim.x) {
-        const unsigned count = storage.histogram[0][bin];
-        if (count != 0u) {
-            atomicAdd(&histograms[p.pass * MIXKV_RADIX_BINS + bin], count);
-        }
-    }
+    mixkv_radix_grid_pass(mixkv_adakv_histograms(p, per_head, head), p.pass, mixkv_adakv_k(p, per_head), mixkv_adakv_begin(p), mixkv_adakv_end(p),
+                          [&](int n) { return mixkv_adakv_key(p, per_head, head, n); }, &storage);
 }
 
 __global__ void adakv_share_sums(const AdakvParams p)
@@ -106,13 +91,7 @@ __global__ void adakv_share_sums(const AdakvParams p)
                           above += a;
                       }
                   });
-    above = mixkv_block_reduce(above, mixkv_sum_op(), 0.0f, scratch);
-    all = mixkv_block_reduce(all, mixkv_sum_op(), 0.0f, scratch);
-    if (threadIdx.x == 0) {
-        float* out = p.share_sums + (static_cast<long long>(head) * gridDim.x + blockIdx.x) * 2;
-        out[0] = above;
-        out[1] = all;
-    }
+    mixkv_block_sum_pair(above, all, p.share_sums + (static_cast<long long>(head) * gridDim.x + blockIdx.x) * 2, scratch);
 }
 
 __global__ void adakv_share_factor(const AdakvParams p)

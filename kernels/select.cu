@@ -1,14 +1,22 @@
-// Per-head top-k with a different k per head (spec section 6). grid Hkv, 1024 threads:
-// radix-select the cap_h-th largest score (four digit passes over P floats), then one ordered
-// compaction: each warp owns a span of consecutive positions and reads it 32 at a time, two block
-// scans over the warps' counts give each span its ties' share and its first output slot, and ballots
-// rank the kept positions inside the span -- so rows come out ascending with no sort, and among
-// equal scores at the threshold the lowest positions are the ones kept. The window positions
-// P..N-1 follow. Writes positions[cu_lens[h] .. cu_lens[h+1]). (A run of consecutive positions per
-// thread, as before, made each warp load touch 32 cache lines.)
+// Per-head top-k with a different k per head (spec section 6), over a grid of blocks: each head's
+// P scores are cut into spans of 2048, a block per span (one block per head took 54 us on an H100
+// at 8 heads of 32K, its radix passes and compaction latency-bound on 8 SMs).
+//   select_radix_pass   grid (ceil(P / span), Hkv), 256 threads: digit `pass` of the cap_h-th largest
+//                       score, as adakv_radix_pass does it (block histograms added to the grid's with
+//                       integer atomics; the next launch replays the bin walks over their sums).
+//   select_span_counts  same grid: each span's scores above the threshold and equal to it.
+//   select_topk         same grid: a span's first output slot and its share of the ties come from
+//                       the spans before it (lowest positions first); then each warp owns a piece of
+//                       the span, reads it 32 positions at a time, and ballots rank the kept
+//                       positions inside it -- so rows come out ascending with no sort. The first
+//                       span's block also writes the window positions P..N-1 after them. Writes
+//                       positions[cu_lens[h] .. cu_lens[h+1]).
+// Heads that keep every prefix row (cap >= P) or none (cap <= 0) skip the passes.
 #include "common/portability.cuh"
 #include "common/reduce.cuh"
 #include "common/radix_select.cuh"
+
+#define MIXKV_SELECT_PASSES 4
 
 struct SelectParams {
     const float* scores;       // S [Hkv, P] (may be null when P == 0)
@@ -16,76 +24,170 @@ struct SelectParams {
     const int* cu_lens;        // [Hkv + 1]
     int* positions;            // [T]
     const int* status;         // validate.cu's word, or null: non-zero means write nothing
+    unsigned* histograms;      // [Hkv, 4, 256]: zeroed before pass 0
+    int* span_counts;          // [Hkv, spans, 2]: above the threshold, equal to it
     int prefix;                // P
     int window;                // rows always kept after the selected prefix rows
     int uniform_cap;
+    int span;                  // positions per block: blockDim.x * MIXKV_RADIX_BATCH
+    int pass;                  // select_radix_pass: 0..3
     int reserved;
 };
+
+__device__ __forceinline__ int mixkv_select_cap(const SelectParams& p, int head) { return p.caps ? p.caps[head] : p.uniform_cap; }
+
+// Whether head `head` needs the radix passes: it keeps some but not all of its prefix rows.
+__device__ __forceinline__ bool mixkv_select_cuts(const SelectParams& p, int head)
+{
+    const int cap = mixkv_select_cap(p, head);
+    return cap > 0 && cap < p.prefix;
+}
+
+__device__ __forceinline__ bool mixkv_select_rejected(const SelectParams& p) { return p.status && *p.status; }
+
+__device__ __forceinline__ unsigned* mixkv_select_histograms(const SelectParams& p, int head)
+{
+    return p.histograms + static_cast<long long>(head) * MIXKV_SELECT_PASSES * MIXKV_RADIX_BINS;
+}
+
+__device__ __forceinline__ int mixkv_select_begin(const SelectParams& p) { return blockIdx.x * p.span; }
+__device__ __forceinline__ int mixkv_select_end(const SelectParams& p) { return min(static_cast<int>(blockIdx.x + 1) * p.span, p.prefix); }
+
+__global__ void select_radix_pass(const SelectParams p)
+{
+    __shared__ mixkv_radix_storage storage;
+    const int head = blockIdx.y;
+    if (mixkv_select_rejected(p) || !mixkv_select_cuts(p, head)) {
+        return;  // the same for every block of the head
+    }
+    const float* row = p.scores + static_cast<long long>(head) * p.prefix;
+    mixkv_radix_grid_pass(mixkv_select_histograms(p, head), p.pass, mixkv_select_cap(p, head), mixkv_select_begin(p), mixkv_select_end(p),
+                          [row](int n) { return mixkv_order_key(row[n]); }, &storage);
+}
+
+// The head's cut: every key above `threshold` is kept, and the first `ties` keys equal to it; with
+// `all`, every key (cap >= P).
+struct mixkv_select_cut {
+    unsigned threshold;
+    int ties;
+    bool all;
+};
+
+// Every thread of the block calls it (the replay syncs).
+__device__ __forceinline__ mixkv_select_cut mixkv_select_find_cut(const SelectParams& p, int head, mixkv_radix_storage* storage)
+{
+    mixkv_select_cut cut = {0u, 0, mixkv_select_cap(p, head) >= p.prefix};
+    if (!cut.all) {
+        mixkv_radix_replay(mixkv_select_histograms(p, head), MIXKV_SELECT_PASSES, mixkv_select_cap(p, head), storage);
+        cut.threshold = storage->prefix;
+        cut.ties = storage->remaining;
+    }
+    return cut;
+}
+
+// A warp's piece of the block's span: [begin, end) of `piece` positions each.
+__device__ __forceinline__ void mixkv_select_warp_piece(const SelectParams& p, int* begin, int* end)
+{
+    const int warps = blockDim.x / MIXKV_WARP;
+    const int span_begin = mixkv_select_begin(p), span_end = mixkv_select_end(p);
+    const int piece = MIXKV_WARP * ((span_end - span_begin + MIXKV_WARP * warps - 1) / (MIXKV_WARP * warps));
+    *begin = min(span_begin + static_cast<int>(threadIdx.x / MIXKV_WARP) * piece, span_end);
+    *end = min(*begin + piece, span_end);
+}
+
+__global__ void select_span_counts(const SelectParams p)
+{
+    __shared__ mixkv_radix_storage storage;
+    __shared__ int scratch[MIXKV_WARP];
+    const int head = blockIdx.y;
+    if (mixkv_select_rejected(p) || mixkv_select_cap(p, head) <= 0) {
+        return;
+    }
+    const mixkv_select_cut cut = mixkv_select_find_cut(p, head, &storage);
+    const float* row = p.scores + static_cast<long long>(head) * p.prefix;
+    int above = 0, tied = 0;
+    mixkv_batched(mixkv_select_begin(p) + static_cast<int>(threadIdx.x), mixkv_select_end(p), blockDim.x, [row](int n) { return mixkv_order_key(row[n]); },
+                  [&](int, unsigned key) {
+                      above += cut.all || key > cut.threshold ? 1 : 0;
+                      tied += !cut.all && key == cut.threshold ? 1 : 0;
+                  });
+    mixkv_block_sum_pair(above, tied, p.span_counts + (static_cast<long long>(head) * gridDim.x + blockIdx.x) * 2, scratch);
+}
 
 __global__ void select_topk(const SelectParams p)
 {
     __shared__ mixkv_radix_storage storage;
     __shared__ int scan_scratch[MIXKV_WARP + 1];
-    if (p.status && *p.status) {
+    __shared__ int span_slot, span_ties;
+    if (mixkv_select_rejected(p)) {
         return;
     }
-    const int head = blockIdx.x;
-    const int cap = p.caps ? p.caps[head] : p.uniform_cap;
+    const int head = blockIdx.y;
+    const int cap = mixkv_select_cap(p, head);
     int* out = p.positions + p.cu_lens[head];
-    const float* row = p.scores + static_cast<long long>(head) * p.prefix;
-
-    if (cap > 0) {
-        mixkv_radix_result cut;
-        if (cap < p.prefix) {
-            cut = mixkv_block_radix_select(p.prefix, cap, [row](int i) { return mixkv_order_key(row[i]); }, &storage);
-        } else {
-            cut.threshold = 0u;    // every prefix key is >= the smallest key: keep all
-            cut.ties_taken = p.prefix + 1;
-        }
-        const bool all = cap >= p.prefix;
-        auto key_of = [row](int n) { return mixkv_order_key(row[n]); };
-        const int lane = threadIdx.x % MIXKV_WARP, warps = blockDim.x / MIXKV_WARP;
-        const int span = MIXKV_WARP * ((p.prefix + MIXKV_WARP * warps - 1) / (MIXKV_WARP * warps));
-        const int begin = min(static_cast<int>(threadIdx.x / MIXKV_WARP) * span, p.prefix);
-        const int end = min(begin + span, p.prefix);
-        int above = 0, tied = 0;
-        mixkv_batched(begin + lane, end, MIXKV_WARP, key_of, [&](int, unsigned key) {
-            above += all || key > cut.threshold ? 1 : 0;
-            tied += !all && key == cut.threshold ? 1 : 0;
-        });
-        above = mixkv_warp_reduce(above, mixkv_sum_op());
-        tied = mixkv_warp_reduce(tied, mixkv_sum_op());
-        // The scans see one value per warp (lane 0's); lane 0's prefix is the warps' before it.
-        int total = 0;
-        const int ties_before = __shfl_sync(MIXKV_FULL_MASK, mixkv_block_exclusive_scan(lane == 0 ? tied : 0, &total, scan_scratch), 0);
-        int ties_left = min(max(cut.ties_taken - ties_before, 0), tied);
-        int slot = __shfl_sync(MIXKV_FULL_MASK, mixkv_block_exclusive_scan(lane == 0 ? above + ties_left : 0, &total, scan_scratch), 0);
-        const unsigned lanes_below = (1u << lane) - 1u;
-        for (int base = begin; base < end; base += MIXKV_RADIX_BATCH * MIXKV_WARP) {  // the same trips for the whole warp
-            unsigned keys[MIXKV_RADIX_BATCH];
-MIXKV_UNROLL
-            for (int j = 0; j < MIXKV_RADIX_BATCH; ++j) {
-                const int n = base + j * MIXKV_WARP + lane;
-                keys[j] = n < end ? key_of(n) : 0u;
-            }
-MIXKV_UNROLL
-            for (int j = 0; j < MIXKV_RADIX_BATCH; ++j) {
-                const int n = base + j * MIXKV_WARP + lane;
-                const bool tie = n < end && !all && keys[j] == cut.threshold;
-                const unsigned ties = __ballot_sync(MIXKV_FULL_MASK, tie);
-                const bool keep = n < end && (all || keys[j] > cut.threshold || (tie && __popc(ties & lanes_below) < ties_left));
-                const unsigned kept = __ballot_sync(MIXKV_FULL_MASK, keep);
-                if (keep) {
-                    out[slot + __popc(kept & lanes_below)] = n;
-                }
-                slot += __popc(kept);
-                ties_left -= __popc(ties);
-            }
+    if (blockIdx.x == 0) {
+        for (int w = threadIdx.x; w < p.window; w += blockDim.x) {
+            out[cap + w] = p.prefix + w;
         }
     }
-    for (int w = threadIdx.x; w < p.window; w += blockDim.x) {
-        out[cap + w] = p.prefix + w;
+    if (cap <= 0) {
+        return;
+    }
+    const mixkv_select_cut cut = mixkv_select_find_cut(p, head, &storage);
+    // The spans before this one, in order: their kept rows come first, and they take the ties first.
+    if (threadIdx.x == 0) {
+        const int* counts = p.span_counts + static_cast<long long>(head) * gridDim.x * 2;
+        int slot = 0, ties_left = cut.ties;
+        for (int b = 0; b < static_cast<int>(blockIdx.x); ++b) {
+            const int taken = min(counts[2 * b + 1], ties_left);
+            slot += counts[2 * b] + taken;
+            ties_left -= taken;
+        }
+        span_slot = slot;
+        span_ties = ties_left;
+    }
+    __syncthreads();
+    const float* row = p.scores + static_cast<long long>(head) * p.prefix;
+    auto key_of = [row](int n) { return mixkv_order_key(row[n]); };
+    const int lane = threadIdx.x % MIXKV_WARP;
+    int begin, end;
+    mixkv_select_warp_piece(p, &begin, &end);
+    int above = 0, tied = 0;
+    mixkv_batched(begin + lane, end, MIXKV_WARP, key_of, [&](int, unsigned key) {
+        above += cut.all || key > cut.threshold ? 1 : 0;
+        tied += !cut.all && key == cut.threshold ? 1 : 0;
+    });
+    above = mixkv_warp_reduce(above, mixkv_sum_op());
+    tied = mixkv_warp_reduce(tied, mixkv_sum_op());
+    // The scans see one value per warp (lane 0's); lane 0's prefix is the warps' before it.
+    int total = 0;
+    const int ties_before = __shfl_sync(MIXKV_FULL_MASK, mixkv_block_exclusive_scan(lane == 0 ? tied : 0, &total, scan_scratch), 0);
+    int ties_left = min(max(span_ties - ties_before, 0), tied);
+    int slot = span_slot + __shfl_sync(MIXKV_FULL_MASK, mixkv_block_exclusive_scan(lane == 0 ? above + ties_left : 0, &total, scan_scratch), 0);
+    const unsigned lanes_below = (1u << lane) - 1u;
+    for (int base = begin; base < end; base += MIXKV_RADIX_BATCH * MIXKV_WARP) {  // the same trips for the whole warp
+        unsigned keys[MIXKV_RADIX_BATCH];
+MIXKV_UNROLL
+        for (int j = 0; j < MIXKV_RADIX_BATCH; ++j) {
+            const int n = base + j * MIXKV_WARP + lane;
+            keys[j] = n < end ? key_of(n) : 0u;
+        }
+MIXKV_UNROLL
+        for (int j = 0; j < MIXKV_RADIX_BATCH; ++j) {
+            const int n = base + j * MIXKV_WARP + lane;
+            const bool tie = n < end && !cut.all && keys[j] == cut.threshold;
+            const unsigned ties = __ballot_sync(MIXKV_FULL_MASK, tie);
+            const bool keep = n < end && (cut.all || keys[j] > cut.threshold || (tie && __popc(ties & lanes_below) < ties_left));
+            const unsigned kept = __ballot_sync(MIXKV_FULL_MASK, keep);
+            if (keep) {
+                out[slot + __popc(kept & lanes_below)] = n;
+            }
+            slot += __popc(kept);
+            ties_left -= __popc(ties);
+        }
     }
 }
 
+MIXKV_KERNEL_INSTANCE("select_radix_pass", select_radix_pass, SelectParams)
+MIXKV_KERNEL_INSTANCE("select_span_counts", select_span_counts, SelectParams)
 MIXKV_KERNEL_INSTANCE("select_topk", select_topk, SelectParams)

@@ -1,11 +1,13 @@
-// Block-wide radix select: the k-th largest 32-bit key of a sequence, in four 8-bit digit passes
+// Radix select over a grid: the k-th largest 32-bit key of a sequence, in four 8-bit digit passes
 // (CUB's BlockRadixRank idea, reduced to selection). No sort: each pass builds a 256-bin histogram
-// of the keys that still match the prefix found so far and walks it from the top.
+// of the keys that still match the prefix found so far and walks it from the top. The pieces here
+// are the per-block ones: blocks count their keys (mixkv_radix_count), add their histogram to the
+// grid's, and the next launch's blocks replay the walks over the grid's sums (mixkv_radix_replay).
 //
-// The result is the exact threshold key t and how many keys equal to t belong to the top k
-// (`ties_taken`): callers keep every key > t plus the first `ties_taken` keys == t in their own
-// tie order (lowest position first, spec section 6). Histogram counts use integer atomics, whose
-// order does not change the counts, so the result is schedule-independent.
+// The result is the exact threshold key t (the prefix after four walks) and how many keys equal to
+// t belong to the top k (what remains to take): callers keep every key > t plus that many keys == t
+// in their own tie order (lowest position first, spec section 6). Histogram counts use integer
+// atomics, whose order does not change the counts, so the result is schedule-independent.
 #ifndef MIXKV_COMMON_RADIX_SELECT_CUH
 #define MIXKV_COMMON_RADIX_SELECT_CUH
 
@@ -32,20 +34,15 @@ __device__ __forceinline__ float mixkv_key_to_float(unsigned key)
     return __uint_as_float((key & 0x80000000u) ? (key & 0x7FFFFFFFu) : ~key);
 }
 
-struct mixkv_radix_result {
-    unsigned threshold;  // key of the k-th largest element
-    int ties_taken;      // how many elements equal to `threshold` are inside the top k (>= 1)
-};
-
-#define MIXKV_RADIX_MAX_WARPS 32
+// Warps of a counting block (kernels/adakv.cu and select.cu count with 256 threads).
+#define MIXKV_RADIX_MAX_WARPS 8
 // Values each thread loads at once in mixkv_batched (registers).
 #define MIXKV_RADIX_BATCH 8
 
 // Calls use(n, load(n)) for n = first, first + stride, ... below `end`, in that order, with the
 // values of MIXKV_RADIX_BATCH positions loaded before any is used: the loads are independent, so a
-// warp waits for memory once per batch instead of once per value. The passes over the scores are
-// latency-bound (a block per head); on an H100 this took select_topk from 106 to 96 us at 8 heads of
-// 32K (1024 threads instead of 512 then gave 74 us).
+// warp waits for memory once per batch instead of once per value (when a block per head made the
+// passes latency-bound, this took the H100's select_topk from 106 to 96 us at 8 heads of 32K).
 template <typename Load, typename Use>
 __device__ __forceinline__ void mixkv_batched(int first, int end, int stride, Load load, Use use)
 {
@@ -157,9 +154,9 @@ __device__ __forceinline__ unsigned mixkv_radix_mask_above(int shift)
     return shift == 24 ? 0u : 0xFFFFFFFFu << (shift + 8);
 }
 
-// Replays the first `passes` bin walks over histograms summed elsewhere (histograms[pass][256], e.g.
-// by a grid of blocks), as mixkv_block_radix_select_rows walks its own: afterwards every thread
-// reads the prefix found so far and the keys still to take in storage (k-th largest, 1 <= k).
+// Replays the first `passes` bin walks over histograms summed by a grid of blocks
+// (histograms[pass][256]): afterwards every thread reads the prefix found so far and the keys still
+// to take in storage (k-th largest, 1 <= k). Every thread of the block calls it.
 __device__ __forceinline__ void mixkv_radix_replay(const unsigned* histograms, int passes, int k, mixkv_radix_storage* storage)
 {
     if (threadIdx.x == 0) {
@@ -175,43 +172,27 @@ __device__ __forceinline__ void mixkv_radix_replay(const unsigned* histograms, i
     }
 }
 
-// Selects within the rows·length keys produced by `key_at(row, n)`, 1 <= k <= rows·length. Every
-// thread of the block must call it (at most 1024 threads, a multiple of 32); every thread gets the
-// result. Rows and positions as two loops, so callers with several rows divide nothing per key.
+// One block's part of a grid's radix pass `pass`: the digit of its keys key_at(n), n in [begin, end),
+// that match the prefix the earlier passes found (replayed from `histograms`), counted and added to
+// histograms[pass] with integer atomics. Every thread of the block calls it.
 template <typename KeyAt>
-__device__ mixkv_radix_result mixkv_block_radix_select_rows(int rows, int length, int k, KeyAt key_at, mixkv_radix_storage* storage)
+__device__ __forceinline__ void mixkv_radix_grid_pass(unsigned* histograms, int pass, int k, int begin, int end, KeyAt key_at, mixkv_radix_storage* storage)
 {
-    if (threadIdx.x == 0) {
-        storage->prefix = 0;
-        storage->remaining = k;
-    }
-    for (int shift = 24; shift >= 0; shift -= 8) {
-        mixkv_radix_clear(storage);
-        __syncthreads();
-        const unsigned prefix = storage->prefix;
-        for (int row = 0; row < rows; ++row) {
-            mixkv_radix_count(0, length, [&](int n) { return key_at(row, n); }, mixkv_radix_mask_above(shift), prefix, shift, storage);
-        }
-        __syncthreads();
-        mixkv_radix_sum_warps(storage);
-        __syncthreads();
-        if (threadIdx.x / MIXKV_WARP == 0) {
-            mixkv_radix_find_bin(storage->histogram[0], prefix, shift, storage);
-        }
-        __syncthreads();
-    }
-    mixkv_radix_result result;
-    result.threshold = storage->prefix;
-    result.ties_taken = storage->remaining;
+    mixkv_radix_replay(histograms, pass, k, storage);
+    const unsigned prefix = storage->prefix;
+    const int shift = 24 - 8 * pass;
+    mixkv_radix_clear(storage);
     __syncthreads();
-    return result;
-}
-
-// The one-row form: `count` keys produced by `key_at(i)`, 1 <= k <= count.
-template <typename KeyAt>
-__device__ mixkv_radix_result mixkv_block_radix_select(int count, int k, KeyAt key_at, mixkv_radix_storage* storage)
-{
-    return mixkv_block_radix_select_rows(1, count, k, [key_at](int, int i) { return key_at(i); }, storage);
+    mixkv_radix_count(begin, end, key_at, mixkv_radix_mask_above(shift), prefix, shift, storage);
+    __syncthreads();
+    mixkv_radix_sum_warps(storage);
+    __syncthreads();
+    for (int bin = threadIdx.x; bin < MIXKV_RADIX_BINS; bin += blockDim.x) {
+        const unsigned count = storage->histogram[0][bin];
+        if (count != 0u) {
+            atomicAdd(&histograms[pass * MIXKV_RADIX_BINS + bin], count);
+        }
+    }
 }
 
 #endif  // MIXKV_COMMON_RADIX_SELECT_CUH

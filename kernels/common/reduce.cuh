@@ -72,6 +72,19 @@ __device__ __forceinline__ T mixkv_block_reduce(T value, Op op, T identity, T* s
     return total;
 }
 
+// The block's sums of two values, written by thread 0 to out[0] and out[1] (a block's row of a
+// per-block table). `scratch` as for mixkv_block_reduce.
+template <typename T>
+__device__ __forceinline__ void mixkv_block_sum_pair(T first, T second, T* out, T* scratch)
+{
+    first = mixkv_block_reduce(first, mixkv_sum_op(), T(0), scratch);
+    second = mixkv_block_reduce(second, mixkv_sum_op(), T(0), scratch);
+    if (threadIdx.x == 0) {
+        out[0] = first;
+        out[1] = second;
+    }
+}
+
 // Exclusive prefix sum over the block (blockDim.x a multiple of 32, at most 1024). Every thread gets
 // its exclusive prefix and `*total` the block's sum. `scratch` holds at least 33 ints.
 __device__ __forceinline__ int mixkv_block_exclusive_scan(int value, int* total, int* scratch)

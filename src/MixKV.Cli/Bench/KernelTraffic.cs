@@ -45,6 +45,8 @@ internal static class KernelTraffic
             // normalising), one launch of the sums and of the counts.
             "adakv_radix_pass" => (launches * perPrefix, 0),
             "adakv_share_sums" or "adakv_head_counts" => (perPrefix, 0),
+            "select_radix_pass" => (launches * perPrefix, 0), // four passes, every score in each
+            "select_span_counts" => (perPrefix, 0),
             "select_topk" => (perPrefix + (keptTokens * sizeof(int)), 0),
             "gather_rows" => ((2 * 2 * keptTokens * d * e) + (2 * keptTokens * sizeof(int)), 0), // K and V: each kept row read and written
             _ => null,

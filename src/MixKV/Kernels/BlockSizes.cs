@@ -20,13 +20,11 @@ internal static class BlockSizes
     public const int HeadKeyMean = 1024;
     public const int HeadTokenStats = 256;
     public const int MixScores = 512;
-    /// <summary>kernels/adakv.cu's grid kernels: a block per 2048 keys of a head (eight per thread).</summary>
-    public const int AdakvGrid = 256;
+    /// <summary>The grid selections of kernels/adakv.cu and kernels/select.cu: a block per <see cref="Kernels.RadixGrid.Span"/> keys of a head.</summary>
+    public const int RadixGrid = 256;
     /// <summary>kernels/adakv.cu's one-warp kernels: a head's factor, the caps.</summary>
     public const int AdakvSingle = 32;
     public const int HeadLengths = 32;
-    /// <summary>A block per KV head: 32 warps keep the most loads in flight (the radix passes wait on memory, not on arithmetic).</summary>
-    public const int SelectTopk = 1024;
     public const int GatherRows = 256;
     public const int AppendRows = 256;
     public const int AppendLengths = 32;
@@ -49,10 +47,10 @@ internal static class BlockSizes
             "head_key_mean" => HeadKeyMean,
             "head_token_stats" => HeadTokenStats,
             "mix_partials" or "mix_scores" => MixScores,
-            "adakv_radix_pass" or "adakv_share_sums" or "adakv_head_counts" => AdakvGrid,
+            "adakv_radix_pass" or "adakv_share_sums" or "adakv_head_counts" => RadixGrid,
+            "select_radix_pass" or "select_span_counts" or "select_topk" => RadixGrid,
             "adakv_share_factor" or "adakv_caps" => AdakvSingle,
             "head_lengths" => HeadLengths,
-            "select_topk" => SelectTopk,
             "gather_rows" => GatherRows,
             "append_rows" => AppendRows,
             "append_lengths" => AppendLengths,

@@ -8,12 +8,6 @@ namespace MixKV.Kernels;
 /// <summary>Launchers of kernels/adakv.cu (AdaKV caps on the device) and kernels/budget.cu (the head lengths of every method), spec section 5.</summary>
 internal static class Budget
 {
-    /// <summary>Keys of one head per block of kernels/adakv.cu's grid kernels: each thread loads a batch of eight.</summary>
-    public const int AdakvSpan = BlockSizes.AdakvGrid * 8;
-
-    /// <summary>Blocks per head of the grid kernels; the rows of <see cref="KernelWorkspace.AdakvShareSums"/>.</summary>
-    public static int AdakvBlocks(int prefix) => Math.Max(1, (prefix + AdakvSpan - 1) / AdakvSpan);
-
     /// <summary>
     /// cap_h for every head, on the device (kernels/adakv.cu): the heads' shares when normalising, four
     /// radix passes per selection over the whole grid, then the counts and the caps.
@@ -33,12 +27,12 @@ internal static class Budget
             Heads = kvHeads,
             Prefix = prefix,
             Base = baseCap,
-            Span = AdakvSpan,
+            Span = RadixGrid.Span,
             Normalize = options.Normalize ? 1 : 0,
             FloorKeep = (int)Math.Floor(baseCap * options.FloorAlpha),
             KeepShare = 1.0 - options.FloorAlpha,
         };
-        LaunchConfig grid = Launch.Config((uint)AdakvBlocks(prefix), (uint)kvHeads, BlockSizes.AdakvGrid);
+        LaunchConfig grid = Launch.Config((uint)RadixGrid.Blocks(prefix), (uint)kvHeads, BlockSizes.RadixGrid);
         if (options.Normalize)
         {
             EnqueueRadixPasses(runtime, grid, parameters with { PerHead = 1 });

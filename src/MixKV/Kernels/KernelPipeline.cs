@@ -107,7 +107,7 @@ internal static class KernelPipeline
 
         Budget.EnqueueHeadLengths(runtime, plan.KvHeads, deviceCaps, plan.UniformCap, plan.Window, output.HeadLens, output.CuLens, status);
         afterStage?.Invoke(Stage.Budget);
-        Select.Enqueue(runtime, plan.KvHeads, plan.Prefix, plan.Window, ws.Scores, deviceCaps, plan.UniformCap, output.CuLens, output.Positions, status);
+        Select.Enqueue(runtime, plan.KvHeads, plan.Prefix, plan.Window, ws.Scores, deviceCaps, plan.UniformCap, output.CuLens, output.Positions, ws.SelectScratch, status);
         afterStage?.Invoke(Stage.Select);
         return status;
     }

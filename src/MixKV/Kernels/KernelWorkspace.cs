@@ -8,7 +8,8 @@ namespace MixKV.Kernels;
 /// Sizes: softmax stats [Hq, W] x2, per-key-tile softmax stats [Hq·W, ceil(N/64)] x2 (the tile kernels,
 /// D up to 128), per-prefix-token arrays [Hkv, P] x7, key partials [Hkv, ceil(N/64), D],
 /// mean key [Hkv, D], per-head scalars [Hkv] x4, the mix stage's per-block partials [Hkv, 512, 10],
-/// AdaKV's radix histograms [Hkv + 1, 4, 256], per-block share sums [Hkv, ceil(P/2048), 2] and head counts [Hkv, 2].
+/// AdaKV's radix histograms [Hkv + 1, 4, 256], per-block share sums [Hkv, ceil(P/2048), 2] and head counts [Hkv, 2],
+/// the selection's histograms [Hkv, 4, 256] and span counts [Hkv, ceil(P/2048), 2].
 /// </summary>
 internal sealed class KernelWorkspace
 {
@@ -44,8 +45,9 @@ internal sealed class KernelWorkspace
         Status = Take(1);
         MixPartials = Take((long)kvHeads * Mix.MaxBlocksPerHead * Mix.PartialFields);
         AdakvHistograms = Take(AdakvHistogramWords(kvHeads));
-        AdakvShareSums = Take(2L * kvHeads * Budget.AdakvBlocks(prefix));
+        AdakvShareSums = Take(2L * kvHeads * RadixGrid.Blocks(prefix));
         AdakvHeadCounts = Take(2L * kvHeads);
+        SelectScratch = Take(Select.ScratchBytes(kvHeads, prefix) / sizeof(uint));
         Bytes = offset;
     }
 
@@ -102,10 +104,13 @@ internal sealed class KernelWorkspace
     /// <summary>adakv_head_counts' per-head counts, [Hkv, 2] int32 (above the allocation's threshold, equal to it).</summary>
     public DevicePointer AdakvHeadCounts { get; }
 
+    /// <summary>The selection's radix histograms and span counts (<see cref="Select.ScratchBytes"/>).</summary>
+    public DevicePointer SelectScratch { get; }
+
     public long Bytes { get; }
 
     /// <summary>Words of <see cref="AdakvHistograms"/>.</summary>
-    public static long AdakvHistogramWords(int kvHeads) => (kvHeads + 1L) * 4 * 256;
+    public static long AdakvHistogramWords(int kvHeads) => (kvHeads + 1L) * RadixGrid.HistogramWords;
 
     /// <summary>Bytes of scratch the pipeline needs for these shapes.</summary>
     public static long RequiredBytes(int queryHeads, int kvHeads, int tokens, int dim, int window) =>

@@ -82,7 +82,7 @@ public sealed class BudgetKernelTests : EmulatedKernelFixture
     public void HeadsSpanningSeveralBlocksMatchTheReference([Values] bool normalize)
     {
         TestRandom rng = KernelCheck.Seeded();
-        int heads = rng.Int(2, 4), prefix = rng.Int(2 * K.Budget.AdakvSpan + 1, 3 * K.Budget.AdakvSpan), baseCap = rng.Int(1, prefix);
+        int heads = rng.Int(2, 4), prefix = rng.Int(2 * K.RadixGrid.Span + 1, 3 * K.RadixGrid.Span), baseCap = rng.Int(1, prefix);
         double alpha = rng.Pick([0.0, 0.2, rng.Uniform(0, 0.95)]);
         float[] attention = PlantedTies(rng, heads, prefix);
         string say = rng.Say($"Hkv {heads} P {prefix} base {baseCap} alpha {alpha} normalise {normalize}");
@@ -178,7 +178,7 @@ public sealed class BudgetKernelTests : EmulatedKernelFixture
         K.Budget.EnqueueAdaKV(stage.Runtime, heads, prefix, baseCap, options, ws);
 
         stage.AssertWroteOnly("adakv", (ws.Attention, heads * prefix), (ws.Factor, heads), (ws.Caps, heads),
-            (ws.AdakvHistograms, K.KernelWorkspace.AdakvHistogramWords(heads)), (ws.AdakvShareSums, 2L * heads * K.Budget.AdakvBlocks(prefix)), (ws.AdakvHeadCounts, 2L * heads));
+            (ws.AdakvHistograms, K.KernelWorkspace.AdakvHistogramWords(heads)), (ws.AdakvShareSums, 2L * heads * K.RadixGrid.Blocks(prefix)), (ws.AdakvHeadCounts, 2L * heads));
         Assert.That(stage.Floats(ws.Attention, heads * prefix), Is.EqualTo(attention), "A is read only");
         var caps = new int[heads];
         stage.Runtime.CopyToHost(ws.Caps, MemoryMarshal.AsBytes(caps.AsSpan()));

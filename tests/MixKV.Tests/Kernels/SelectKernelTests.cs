@@ -12,9 +12,13 @@ namespace MixKV.Tests.Kernels;
 [NonParallelizable]
 public sealed class SelectKernelTests : EmulatedKernelFixture
 {
-    /// <summary>Different device caps per head, always including 0 and P, random scores with planted exact ties.</summary>
+    /// <summary>
+    /// Different device caps per head, always including 0 and P, random scores with planted exact ties;
+    /// 4500 spans three blocks of a head (2048 positions each), whose kept rows and ties must follow
+    /// one another in position order.
+    /// </summary>
     [Test]
-    public void DeviceCapsPerHeadWithPlantedTies([Values(1, 9, 700, 1500)] int prefix)
+    public void DeviceCapsPerHeadWithPlantedTies([Values(1, 9, 700, 1500, 4500)] int prefix)
     {
         TestRandom rng = KernelCheck.Seeded();
         int heads = 6, window = rng.Int(0, 20);
@@ -24,12 +28,15 @@ public sealed class SelectKernelTests : EmulatedKernelFixture
         Check(scores, heads, prefix, window, caps, deviceCaps: true, rng.Say($"P {prefix} W {window} caps [{string.Join(",", caps)}]"));
     }
 
-    /// <summary>Heavy ties: scores drawn from a handful of values, so the cut value repeats across many 512-wide chunks.</summary>
+    /// <summary>
+    /// Heavy ties: scores drawn from a handful of values, so the cut value repeats across every warp's
+    /// piece and, past 2048 positions, across the blocks of a head.
+    /// </summary>
     [Test]
-    public void TiesAcrossChunksGoToTheLowestPositions([Values] bool deviceCaps)
+    public void TiesAcrossChunksGoToTheLowestPositions([Values] bool deviceCaps, [Values] bool severalBlocks)
     {
         TestRandom rng = KernelCheck.Seeded();
-        int heads = 3, prefix = rng.Int(1100, 2000), window = rng.Int(1, 8);
+        int heads = 3, prefix = severalBlocks ? rng.Int(K.RadixGrid.Span + 1, 3 * K.RadixGrid.Span) : rng.Int(1100, 2000), window = rng.Int(1, 8);
         float[] palette = Enumerable.Range(0, rng.Int(2, 5)).Select(_ => (float)rng.Gaussian()).ToArray();
         float[] scores = Enumerable.Range(0, heads * prefix).Select(_ => rng.Pick(palette)).ToArray();
         int[] caps = deviceCaps ? Enumerable.Range(0, heads).Select(_ => rng.Int(1, prefix - 1)).ToArray() : Enumerable.Repeat(rng.Int(1, prefix - 1), heads).ToArray();
@@ -84,7 +91,9 @@ public sealed class SelectKernelTests : EmulatedKernelFixture
         int slack = 16; // positions past T must stay poisoned
         using var positions = new DeviceRegion(runtime, (total + slack) * sizeof(int));
 
-        K.Select.Enqueue(runtime, heads, prefix, window, s.Pointer, deviceCaps ? capsBuffer.Pointer : null, caps[0], cuBuffer.Pointer, positions.Pointer);
+        using var scratch = new DeviceRegion(runtime, K.Select.ScratchBytes(heads, prefix));
+
+        K.Select.Enqueue(runtime, heads, prefix, window, s.Pointer, deviceCaps ? capsBuffer.Pointer : null, caps[0], cuBuffer.Pointer, positions.Pointer, scratch.Pointer);
 
         int[] expected = Ref.Select.Positions(KernelCheck.Rows(scores, heads, prefix), caps, prefix + window, window).SelectMany(p => p).ToArray();
         Assert.That(positions.Read<int>(total), Is.EqualTo(expected), say);
