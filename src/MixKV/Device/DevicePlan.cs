@@ -92,7 +92,6 @@ public sealed class DevicePlan
         Require(queryHeads % kvHeads == 0, nameof(queryHeads), $"query heads ({queryHeads}) must be a multiple of KV heads ({kvHeads})");
         Require(tokens >= 1, nameof(tokens), $"tokens must be >= 1 (got {tokens})");
         Require(headDim >= 1, nameof(headDim), $"head dim must be >= 1 (got {headDim})");
-        Require(kvHeads <= 256, nameof(kvHeads), $"the device AdaKV allocation supports at most 256 KV heads (got {kvHeads})");
         if (options.Redundancy is { } table)
         {
             Require(table.LayerCount == layer.Count, nameof(options), $"redundancy table has {table.LayerCount} layers but the model has {layer.Count}");

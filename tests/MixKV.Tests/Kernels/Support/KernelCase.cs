@@ -73,6 +73,9 @@ public sealed record KernelCase(
         yield return Case(new KernelCase(1, 4, 1500, 1500, 128, 16, DType.BF16, TensorLayout.Hnd, false, BudgetMethod.SnapKV, ScoreMode.MixKVUniform, GqaReduction.Max, PoolingKind.Max, 7));
         yield return Case(new KernelCase(4, 1, 1024, 1024, 16, 8, DType.F32, TensorLayout.Nhd, true, BudgetMethod.PyramidKV, ScoreMode.KeyDiff, GqaReduction.Mean, PoolingKind.Avg, 3, Layers: 3, Layer: 1));
 
+        // More KV heads than the one-block AdaKV allocation had room for (256; the grid form has no such limit).
+        yield return Case(new KernelCase(300, 1, 40, 60, 8, 8, DType.F16, TensorLayout.Hnd, false, BudgetMethod.AdaKV, ScoreMode.MixKV, GqaReduction.Mean, PoolingKind.Avg, 3));
+
         // Heads of two or three spans of the grid selections (kernels/select.cu, adakv.cu: 2048 positions each).
         yield return Case(new KernelCase(2, 2, 4200, 6500, 32, 16, DType.BF16, TensorLayout.Hnd, false, BudgetMethod.AdaKV, ScoreMode.MixKV, GqaReduction.Mean, PoolingKind.Avg, 5));
         yield return Case(new KernelCase(3, 1, 4200, 6500, 16, 8, DType.F32, TensorLayout.Nhd, true, BudgetMethod.SnapKV, ScoreMode.Attention, GqaReduction.Max, PoolingKind.Max, 3));
