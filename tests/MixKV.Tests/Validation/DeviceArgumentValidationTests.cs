@@ -60,6 +60,17 @@ public sealed class DeviceArgumentValidationTests
         Assert.That(rig.Queries.Span.ToArray(), Is.EqualTo(inputsBefore[2]), rng.Say("queries unchanged"));
     }
 
+    /// <summary>Several kernels take heads on a grid axis (at most 65535 blocks): a plan past it is refused up front.</summary>
+    [Test]
+    public void PlanRefusesMoreQueryHeadsThanAGridAxisHolds()
+    {
+        TestRandom rng = TestRandom.ForCurrentTest();
+        int kvHeads = rng.Pick([1, 3, 65537]);
+        var error = Assert.Throws<ArgumentException>(() => DevicePlan.Create(65537 * 3, kvHeads, Tokens, Dim, Options, LayerPosition.Single), rng.Tag);
+        Assert.That(error!.ParamName, Is.EqualTo("queryHeads"), rng.Say(error.Message));
+        Assert.That(error.Message, Does.Contain("at most 65535"), rng.Tag);
+    }
+
     [Test]
     public void TheValidSetupRuns()
     {
