@@ -5,12 +5,16 @@
 #
 #   bench/gpu-profile.sh [--bundle DIR] [KERNEL_REGEX]     # default regex: every kernel
 #   NCU_EXTRA="--section SourceCounters" bench/gpu-profile.sh ...   # more ncu arguments (split on spaces)
+#   bench/gpu-profile.sh --source FILE KERNEL_REGEX   # instead: the first matching launch's executed
+#       instructions and stall samples per SASS instruction, as CSV in FILE; summarise it here with
+#       python3 bench/ncu-source.py FILE (where the instructions and stalls go, by runs of 64)
 set -uo pipefail
 cd "$(dirname "$0")/.."
-bundle="" regex="."
+bundle="" regex="." source=""
 while [ $# -gt 0 ]; do
     case "$1" in
         --bundle) bundle="$2"; shift 2 ;;
+        --source) source="$2"; shift 2 ;;
         *) regex="$1"; shift ;;
     esac
 done
@@ -25,7 +29,13 @@ else
     cli=(dotnet src/MixKV.Cli/bin/Release/net10.0/MixKV.Cli.dll)
 fi
 read -r -a extra <<< "${NCU_EXTRA:-}"
+layer=(bench --backend cuda --tokens 32768 --q-heads 32 --kv-heads 8 --head-dim 128 --window 32 --budget 256 --dtype bf16 --repeat 1 --warmup 0)
+if [ -n "$source" ]; then
+    "$ncu" --kernel-name "regex:$regex" --launch-count 1 --clock-control none "${extra[@]}" \
+        --section SourceCounters --section WarpStateStats --page source --print-source sass --csv \
+        "${cli[@]}" "${layer[@]}" > "$source"
+    exit $?
+fi
 "$ncu" --kernel-name "regex:$regex" --launch-count 20 --clock-control none "${extra[@]}" \
     --section SpeedOfLight --section Occupancy --section WarpStateStats --section LaunchStats --section MemoryWorkloadAnalysis \
-    "${cli[@]}" bench --backend cuda --tokens 32768 --q-heads 32 --kv-heads 8 --head-dim 128 --window 32 --budget 256 \
-    --dtype bf16 --repeat 1 --warmup 0
+    "${cli[@]}" "${layer[@]}"
