@@ -62,8 +62,8 @@ __device__ __forceinline__ unsigned mixkv_adakv_key(const AdakvParams& p, bool p
 }
 
 // This block's keys of head blockIdx.y: [begin, end).
-__device__ __forceinline__ int mixkv_adakv_begin(const AdakvParams& p) { return blockIdx.x * p.span; }
-__device__ __forceinline__ int mixkv_adakv_end(const AdakvParams& p) { return min(static_cast<int>(blockIdx.x + 1) * p.span, p.prefix); }
+__device__ __forceinline__ int mixkv_adakv_begin(const AdakvParams& p) { return mixkv_span_begin(p.span); }
+__device__ __forceinline__ int mixkv_adakv_end(const AdakvParams& p) { return mixkv_span_end(p.span, p.prefix); }
 
 __global__ void adakv_radix_pass(const AdakvParams p)
 {

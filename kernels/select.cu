@@ -50,8 +50,8 @@ __device__ __forceinline__ unsigned* mixkv_select_histograms(const SelectParams&
     return p.histograms + static_cast<long long>(head) * MIXKV_SELECT_PASSES * MIXKV_RADIX_BINS;
 }
 
-__device__ __forceinline__ int mixkv_select_begin(const SelectParams& p) { return blockIdx.x * p.span; }
-__device__ __forceinline__ int mixkv_select_end(const SelectParams& p) { return min(static_cast<int>(blockIdx.x + 1) * p.span, p.prefix); }
+__device__ __forceinline__ int mixkv_select_begin(const SelectParams& p) { return mixkv_span_begin(p.span); }
+__device__ __forceinline__ int mixkv_select_end(const SelectParams& p) { return mixkv_span_end(p.span, p.prefix); }
 
 __global__ void select_radix_pass(const SelectParams p)
 {

@@ -172,6 +172,11 @@ __device__ __forceinline__ void mixkv_radix_replay(const unsigned* histograms, i
     }
 }
 
+// The keys of one head that block blockIdx.x of a grid selection covers: [begin, end) of `length`,
+// `span` per block.
+__device__ __forceinline__ int mixkv_span_begin(int span) { return blockIdx.x * span; }
+__device__ __forceinline__ int mixkv_span_end(int span, int length) { return min(static_cast<int>(blockIdx.x + 1) * span, length); }
+
 // One block's part of a grid's radix pass `pass`: the digit of its keys key_at(n), n in [begin, end),
 // that match the prefix the earlier passes found (replayed from `histograms`), counted and added to
 // histograms[pass] with integer atomics. Every thread of the block calls it.
