@@ -34,7 +34,8 @@ internal static class LayerPipeline
         FastWorkspace ws = layer.Workspace;
         long start = Stopwatch.GetTimestamp();
         layer.Scheduler.Run(chunks, (c, worker) => HeadStatsPass.KeyChunk(layer, 0, results[0], c, ws.Worker(worker)));
-        FinishKeys(layer, 0, results[0], checkFinite);
+        FinishKeys(layer, 0, results[0], ws.Worker(0));
+        checkFinite(); // before the GEMM reads the same keys
         TimeSpan stats = Stopwatch.GetElapsedTime(start);
 
         start = Stopwatch.GetTimestamp();
@@ -49,49 +50,44 @@ internal static class LayerPipeline
                 WindowScoresPass.Finish(layer, head, results[head], g);
             });
 
-            if (items.Keys > 0)
-            {
-                FinishKeys(layer, period + 1, results[period + 1], checkFinite);
-            }
-            else
-            {
-                checkFinite();
-            }
-
-            if (items.GemmChunks > 0)
-            {
-                WindowScoresPass.MergeChunkStatistics(layer, head);
-            }
+            checkFinite(); // after the pass over head p + 1's keys and before its GEMM in the next period
         }
 
         return (stats, Stopwatch.GetElapsedTime(start));
     }
 
-    /// <summary>μ, the centre and r_h of the head, the finite check, and its query panel for the GEMM.</summary>
-    private static void FinishKeys(FastLayer layer, int head, HeadResult result, Action checkFinite)
+    /// <summary>μ, the centre and r_h of the head, and its query panel for the GEMM.</summary>
+    private static void FinishKeys(FastLayer layer, int head, HeadResult result, ChunkWorker worker)
     {
         HeadStatsPass.FinishKeys(layer, head, result);
-        checkFinite(); // before the GEMM reads the same keys
         if (layer.Prefix > 0)
         {
-            WindowScoresPass.PackQueries(layer, head);
+            WindowScoresPass.PackQueries(layer, head, worker);
         }
     }
 
     /// <summary>
-    /// The memory-bound items of one period, numbered in the order they are taken: head p - 1's mass
-    /// chunks, the caller's work on its mass, head p's value chunks, then head p + 1's key chunks.
+    /// The memory-bound items of one period, numbered in the order they are taken: the merge of head
+    /// p - 1's chunk statistics, its mass chunks, the caller's work on its mass, head p's value chunks,
+    /// then head p + 1's key chunks. The small serial steps between periods ride with them on the
+    /// streaming thread while the others run the GEMM: the merge first (the mass chunks wait for it),
+    /// and head p + 1's μ, centre and query panel after its last key chunk (once head p - 1's mass
+    /// chunks, which share its slot, are done). Between periods they took ~70 µs each on one thread
+    /// with the other idle.
     /// </summary>
     private sealed class PeriodItems
     {
         private readonly FastLayer layer;
         private readonly int done;
         private readonly int current;
+        private readonly int next;
+        private readonly int merge;
         private readonly int mass;
         private readonly int after;
         private readonly int values;
-        private readonly int next;
+        private int merged;
         private int massFinished;
+        private int keysFinished;
 
         public PeriodItems(FastLayer layer, int period, bool withAfterMass)
         {
@@ -100,7 +96,8 @@ internal static class LayerPipeline
             current = period;
             next = period + 1;
             bool scored = layer.Prefix > 0;
-            mass = done >= 0 && scored ? layer.ScoredChunks : 0;
+            merge = done >= 0 && scored ? 1 : 0;
+            mass = merge * layer.ScoredChunks;
             after = done >= 0 && withAfterMass ? 1 : 0;
             values = current < layer.KvHeads ? layer.Chunks : 0;
             Keys = next < layer.KvHeads ? layer.Chunks : 0;
@@ -113,19 +110,39 @@ internal static class LayerPipeline
         /// <summary>GEMM chunks of head p in this period.</summary>
         public int GemmChunks { get; }
 
-        public int Count => mass + after + values + Keys;
+        public int Count => merge + mass + after + values + Keys;
 
         public void Run(int item, HeadResult[] results, Action<int>? afterMass, ChunkWorker worker)
         {
-            if (item < mass)
+            // The flags are raised in finally blocks: an item that throws must not leave another
+            // thread spinning (the team rethrows the exception once every thread has returned).
+            if (item < merge)
             {
-                WindowScoresPass.AccumulateChunk(layer, done, results[done], item, worker);
-                Interlocked.Increment(ref massFinished);
+                try
+                {
+                    WindowScoresPass.MergeChunkStatistics(layer, done);
+                }
+                finally
+                {
+                    Volatile.Write(ref merged, 1);
+                }
+            }
+            else if ((item -= merge) < mass)
+            {
+                // Items are taken in order: the merge is finished or running on another thread.
+                try
+                {
+                    SpinUntil(ref merged, 1);
+                    WindowScoresPass.AccumulateChunk(layer, done, results[done], item, worker);
+                }
+                finally
+                {
+                    Interlocked.Increment(ref massFinished);
+                }
             }
             else if ((item -= mass) < after)
             {
-                // Items are taken in order, so every mass item is finished or running on another thread.
-                SpinWait.SpinUntil(() => Volatile.Read(ref massFinished) == mass);
+                WaitForMass();
                 afterMass!(done);
             }
             else if ((item -= after) < values)
@@ -136,6 +153,28 @@ internal static class LayerPipeline
             else
             {
                 HeadStatsPass.KeyChunk(layer, next, results[next], item - values, worker);
+                if (Interlocked.Increment(ref keysFinished) == Keys)
+                {
+                    WaitForMass();
+                    FinishKeys(layer, next, results[next], worker);
+                }
+            }
+        }
+
+        /// <summary>Every mass item is finished or running on another thread (they come first): wait for them.</summary>
+        private void WaitForMass() => SpinUntil(ref massFinished, mass);
+
+        /// <summary>
+        /// Spins (yielding, never sleeping) until another thread sets <paramref name="flag"/>: the waits
+        /// here are tens of µs, and SpinWait.SpinUntil's Thread.Sleep(1) turned one into a 1.3 ms stall
+        /// of the last period.
+        /// </summary>
+        private static void SpinUntil(ref int flag, int value)
+        {
+            var spin = default(SpinWait);
+            while (Volatile.Read(ref flag) != value)
+            {
+                spin.SpinOnce(sleep1Threshold: -1);
             }
         }
     }

@@ -23,13 +23,14 @@ internal static unsafe class WindowScoresPass
     /// puts the logits in log2 units, so the softmax takes 2^x (<see cref="FastExp.Exp2(float)"/>,
     /// cheaper than e^x) and the chunk statistics are merged with exp2.
     /// </summary>
-    public static void PackQueries(FastLayer layer, int head)
+    /// <param name="worker">The calling thread's worker (its row scratch widens fp16/bf16 queries).</param>
+    public static void PackQueries(FastLayer layer, int head, ChunkWorker worker)
     {
         int dim = layer.Dim, rows = layer.Rows;
         float* panel = layer.SlotOf(head).QueryPanel.Pointer;
         new Span<float>(panel, dim * rows).Clear();
         float scale = (float)(Math.Log2(Math.E) / Math.Sqrt(dim));
-        float* scratch = layer.Workspace.Worker(0).Row.Pointer;
+        float* scratch = worker.Row.Pointer;
         for (int g = 0; g < layer.Groups; g++)
         {
             for (int w = 0; w < layer.Window; w++)
