@@ -16,6 +16,9 @@ internal sealed class ChunkWorker
     /// <summary>One 12-key block's seven Strassen sums of centred keys (<see cref="StrassenLogitKernel"/>).</summary>
     public AlignedBuffer<float> Combinations { get; } = new();
 
+    /// <summary>[chunk, 16] lane sums of each key's k·μ, started by <see cref="StrassenLogitKernel"/>'s packing.</summary>
+    public AlignedBuffer<float> KeyPartials { get; } = new();
+
     public AlignedBuffer<float> UnitSum { get; } = new();
 
     public AlignedBuffer<float> RawSum { get; } = new();
@@ -30,6 +33,7 @@ internal sealed class ChunkWorker
         UnitSum.Ensure(dim);
         RawSum.Ensure(dim);
         Scales.Ensure(chunkTokens);
+        KeyPartials.Ensure((long)chunkTokens * LogitKernel.Lanes);
         Tile.Ensure((long)chunkTokens * rows);
     }
 }

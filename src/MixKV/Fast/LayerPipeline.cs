@@ -46,8 +46,8 @@ internal static class LayerPipeline
             layer.Scheduler.RunBeside(items.Count, (item, worker) => items.Run(item, results, afterMass, ws.Worker(worker)), items.GemmChunks, (c, worker) =>
             {
                 ChunkGemm g = WindowScoresPass.Begin(layer, head, c, ws.Worker(worker), firstPass: true);
-                WindowScoresPass.Gemm(layer, head, g, 0, g.Count, ws.Worker(worker));
-                WindowScoresPass.Finish(layer, head, results[head], g);
+                int dotted = WindowScoresPass.Gemm(layer, head, g, 0, g.Count, ws.Worker(worker));
+                WindowScoresPass.Finish(layer, head, results[head], g, dotted, ws.Worker(worker));
             });
 
             checkFinite(); // after the pass over head p + 1's keys and before its GEMM in the next period

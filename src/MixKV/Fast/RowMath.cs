@@ -120,11 +120,37 @@ internal static unsafe class RowMath
     /// <summary>Rows j and j + 1 dotted with v (one vector of 16 partial sums each), folded into one vector: 8 partial sums of each.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Vector512<float> PairSums(float* rows, long stride, int j, Vector512<float> v0, Vector512<float> v1, Vector512<float> v2, Vector512<float> v3,
-        Vector512<float> v4, Vector512<float> v5, Vector512<float> v6, Vector512<float> v7)
+        Vector512<float> v4, Vector512<float> v5, Vector512<float> v6, Vector512<float> v7) =>
+        Pair(RowSums(rows + (j * stride), v0, v1, v2, v3, v4, v5, v6, v7), RowSums(rows + ((j + 1) * stride), v0, v1, v2, v3, v4, v5, v6, v7));
+
+    /// <summary>Two rows' 16 partial sums folded into one vector: 8 partial sums of each.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<float> Pair(Vector512<float> first, Vector512<float> second) =>
+        Avx512F.Shuffle4x128(first, second, 0b01_00_01_00) + Avx512F.Shuffle4x128(first, second, 0b11_10_11_10);
+
+    /// <summary>
+    /// The sums of sixteen rows of 16 partial sums each (row j at partials + 16j, as
+    /// <see cref="StrassenLogitKernel"/> leaves a key's k·μ): the reduction tree of <see cref="Dots128x16"/>.
+    /// </summary>
+    public static void SumsOf16(float* partials, float* sums)
     {
-        Vector512<float> first = RowSums(rows + (j * stride), v0, v1, v2, v3, v4, v5, v6, v7);
-        Vector512<float> second = RowSums(rows + ((j + 1) * stride), v0, v1, v2, v3, v4, v5, v6, v7);
-        return Avx512F.Shuffle4x128(first, second, 0b01_00_01_00) + Avx512F.Shuffle4x128(first, second, 0b11_10_11_10);
+        if (!Avx512F.IsSupported)
+        {
+            for (int j = 0; j < 16; j++)
+            {
+                sums[j] = Vector512.Sum(Vector512.Load(partials + (16 * j)));
+            }
+
+            return;
+        }
+
+        Vector512<float> b0 = Pair(Vector512.Load(partials), Vector512.Load(partials + 16)), b1 = Pair(Vector512.Load(partials + 32), Vector512.Load(partials + 48));
+        Vector512<float> b2 = Pair(Vector512.Load(partials + 64), Vector512.Load(partials + 80)), b3 = Pair(Vector512.Load(partials + 96), Vector512.Load(partials + 112));
+        Vector512<float> b4 = Pair(Vector512.Load(partials + 128), Vector512.Load(partials + 144)), b5 = Pair(Vector512.Load(partials + 160), Vector512.Load(partials + 176));
+        Vector512<float> b6 = Pair(Vector512.Load(partials + 192), Vector512.Load(partials + 208)), b7 = Pair(Vector512.Load(partials + 224), Vector512.Load(partials + 240));
+        Vector512<float> c0 = QuarterSums(b0, b1), c1 = QuarterSums(b2, b3), c2 = QuarterSums(b4, b5), c3 = QuarterSums(b6, b7);
+        Vector512<float> lanes = LaneSums(LaneSums(c0, c1), LaneSums(c2, c3));
+        Avx512F.PermuteVar16x32(lanes, Vector512.Create(0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15)).Store(sums);
     }
 
     /// <summary>Σ over the 8 column blocks of row r · v, lane by lane (the 16 partial sums of one row's dot).</summary>

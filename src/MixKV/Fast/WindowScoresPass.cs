@@ -91,29 +91,39 @@ internal static unsafe class WindowScoresPass
     /// <summary>
     /// Step 1, keys [from, to) of the chunk (relative): their logit rows, the whole 12-key blocks by
     /// <see cref="StrassenLogitKernel"/> where the shape allows, the rest by <see cref="LogitKernel"/>.
+    /// In the first pass the Strassen packing also starts those keys' k·μ (the worker's
+    /// <see cref="ChunkWorker.KeyPartials"/>); returns how many keys from <paramref name="from"/> it did.
     /// </summary>
-    public static void Gemm(FastLayer layer, int head, in ChunkGemm g, int from, int to, ChunkWorker worker)
+    public static int Gemm(FastLayer layer, int head, in ChunkGemm g, int from, int to, ChunkWorker worker)
     {
-        int rows = layer.Rows;
+        int rows = layer.Rows, dotted = 0;
         float* rowMax = g.MaxInKernel ? g.ChunkMax : null;
         if (layer.Strassen)
         {
-            from += StrassenLogitKernel.Compute(layer.SlotOf(head).StrassenPanels.Pointer, rows, g.Keys + (from * g.Stride), g.Stride, layer.Center(head), to - from, g.Count - from,
-                layer.Dim, g.Tile + ((long)from * rows), rowMax, worker.Combinations.Pointer);
+            float* mu = g.FirstPass ? layer.MeanUnitKey(head) : null;
+            int done = StrassenLogitKernel.Compute(layer.SlotOf(head).StrassenPanels.Pointer, rows, g.Keys + (from * g.Stride), g.Stride, layer.Center(head), to - from, g.Count - from,
+                layer.Dim, g.Tile + ((long)from * rows), rowMax, worker.Combinations.Pointer, mu, worker.KeyPartials.Pointer + ((long)from * LogitKernel.Lanes));
+            dotted = mu == null ? 0 : done;
+            from += done;
         }
 
         LogitKernel.Compute(layer.SlotOf(head).QueryPanel.Pointer, rows, g.Keys + (from * g.Stride), g.Stride, layer.Center(head), to - from, g.Count - from,
             layer.Dim, g.Tile + ((long)from * rows), rowMax, layer.Wide);
+        return dotted;
     }
 
-    /// <summary>Step 1, end of a chunk: mask, exp and softmax statistics, and (first pass) the similarity k̂·μ from the rows the GEMM pulled into the cache.</summary>
-    public static void Finish(FastLayer layer, int head, HeadResult result, in ChunkGemm g)
+    /// <summary>
+    /// Step 1, end of a chunk: mask, exp and softmax statistics, and (first pass) the similarity k̂·μ,
+    /// the first <paramref name="dotted"/> keys' from the lane sums <see cref="Gemm"/> left in the
+    /// worker, the others from the rows the GEMM pulled into the cache.
+    /// </summary>
+    public static void Finish(FastLayer layer, int head, HeadResult result, in ChunkGemm g, int dotted, ChunkWorker worker)
     {
         HeadSlot slot = layer.SlotOf(head);
         int rows = layer.Rows;
         if (g.FirstPass)
         {
-            Similarity(layer, head, result, g); // first, while the GEMM's key rows are nearest
+            Similarity(layer, head, result, g, dotted, worker.KeyPartials.Pointer); // first, while the GEMM's key rows are nearest
         }
 
         MaskFuture(layer, g.Tile, g.First, g.Count);
@@ -122,30 +132,29 @@ internal static unsafe class WindowScoresPass
     }
 
     /// <summary>k̂·μ of the chunk's prefix keys (spec section 3).</summary>
-    private static void Similarity(FastLayer layer, int head, HeadResult result, in ChunkGemm g)
+    private static void Similarity(FastLayer layer, int head, HeadResult result, in ChunkGemm g, int dotted, float* partials)
     {
         int dim = layer.Dim;
         bool wide = layer.Wide;
         float* mu = layer.MeanUnitKey(head);
         bool unrolled = wide && dim == 128;
         int n = g.First, end = Math.Min(g.First + g.Count, layer.Prefix);
-        if (unrolled)
+        // Sixteen keys at a time: one shuffle-tree reduction instead of sixteen horizontal sums, and
+        // the sixteen divisions as two vector ones (one by one, each widening wrote into the register
+        // the last division had just produced, so the keys' divisions ran one after another).
+        float* dots = stackalloc float[16];
+        fixed (double* norms = result.KeyNorms, similarity = result.Similarity)
         {
-            // Sixteen keys at a time: one shuffle-tree reduction instead of sixteen horizontal sums,
-            // and the sixteen divisions as two vector ones. One by one, each widening wrote into the
-            // register the last division had just produced, so the keys' divisions ran one after
-            // another. Same arithmetic, same bits.
-            float* dots = stackalloc float[16];
-            var floor = Vector512.Create(SpecConstants.KeyNormFloor);
-            fixed (double* norms = result.KeyNorms, similarity = result.Similarity)
+            for (int started = Math.Min(end, g.First + dotted); n + 16 <= started; n += 16)
             {
-                for (; n + 16 <= end; n += 16)
-                {
-                    RowMath.Dots128x16(g.Keys + ((n - g.First) * g.Stride), g.Stride, mu, dots);
-                    (Vector512<double> lower, Vector512<double> upper) = Vector512.Widen(Vector512.Load(dots));
-                    (lower / Vector512.Max(Vector512.Load(norms + n), floor)).Store(similarity + n);
-                    (upper / Vector512.Max(Vector512.Load(norms + n + 8), floor)).Store(similarity + n + 8);
-                }
+                RowMath.SumsOf16(partials + ((long)(n - g.First) * LogitKernel.Lanes), dots);
+                DivideByNorms(dots, norms + n, similarity + n);
+            }
+
+            for (; unrolled && n + 16 <= end; n += 16)
+            {
+                RowMath.Dots128x16(g.Keys + ((n - g.First) * g.Stride), g.Stride, mu, dots);
+                DivideByNorms(dots, norms + n, similarity + n);
             }
         }
 
@@ -155,6 +164,15 @@ internal static unsafe class WindowScoresPass
             float dot = unrolled ? RowMath.Dot128(k, mu) : RowMath.Dot(k, mu, dim, wide);
             result.Similarity[n] = dot / Math.Max(result.KeyNorms[n], SpecConstants.KeyNormFloor);
         }
+    }
+
+    /// <summary>similarity[i] = dots[i] / max(norms[i], floor) for sixteen keys, in double.</summary>
+    private static void DivideByNorms(float* dots, double* norms, double* similarity)
+    {
+        var floor = Vector512.Create(SpecConstants.KeyNormFloor);
+        (Vector512<double> lower, Vector512<double> upper) = Vector512.Widen(Vector512.Load(dots));
+        (lower / Vector512.Max(Vector512.Load(norms), floor)).Store(similarity);
+        (upper / Vector512.Max(Vector512.Load(norms + 8), floor)).Store(similarity + 8);
     }
 
     /// <summary>Step 2 of a whole prefix chunk, recomputing its exp tile when tiles are not kept.</summary>
@@ -168,8 +186,8 @@ internal static unsafe class WindowScoresPass
         else
         {
             ChunkGemm g = Begin(layer, head, chunk, worker, firstPass: false);
-            Gemm(layer, head, g, 0, g.Count, worker);
-            Finish(layer, head, result, g);
+            int dotted = Gemm(layer, head, g, 0, g.Count, worker);
+            Finish(layer, head, result, g, dotted, worker);
             tile = g.Exp;
         }
 

@@ -38,4 +38,33 @@ public sealed unsafe class RowMathTests
             }
         }
     }
+
+    /// <summary>The reduction of sixteen rows' lane sums lands in row order, each the row's sum to fp32 rounding.</summary>
+    [Test]
+    public void SumsOf16_AreEachRowsSum_InRowOrder()
+    {
+        var rng = TestRandom.ForCurrentTest();
+        for (int round = 0; round < 20; round++)
+        {
+            float[] partials = Enumerable.Range(0, 16 * 16).Select(_ => (float)rng.Uniform(-3, 3)).ToArray();
+            var sums = new float[16];
+            Array.Fill(sums, float.NaN); // poisoned: all 16 must be written
+            fixed (float* p = partials, s = sums)
+            {
+                RowMath.SumsOf16(p, s);
+            }
+
+            for (int j = 0; j < 16; j++)
+            {
+                double exact = 0, scale = 0;
+                for (int lane = 0; lane < 16; lane++)
+                {
+                    exact += partials[(16 * j) + lane];
+                    scale += Math.Abs(partials[(16 * j) + lane]);
+                }
+
+                Assert.That(sums[j], Is.EqualTo(exact).Within(1e-6 * scale), rng.Say($"round {round}, row {j}"));
+            }
+        }
+    }
 }

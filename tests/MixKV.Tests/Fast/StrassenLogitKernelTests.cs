@@ -40,17 +40,40 @@ public sealed unsafe class StrassenLogitKernelTests
         Array.Fill(tile, float.NaN); // poisoned: every element must be written
         Array.Fill(rowMax, float.NegativeInfinity);
         var classical = new float[keyCount * rows];
+        float[] mu = Enumerable.Range(0, dim).Select(_ => (float)rng.Uniform(-0.3, 0.3)).ToArray();
+        var partials = new float[keyCount * 16];
+        Array.Fill(partials, float.NaN); // poisoned: every whole block's keys must be written
 
         int done;
-        fixed (float* k = keys, c = center, q = qt, p = panels, a = combinations, t = tile, m = rowMax, t0 = classical)
+        fixed (float* k = keys, c = center, q = qt, p = panels, a = combinations, t = tile, m = rowMax, t0 = classical, u = mu, lanes = partials)
         {
             StrassenLogitKernel.PackPanels(q, rows, dim, p);
-            done = StrassenLogitKernel.Compute(p, rows, k, stride, c, keyCount, keyCount, dim, t, m, a);
+            done = StrassenLogitKernel.Compute(p, rows, k, stride, c, keyCount, keyCount, dim, t, m, a, u, lanes);
             LogitKernel.Compute(q, rows, k + ((long)done * stride), stride, c, keyCount - done, keyCount - done, dim, t + ((long)done * rows), m, wide: true);
             LogitKernel.Compute(q, rows, k, stride, c, keyCount, keyCount, dim, t0, null, wide: true);
         }
 
         Assert.That(done, Is.EqualTo(keyCount / 12 * 12), "whole blocks only");
+        for (int j = 0; j < done; j++)
+        {
+            // The lane sums of the raw (uncentred) key's dot with μ, for the similarity k̂·μ.
+            double exact = 0, magnitude = 0, sum = 0;
+            for (int d = 0; d < dim; d++)
+            {
+                double term = (double)keys[(j * stride) + d] * mu[d];
+                exact += term;
+                magnitude += Math.Abs(term);
+            }
+
+            for (int lane = 0; lane < 16; lane++)
+            {
+                Assert.That(float.IsFinite(partials[(j * 16) + lane]), rng.Say($"partials[{j}, {lane}] not written"));
+                sum += partials[(j * 16) + lane];
+            }
+
+            Assert.That(sum, Is.EqualTo(exact).Within(1e-6 * magnitude), rng.Say($"k·mu lane sums of key {j} (D {dim}, large mean {largeMean})"));
+        }
+
         double worstStrassen = 0, worstClassical = 0;
         for (int j = 0; j < keyCount; j++)
         {
