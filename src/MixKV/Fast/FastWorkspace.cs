@@ -95,8 +95,8 @@ internal sealed class HeadSlot
     /// <summary>[chunks, R]: exp(chunk max - row max) / (row sum · W [· G]): turns a tile entry into its share of A.</summary>
     public AlignedBuffer<float> Factors { get; } = new();
 
-    /// <summary>[chunks, chunk, R] exp tiles of the head (only when <see cref="FastLayer.StoreTiles"/>).</summary>
-    public AlignedBuffer<float> Tiles { get; } = new();
+    /// <summary>[chunks, chunk, R] exp tiles of the head (only when <see cref="FastLayer.StoreTiles"/>), on huge pages where the OS gives them.</summary>
+    public HugePageBuffer<float> Tiles { get; } = new();
 
     public void Ensure(FastLayer layer)
     {
