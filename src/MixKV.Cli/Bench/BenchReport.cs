@@ -35,6 +35,7 @@ internal static class BenchReport
             json.WriteNumber("seed", r.Shape.Seed);
             json.WriteBoolean("check_finite", r.Options.CheckFinite);
             json.WriteBoolean("resident", r.Resident);
+            json.WriteBoolean("huge_pages", r.HugePages);
             json.WriteNumber("kept_tokens", result.KeptTokens);
             json.WriteNumber("median_ms", result.MedianMs);
             json.WriteNumber("min_ms", result.MinMs);
@@ -90,7 +91,7 @@ internal static class BenchReport
         BenchRequest r = result.Request;
         BenchShape s = r.Shape;
         console.WriteLine(Invariant($"mixkv bench: backend {result.BackendNote}; N {s.Tokens}, Hq {s.QueryHeads}, Hkv {s.KvHeads}, D {s.HeadDim}, W {s.Window}, budget {r.Options.Budget}, {r.Options.Method.Name()}+{r.Options.Score.Name()}, {DTypeFlag(s.DType)}, seed {s.Seed}"));
-        console.WriteLine(Invariant($"  {r.Repeat} timed repetitions after {r.Warmup} warm-up; {result.KeptTokens} rows kept per call"));
+        console.WriteLine(Invariant($"  {r.Repeat} timed repetitions after {r.Warmup} warm-up; {result.KeptTokens} rows kept per call{(r.HugePages ? "; inputs in HugePageMemory" : "")}"));
         var table = new Table().AddColumns("", "ms");
         table.Columns[1].RightAligned();
         table.AddRow("median", Ms(result.MedianMs));

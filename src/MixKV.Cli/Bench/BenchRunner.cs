@@ -8,7 +8,9 @@ namespace MixKV.Cli.Bench;
 /// <summary>What `mixkv bench` measures: one layer, one backend, options of spec sections 2–5.</summary>
 /// <param name="CopyGigabytesPerSecond">With --per-kernel: the device's copy rate (bytes read + written), for each kernel's share of its floor; 0 leaves that column out.</param>
 /// <param name="Resident">Kernel backends: the layer stays on the device and each repetition is the device API's queue-and-wait (no transfers, no per-stage times).</param>
-internal sealed record BenchRequest(BenchShape Shape, CompressionOptions Options, string Backend, int Repeat, int Warmup, bool PerKernel = false, double CopyGigabytesPerSecond = 0, bool Resident = false);
+/// <param name="HugePages">The random inputs in <see cref="HugePageMemory"/> instead of managed arrays (what an engine that allocates its cache that way sees).</param>
+internal sealed record BenchRequest(BenchShape Shape, CompressionOptions Options, string Backend, int Repeat, int Warmup, bool PerKernel = false, double CopyGigabytesPerSecond = 0, bool Resident = false,
+    bool HugePages = false);
 
 /// <summary>Wall time of every timed repetition and the stage times the backend reported for it.</summary>
 /// <param name="Kernels">With --per-kernel: every kernel instance's time per layer (<see cref="KernelBackend.ProfileKernels"/>), else null.</param>
@@ -79,7 +81,7 @@ internal static class BenchRunner
             throw new CliUsageException($"--resident: only the kernel backends (cuda, emulated) have a device to keep the layer on; backend '{backend.Name}' does not");
         }
 
-        LayerInputs inputs = request.Shape.CreateInputs();
+        LayerInputs inputs = request.Shape.CreateInputs(request.HugePages);
         if (request.Resident)
         {
             return RunResident(request, (KernelBackend)backend, note, inputs);

@@ -25,22 +25,23 @@ internal sealed record BenchShape(int Tokens, int QueryHeads, int KvHeads, int H
     /// Standard-normal K, V [Hkv, N, D] and window queries [Hq, W, D] (packed, HND). The benchmark
     /// only reads them, so every repetition sees the same bytes.
     /// </summary>
-    public LayerInputs CreateInputs()
+    /// <param name="hugePages">In <see cref="HugePageMemory"/> (kept until the inputs are collected) instead of managed arrays.</param>
+    public LayerInputs CreateInputs(bool hugePages = false)
     {
         Check();
-        byte[] keys = Fill(0, (long)KvHeads * Tokens * HeadDim);
-        byte[] values = Fill(1, (long)KvHeads * Tokens * HeadDim);
-        byte[] queries = Fill(2, (long)QueryHeads * Window * HeadDim);
+        Memory<byte> keys = Fill(0, (long)KvHeads * Tokens * HeadDim, hugePages);
+        Memory<byte> values = Fill(1, (long)KvHeads * Tokens * HeadDim, hugePages);
+        Memory<byte> queries = Fill(2, (long)QueryHeads * Window * HeadDim, hugePages);
         return new LayerInputs(
             HeadTensor.Create(keys, DType, TensorLayout.Hnd, KvHeads, Tokens, HeadDim),
             HeadTensor.Create(values, DType, TensorLayout.Hnd, KvHeads, Tokens, HeadDim),
             HeadTensor.Create(queries, DType, TensorLayout.Hnd, QueryHeads, Window, HeadDim));
     }
 
-    private byte[] Fill(int tensor, long elements)
+    private Memory<byte> Fill(int tensor, long elements, bool hugePages)
     {
         int size = DType.Size();
-        var data = new byte[elements * size];
+        Memory<byte> data = hugePages ? new HugePageMemory(checked((int)(elements * size))).Memory : new byte[elements * size];
         int chunks = (int)((elements + ChunkElements - 1) / ChunkElements);
         Parallel.For(0, chunks, chunk =>
         {
@@ -48,7 +49,7 @@ internal sealed record BenchShape(int Tokens, int QueryHeads, int KvHeads, int H
             var gaussian = new Gaussian(unchecked((Seed * 1_000_003) + (tensor * 7_919) + (chunk * 104_729)));
             long first = (long)chunk * ChunkElements;
             int count = (int)Math.Min(ChunkElements, elements - first);
-            Span<byte> bytes = data.AsSpan(checked((int)(first * size)), count * size);
+            Span<byte> bytes = data.Span.Slice(checked((int)(first * size)), count * size);
             for (int i = 0; i < count; i++)
             {
                 ElementCodec.Write(bytes.Slice(i * size, size), DType, (float)gaussian.Next());

@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using System.Text.Json;
 using MixKV.Cli.Bench;
 using MixKV.Tensors;
@@ -16,7 +17,7 @@ public sealed class BenchCommandTests
     private static readonly string[] Small = ["bench", "--backend", "cpu", "--tokens", "96", "--q-heads", "4", "--kv-heads", "2", "--head-dim", "16", "--window", "8", "--budget", "24", "--warmup", "1"];
 
     private static readonly string[] Fields =
-        ["backend", "tokens", "q_heads", "kv_heads", "head_dim", "window", "budget", "method", "score", "dtype", "repeat", "resident", "median_ms", "min_ms", "times_ms", "stages_ms"];
+        ["backend", "tokens", "q_heads", "kv_heads", "head_dim", "window", "budget", "method", "score", "dtype", "repeat", "resident", "huge_pages", "median_ms", "min_ms", "times_ms", "stages_ms"];
 
     private static readonly string[] Stages = ["window_scores", "head_stats", "mix", "budget", "select", "gather"];
 
@@ -114,6 +115,43 @@ public sealed class BenchCommandTests
         Assert.That(a.Keys.Data.ToArray(), Is.Not.EqualTo(a.Values.Data.ToArray()), "K and V are different streams");
     }
 
+    [Test]
+    public void HugePageInputsHoldTheSameBytes()
+    {
+        var shape = new BenchShape(40, 4, 2, 8, 8, DType.BF16, 5);
+
+        LayerInputs managed = shape.CreateInputs(), huge = shape.CreateInputs(hugePages: true);
+
+        Assert.That(huge.Keys.Data.ToArray(), Is.EqualTo(managed.Keys.Data.ToArray()));
+        Assert.That(huge.Values.Data.ToArray(), Is.EqualTo(managed.Values.Data.ToArray()));
+        Assert.That(huge.Queries.Data.ToArray(), Is.EqualTo(managed.Queries.Data.ToArray()));
+        Assert.That(MemoryMarshal.TryGetArray((ReadOnlyMemory<byte>)huge.Keys.Data, out _), Is.False, "native memory, not an array");
+    }
+
+    [Test]
+    public void HugePagesRunKeepsWhatManagedInputsKeep()
+    {
+        (JsonDocument managed, JsonDocument huge) = WithAndWithout([.. With("--backend", "fast"), "--repeat", "2", "--json"], "--huge-pages", "huge_pages");
+        managed.Dispose();
+        huge.Dispose();
+    }
+
+    /// <summary>
+    /// <paramref name="args"/> run without and with <paramref name="flag"/>: the flagged run exits 0 and
+    /// reports <paramref name="field"/> true (the other false), and both keep the same number of rows.
+    /// </summary>
+    private static (JsonDocument Plain, JsonDocument Flagged) WithAndWithout(string[] args, string flag, string field)
+    {
+        CliRun plain = CliRun.Of(args), flagged = CliRun.Of([.. args, flag]);
+        Assert.That(plain.ExitCode, Is.EqualTo(0), plain.ToString());
+        Assert.That(flagged.ExitCode, Is.EqualTo(0), flagged.ToString());
+        JsonDocument p = JsonDocument.Parse(plain.Stdout), f = JsonDocument.Parse(flagged.Stdout);
+        Assert.That(f.RootElement.GetProperty(field).GetBoolean(), Is.True, $"{field} with {flag}");
+        Assert.That(p.RootElement.GetProperty(field).GetBoolean(), Is.False, $"{field} without {flag}");
+        Assert.That(f.RootElement.GetProperty("kept_tokens").GetInt32(), Is.EqualTo(p.RootElement.GetProperty("kept_tokens").GetInt32()), "rows kept");
+        return (p, f);
+    }
+
     /// <summary><see cref="Small"/> with <paramref name="flag"/> set to <paramref name="value"/> (replaced when present, else added).</summary>
     private static string[] With(string flag, string value)
     {
@@ -195,15 +233,8 @@ public sealed class BenchCommandTests
     [Test]
     public void ResidentRunsKeepWhatTheHostPathKeeps()
     {
-        string[] args = [.. With("--backend", "emulated"), "--repeat", "2", "--method", "adakv", "--json"];
-        CliRun host = CliRun.Of(args);
-        CliRun resident = CliRun.Of([.. args, "--resident"]);
-
-        Assert.That(resident.ExitCode, Is.EqualTo(0), resident.ToString());
-        using JsonDocument h = JsonDocument.Parse(host.Stdout), r = JsonDocument.Parse(resident.Stdout);
-        Assert.That(r.RootElement.GetProperty("resident").GetBoolean(), Is.True);
-        Assert.That(h.RootElement.GetProperty("resident").GetBoolean(), Is.False);
-        Assert.That(r.RootElement.GetProperty("kept_tokens").GetInt32(), Is.EqualTo(h.RootElement.GetProperty("kept_tokens").GetInt32()));
+        (JsonDocument host, JsonDocument resident) = WithAndWithout([.. With("--backend", "emulated"), "--repeat", "2", "--method", "adakv", "--json"], "--resident", "resident");
+        using JsonDocument h = host, r = resident;
         Assert.That(r.RootElement.GetProperty("stages_ms").EnumerateObject(), Is.Empty, "no per-stage times without per-stage waits");
         Assert.That(r.RootElement.GetProperty("times_ms").EnumerateArray().Select(t => t.GetDouble()), Has.Exactly(2).GreaterThan(0));
     }
