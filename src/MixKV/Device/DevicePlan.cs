@@ -81,9 +81,10 @@ public sealed class DevicePlan
     /// <summary>Scratch bytes the caller hands to the run.</summary>
     public long WorkspaceBytes { get; }
 
-    /// <summary>Validates options and shapes (spec section 8) and plans the run.</summary>
+    /// <summary>Heads are a grid axis of several kernels (gridDim.y, at most 65535).</summary>
     private const int MaxGridHeads = 65535;
 
+    /// <summary>Validates options and shapes (spec section 8) and plans the run.</summary>
     public static DevicePlan Create(int queryHeads, int kvHeads, int tokens, int headDim, CompressionOptions options, LayerPosition layer)
     {
         ArgumentNullException.ThrowIfNull(options);
@@ -94,7 +95,6 @@ public sealed class DevicePlan
         Require(queryHeads % kvHeads == 0, nameof(queryHeads), $"query heads ({queryHeads}) must be a multiple of KV heads ({kvHeads})");
         Require(tokens >= 1, nameof(tokens), $"tokens must be >= 1 (got {tokens})");
         Require(headDim >= 1, nameof(headDim), $"head dim must be >= 1 (got {headDim})");
-        // Heads are a grid axis of several kernels (gridDim.y, at most 65535).
         Require(queryHeads <= MaxGridHeads, nameof(queryHeads), $"the device kernels take at most {MaxGridHeads} query heads (got {queryHeads})");
         if (options.Redundancy is { } table)
         {

@@ -35,22 +35,14 @@ internal static class Budget
         LaunchConfig grid = Launch.Config((uint)RadixGrid.Blocks(prefix), (uint)kvHeads, BlockSizes.RadixGrid);
         if (options.Normalize)
         {
-            EnqueueRadixPasses(runtime, grid, parameters with { PerHead = 1 });
+            RadixGrid.EnqueuePasses(runtime, "adakv_radix_pass", grid, pass => parameters with { PerHead = 1, Pass = pass });
             runtime.Launch("adakv_share_sums", grid, parameters);
         }
 
         runtime.Launch("adakv_share_factor", Launch.Config((uint)kvHeads, 1, BlockSizes.AdakvSingle), parameters);
-        EnqueueRadixPasses(runtime, grid, parameters with { PerHead = 0 });
+        RadixGrid.EnqueuePasses(runtime, "adakv_radix_pass", grid, pass => parameters with { PerHead = 0, Pass = pass });
         runtime.Launch("adakv_head_counts", grid, parameters);
         runtime.Launch("adakv_caps", Launch.Config(1, 1, BlockSizes.AdakvSingle), parameters);
-    }
-
-    private static void EnqueueRadixPasses(IKernelRuntime runtime, LaunchConfig grid, AdakvParams parameters)
-    {
-        for (int pass = 0; pass < 4; pass++)
-        {
-            runtime.Launch("adakv_radix_pass", grid, parameters with { Pass = pass });
-        }
     }
 
     /// <summary>len_h = cap_h + W and cu_lens; <paramref name="deviceCaps"/> null means every head keeps <paramref name="uniformCap"/>.</summary>

@@ -29,10 +29,7 @@ internal static class Select
             Span = RadixGrid.Span,
         };
         LaunchConfig grid = Launch.Config((uint)RadixGrid.Blocks(prefix), (uint)kvHeads, BlockSizes.RadixGrid);
-        for (int pass = 0; pass < 4; pass++)
-        {
-            runtime.Launch("select_radix_pass", grid, parameters with { Pass = pass });
-        }
+        RadixGrid.EnqueuePasses(runtime, "select_radix_pass", grid, pass => parameters with { Pass = pass });
 
         runtime.Launch("select_span_counts", grid, parameters);
         runtime.Launch("select_topk", grid, parameters);
