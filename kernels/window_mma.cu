@@ -19,6 +19,7 @@
 #include "common/portability.cuh"
 #include "common/dtype.cuh"
 #include "common/mma.cuh"
+#include "common/ldmatrix.cuh"
 #include "common/reduce.cuh"
 #include "common/key_stats.cuh"
 #include "common/window_mass_params.cuh"
@@ -51,7 +52,7 @@ MIXKV_UNROLL
     for (int c = 0; c < 8; ++c) {
         acc[c][0] = acc[c][1] = acc[c][2] = acc[c][3] = 0.0f;
     }
-    const unsigned short* lane_keys = mixkv_lane_keys(tile, dim);
+    const mixkv_shared_row lane_keys = mixkv_lane_keys(tile, dim);
     for (int k = 0; k < dim; k += 16) {
         unsigned a[4];
         mixkv_row_fragment(a, q0, q1, k, word_rows);

@@ -20,6 +20,7 @@
 #include "common/portability.cuh"
 #include "common/dtype.cuh"
 #include "common/mma.cuh"
+#include "common/ldmatrix.cuh"
 #include "common/reduce.cuh"
 #include "common/key_stats.cuh"
 #include "common/key_tile.cuh"
@@ -60,7 +61,7 @@ MIXKV_UNROLL
     for (int c = 0; c < 8; ++c) {
         acc[c][0] = acc[c][1] = acc[c][2] = acc[c][3] = 0.0f;
     }
-    const unsigned short* lane_keys = mixkv_lane_keys(tile, dim);
+    const mixkv_shared_row lane_keys = mixkv_lane_keys(tile, dim);
 MIXKV_UNROLL
     for (int step = 0; step < 8; ++step) {
         if (16 * step < dim) {

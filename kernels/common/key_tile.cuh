@@ -7,6 +7,7 @@
 #include "portability.cuh"
 #include "dtype.cuh"
 #include "mma.cuh"
+#include "ldmatrix.cuh"
 #include "reduce.cuh"
 #include "key_stats.cuh"
 
@@ -149,24 +150,28 @@ __device__ __forceinline__ void mixkv_row_fragment(unsigned a[4], const T* q0, c
     a[3] = q1 ? mixkv_load_pair(q1, hi, word_rows) : 0u;
 }
 
-// The lane's first B fragment word in a staged tile: key `group`, dimensions 2·pair, 2·pair + 1.
-__device__ __forceinline__ const unsigned short* mixkv_lane_keys(const unsigned short* tile, int dim)
+// The row this lane addresses for the B fragments' ldmatrix (common/ldmatrix.cuh): lanes 8i..8i+7
+// give rows 0..7 of matrix i, which holds keys 8·(i / 2)..+7 and dimensions 8·(i % 2)..+7 of a block
+// of 16 keys by 16 dimensions. The rows are 16-byte aligned: the tile is, D + 8 is a multiple of 8.
+__device__ __forceinline__ mixkv_shared_row mixkv_lane_keys(const unsigned short* tile, int dim)
 {
-    const int lane = threadIdx.x % MIXKV_WARP;
-    return tile + (lane / 4) * (dim + MIXKV_MMA_PAD) + 2 * (lane % 4);
+    const int lane = threadIdx.x % MIXKV_WARP, matrix = lane / 8;
+    return mixkv_shared_row_of(tile + (8 * (matrix / 2) + lane % 8) * (dim + MIXKV_MMA_PAD) + 8 * (matrix % 2));
 }
 
 // One k step of a row tile's product with the staged keys: acc[c] += A (16 rows, dimensions
-// k..k+15) times keys 8·c..8·c+7 of the tile (B fragments from shared memory; `lane_keys` from
-// mixkv_lane_keys).
+// k..k+15) times keys 8·c..8·c+7 of the tile. One ldmatrix.x4 per pair of key columns gives both
+// columns' B fragments: matrices 0, 1 are keys 8·c.. at dimensions k.., k+8.. (b[0], b[1] of
+// column c), matrices 2, 3 the same for keys 8·(c+1)..; `lane_keys` from mixkv_lane_keys.
 template <typename T>
-__device__ __forceinline__ void mixkv_tile_step(float acc[8][4], const unsigned a[4], const unsigned short* lane_keys, int k, int dim)
+__device__ __forceinline__ void mixkv_tile_step(float acc[8][4], const unsigned a[4], mixkv_shared_row lane_keys, int k, int dim)
 {
 MIXKV_UNROLL
-    for (int c = 0; c < 8; ++c) {
-        const unsigned short* key = lane_keys + 8 * c * (dim + MIXKV_MMA_PAD) + k;
-        const unsigned b[2] = {*reinterpret_cast<const unsigned*>(key), *reinterpret_cast<const unsigned*>(key + 8)};
+    for (int c = 0; c < 8; c += 2) {
+        unsigned b[4];
+        mixkv_load_matrices_x4(b, mixkv_shared_row_plus(lane_keys, 8 * c * (dim + MIXKV_MMA_PAD) + k));
         mixkv_mma_m16n8k16<T>(acc[c], a, b, acc[c]);
+        mixkv_mma_m16n8k16<T>(acc[c + 1], a, b + 2, acc[c + 1]);
     }
 }
 

@@ -1,0 +1,71 @@
+// Four 8x8 matrices of 16-bit values from shared memory into mma fragment registers in one warp-wide
+// instruction: PTX `ldmatrix.sync.aligned.m8n8.x4.shared.b16` (sm_75+).
+//
+// Lanes 8i..8i+7 give the addresses of rows 0..7 of matrix i (16 contiguous bytes each, 16-byte
+// aligned); lane 4·group + pair receives in d[i] row `group`, columns 2·pair and 2·pair + 1 of
+// matrix i, the lower column in the low half. For a matrix whose rows are keys and whose columns
+// are 8 consecutive dimensions, that is exactly one B register of mma.m16n8k16 (common/mma.cuh), so
+// one instruction replaces four 32-bit shared loads and their address arithmetic (on an H100 the
+// B loads and their addresses were about a third of the window run kernels' per-tile instructions).
+//
+// The CPU runtime swaps the lanes' row addresses through block-scoped memory between two
+// __syncwarp()s and every lane reads its four words, as the hardware hands them out.
+#ifndef MIXKV_COMMON_LDMATRIX_CUH
+#define MIXKV_COMMON_LDMATRIX_CUH
+
+#include "portability.cuh"
+
+// Where a lane's matrix row lies: on the GPU its 32-bit address in the shared window, converted once
+// so that offsets fold into the load's immediate; on the CPU runtime a pointer.
+#if MIXKV_EMULATED
+typedef const unsigned short* mixkv_shared_row;
+#else
+typedef unsigned mixkv_shared_row;
+#endif
+
+__device__ __forceinline__ mixkv_shared_row mixkv_shared_row_of(const unsigned short* row)
+{
+#if MIXKV_EMULATED
+    return row;
+#else
+    unsigned address;
+    asm("{ .reg .u64 a; cvta.to.shared.u64 a, %1; cvt.u32.u64 %0, a; }" : "=r"(address) : "l"(row));
+    return address;
+#endif
+}
+
+// The row `values` 16-bit values further on.
+__device__ __forceinline__ mixkv_shared_row mixkv_shared_row_plus(mixkv_shared_row row, int values)
+{
+#if MIXKV_EMULATED
+    return row + values;
+#else
+    return row + 2u * static_cast<unsigned>(values);
+#endif
+}
+
+__device__ __forceinline__ void mixkv_load_matrices_x4(unsigned d[4], mixkv_shared_row row)
+{
+#if MIXKV_EMULATED
+    // Per warp of the block: every lane's row address (blocks have at most 32 warps).
+    __shared__ const unsigned short* rows[32][32];
+    const int linear = threadIdx.x + blockDim.x * (threadIdx.y + blockDim.y * threadIdx.z);
+    const int lane = linear % 32, warp = linear / 32;
+    rows[warp][lane] = row;
+    __syncwarp();
+    const int group = lane / 4, pair = lane % 4;
+    for (int i = 0; i < 4; ++i) {
+        d[i] = *reinterpret_cast<const unsigned*>(rows[warp][8 * i + group] + 2 * pair);
+    }
+    __syncwarp();  // nobody overwrites `rows` with the next load before every lane has read it
+#else
+    // "memory": the staged rows were written by other threads' copies, made visible by the barrier
+    // before this load; the clobber keeps the load after that barrier.
+    asm volatile("ldmatrix.sync.aligned.m8n8.x4.shared.b16 {%0,%1,%2,%3}, [%4];"
+                 : "=r"(d[0]), "=r"(d[1]), "=r"(d[2]), "=r"(d[3])
+                 : "r"(row)
+                 : "memory");
+#endif
+}
+
+#endif  // MIXKV_COMMON_LDMATRIX_CUH
