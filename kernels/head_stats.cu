@@ -1,7 +1,8 @@
 // Per-KV-head key/value statistics (spec section 3), three launches:
 //   head_key_partials  grid (ceil(N/64), Hkv), 256 threads: each warp normalises tokens of its
 //                      64-token chunk (norm by warp reduction), then threads sum the unit keys
-//                      per dimension over the chunk. Writes partial[Hkv, chunks, D]. One pass over K.
+//                      per dimension over the chunk, in common/key_stats.cuh's order. Writes
+//                      partial[Hkv, chunks, D]. One pass over K.
 //                      Not launched when the tile kernels run (D <= 128): window_tile_stats
 //                      (window_mma.cu) or window_run_stats (window_run.cu) writes the same
 //                      partials, with the same arithmetic, from the key tiles it stages.
@@ -91,11 +92,10 @@ __global__ void head_key_partials(const HeadKeyPartialsParams p)
     }
     __syncthreads();
     for (int i = threadIdx.x; i < p.head_dim; i += blockDim.x) {
-        float sum = 0.0f;
-        for (int t = 0; t < count; ++t) {
-            sum += mixkv_to_float(keys[(first + t) * p.key_token_stride + i]) * inverse_norm[t];
-        }
-        p.partial[(static_cast<long long>(head) * p.chunks + chunk) * p.head_dim + i] = sum;
+        const T* column = keys + first * p.key_token_stride + i;
+        const long long stride = p.key_token_stride;
+        p.partial[(static_cast<long long>(head) * p.chunks + chunk) * p.head_dim + i] =
+            mixkv_chunk_unit_sum(count, inverse_norm, [=](int t) { return mixkv_to_float(column[t * stride]); });
     }
 }
 

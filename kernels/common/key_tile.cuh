@@ -177,7 +177,8 @@ MIXKV_UNROLL
 
 // head_key_partials' arithmetic on the staged tile (see head_stats.cu): each key's norm is the
 // butterfly sum (offsets 16, 8, 4, 2, 1) of the lanes' squares over lane-strided dimensions, then
-// one thread per dimension sums the unit keys in token order, so both kernels write the same bits.
+// the unit keys are summed per dimension in common/key_stats.cuh's order, so both kernels write the
+// same bits.
 // fp32 tiles: as head_key_partials does it, a warp per key.
 template <typename T>
 __device__ __forceinline__ void mixkv_tile_key_partials(const float* tile, int pitch, int count, int dim, float* inverse_norm, float* partial)
@@ -196,11 +197,8 @@ __device__ __forceinline__ void mixkv_tile_key_partials(const float* tile, int p
     }
     __syncthreads();
     for (int i = threadIdx.x; i < dim; i += blockDim.x) {
-        float sum = 0.0f;
-        for (int t = 0; t < count; ++t) {
-            sum += tile[t * pitch + i] * inverse_norm[t];
-        }
-        partial[i] = sum;
+        const float* column = tile + i;
+        partial[i] = mixkv_chunk_unit_sum(count, inverse_norm, [=](int t) { return column[t * pitch]; });
     }
 }
 
@@ -210,7 +208,9 @@ __device__ __forceinline__ void mixkv_tile_key_partials(const float* tile, int p
 //     mixkv_warp_reduce_scatter8 sums them. Every key is summed in the very tree of
 //     mixkv_warp_reduce (IEEE addition commutes), and lane l ends with key l / 4, so the square root
 //     and the division run once per eight keys instead of once per key;
-//   - the per-dimension sums take two adjacent dimensions per thread from one 32-bit word.
+//   - the per-dimension sums take two adjacent dimensions per lane from one 32-bit word, and four
+//     lanes per pair of dimensions (the quarters of common/key_stats.cuh), so every warp has a
+//     share: with one thread per pair, two warps did all 64 keys while six waited at the barrier.
 template <typename T>
 __device__ __forceinline__ void mixkv_tile_key_partials(const unsigned short* tile, int pitch, int count, int dim, float* inverse_norm, float* partial)
 {
@@ -243,19 +243,34 @@ MIXKV_UNROLL
         }
     }
     __syncthreads();
-    for (int i = 2 * threadIdx.x; i < dim; i += 2 * blockDim.x) {
+    // Every warp takes 16 dimensions at a time: lane 8q + j sums dimensions 2j, 2j + 1 (one 32-bit
+    // word) over quarter q's tokens (common/key_stats.cuh), then two butterflies join the quarters
+    // as (Q0 + Q1) + (Q2 + Q3). A step's 32 words then lie on 32 banks (rows 2q + {0, 1} + 8i are
+    // 4 banks apart per row), and no warp sums more than its share.
+    const int quarter = lane / 8, word = lane % 8;
+    for (int i = 16 * warp + 2 * word; i < dim; i += 16 * warps) {
         const unsigned short* column = tile + i;
         float low = 0.0f, high = 0.0f;
-        for (int t = 0; t < count; ++t, column += pitch) {
-            const unsigned word = *reinterpret_cast<const unsigned*>(column);
+        for (int j = 0;; ++j) {
+            const int t = mixkv_quarter_token(quarter, j);
+            if (t >= count) {
+                break;
+            }
+            const unsigned pair = *reinterpret_cast<const unsigned*>(column + t * pitch);
             T first, second;
-            first.bits = static_cast<unsigned short>(word & 0xFFFFu);
-            second.bits = static_cast<unsigned short>(word >> 16);
+            first.bits = static_cast<unsigned short>(pair & 0xFFFFu);
+            second.bits = static_cast<unsigned short>(pair >> 16);
             const float inverse = inverse_norm[t];
             low += mixkv_to_float(first) * inverse;
             high += mixkv_to_float(second) * inverse;
         }
-        *reinterpret_cast<float2*>(partial + i) = make_float2(low, high);  // D and i even: 8-byte aligned
+        low += __shfl_xor_sync(MIXKV_FULL_MASK, low, 8);
+        high += __shfl_xor_sync(MIXKV_FULL_MASK, high, 8);
+        low += __shfl_xor_sync(MIXKV_FULL_MASK, low, 16);
+        high += __shfl_xor_sync(MIXKV_FULL_MASK, high, 16);
+        if (quarter == 0) {
+            *reinterpret_cast<float2*>(partial + i) = make_float2(low, high);  // D and i even: 8-byte aligned
+        }
     }
 }
 
