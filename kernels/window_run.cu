@@ -14,8 +14,8 @@
 //                     Σ exp over the run, merged tile by tile in registers and written once (per
 //                     tile, the scattered 4-byte stores were half of its memory sectors).
 //   window_run_mass   grid (ceil(ceil(P/64) / run), Hkv), same threads: each warp sums its rows'
-//                     probabilities per query head with butterflies (16 rows meet at most three
-//                     heads when W >= 8), then one thread per key adds each head's sums in row-tile
+//                     probabilities per query head with a reduce-scatter butterfly (16 rows meet at
+//                     most three heads when W >= 8), then one thread per key adds each head's sums in row-tile
 //                     order and reduces over the group (mean or max). No float atomics.
 #include "common/portability.cuh"
 #include "common/dtype.cuh"
@@ -282,22 +282,19 @@ MIXKV_UNROLL
             }
         }
         // Per query head met by the warp's rows: the column sums of its rows (lanes of one pair
-        // hold the same columns, 8 row groups apart), left in lanes 0..3.
+        // hold the same columns, 8 row groups apart), scattered so each lane stores two columns.
         for (int s = 0; s < heads_met; ++s) {
             const int h = first_head + s;
+            float rows_of_head[8][2];
 MIXKV_UNROLL
             for (int c = 0; c < 8; ++c) {
 MIXKV_UNROLL
                 for (int j = 0; j < 2; ++j) {
-                    float v = (head[0] == h ? acc[c][j] : 0.0f) + (head[1] == h ? acc[c][2 + j] : 0.0f);
-                    v += __shfl_xor_sync(MIXKV_FULL_MASK, v, 4);
-                    v += __shfl_xor_sync(MIXKV_FULL_MASK, v, 8);
-                    v += __shfl_xor_sync(MIXKV_FULL_MASK, v, 16);
-                    if (group == 0) {
-                        segments[(warp * MIXKV_RUN_SEGMENTS + s) * MIXKV_MMA_KEYS + 8 * c + 2 * pair + j] = v;
-                    }
+                    rows_of_head[c][j] = (head[0] == h ? acc[c][j] : 0.0f) + (head[1] == h ? acc[c][2 + j] : 0.0f);
                 }
             }
+            // Columns 8·group + 2·pair + {0, 1}: 8-byte aligned (the segments start on 16 bytes).
+            *reinterpret_cast<float2*>(segments + (warp * MIXKV_RUN_SEGMENTS + s) * MIXKV_MMA_KEYS + 8 * group + 2 * pair) = mixkv_warp_column_sums(rows_of_head);
         }
         __syncthreads();
         // A key per thread (one warp covers the tile's 64 in two rounds).

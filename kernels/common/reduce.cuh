@@ -53,6 +53,41 @@ MIXKV_UNROLL
     return one;
 }
 
+// Column sums of a tensor-core accumulator tile: lane 4·group + pair holds values[c][j] of column
+// 8c + 2·pair + j, and each column is summed over the 8 lanes that share `pair` (offsets 16, 8, 4)
+// with 14 shuffles instead of 16 x 3: at each offset a lane keeps half of the columns it still holds
+// and trades the other half with its partner. Lane 4·group + pair returns the totals of columns
+// 8·group + 2·pair + {0, 1} (partners add the same two numbers, so they agree bit for bit). Every
+// lane of the warp must call it.
+__device__ __forceinline__ float2 mixkv_warp_column_sums(const float (&values)[8][2])
+{
+    const int lane = threadIdx.x % MIXKV_WARP;
+    const bool upper16 = (lane & 16) != 0, upper8 = (lane & 8) != 0, upper4 = (lane & 4) != 0;
+    float four[4][2], two[2][2], one[2];
+MIXKV_UNROLL
+    for (int c = 0; c < 4; ++c) {
+MIXKV_UNROLL
+        for (int j = 0; j < 2; ++j) {
+            const float give = upper16 ? values[c][j] : values[4 + c][j];
+            four[c][j] = (upper16 ? values[4 + c][j] : values[c][j]) + __shfl_xor_sync(MIXKV_FULL_MASK, give, 16);
+        }
+    }
+MIXKV_UNROLL
+    for (int c = 0; c < 2; ++c) {
+MIXKV_UNROLL
+        for (int j = 0; j < 2; ++j) {
+            const float give = upper8 ? four[c][j] : four[2 + c][j];
+            two[c][j] = (upper8 ? four[2 + c][j] : four[c][j]) + __shfl_xor_sync(MIXKV_FULL_MASK, give, 8);
+        }
+    }
+MIXKV_UNROLL
+    for (int j = 0; j < 2; ++j) {
+        const float give = upper4 ? two[0][j] : two[1][j];
+        one[j] = (upper4 ? two[1][j] : two[0][j]) + __shfl_xor_sync(MIXKV_FULL_MASK, give, 4);
+    }
+    return make_float2(one[0], one[1]);
+}
+
 // Every thread of the block gets the reduction. `scratch` holds at least 32 values; blockDim.x is a
 // multiple of 32. Ends with a barrier so the caller may reuse `scratch` at once.
 template <typename T, typename Op>
