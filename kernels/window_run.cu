@@ -165,6 +165,14 @@ __global__ void __launch_bounds__(32 * MIXKV_RUN_MAX_WARPS, 2) window_run_stats(
     unsigned a[8][4];
     mixkv_load_row_fragments(a, static_cast<const T*>(p.queries), p.query_head_stride, p.query_token_stride, kv_head, warp, rows, p.window, p.groups, p.head_dim);
     const float log2_scale = p.scale * MIXKV_LOG2E;
+    // Keys the lane's two rows see: row P + w sees keys 0..P+w (none past G·W). Worked out once: in
+    // the tile loop the division by W cost ~25 instructions per row per tile.
+    int visible[2];
+MIXKV_UNROLL
+    for (int half = 0; half < 2; ++half) {
+        const int row = 16 * warp + group + 8 * half;
+        visible[half] = row < rows ? prefix + (row % p.window) + 1 : 0;
+    }
     // The lane's two rows' max and Σ exp over the run so far (natural-log units, as the merge reads them).
     float run_max[2] = {MIXKV_NEG_INF, MIXKV_NEG_INF}, run_sum[2] = {0.0f, 0.0f};
     for (int t = run.begin; t < run.end; ++t) {
@@ -180,14 +188,12 @@ __global__ void __launch_bounds__(32 * MIXKV_RUN_MAX_WARPS, 2) window_run_stats(
         const bool all_visible = first + MIXKV_MMA_KEYS <= prefix + 1;
 MIXKV_UNROLL
         for (int half = 0; half < 2; ++half) {
-            const int row = 16 * warp + group + 8 * half;
-            const int visible = row < rows ? prefix + (row % p.window) + 1 : 0;
             float m = MIXKV_NEG_INF;
 MIXKV_UNROLL
             for (int c = 0; c < 8; ++c) {
 MIXKV_UNROLL
                 for (int j = 0; j < 2; ++j) {
-                    if (all_visible || first + 8 * c + 2 * pair + j < visible) {
+                    if (all_visible || first + 8 * c + 2 * pair + j < visible[half]) {
                         m = fmaxf(m, acc[c][2 * half + j]);
                     }
                 }
@@ -201,7 +207,7 @@ MIXKV_UNROLL
             for (int c = 0; c < 8; ++c) {
 MIXKV_UNROLL
                 for (int j = 0; j < 2; ++j) {
-                    if (all_visible || first + 8 * c + 2 * pair + j < visible) {
+                    if (all_visible || first + 8 * c + 2 * pair + j < visible[half]) {
                         l += mixkv_exp2(fmaf(acc[c][2 * half + j], log2_scale, -shift));
                     }
                 }
