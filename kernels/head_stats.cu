@@ -10,7 +10,7 @@
 //                      over chunks, then the warps' sums in order; one thread per dimension walking
 //                      every chunk took 59 us on an H100 at N = 32768, eight warps 26 us), then
 //                      the online redundancy r = clamp((N*||mu||^2 - 1) / (N - 1), 0, 1).
-//   head_token_stats   grid (ceil(rows/16), Hkv), 256 threads (a warp per two tokens): ||K[n]||,
+//   head_token_stats   grid (ceil(rows/64), Hkv), 256 threads (a warp per eight tokens): ||K[n]||,
 //                      ||V[n]|| and s[n] = k_hat_n*mu for the P prefix tokens. One pass over K and
 //                      V. With a status word, rows = N: it also checks every element of K and V
 //                      finite (spec section 8) in the same pass, so check_finite need not read
@@ -154,9 +154,13 @@ MIXKV_UNROLL
     }
 }
 
-// Tokens per warp of head_token_stats: both rows' loads are issued before either is summed, and
-// their six sums share one eight-slot warp reduction.
-#define MIXKV_TOKEN_STATS_PER_WARP 2
+// Tokens per warp of head_token_stats: the words of all eight rows of K and V are loaded before any
+// is summed (4 KB in flight per warp at D = 128 in 16 bits), and the row setup is paid once per eight
+// (with two tokens per warp, ncu showed the kernel issue-bound at 84 % of the SM's rate, most of it
+// 64-bit address arithmetic per pair). Their sums reduce two tokens at a time in one eight-slot warp
+// reduction.
+#define MIXKV_TOKEN_STATS_PER_WARP 8
+#define MIXKV_TOKEN_STATS_PAIRS (MIXKV_TOKEN_STATS_PER_WARP / 2)
 
 // The elements of one 8-byte word of T values, as floats.
 __device__ __forceinline__ void mixkv_unpack_word(uint2 word, float (&out)[2], float)
@@ -183,10 +187,19 @@ __device__ __forceinline__ bool mixkv_rows_in_words(const T* head, long long tok
     return reinterpret_cast<unsigned long long>(head) % 8 == 0 && (token_stride * sizeof(T)) % 8 == 0 && (d * sizeof(T)) % 8 == 0;
 }
 
-// Slot of a statistic in head_token_stats' eight sums: token j's are at 4j + slot.
+// Slot of a statistic in one pair's eight sums: token j of the pair has its sums at 4j + slot.
 #define MIXKV_SLOT_KEY_SQUARES 0
 #define MIXKV_SLOT_VALUE_SQUARES 1
 #define MIXKV_SLOT_KEY_MEAN 2
+
+// One element of K and of V of token j (0..7 of the warp) into its pair's sums.
+__device__ __forceinline__ void mixkv_add_token_element(float (&sums)[MIXKV_TOKEN_STATS_PAIRS][8], int j, float k, float v, float mu)
+{
+    float* slots = sums[j / 2] + 4 * (j % 2);
+    slots[MIXKV_SLOT_KEY_SQUARES] += k * k;
+    slots[MIXKV_SLOT_VALUE_SQUARES] += v * v;
+    slots[MIXKV_SLOT_KEY_MEAN] += k * mu;
+}
 
 template <typename T>
 __global__ void head_token_stats(const HeadTokenStatsParams p)
@@ -198,25 +211,28 @@ __global__ void head_token_stats(const HeadTokenStatsParams p)
     if (first >= rows) {
         return;  // whole warps leave together: `first` is uniform across a warp
     }
-    const T* keys = static_cast<const T*>(p.keys) + head * p.key_head_stride;
-    const T* values = static_cast<const T*>(p.values) + head * p.value_head_stride;
+    // Tokens past the last row read the last row again (their sums are never stored).
+    const int last = first + MIXKV_TOKEN_STATS_PER_WARP <= rows ? MIXKV_TOKEN_STATS_PER_WARP - 1 : rows - 1 - first;
+    const T* keys = static_cast<const T*>(p.keys) + head * p.key_head_stride + first * p.key_token_stride;
+    const T* values = static_cast<const T*>(p.values) + head * p.value_head_stride + first * p.value_token_stride;
     const float* mean = p.mean_key + head * p.head_dim;
     const bool words = mixkv_rows_in_words(keys, p.key_token_stride, p.head_dim) && mixkv_rows_in_words(values, p.value_token_stride, p.head_dim);
-    const int second = first + 1 < rows ? first + 1 : first;  // a short last pair reads its first row twice
-    const T* key_rows[MIXKV_TOKEN_STATS_PER_WARP] = {keys + first * p.key_token_stride, keys + second * p.key_token_stride};
-    const T* value_rows[MIXKV_TOKEN_STATS_PER_WARP] = {values + first * p.value_token_stride, values + second * p.value_token_stride};
-    float sums[8] = {0.0f, 0.0f, 0.0f, 0.0f, 0.0f, 0.0f, 0.0f, 0.0f};
+    float sums[MIXKV_TOKEN_STATS_PAIRS][8] = {};
     unsigned bad_keys = 0u, bad_values = 0u;
     if (words) {
         // 8-byte words, four 16-bit or two fp32 elements: a warp reads 256 contiguous bytes per load
         // (element loads of 16-bit rows read 64). The finite test works on the words' bits.
         constexpr int per_word = 8 / static_cast<int>(sizeof(T));
+        const long long key_row_words = p.key_token_stride / per_word, value_row_words = p.value_token_stride / per_word;
+        const uint2* key_words = reinterpret_cast<const uint2*>(keys);
+        const uint2* value_words = reinterpret_cast<const uint2*>(values);
         for (int w = lane; w < p.head_dim / per_word; w += MIXKV_WARP) {
-            uint2 key_words[MIXKV_TOKEN_STATS_PER_WARP], value_words[MIXKV_TOKEN_STATS_PER_WARP];
+            uint2 k_words[MIXKV_TOKEN_STATS_PER_WARP], v_words[MIXKV_TOKEN_STATS_PER_WARP];
 MIXKV_UNROLL
             for (int j = 0; j < MIXKV_TOKEN_STATS_PER_WARP; ++j) {
-                key_words[j] = reinterpret_cast<const uint2*>(key_rows[j])[w];
-                value_words[j] = reinterpret_cast<const uint2*>(value_rows[j])[w];
+                const int row = j < last ? j : last;
+                k_words[j] = key_words[row * key_row_words + w];
+                v_words[j] = value_words[row * value_row_words + w];
             }
             float mu[per_word];
 MIXKV_UNROLL
@@ -225,16 +241,14 @@ MIXKV_UNROLL
             }
 MIXKV_UNROLL
             for (int j = 0; j < MIXKV_TOKEN_STATS_PER_WARP; ++j) {
-                bad_keys |= mixkv_nonfinite_bits<T>(key_words[j].x) | mixkv_nonfinite_bits<T>(key_words[j].y);
-                bad_values |= mixkv_nonfinite_bits<T>(value_words[j].x) | mixkv_nonfinite_bits<T>(value_words[j].y);
+                bad_keys |= mixkv_nonfinite_bits<T>(k_words[j].x) | mixkv_nonfinite_bits<T>(k_words[j].y);
+                bad_values |= mixkv_nonfinite_bits<T>(v_words[j].x) | mixkv_nonfinite_bits<T>(v_words[j].y);
                 float k[per_word], v[per_word];
-                mixkv_unpack_word(key_words[j], k, T());
-                mixkv_unpack_word(value_words[j], v, T());
+                mixkv_unpack_word(k_words[j], k, T());
+                mixkv_unpack_word(v_words[j], v, T());
 MIXKV_UNROLL
                 for (int e = 0; e < per_word; ++e) {
-                    sums[4 * j + MIXKV_SLOT_KEY_SQUARES] += k[e] * k[e];
-                    sums[4 * j + MIXKV_SLOT_VALUE_SQUARES] += v[e] * v[e];
-                    sums[4 * j + MIXKV_SLOT_KEY_MEAN] += k[e] * mu[e];
+                    mixkv_add_token_element(sums, j, k[e], v[e], mu[e]);
                 }
             }
         }
@@ -243,29 +257,30 @@ MIXKV_UNROLL
             const float mu = mean[i];
 MIXKV_UNROLL
             for (int j = 0; j < MIXKV_TOKEN_STATS_PER_WARP; ++j) {
-                const T key = key_rows[j][i], value = value_rows[j][i];
+                const int row = j < last ? j : last;
+                const T key = keys[row * p.key_token_stride + i], value = values[row * p.value_token_stride + i];
                 bad_keys |= mixkv_is_finite(key) ? 0u : 1u;
                 bad_values |= mixkv_is_finite(value) ? 0u : 1u;
-                const float k = mixkv_to_float(key), v = mixkv_to_float(value);
-                sums[4 * j + MIXKV_SLOT_KEY_SQUARES] += k * k;
-                sums[4 * j + MIXKV_SLOT_VALUE_SQUARES] += v * v;
-                sums[4 * j + MIXKV_SLOT_KEY_MEAN] += k * mu;
+                mixkv_add_token_element(sums, j, mixkv_to_float(key), mixkv_to_float(value), mu);
             }
         }
     }
-    // Lane l holds the total of slot (l >> 2) & 7: token (l >> 4) & 1, statistic (l >> 2) & 3. The
-    // lanes of ||k||^2 and k*mu of one token are 8 apart.
-    const float total = mixkv_warp_reduce_scatter8(sums);
-    const float partner = __shfl_xor_sync(MIXKV_FULL_MASK, total, 8);
-    const int n = first + ((lane >> 4) & 1), statistic = (lane >> 2) & 3;
-    if (lane % 4 == 0 && n < p.prefix) {
-        const long long at = static_cast<long long>(head) * p.prefix + n;
-        if (statistic == MIXKV_SLOT_KEY_SQUARES) {
-            p.key_norm[at] = sqrtf(total);
-        } else if (statistic == MIXKV_SLOT_VALUE_SQUARES) {
-            p.value_norm[at] = sqrtf(total);
-        } else if (statistic == MIXKV_SLOT_KEY_MEAN) {
-            p.similarity[at] = total / fmaxf(sqrtf(partner), MIXKV_KEY_NORM_FLOOR);
+MIXKV_UNROLL
+    for (int pair = 0; pair < MIXKV_TOKEN_STATS_PAIRS; ++pair) {
+        // Lane l holds the total of slot (l >> 2) & 7: token (l >> 4) & 1 of the pair, statistic
+        // (l >> 2) & 3. The lanes of ||k||^2 and k*mu of one token are 8 apart.
+        const float total = mixkv_warp_reduce_scatter8(sums[pair]);
+        const float partner = __shfl_xor_sync(MIXKV_FULL_MASK, total, 8);
+        const int n = first + 2 * pair + ((lane >> 4) & 1), statistic = (lane >> 2) & 3;
+        if (lane % 4 == 0 && n < p.prefix) {
+            const long long at = static_cast<long long>(head) * p.prefix + n;
+            if (statistic == MIXKV_SLOT_KEY_SQUARES) {
+                p.key_norm[at] = sqrtf(total);
+            } else if (statistic == MIXKV_SLOT_VALUE_SQUARES) {
+                p.value_norm[at] = sqrtf(total);
+            } else if (statistic == MIXKV_SLOT_KEY_MEAN) {
+                p.similarity[at] = total / fmaxf(sqrtf(partner), MIXKV_KEY_NORM_FLOOR);
+            }
         }
     }
     if (p.status) {

@@ -11,8 +11,8 @@ internal static class HeadStats
     /// <summary>Tokens per partial sum; MIXKV_HEAD_STATS_CHUNK in head_stats.cu.</summary>
     public const int Chunk = 64;
 
-    /// <summary>Two tokens per warp: MIXKV_TOKEN_STATS_PER_WARP in head_stats.cu.</summary>
-    private const int TokensPerStatsBlock = 2 * BlockSizes.HeadTokenStats / 32;
+    /// <summary>Eight tokens per warp: MIXKV_TOKEN_STATS_PER_WARP in head_stats.cu.</summary>
+    private const int TokensPerStatsBlock = 8 * BlockSizes.HeadTokenStats / 32;
 
     public static int Chunks(int tokens) => (tokens + Chunk - 1) / Chunk;
 
