@@ -1,7 +1,7 @@
 namespace MixKV.Interop;
 
 /// <summary>A stream (cuStreamCreate); destroyed when disposed or finalized. Work already queued still completes.</summary>
-public sealed class CudaStream : CudaHandle
+public sealed unsafe class CudaStream : CudaHandle
 {
     /// <summary><c>CU_STREAM_NON_BLOCKING</c>.</summary>
     internal const uint NonBlockingFlag = 1;
@@ -32,6 +32,49 @@ public sealed class CudaStream : CudaHandle
     {
         using var lease = new HandleLease(this);
         CudaException.ThrowIfFailed(Driver.cuStreamSynchronize(lease.Value), nameof(Driver.cuStreamSynchronize));
+    }
+
+    /// <summary>
+    /// Records what <paramref name="record"/> queues on this stream into an executable graph instead of
+    /// running it (stream capture, thread-local mode: cuStreamBeginCapture_v2 ... cuStreamEndCapture,
+    /// then cuGraphInstantiateWithFlags). The stream must be one the caller created, not the legacy
+    /// default stream. If <paramref name="record"/> throws, the capture is ended and discarded, so the
+    /// stream is usable again, and the exception propagates.
+    /// </summary>
+    public CudaGraph Capture(Action record)
+    {
+        ArgumentNullException.ThrowIfNull(record);
+        CudaContext context = Context ?? throw new InvalidOperationException("a stream always belongs to a context");
+        using var scope = new ContextScope(context);
+        using var lease = new HandleLease(this);
+        CudaException.ThrowIfFailed(Driver.cuStreamBeginCapture_v2(lease.Value, Driver.CaptureModeThreadLocal), nameof(Driver.cuStreamBeginCapture_v2));
+        nint graph = 0;
+        try
+        {
+            record();
+        }
+        catch
+        {
+            if (Driver.cuStreamEndCapture(lease.Value, &graph) == CudaStatus.CUDA_SUCCESS && graph != 0)
+            {
+                Driver.cuGraphDestroy(graph);
+            }
+
+            throw;
+        }
+
+        CudaException.ThrowIfFailed(Driver.cuStreamEndCapture(lease.Value, &graph), nameof(Driver.cuStreamEndCapture));
+        try
+        {
+            nint executable;
+            CudaException.ThrowIfFailed(Driver.cuGraphInstantiateWithFlags(&executable, graph, 0), nameof(Driver.cuGraphInstantiateWithFlags));
+            return new CudaGraph(context, executable);
+        }
+        finally
+        {
+            // The executable graph holds everything it needs; the recorded one is no longer used.
+            Driver.cuGraphDestroy(graph);
+        }
     }
 
     private protected override CudaStatus ReleaseNative(nint value) =>
