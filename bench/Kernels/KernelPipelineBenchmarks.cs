@@ -1,5 +1,6 @@
 using BenchmarkDotNet.Attributes;
 using MixKV.Bench.Shared;
+using MixKV.Device;
 using MixKV.Options;
 using MixKV.Tensors;
 
@@ -19,6 +20,7 @@ public class KernelPipelineBenchmarks
     private const int QueryHeads = 32, KvHeads = 8, HeadDim = 128, Window = 32;
     private DeviceLayer? layer;
     private KernelBackend? backend;
+    private DeviceLayerGraph? graph;
 
     [ParamsSource(nameof(Backends))]
     public string Backend { get; set; } = "emulated";
@@ -56,16 +58,27 @@ public class KernelPipelineBenchmarks
         DType dtype = Backend == "cuda" ? DType.BF16 : DType.F32;
         var options = new CompressionOptions { Method = Method, Score = Score, Budget = 256, Window = Window };
         layer = new DeviceLayer(backend, dtype, QueryHeads, KvHeads, Tokens, HeadDim, Window, options);
+        graph = backend.CaptureEnqueue(layer.Plan, layer.Keys, layer.Values, layer.Queries, layer.Output, layer.Workspace, layer.Plan.WorkspaceBytes);
         double floorMicros = 1.5 * layer.InputBytes / 3.0e12 * 1e6;
         Console.WriteLine($"// size: Hq={QueryHeads} Hkv={KvHeads} N={Tokens} D={HeadDim} W={Window} {dtype.Name()} {Method}/{Score}; HBM floor (2 passes K + 1 V at 3.0 TB/s) = {floorMicros:F1} us");
     }
 
-    [Benchmark]
+    /// <summary>Every kernel and memset queued by the host, then a wait.</summary>
+    [Benchmark(Baseline = true)]
     public void Pipeline() => layer!.Run();
+
+    /// <summary>The same layer captured once (a CUDA graph on a GPU): one launch, then a wait.</summary>
+    [Benchmark]
+    public void PipelineGraph()
+    {
+        graph!.Launch();
+        backend!.Runtime.Synchronize();
+    }
 
     [GlobalCleanup]
     public void Cleanup()
     {
+        graph?.Dispose();
         layer?.Dispose();
         backend?.Dispose();
     }

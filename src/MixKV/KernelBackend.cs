@@ -52,6 +52,22 @@ public sealed partial class KernelBackend : ILayerCompressor, IDisposable
     }
 
     /// <summary>
+    /// Records <see cref="Enqueue"/> over these buffers, without running it, as a graph that each
+    /// <see cref="DeviceLayerGraph.Launch"/> queues whole (on a GPU: stream capture on the current
+    /// stream, which must not be the legacy default one). Arguments are checked as Enqueue checks them
+    /// and a rejected call records nothing. The offline redundancy row, when the options give one, is
+    /// copied into the workspace now: launches expect the workspace to hold it, so keep it for this plan.
+    /// </summary>
+    public DeviceLayerGraph CaptureEnqueue(DevicePlan plan, DeviceTensor keys, DeviceTensor values, DeviceTensor queries, DeviceLayerOutput output, DevicePointer workspace, long workspaceBytes)
+    {
+        ArgumentNullException.ThrowIfNull(plan);
+        DeviceInputValidator.Validate(plan, keys, values, queries, output, workspace, workspaceBytes);
+        KernelPipeline.UploadConstants(runtime, plan, workspace, scores: false);
+        IKernelGraph graph = runtime.Capture(() => KernelPipeline.Enqueue(runtime, plan, keys, values, queries, output, workspace, scores: false, uploadConstants: false));
+        return new DeviceLayerGraph(graph);
+    }
+
+    /// <summary>
     /// Waits for the queued work and reads the layer's rejection word from its workspace (spec section 8):
     /// <see cref="DeviceRejection.None"/> when the outputs were written.
     /// </summary>

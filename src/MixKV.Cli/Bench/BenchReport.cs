@@ -36,6 +36,7 @@ internal static class BenchReport
             json.WriteBoolean("check_finite", r.Options.CheckFinite);
             json.WriteBoolean("resident", r.Resident);
             json.WriteBoolean("huge_pages", r.HugePages);
+            json.WriteBoolean("graph", r.Graph);
             json.WriteNumber("kept_tokens", result.KeptTokens);
             json.WriteNumber("median_ms", result.MedianMs);
             json.WriteNumber("min_ms", result.MinMs);

@@ -9,8 +9,9 @@ namespace MixKV.Cli.Bench;
 /// <param name="CopyGigabytesPerSecond">With --per-kernel: the device's copy rate (bytes read + written), for each kernel's share of its floor; 0 leaves that column out.</param>
 /// <param name="Resident">Kernel backends: the layer stays on the device and each repetition is the device API's queue-and-wait (no transfers, no per-stage times).</param>
 /// <param name="HugePages">The random inputs in <see cref="HugePageMemory"/> instead of managed arrays (what an engine that allocates its cache that way sees).</param>
+/// <param name="Graph">With <paramref name="Resident"/>: the layer captured once (<see cref="KernelBackend.CaptureEnqueue"/>) and each repetition one graph launch and a wait.</param>
 internal sealed record BenchRequest(BenchShape Shape, CompressionOptions Options, string Backend, int Repeat, int Warmup, bool PerKernel = false, double CopyGigabytesPerSecond = 0, bool Resident = false,
-    bool HugePages = false);
+    bool HugePages = false, bool Graph = false);
 
 /// <summary>Wall time of every timed repetition and the stage times the backend reported for it.</summary>
 /// <param name="Kernels">With --per-kernel: every kernel instance's time per layer (<see cref="KernelBackend.ProfileKernels"/>), else null.</param>
@@ -81,6 +82,11 @@ internal static class BenchRunner
             throw new CliUsageException($"--resident: only the kernel backends (cuda, emulated) have a device to keep the layer on; backend '{backend.Name}' does not");
         }
 
+        if (request.Graph && !request.Resident)
+        {
+            throw new CliUsageException("--graph: only with --resident (a graph replays launches over buffers already on the device)");
+        }
+
         LayerInputs inputs = request.Shape.CreateInputs(request.HugePages);
         if (request.Resident)
         {
@@ -114,13 +120,12 @@ internal static class BenchRunner
     /// </summary>
     private static BenchResult RunResident(BenchRequest request, KernelBackend backend, string note, LayerInputs inputs)
     {
-        using KernelBackend.ResidentLayer layer = backend.Resident(inputs, request.Options, LayerPosition.Single);
+        using KernelBackend.ResidentLayer layer = backend.Resident(inputs, request.Options, LayerPosition.Single, request.Graph);
         var times = new List<TimeSpan>(request.Repeat);
-        int kept = 0;
         for (int i = 0; i < request.Warmup + request.Repeat; i++)
         {
             long start = Stopwatch.GetTimestamp();
-            kept = layer.Run();
+            layer.Run();
             TimeSpan elapsed = Stopwatch.GetElapsedTime(start);
             if (i >= request.Warmup)
             {
@@ -128,7 +133,9 @@ internal static class BenchRunner
             }
         }
 
+        // Read once, after the timed runs: a 4-byte copy back per repetition is no part of compressing.
+        int kept = layer.KeptTokens();
         IReadOnlyList<KernelTime>? kernels = request.PerKernel ? backend.ProfileKernels(inputs, request.Options, LayerPosition.Single, request.Repeat) : null;
-        return new BenchResult(request, backend.Name, note + " (resident)", times, [], kept, kernels, backend.Runtime.Multiprocessors);
+        return new BenchResult(request, backend.Name, note + (request.Graph ? " (resident, graph)" : " (resident)"), times, [], kept, kernels, backend.Runtime.Multiprocessors);
     }
 }

@@ -32,12 +32,13 @@ internal static class BenchCommand
         var json = Flag("--json", "print one JSON object instead of a table");
         var perKernel = Flag("--per-kernel", "kernel backends: also time every kernel alone (waits around each launch), median per layer");
         var resident = Flag("--resident", "kernel backends: upload the layer once and time only the device API's queue-and-wait per repetition (what an engine pays per layer; no per-stage times)");
+        var graph = Flag("--graph", "with --resident: capture the layer once as a graph (a CUDA graph on a GPU) and time one graph launch and wait per repetition");
         var hugePages = Flag("--huge-pages", "the random K, V and queries in HugePageMemory (2 MB aligned, advised for transparent huge pages) instead of managed arrays");
         var copyGbps = With("--copy-gbps", "with --per-kernel: the device's measured copy rate in GB/s (read + written), for each kernel's % of its memory floor", 0.0);
 
         var command = new Command("bench", "Time the compression of one random layer through a backend (median and min of repeated runs)")
         {
-            tokens, qHeads, kvHeads, headDim, window, budget, method, score, dtype, backend, repeat, warmup, seed, noCheckFinite, json, perKernel, copyGbps, resident, hugePages,
+            tokens, qHeads, kvHeads, headDim, window, budget, method, score, dtype, backend, repeat, warmup, seed, noCheckFinite, json, perKernel, copyGbps, resident, graph, hugePages,
         };
 
         command.SetAction(result =>
@@ -59,7 +60,7 @@ internal static class BenchCommand
                 CheckFinite = !result.GetValue(noCheckFinite),
             };
             var request = new BenchRequest(shape, options, result.GetValue(backend)!, result.GetValue(repeat), result.GetValue(warmup), result.GetValue(perKernel), result.GetValue(copyGbps), result.GetValue(resident),
-                result.GetValue(hugePages));
+                result.GetValue(hugePages), result.GetValue(graph));
             BenchResult measured = BenchRunner.Run(request);
             if (result.GetValue(json))
             {

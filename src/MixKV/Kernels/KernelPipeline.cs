@@ -25,8 +25,17 @@ internal static class KernelPipeline
         Gather,
     }
 
-    public static void Enqueue(IKernelRuntime runtime, DevicePlan plan, DeviceTensor keys, DeviceTensor values, DeviceTensor queries, DeviceLayerOutput output, DevicePointer workspace, bool scores, Action<Stage>? afterStage = null)
+    /// <param name="uploadConstants">
+    /// False when <see cref="UploadConstants"/> already ran for this plan and workspace: a graph capture
+    /// uploads first, since a host copy cannot be recorded.
+    /// </param>
+    public static void Enqueue(IKernelRuntime runtime, DevicePlan plan, DeviceTensor keys, DeviceTensor values, DeviceTensor queries, DeviceLayerOutput output, DevicePointer workspace, bool scores, Action<Stage>? afterStage = null, bool uploadConstants = true)
     {
+        if (uploadConstants)
+        {
+            UploadConstants(runtime, plan, workspace, scores);
+        }
+
         DevicePointer? status = EnqueueSelection(runtime, plan, keys, values, queries, new DeviceSelection(output.Positions, output.HeadLens, output.CuLens, output.CapacityTokens), workspace, scores, afterStage);
         Gather.EnqueueFromCache(runtime, keys, output.Positions, output.HeadLens, output.CuLens, plan.MaxRowsPerHead, output.Keys, status: status);
         Gather.EnqueueFromCache(runtime, values, output.Positions, output.HeadLens, output.CuLens, plan.MaxRowsPerHead, output.Values, status: status);
@@ -41,6 +50,7 @@ internal static class KernelPipeline
     /// </summary>
     public static void EnqueueInPlace(IKernelRuntime runtime, DevicePlan plan, DeviceTensor keys, DeviceTensor values, DeviceTensor queries, DeviceSelection selection, OutputLayout layout, DevicePointer workspace, DevicePointer staging)
     {
+        UploadConstants(runtime, plan, workspace, scores: false);
         DevicePointer? status = EnqueueSelection(runtime, plan, keys, values, queries, selection, workspace, scores: false);
         int rowBytes = keys.Dim * keys.DType.Size();
         foreach (DeviceTensor cache in new[] { keys, values })
@@ -51,7 +61,22 @@ internal static class KernelPipeline
     }
 
     /// <summary>
-    /// Every stage up to selection: head_lens, cu_lens and positions written, no rows moved. With
+    /// What the pipeline reads from the host, copied into the workspace ahead of the launches: the
+    /// layer's row of the offline redundancy table, when the options give one and the head statistics
+    /// run (<paramref name="scores"/> as for <see cref="EnqueueSelection"/>).
+    /// </summary>
+    public static void UploadConstants(IKernelRuntime runtime, DevicePlan plan, DevicePointer workspace, bool scores)
+    {
+        if (plan.Options.Redundancy is { } table && RunsHeadStats(plan, scores))
+        {
+            KernelWorkspace ws = KernelWorkspace.At(workspace, plan.QueryHeads, plan.KvHeads, plan.Tokens, plan.HeadDim, plan.Window);
+            float[] row = Enumerable.Range(0, plan.KvHeads).Select(h => (float)table[plan.Layer.Index, h]).ToArray();
+            runtime.CopyToDevice(System.Runtime.InteropServices.MemoryMarshal.AsBytes(row.AsSpan()), ws.OfflineRedundancy);
+        }
+    }
+
+    /// <summary>
+    /// Every stage up to selection (after <see cref="UploadConstants"/>): head_lens, cu_lens and positions written, no rows moved. With
     /// CheckFinite on, K, V and the window are checked before any kernel that writes the caller's
     /// buffers (K and V inside head_token_stats when the head statistics run); returns the status
     /// word the writing kernels must honour (null when unchecked).
@@ -61,7 +86,7 @@ internal static class KernelPipeline
         KernelWorkspace ws = KernelWorkspace.At(workspace, plan.QueryHeads, plan.KvHeads, plan.Tokens, plan.HeadDim, plan.Window);
         DeviceTensor window = queries.SliceTokens(queries.Tokens - plan.Window, plan.Window);
         DevicePointer? status = null;
-        bool headStats = plan.Prefix > 0 && (plan.Compressed || scores);
+        bool headStats = RunsHeadStats(plan, scores);
         if (plan.Options.CheckFinite)
         {
             runtime.Fill(ws.Status, 0, sizeof(int));
@@ -86,13 +111,7 @@ internal static class KernelPipeline
             afterStage?.Invoke(Stage.WindowScores);
             HeadStats.Enqueue(runtime, keys, values, plan.Prefix, ws, keyPartialsWritten: WindowScores.UsesTiles(keys.DType, keys.Dim), status: status);
             afterStage?.Invoke(Stage.HeadStats);
-            DevicePointer redundancy = ws.OnlineRedundancy;
-            if (plan.Options.Redundancy is { } table)
-            {
-                float[] row = Enumerable.Range(0, plan.KvHeads).Select(h => (float)table[plan.Layer.Index, h]).ToArray();
-                runtime.CopyToDevice(System.Runtime.InteropServices.MemoryMarshal.AsBytes(row.AsSpan()), ws.OfflineRedundancy);
-                redundancy = ws.OfflineRedundancy;
-            }
+            DevicePointer redundancy = plan.Options.Redundancy is null ? ws.OnlineRedundancy : ws.OfflineRedundancy;
 
             Mix.Enqueue(runtime, plan.KvHeads, plan.Prefix, plan.Options.Score, redundancy, ws);
             afterStage?.Invoke(Stage.Mix);
@@ -111,4 +130,6 @@ internal static class KernelPipeline
         afterStage?.Invoke(Stage.Select);
         return status;
     }
+
+    private static bool RunsHeadStats(DevicePlan plan, bool scores) => plan.Prefix > 0 && (plan.Compressed || scores);
 }

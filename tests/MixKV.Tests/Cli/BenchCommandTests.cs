@@ -17,7 +17,7 @@ public sealed class BenchCommandTests
     private static readonly string[] Small = ["bench", "--backend", "cpu", "--tokens", "96", "--q-heads", "4", "--kv-heads", "2", "--head-dim", "16", "--window", "8", "--budget", "24", "--warmup", "1"];
 
     private static readonly string[] Fields =
-        ["backend", "tokens", "q_heads", "kv_heads", "head_dim", "window", "budget", "method", "score", "dtype", "repeat", "resident", "huge_pages", "median_ms", "min_ms", "times_ms", "stages_ms"];
+        ["backend", "tokens", "q_heads", "kv_heads", "head_dim", "window", "budget", "method", "score", "dtype", "repeat", "resident", "huge_pages", "graph", "median_ms", "min_ms", "times_ms", "stages_ms"];
 
     private static readonly string[] Stages = ["window_scores", "head_stats", "mix", "budget", "select", "gather"];
 
@@ -237,6 +237,25 @@ public sealed class BenchCommandTests
         using JsonDocument h = host, r = resident;
         Assert.That(r.RootElement.GetProperty("stages_ms").EnumerateObject(), Is.Empty, "no per-stage times without per-stage waits");
         Assert.That(r.RootElement.GetProperty("times_ms").EnumerateArray().Select(t => t.GetDouble()), Has.Exactly(2).GreaterThan(0));
+    }
+
+    /// <summary>--graph: the resident layer captured once and launched per repetition keeps what Enqueue keeps.</summary>
+    [Test]
+    public void GraphRunsKeepWhatEnqueueKeeps()
+    {
+        (JsonDocument enqueued, JsonDocument graph) = WithAndWithout([.. With("--backend", "emulated"), "--repeat", "2", "--method", "adakv", "--resident", "--json"], "--graph", "graph");
+        using JsonDocument e = enqueued, g = graph;
+        Assert.That(g.RootElement.GetProperty("times_ms").EnumerateArray().Select(t => t.GetDouble()), Has.Exactly(2).GreaterThan(0));
+    }
+
+    [Test]
+    public void GraphWithoutResidentExitsTwo()
+    {
+        CliRun run = CliRun.Of([.. With("--backend", "emulated"), "--graph", "--json"]);
+
+        Assert.That(run.ExitCode, Is.EqualTo(2), run.ToString());
+        Assert.That(run.Stderr, Does.Contain("--graph").And.Contain("--resident"), run.ToString());
+        Assert.That(run.Stdout, Is.Empty);
     }
 
     [Test]

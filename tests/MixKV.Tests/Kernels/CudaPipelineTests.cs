@@ -1,3 +1,5 @@
+using MixKV.Options;
+using MixKV.Tensors;
 using MixKV.Tests.Kernels.Support;
 using NUnit.Framework;
 
@@ -30,4 +32,14 @@ public sealed class CudaPipelineTests
 
     [TestCaseSource(typeof(PipelineKernelTests), nameof(PipelineKernelTests.Cases))]
     public void MatchesReference(KernelCase c) => PipelineKernelTests.CheckAgainstReference(backend!, c);
+
+    /// <summary>The CPU runtime's graph checks (<see cref="LayerGraphTests"/>) as a CUDA graph.</summary>
+    [TestCase(BudgetMethod.SnapKV, DType.BF16, false)]
+    [TestCase(BudgetMethod.AdaKV, DType.F16, true)]
+    [TestCase(BudgetMethod.PyramidKV, DType.F32, false)]
+    public void CudaGraphLaunchesEqualEnqueue(BudgetMethod method, DType dtype, bool offlineRedundancy) =>
+        LayerGraphCheck.LaunchesEqualEnqueue(backend!, method, dtype, offlineRedundancy);
+
+    [Test]
+    public void ACudaGraphLaunchOverNonFiniteKeysIsRejected() => LayerGraphCheck.LaunchOverNonFiniteKeysIsRejected(backend!);
 }

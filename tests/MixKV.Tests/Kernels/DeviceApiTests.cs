@@ -34,9 +34,9 @@ public sealed class DeviceApiTests : EmulatedKernelFixture
         KeptTokens kept = new Ref.ReferenceCompressor().CompressInPlace(expected.Inputs, options, layer, layout);
 
         DevicePlan plan = backend.Plan(heads * groups, heads, tokens, dim, options, layer);
-        using var keys = Upload(data.Keys, dtype, tensorLayout, out DeviceTensor keyTensor);
-        using var values = Upload(data.Values, dtype, tensorLayout, out DeviceTensor valueTensor);
-        using var queries = Upload(data.Queries, dtype, tensorLayout, out DeviceTensor queryTensor);
+        using var keys = DeviceInputs.Upload(backend.Runtime, data.Keys, dtype, tensorLayout, out DeviceTensor keyTensor);
+        using var values = DeviceInputs.Upload(backend.Runtime, data.Values, dtype, tensorLayout, out DeviceTensor valueTensor);
+        using var queries = DeviceInputs.Upload(backend.Runtime, data.Queries, dtype, tensorLayout, out DeviceTensor queryTensor);
         using var positions = new DeviceRegion(backend.Runtime, (long)plan.MaxOutputTokens * sizeof(int));
         using var headLens = new DeviceRegion(backend.Runtime, heads * sizeof(int));
         using var cuLens = new DeviceRegion(backend.Runtime, (heads + 1) * sizeof(int));
@@ -50,8 +50,8 @@ public sealed class DeviceApiTests : EmulatedKernelFixture
         int[] lens = headLens.Read<int>(heads);
         Assert.That(lens, Is.EqualTo(kept.HeadLens), $"{say}: head_lens");
         Assert.That(positions.Read<int>(kept.TotalTokens), Is.EqualTo(kept.Positions), $"{say}: positions");
-        Assert.That(keys.Span.ToArray(), Is.EqualTo(Body(expected.Keys.View)), $"{say}: K after the in-place compression");
-        Assert.That(values.Span.ToArray(), Is.EqualTo(Body(expected.Values.View)), $"{say}: V after the in-place compression");
+        Assert.That(keys.Span.ToArray(), Is.EqualTo(DeviceInputs.Body(expected.Keys.View)), $"{say}: K after the in-place compression");
+        Assert.That(values.Span.ToArray(), Is.EqualTo(DeviceInputs.Body(expected.Values.View)), $"{say}: V after the in-place compression");
         keys.AssertGuardsIntact($"{say}: K");
         values.AssertGuardsIntact($"{say}: V");
     }
@@ -64,9 +64,9 @@ public sealed class DeviceApiTests : EmulatedKernelFixture
         LayerData data = LayerData.Random(rng, heads, 2, tokens, dim, window, DType.F32);
         var options = new CompressionOptions { Method = BudgetMethod.AdaKV, Window = window, Budget = 40 };
         DevicePlan plan = backend.Plan(heads * 2, heads, tokens, dim, options, LayerPosition.Single);
-        using var keys = Upload(data.Keys, DType.F32, TensorLayout.Hnd, out DeviceTensor keyTensor);
-        using var values = Upload(data.Values, DType.F32, TensorLayout.Hnd, out DeviceTensor valueTensor);
-        using var queries = Upload(data.Queries, DType.F32, TensorLayout.Hnd, out DeviceTensor queryTensor);
+        using var keys = DeviceInputs.Upload(backend.Runtime, data.Keys, DType.F32, TensorLayout.Hnd, out DeviceTensor keyTensor);
+        using var values = DeviceInputs.Upload(backend.Runtime, data.Values, DType.F32, TensorLayout.Hnd, out DeviceTensor valueTensor);
+        using var queries = DeviceInputs.Upload(backend.Runtime, data.Queries, DType.F32, TensorLayout.Hnd, out DeviceTensor queryTensor);
         byte[] keysBefore = keys.Span.ToArray();
         using var positions = new DeviceRegion(backend.Runtime, (long)plan.MaxOutputTokens * sizeof(int));
         using var lens = new DeviceRegion(backend.Runtime, heads * sizeof(int));
@@ -92,9 +92,9 @@ public sealed class DeviceApiTests : EmulatedKernelFixture
         LayerData data = LayerData.Random(rng, heads, groups, tokens, dim, window, dtype);
         var options = new CompressionOptions { Method = BudgetMethod.AdaKV, Window = window, Budget = 30 };
         DevicePlan plan = backend.Plan(heads * groups, heads, tokens, dim, options, LayerPosition.Single);
-        using var keys = Upload(data.Keys, dtype, TensorLayout.Hnd, out DeviceTensor keyTensor);
-        using var values = Upload(data.Values, dtype, TensorLayout.Hnd, out DeviceTensor valueTensor);
-        using var queries = Upload(data.Queries, dtype, TensorLayout.Hnd, out DeviceTensor queryTensor);
+        using var keys = DeviceInputs.Upload(backend.Runtime, data.Keys, dtype, TensorLayout.Hnd, out DeviceTensor keyTensor);
+        using var values = DeviceInputs.Upload(backend.Runtime, data.Values, dtype, TensorLayout.Hnd, out DeviceTensor valueTensor);
+        using var queries = DeviceInputs.Upload(backend.Runtime, data.Queries, dtype, TensorLayout.Hnd, out DeviceTensor queryTensor);
         DeviceRegion target = tensor switch { "keys" => keys, "values" => values, _ => queries };
         int element = rng.Int(0, target.As<ushort>().Length - 1);
         target.As<ushort>()[element] = nan ? (ushort)0x7E00 : (ushort)0xFC00; // fp16 NaN or -Inf
@@ -126,9 +126,9 @@ public sealed class DeviceApiTests : EmulatedKernelFixture
         var options = new CompressionOptions { Window = window, Budget = compressed ? 30 : tokens + 1 };
         DevicePlan plan = backend.Plan(heads * groups, heads, tokens, dim, options, LayerPosition.Single);
         TensorLayout layout = rng.Coin() ? TensorLayout.Hnd : TensorLayout.Nhd;
-        using var keys = Upload(data.Keys, dtype, layout, out DeviceTensor keyTensor);
-        using var values = Upload(data.Values, dtype, layout, out DeviceTensor valueTensor);
-        using var queries = Upload(data.Queries, dtype, layout, out DeviceTensor queryTensor);
+        using var keys = DeviceInputs.Upload(backend.Runtime, data.Keys, dtype, layout, out DeviceTensor keyTensor);
+        using var values = DeviceInputs.Upload(backend.Runtime, data.Values, dtype, layout, out DeviceTensor valueTensor);
+        using var queries = DeviceInputs.Upload(backend.Runtime, data.Queries, dtype, layout, out DeviceTensor queryTensor);
         using var outputs = new PoisonedOutputs(backend.Runtime, plan, dim * dtype.Size());
         using var workspace = new DeviceRegion(backend.Runtime, plan.WorkspaceBytes);
         string say = rng.Say($"{poison} in {tensor} {dtype} {layout} D {dim} at head {head}, token {token} of {tokens}, element {element}; compressed {plan.Compressed}");
@@ -207,58 +207,5 @@ public sealed class DeviceApiTests : EmulatedKernelFixture
         var padded = new T[length];
         data.AsSpan(0, Math.Min(data.Length, length)).CopyTo(padded);
         return padded;
-    }
-
-    /// <summary>The bytes a view spans, from its first element to its last (what Upload copies).</summary>
-    private static byte[] Body(HeadTensor host)
-    {
-        long start = host.Offset * host.ElementSize, length = host.ElementExtent() * host.ElementSize - start;
-        return host.Data.Span.Slice((int)start, (int)length).ToArray();
-    }
-
-    private DeviceRegion Upload(float[][][] tensor, DType dtype, TensorLayout layout, out DeviceTensor view)
-    {
-        HeadTensor host = StoredTensor.Pack(tensor, dtype, layout, Padding.None).View;
-        var region = DeviceRegion.Of<byte>(backend.Runtime, Body(host));
-        view = new DeviceTensor(region.Pointer, dtype, host.Heads, host.Tokens, host.Dim, host.HeadStride, host.TokenStride);
-        return region;
-    }
-}
-
-/// <summary>A layer's five device outputs, poisoned when allocated, for the tests that expect none of them written.</summary>
-internal sealed class PoisonedOutputs : IDisposable
-{
-    private readonly (DeviceRegion Region, string Name)[] regions;
-
-    public PoisonedOutputs(MixKV.Kernels.Runtime.IKernelRuntime runtime, DevicePlan plan, int rowBytes)
-    {
-        int heads = plan.KvHeads;
-        regions =
-        [
-            (new DeviceRegion(runtime, (long)plan.MaxOutputTokens * rowBytes), "K'"),
-            (new DeviceRegion(runtime, (long)plan.MaxOutputTokens * rowBytes), "V'"),
-            (new DeviceRegion(runtime, (long)plan.MaxOutputTokens * sizeof(int)), "positions"),
-            (new DeviceRegion(runtime, heads * sizeof(int)), "head_lens"),
-            (new DeviceRegion(runtime, (heads + 1) * sizeof(int)), "cu_lens"),
-        ];
-        Layer = new DeviceLayerOutput(regions[0].Region.Pointer, regions[1].Region.Pointer, regions[2].Region.Pointer, regions[3].Region.Pointer, regions[4].Region.Pointer, plan.MaxOutputTokens);
-    }
-
-    public DeviceLayerOutput Layer { get; }
-
-    public void AssertNothingWritten(string say)
-    {
-        foreach ((DeviceRegion region, string name) in regions)
-        {
-            region.AssertPoisoned(0, region.Bytes, $"{say}: {name} must not be written");
-        }
-    }
-
-    public void Dispose()
-    {
-        foreach ((DeviceRegion region, _) in regions)
-        {
-            region.Dispose();
-        }
     }
 }

@@ -14,6 +14,7 @@ internal sealed class CudaKernelRuntime : IKernelRuntime
     private readonly CudaStream ownStream;
     private CudaStream? borrowedStream;
     private bool useDefaultStream;
+    private bool capturing;
     private readonly string architecture;
     private readonly ConcurrentDictionary<string, CudaModule> modules = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, CudaFunction> functions = new(StringComparer.Ordinal);
@@ -67,10 +68,15 @@ internal sealed class CudaKernelRuntime : IKernelRuntime
 
     public IDeviceAllocation Allocate(long bytes) => new Allocation(context.Allocate(Math.Max(bytes, 1)), bytes);
 
-    public void CopyToDevice(ReadOnlySpan<byte> source, DevicePointer destination) => DeviceMemory.CopyHostToDevice(source, destination, Stream);
+    public void CopyToDevice(ReadOnlySpan<byte> source, DevicePointer destination)
+    {
+        RefuseInCapture(nameof(CopyToDevice));
+        DeviceMemory.CopyHostToDevice(source, destination, Stream);
+    }
 
     public void CopyToHost(DevicePointer source, Span<byte> destination)
     {
+        RefuseInCapture(nameof(CopyToHost));
         DeviceMemory.CopyDeviceToHost(source, destination, Stream);
         Synchronize();
     }
@@ -82,6 +88,7 @@ internal sealed class CudaKernelRuntime : IKernelRuntime
 
     public void Synchronize()
     {
+        RefuseInCapture(nameof(Synchronize));
         if (Stream is { } stream)
         {
             stream.Synchronize();
@@ -89,6 +96,32 @@ internal sealed class CudaKernelRuntime : IKernelRuntime
         else
         {
             context.Synchronize();
+        }
+    }
+
+    /// <summary>
+    /// Stream capture on the current stream (the caller's, or the runtime's own); the legacy default
+    /// stream (<see cref="UseStream"/>(0)) cannot be captured. Each <see cref="IKernelGraph.Launch"/>
+    /// goes to the stream current at that time.
+    /// </summary>
+    public IKernelGraph Capture(Action enqueue)
+    {
+        ArgumentNullException.ThrowIfNull(enqueue);
+        CudaStream stream = Stream ?? throw new InvalidOperationException("graph capture needs a stream: the legacy default stream (UseStream(0)) cannot be captured");
+        if (capturing)
+        {
+            throw new InvalidOperationException("a capture is already in progress on this runtime");
+        }
+
+        context.MakeCurrent();
+        capturing = true;
+        try
+        {
+            return new Graph(this, stream.Capture(enqueue));
+        }
+        finally
+        {
+            capturing = false;
         }
     }
 
@@ -115,6 +148,27 @@ internal sealed class CudaKernelRuntime : IKernelRuntime
         });
         return module.GetFunction(loweredNames[file.Name][name]);
     });
+
+    // Host copies would read or write host memory when the graph replays, long after the call, and a
+    // wait cannot be recorded at all: both are refused rather than left to the driver's rules.
+    private void RefuseInCapture(string operation)
+    {
+        if (capturing)
+        {
+            throw new InvalidOperationException($"{operation} inside a graph capture: host copies and waits cannot be recorded");
+        }
+    }
+
+    private sealed class Graph(CudaKernelRuntime runtime, CudaGraph graph) : IKernelGraph
+    {
+        public void Launch()
+        {
+            runtime.context.MakeCurrent();
+            graph.Launch(runtime.Stream);
+        }
+
+        public void Dispose() => graph.Dispose();
+    }
 
     private sealed class Allocation(DeviceBuffer buffer, long bytes) : IDeviceAllocation
     {

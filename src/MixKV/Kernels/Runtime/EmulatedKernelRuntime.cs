@@ -14,6 +14,7 @@ internal sealed unsafe class EmulatedKernelRuntime : IKernelRuntime
 {
     private readonly ConcurrentDictionary<string, nint> functions = new(StringComparer.Ordinal);
     private readonly object launchLock = new();
+    private List<Action>? recording;
 
     private EmulatedKernelRuntime()
     {
@@ -42,9 +43,93 @@ internal sealed unsafe class EmulatedKernelRuntime : IKernelRuntime
     public void Launch<TParams>(string instance, in LaunchConfig config, in TParams parameters)
         where TParams : unmanaged
     {
-        nint function = Function<TParams>(instance);
+        nint function = Function<TParams>(instance);  // an unknown kernel fails at capture, as on a GPU
+        LaunchConfig shape = config;
         TParams copy = parameters;
-        void* argument = &copy;
+        RunOrRecord(() => LaunchNow(function, instance, shape, copy));
+    }
+
+    public IDeviceAllocation Allocate(long bytes) => new HostAllocation(bytes);
+
+    public void CopyToDevice(ReadOnlySpan<byte> source, DevicePointer destination)
+    {
+        RefuseInCapture(nameof(CopyToDevice));
+        source.CopyTo(Span(destination, source.Length));
+    }
+
+    public void CopyToHost(DevicePointer source, Span<byte> destination)
+    {
+        RefuseInCapture(nameof(CopyToHost));
+        Span(source, destination.Length).CopyTo(destination);
+    }
+
+    public void CopyDeviceToDevice(DevicePointer source, DevicePointer destination, long bytes) =>
+        RunOrRecord(() => Buffer.MemoryCopy((void*)source.Address, (void*)destination.Address, bytes, bytes));
+
+    public void Fill(DevicePointer destination, byte value, long bytes) =>
+        RunOrRecord(() => NativeMemory.Fill((void*)destination.Address, (nuint)bytes, value));
+
+    public void Synchronize()
+    {
+        // Launches complete before they return; a wait still cannot be recorded, as on a GPU.
+        RefuseInCapture(nameof(Synchronize));
+    }
+
+    /// <summary>
+    /// Records the launches, memsets and device copies of <paramref name="enqueue"/> as closures over
+    /// their arguments; the graph replays them in order. Host copies and waits throw, as they do in a
+    /// CUDA stream capture, so code that captures here captures on a GPU too.
+    /// </summary>
+    public IKernelGraph Capture(Action enqueue)
+    {
+        ArgumentNullException.ThrowIfNull(enqueue);
+        if (recording is not null)
+        {
+            throw new InvalidOperationException("a capture is already in progress on this runtime");
+        }
+
+        recording = [];
+        try
+        {
+            enqueue();
+            return new RecordedGraph([.. recording]);
+        }
+        finally
+        {
+            recording = null;
+        }
+    }
+
+    public void Dispose()
+    {
+    }
+
+    private static Span<byte> Span(DevicePointer pointer, int length) => new((void*)pointer.Address, length);
+
+    private void RunOrRecord(Action operation)
+    {
+        if (recording is { } steps)
+        {
+            steps.Add(operation);
+        }
+        else
+        {
+            operation();
+        }
+    }
+
+    private void RefuseInCapture(string operation)
+    {
+        if (recording is not null)
+        {
+            throw new InvalidOperationException($"{operation} inside a graph capture: host copies and waits cannot be recorded");
+        }
+    }
+
+    private void LaunchNow<TParams>(nint function, string instance, LaunchConfig config, TParams parameters)
+        where TParams : unmanaged
+    {
+        void* argument = &parameters;
         lock (launchLock)
         {
             int status = EmulatorNative.LaunchKernel(function, config.Grid.X, config.Grid.Y, config.Grid.Z, config.Block.X, config.Block.Y, config.Block.Z, config.SharedMemoryBytes, &argument);
@@ -54,28 +139,6 @@ internal sealed unsafe class EmulatedKernelRuntime : IKernelRuntime
             }
         }
     }
-
-    public IDeviceAllocation Allocate(long bytes) => new HostAllocation(bytes);
-
-    public void CopyToDevice(ReadOnlySpan<byte> source, DevicePointer destination) => source.CopyTo(Span(destination, source.Length));
-
-    public void CopyToHost(DevicePointer source, Span<byte> destination) => Span(source, destination.Length).CopyTo(destination);
-
-    public void CopyDeviceToDevice(DevicePointer source, DevicePointer destination, long bytes) =>
-        Buffer.MemoryCopy((void*)source.Address, (void*)destination.Address, bytes, bytes);
-
-    public void Fill(DevicePointer destination, byte value, long bytes) => NativeMemory.Fill((void*)destination.Address, (nuint)bytes, value);
-
-    public void Synchronize()
-    {
-        // Launches complete before they return.
-    }
-
-    public void Dispose()
-    {
-    }
-
-    private static Span<byte> Span(DevicePointer pointer, int length) => new((void*)pointer.Address, length);
 
     private nint Function<TParams>(string instance)
         where TParams : unmanaged => functions.GetOrAdd(instance, name =>
@@ -96,6 +159,22 @@ internal sealed unsafe class EmulatedKernelRuntime : IKernelRuntime
         {
             throw new InvalidOperationException($"{call}: status {status}: {EmulatorNative.LastErrorText()}");
         }
+    }
+
+    private sealed class RecordedGraph(Action[] steps) : IKernelGraph
+    {
+        private bool disposed;
+
+        public void Launch()
+        {
+            ObjectDisposedException.ThrowIf(disposed, this);
+            foreach (Action step in steps)
+            {
+                step();
+            }
+        }
+
+        public void Dispose() => disposed = true;
     }
 
     private sealed class HostAllocation : IDeviceAllocation

@@ -7,7 +7,7 @@ namespace MixKV.Kernels.Runtime;
 /// struct, and memory. Two implementations run the same .cu sources through the same launch code:
 /// the CUDA driver (NVRTC-compiled PTX) and the CPU runtime (g++-compiled, one fiber per thread).
 /// Launches are asynchronous on the runtime's stream; only <see cref="Synchronize"/> and the host
-/// copies wait.
+/// copies wait. A sequence of launches can be recorded once and replayed (<see cref="Capture"/>).
 /// </summary>
 internal interface IKernelRuntime : IDisposable
 {
@@ -37,6 +37,20 @@ internal interface IKernelRuntime : IDisposable
 
     /// <summary>Waits for every queued launch and copy; surfaces asynchronous failures.</summary>
     void Synchronize();
+
+    /// <summary>
+    /// Records what <paramref name="enqueue"/> queues on this runtime, without running it, as a graph
+    /// that <see cref="IKernelGraph.Launch"/> replays with the same arguments. Host copies and waits
+    /// cannot be recorded: inside <paramref name="enqueue"/> they throw <see cref="InvalidOperationException"/>.
+    /// </summary>
+    IKernelGraph Capture(Action enqueue);
+}
+
+/// <summary>Recorded launches, memsets and device copies (<see cref="IKernelRuntime.Capture"/>).</summary>
+internal interface IKernelGraph : IDisposable
+{
+    /// <summary>Queues everything recorded, in order, on the runtime's current stream.</summary>
+    void Launch();
 }
 
 /// <summary>Device memory owned by a runtime.</summary>

@@ -44,6 +44,10 @@ internal sealed class TimedKernelRuntime(IKernelRuntime inner) : IKernelRuntime
 
     public void Synchronize() => inner.Synchronize();
 
+    /// <summary>Not supported: the waits around every launch are what this runtime is for, and a graph cannot record them.</summary>
+    public IKernelGraph Capture(Action enqueue) =>
+        throw new NotSupportedException("a timed runtime waits around every launch, which a graph cannot record: capture on the runtime it wraps");
+
     public void Dispose()
     {
         // The wrapped runtime belongs to its caller.
