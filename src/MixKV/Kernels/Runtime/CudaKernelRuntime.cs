@@ -15,6 +15,7 @@ internal sealed class CudaKernelRuntime : IKernelRuntime
     private CudaStream? borrowedStream;
     private bool useDefaultStream;
     private bool capturing;
+    private bool resolvingOnly;
     private readonly string architecture;
     private readonly ConcurrentDictionary<string, CudaModule> modules = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, CudaFunction> functions = new(StringComparer.Ordinal);
@@ -63,7 +64,11 @@ internal sealed class CudaKernelRuntime : IKernelRuntime
         where TParams : unmanaged
     {
         context.MakeCurrent();
-        Function(instance).Launch(config, parameters, Stream);
+        CudaFunction function = Function(instance);
+        if (!resolvingOnly)
+        {
+            function.Launch(config, parameters, Stream);
+        }
     }
 
     public IDeviceAllocation Allocate(long bytes) => new Allocation(context.Allocate(Math.Max(bytes, 1)), bytes);
@@ -81,10 +86,21 @@ internal sealed class CudaKernelRuntime : IKernelRuntime
         Synchronize();
     }
 
-    public void CopyDeviceToDevice(DevicePointer source, DevicePointer destination, long bytes) =>
-        DeviceMemory.CopyDeviceToDevice(source, destination, bytes, Stream);
+    public void CopyDeviceToDevice(DevicePointer source, DevicePointer destination, long bytes)
+    {
+        if (!resolvingOnly)
+        {
+            DeviceMemory.CopyDeviceToDevice(source, destination, bytes, Stream);
+        }
+    }
 
-    public void Fill(DevicePointer destination, byte value, long bytes) => DeviceMemory.Fill(destination, value, bytes, Stream);
+    public void Fill(DevicePointer destination, byte value, long bytes)
+    {
+        if (!resolvingOnly)
+        {
+            DeviceMemory.Fill(destination, value, bytes, Stream);
+        }
+    }
 
     public void Synchronize()
     {
@@ -117,6 +133,19 @@ internal sealed class CudaKernelRuntime : IKernelRuntime
         capturing = true;
         try
         {
+            // Kernels are compiled and loaded on first use (NVRTC, cuModuleLoadData), which must not
+            // happen inside a capture: a dry pass of the same enqueue loads every kernel it launches
+            // first, queueing nothing.
+            resolvingOnly = true;
+            try
+            {
+                enqueue();
+            }
+            finally
+            {
+                resolvingOnly = false;
+            }
+
             return new Graph(this, stream.Capture(enqueue));
         }
         finally
