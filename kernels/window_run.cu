@@ -54,12 +54,23 @@ MIXKV_UNROLL
 
 // The unscaled logits of the warp's 16 rows against the tile's 64 keys, in mixkv_tile_logits'
 // layout: acc[c][0..1] row group, acc[c][2..3] row group + 8, key columns 8·c + 2·pair + {0, 1}.
+// D = 128, the common head size, has its own copy with every offset a constant: no test per k step
+// (they kept the compiler from overlapping one step's loads with the previous step's products) and
+// every row offset an immediate of the load.
 template <typename T>
 __device__ __forceinline__ void mixkv_run_logits(float acc[8][4], const unsigned a[8][4], const unsigned short* tile, int dim)
 {
 MIXKV_UNROLL
     for (int c = 0; c < 8; ++c) {
         acc[c][0] = acc[c][1] = acc[c][2] = acc[c][3] = 0.0f;
+    }
+    if (dim == 8 * 16) {
+        const mixkv_shared_row lane_keys = mixkv_lane_keys(tile, 8 * 16);
+MIXKV_UNROLL
+        for (int step = 0; step < 8; ++step) {
+            mixkv_tile_step<T>(acc, a[step], lane_keys, 16 * step, 8 * 16);
+        }
+        return;
     }
     const mixkv_shared_row lane_keys = mixkv_lane_keys(tile, dim);
 MIXKV_UNROLL

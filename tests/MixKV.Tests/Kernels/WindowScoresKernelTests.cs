@@ -71,17 +71,21 @@ public sealed class WindowScoresKernelTests : EmulatedKernelFixture
     /// The run kernels (window_run.cu: every window row resident in one block over runs of key tiles)
     /// over two runs, the last one short, the masked tail, query heads straddling 16-row tiles
     /// (W not always a multiple of 16, so a warp's rows meet up to three heads) and a partly filled
-    /// last warp; the key partials they write are head_key_partials' bits.
+    /// last warp; the key partials they write are head_key_partials' bits. D = 128 takes its own
+    /// product code (constant offsets), so each dtype and each reduction meets it and another D.
     /// </summary>
-    [Test]
-    public void RunPathMatchesTheReferenceOverSeveralRuns([Values(DType.F16, DType.BF16)] DType dtype, [Values] GqaReduction gqa)
+    [TestCase(DType.F16, GqaReduction.Mean, 128)]
+    [TestCase(DType.BF16, GqaReduction.Max, 128)]
+    [TestCase(DType.F16, GqaReduction.Max, 48)]
+    [TestCase(DType.BF16, GqaReduction.Mean, 16)]
+    public void RunPathMatchesTheReferenceOverSeveralRuns(DType dtype, GqaReduction gqa, int dim)
     {
         TestRandom rng = KernelCheck.Seeded();
         int window = rng.Int(K.WindowScores.MinRunWindow, 40), groups = rng.Int(1, K.WindowScores.MaxRunRows / window);
         // Runs of 4 tiles, two of them, the second short (2 or 3 tiles): small enough for the TSan pass.
         const int runTiles = 4;
         int runKeys = runTiles * K.WindowScores.TileKeys;
-        int heads = rng.Int(1, 2), tokens = rng.Int(runKeys + K.WindowScores.TileKeys + 1, 2 * runKeys - K.WindowScores.TileKeys), dim = rng.Pick([16, 48, 128]);
+        int heads = rng.Int(1, 2), tokens = rng.Int(runKeys + K.WindowScores.TileKeys + 1, 2 * runKeys - K.WindowScores.TileKeys);
         string say = rng.Say($"Hkv {heads} G {groups} N {tokens} D {dim} W {window}");
         Assert.That(K.WindowScores.UsesRuns(dtype, dim, groups * window, window), Is.True, say);
         AssertTileKernelsMatchTheReference(rng, dtype, gqa, heads, groups, tokens, dim, window, say, runTiles);
