@@ -1,4 +1,5 @@
-// Per-KV-head key/value statistics (spec section 3), three launches:
+// Per-KV-head key/value statistics (spec section 3), three launches (head_value_stats replaces
+// head_token_stats where the window run kernels take the K statistics from their tiles):
 //   head_key_partials  grid (ceil(N/64), Hkv), 256 threads: each warp normalises tokens of its
 //                      64-token chunk (norm by warp reduction), then threads sum the unit keys
 //                      per dimension over the chunk, in common/key_stats.cuh's order. Writes
@@ -201,18 +202,31 @@ __device__ __forceinline__ void mixkv_add_token_element(float (&sums)[MIXKV_TOKE
     slots[MIXKV_SLOT_KEY_MEAN] += k * mu;
 }
 
+// The warp's eight tokens of the head's rows (the prefix, or all N when checking finiteness): the
+// first, and `last`, the index (0..7) of the last real one; tokens past it read it again, their sums
+// never stored. `first >= rows` leaves the warp nothing (uniform across it: whole warps leave together).
+struct mixkv_warp_tokens {
+    int first, last;
+};
+
+__device__ __forceinline__ mixkv_warp_tokens mixkv_tokens_of_warp(int rows)
+{
+    mixkv_warp_tokens w;
+    w.first = (blockIdx.x * (blockDim.x / MIXKV_WARP) + threadIdx.x / MIXKV_WARP) * MIXKV_TOKEN_STATS_PER_WARP;
+    w.last = w.first + MIXKV_TOKEN_STATS_PER_WARP <= rows ? MIXKV_TOKEN_STATS_PER_WARP - 1 : rows - 1 - w.first;
+    return w;
+}
+
 template <typename T>
 __global__ void head_token_stats(const HeadTokenStatsParams p)
 {
-    const int lane = threadIdx.x % MIXKV_WARP;
-    const int first = (blockIdx.x * (blockDim.x / MIXKV_WARP) + threadIdx.x / MIXKV_WARP) * MIXKV_TOKEN_STATS_PER_WARP;
-    const int head = blockIdx.y;
+    const int lane = threadIdx.x % MIXKV_WARP, head = blockIdx.y;
     const int rows = p.status ? p.tokens : p.prefix;
-    if (first >= rows) {
-        return;  // whole warps leave together: `first` is uniform across a warp
+    const mixkv_warp_tokens tokens = mixkv_tokens_of_warp(rows);
+    if (tokens.first >= rows) {
+        return;
     }
-    // Tokens past the last row read the last row again (their sums are never stored).
-    const int last = first + MIXKV_TOKEN_STATS_PER_WARP <= rows ? MIXKV_TOKEN_STATS_PER_WARP - 1 : rows - 1 - first;
+    const int first = tokens.first, last = tokens.last;
     const T* keys = static_cast<const T*>(p.keys) + head * p.key_head_stride + first * p.key_token_stride;
     const T* values = static_cast<const T*>(p.values) + head * p.value_head_stride + first * p.value_token_stride;
     const float* mean = p.mean_key + head * p.head_dim;
@@ -291,6 +305,65 @@ MIXKV_UNROLL
     }
 }
 
+// head_token_stats' work on V alone, for the layers whose window run kernels (window_run.cu) take the
+// K statistics from their tiles: ||V[n]|| for the P prefix tokens and, with a status word, every
+// element of V checked finite (rows = N). Eight tokens per warp, their words loaded first, their
+// eight sums reduced at once (lane l ends with token (l >> 2) & 7).
+template <typename T>
+__global__ void head_value_stats(const HeadTokenStatsParams p)
+{
+    const int lane = threadIdx.x % MIXKV_WARP, head = blockIdx.y;
+    const int rows = p.status ? p.tokens : p.prefix;
+    const mixkv_warp_tokens tokens = mixkv_tokens_of_warp(rows);
+    if (tokens.first >= rows) {
+        return;
+    }
+    const int first = tokens.first, last = tokens.last;
+    const T* values = static_cast<const T*>(p.values) + head * p.value_head_stride + first * p.value_token_stride;
+    float squares[MIXKV_TOKEN_STATS_PER_WARP] = {};
+    unsigned bad = 0u;
+    if (mixkv_rows_in_words(values, p.value_token_stride, p.head_dim)) {
+        constexpr int per_word = 8 / static_cast<int>(sizeof(T));
+        const long long row_words = p.value_token_stride / per_word;
+        const uint2* words = reinterpret_cast<const uint2*>(values);
+        for (int w = lane; w < p.head_dim / per_word; w += MIXKV_WARP) {
+            uint2 v_words[MIXKV_TOKEN_STATS_PER_WARP];
+MIXKV_UNROLL
+            for (int j = 0; j < MIXKV_TOKEN_STATS_PER_WARP; ++j) {
+                v_words[j] = words[(j < last ? j : last) * row_words + w];
+            }
+MIXKV_UNROLL
+            for (int j = 0; j < MIXKV_TOKEN_STATS_PER_WARP; ++j) {
+                bad |= mixkv_nonfinite_bits<T>(v_words[j].x) | mixkv_nonfinite_bits<T>(v_words[j].y);
+                float v[per_word];
+                mixkv_unpack_word(v_words[j], v, T());
+MIXKV_UNROLL
+                for (int e = 0; e < per_word; ++e) {
+                    squares[j] += v[e] * v[e];
+                }
+            }
+        }
+    } else {
+        for (int i = lane; i < p.head_dim; i += MIXKV_WARP) {
+MIXKV_UNROLL
+            for (int j = 0; j < MIXKV_TOKEN_STATS_PER_WARP; ++j) {
+                const T value = values[(j < last ? j : last) * p.value_token_stride + i];
+                bad |= mixkv_is_finite(value) ? 0u : 1u;
+                const float v = mixkv_to_float(value);
+                squares[j] += v * v;
+            }
+        }
+    }
+    const float total = mixkv_warp_reduce_scatter8(squares);
+    const int n = first + ((lane >> 2) & 7);
+    if (lane % 4 == 0 && n < p.prefix) {
+        p.value_norm[static_cast<long long>(head) * p.prefix + n] = sqrtf(total);
+    }
+    if (p.status && __any_sync(MIXKV_FULL_MASK, bad != 0u) && lane == 0) {
+        atomicOr(p.status, p.value_bit);
+    }
+}
+
 MIXKV_KERNEL_INSTANCE("head_key_partials<float>", head_key_partials<float>, HeadKeyPartialsParams)
 MIXKV_KERNEL_INSTANCE("head_key_partials<mixkv_f16>", head_key_partials<mixkv_f16>, HeadKeyPartialsParams)
 MIXKV_KERNEL_INSTANCE("head_key_partials<mixkv_bf16>", head_key_partials<mixkv_bf16>, HeadKeyPartialsParams)
@@ -298,3 +371,5 @@ MIXKV_KERNEL_INSTANCE("head_key_mean", head_key_mean, HeadKeyMeanParams)
 MIXKV_KERNEL_INSTANCE("head_token_stats<float>", head_token_stats<float>, HeadTokenStatsParams)
 MIXKV_KERNEL_INSTANCE("head_token_stats<mixkv_f16>", head_token_stats<mixkv_f16>, HeadTokenStatsParams)
 MIXKV_KERNEL_INSTANCE("head_token_stats<mixkv_bf16>", head_token_stats<mixkv_bf16>, HeadTokenStatsParams)
+MIXKV_KERNEL_INSTANCE("head_value_stats<mixkv_f16>", head_value_stats<mixkv_f16>, HeadTokenStatsParams)
+MIXKV_KERNEL_INSTANCE("head_value_stats<mixkv_bf16>", head_value_stats<mixkv_bf16>, HeadTokenStatsParams)

@@ -17,6 +17,10 @@
 //                     probabilities per query head with a reduce-scatter butterfly (16 rows meet at
 //                     most three heads when W >= 8), then one thread per key adds each head's sums in row-tile
 //                     order and reduces over the group (mean or max). No float atomics.
+// Given the outputs, the two also take the key statistics that need K (spec section 3) from the tiles
+// they stage, so head_token_stats reads only V and K is read twice in all: window_run_stats the norms
+// ||K[n]|| and K's finite check (beside the chunk partials of μ), window_run_mass s[n] = k̂_n·μ once
+// head_key_mean has μ.
 #include "common/portability.cuh"
 #include "common/dtype.cuh"
 #include "common/mma.cuh"
@@ -186,12 +190,15 @@ MIXKV_UNROLL
     }
     // The lane's two rows' max and Σ exp over the run so far (natural-log units, as the merge reads them).
     float run_max[2] = {MIXKV_NEG_INF, MIXKV_NEG_INF}, run_sum[2] = {0.0f, 0.0f};
+    bool nonfinite_keys = false;
     for (int t = run.begin; t < run.end; ++t) {
         const unsigned short* tile = run.next(t);
         const int first = t * MIXKV_MMA_KEYS;
         if (p.key_partials) {
             const int count = p.tokens - first < MIXKV_MMA_KEYS ? p.tokens - first : MIXKV_MMA_KEYS;
-            mixkv_tile_key_partials<T>(tile, pitch, count, p.head_dim, inverse_norm, p.key_partials + (static_cast<long long>(kv_head) * p.tiles + t) * p.head_dim);
+            float* norms = p.key_norm != nullptr && first < prefix ? p.key_norm + static_cast<long long>(kv_head) * prefix + first : nullptr;
+            nonfinite_keys |= mixkv_tile_key_partials<T>(tile, pitch, count, p.head_dim, inverse_norm, p.key_partials + (static_cast<long long>(kv_head) * p.tiles + t) * p.head_dim,
+                                                         norms, prefix - first);
         }
         float acc[8][4];
         mixkv_run_logits<T>(acc, a, tile, p.head_dim);
@@ -244,6 +251,9 @@ MIXKV_UNROLL
             p.tile_sum[at] = run_sum[half];
         }
     }
+    if (p.status != nullptr && __any_sync(MIXKV_FULL_MASK, nonfinite_keys) && lane == 0) {
+        atomicOr(p.status, p.key_bit);
+    }
 }
 
 template <typename T>
@@ -264,6 +274,13 @@ __global__ void __launch_bounds__(32 * MIXKV_RUN_MAX_WARPS, 2) window_run_mass(c
         tile_first_head[rt] = 16 * rt / p.window;
     }  // visible after the first tile's barrier (mixkv_key_run::next)
     float* segments = reinterpret_cast<float*>(staged + 2 * MIXKV_MMA_KEYS * (p.head_dim + MIXKV_MMA_PAD));
+    // Then μ of the head, for the similarities (16-byte aligned: so are the tiles and the sums).
+    float* mean = segments + blockDim.x / MIXKV_WARP * MIXKV_RUN_SEGMENTS * MIXKV_MMA_KEYS;
+    if (p.similarity != nullptr) {
+        for (int i = threadIdx.x; i < p.head_dim; i += blockDim.x) {
+            mean[i] = p.mean_key[kv_head * p.head_dim + i];
+        }
+    }  // visible after the first tile's barrier, as the head tables
     const int tiles = (p.prefix + MIXKV_MMA_KEYS - 1) / MIXKV_MMA_KEYS;
     const mixkv_key_run<T> run = mixkv_begin_key_run<T>(staged, p.keys, p.key_head_stride, p.key_token_stride, p.run, tiles, p.prefix, p.head_dim);
 
@@ -288,6 +305,12 @@ MIXKV_UNROLL
     const float log2_scale = p.scale * MIXKV_LOG2E;
     for (int t = run.begin; t < run.end; ++t) {
         const unsigned short* tile = run.next(t);
+        if (p.similarity != nullptr) {
+            const int first = t * MIXKV_MMA_KEYS;
+            const long long at = static_cast<long long>(kv_head) * p.prefix + first;
+            const int count = p.prefix - first < MIXKV_MMA_KEYS ? p.prefix - first : MIXKV_MMA_KEYS;
+            mixkv_tile_similarity<T>(tile, p.head_dim + MIXKV_MMA_PAD, count, p.head_dim, mean, p.key_norm + at, p.similarity + at);
+        }
         float acc[8][4];
         mixkv_run_logits<T>(acc, a, tile, p.head_dim);
 MIXKV_UNROLL

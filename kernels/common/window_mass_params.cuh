@@ -22,6 +22,11 @@ struct WindowMassParams {
     int gqa_max;               // 0: mean over the group, 1: max
     int run;                   // key tiles per block (window_run_mass; the others ignore it)
     int reserved;
+    // window_run_mass only, null when not wanted: s[n] = k̂_n·μ of the prefix keys from the tiles
+    // it stages, with ||K[n]|| from window_run_stats (head_token_stats then reads only V).
+    const float* mean_key;     // [Hkv, D]
+    const float* key_norm;     // [Hkv, P]
+    float* similarity;         // [Hkv, P]
 };
 
 #endif  // MIXKV_COMMON_WINDOW_MASS_PARAMS_CUH

@@ -21,7 +21,11 @@ struct WindowTileStatsParams {
     float scale;               // 1 / sqrt(D)
     int tiles;                 // ceil(N / 64)
     int run;                   // key tiles per block (window_run_stats; 1 for window_tile_stats)
-    int reserved;
+    int key_bit;               // OR-ed into *status for a non-finite element of K (window_run_stats)
+    // window_run_stats only, from the key tiles it stages (head_token_stats then reads only V), each
+    // null when not wanted; both need key_partials:
+    float* key_norm;           // [Hkv, P]: ||K[n]|| of the prefix keys
+    int* status;               // validate.cu's word: every element of K checked finite
 };
 
 #endif  // MIXKV_COMMON_WINDOW_TILE_PARAMS_CUH

@@ -31,14 +31,18 @@ internal static class KernelTraffic
             // K and V are checked inside head_token_stats whenever it runs (a compressed layer): then
             // check_finite reads only the window's queries.
             "check_finite" => (prefix > 0 && keptTokens < hkv * n ? window : (2 * keys) + window, 0),
-            "window_tile_stats" or "window_run_stats" => (keys + window + (2 * hq * w * columns * Fp32), windowFlop),
+            "window_tile_stats" => (keys + window + (2 * hq * w * columns * Fp32), windowFlop),
+            "window_run_stats" => (keys + window + (2 * hq * w * columns * Fp32) + perPrefix, windowFlop), // and ||K[n]|| out
             "window_stats_merge" => (2 * hq * w * columns * Fp32, 0),
             "window_row_stats" => (keys + window, windowFlop),
-            "window_tile_mass" or "window_run_mass" or "window_mass" => (keys + window + perPrefix, windowFlop),
+            "window_tile_mass" or "window_mass" => (keys + window + perPrefix, windowFlop),
+            // With the K statistics (always, in a compressed layer): ||K[n]|| in, s[n] out as well.
+            "window_run_mass" => (keys + window + (3 * perPrefix), windowFlop),
             "window_pool" => (2 * perPrefix, 0),
             "head_key_partials" => (keys + (hkv * tiles * d * Fp32), 0),
             "head_key_mean" => (hkv * tiles * d * Fp32, 0),
             "head_token_stats" => ((2 * keys) + (3 * perPrefix), 0), // every row of K and V in (the window's checked finite), the norms and similarity out
+            "head_value_stats" => (keys + perPrefix, 0), // every row of V in (V has K's shape), the value norms out
             "mix_partials" => (4 * perPrefix, 0), // A, value norm, key norm, similarity in
             "mix_scores" => (5 * perPrefix, 0), // the same in again; S out
             // Every score in once per launch: four radix passes per selection (two selections when

@@ -30,18 +30,8 @@ internal static class HeadStats
             EnqueueKeyPartials(runtime, keys, ws, type, chunks);
         }
 
-        runtime.Launch("head_key_mean", Launch.Config((uint)keys.Heads, 1, BlockSizes.HeadKeyMean), new HeadKeyMeanParams
-        {
-            Partial = ws.KeyPartials.Address,
-            MeanKey = ws.MeanKey.Address,
-            Redundancy = ws.OnlineRedundancy.Address,
-            Tokens = keys.Tokens,
-            HeadDim = keys.Dim,
-            Chunks = chunks,
-        });
-
-        int rows = status is null ? prefix : keys.Tokens;
-        runtime.Launch($"head_token_stats<{type}>", Launch.Config(Launch.Blocks(rows, TokensPerStatsBlock), (uint)keys.Heads, BlockSizes.HeadTokenStats), new HeadTokenStatsParams
+        EnqueueKeyMean(runtime, keys, ws);
+        runtime.Launch($"head_token_stats<{type}>", TokenStatsGrid(keys, prefix, status), new HeadTokenStatsParams
         {
             Keys = keys.Pointer.Address,
             Values = values.Pointer.Address,
@@ -61,6 +51,41 @@ internal static class HeadStats
             ValueBit = (int)DeviceRejection.NonFiniteValues,
         });
     }
+
+    /// <summary>μ and the online redundancy from the key partials (head_key_mean); the window run kernels queue it between their passes.</summary>
+    public static void EnqueueKeyMean(IKernelRuntime runtime, DeviceTensor keys, KernelWorkspace ws) =>
+        runtime.Launch("head_key_mean", Launch.Config((uint)keys.Heads, 1, BlockSizes.HeadKeyMean), new HeadKeyMeanParams
+        {
+            Partial = ws.KeyPartials.Address,
+            MeanKey = ws.MeanKey.Address,
+            Redundancy = ws.OnlineRedundancy.Address,
+            Tokens = keys.Tokens,
+            HeadDim = keys.Dim,
+            Chunks = Chunks(keys.Tokens),
+        });
+
+    /// <summary>
+    /// The V half of head_token_stats (head_value_stats): ||V[n]|| of the prefix and, with
+    /// <paramref name="status"/>, every row of V checked finite. For layers whose window run kernels
+    /// took the K statistics (<see cref="WindowScores.KeyStatistics"/>), K, μ and s included.
+    /// </summary>
+    public static void EnqueueValues(IKernelRuntime runtime, DeviceTensor values, int prefix, KernelWorkspace ws, DevicePointer? status = null) =>
+        runtime.Launch($"head_value_stats<{Launch.TypeName(values.DType)}>", TokenStatsGrid(values, prefix, status), new HeadTokenStatsParams
+        {
+            Values = values.Pointer.Address,
+            ValueNorm = ws.ValueNorm.Address,
+            Status = status?.Address ?? 0,
+            ValueHeadStride = values.HeadStride,
+            ValueTokenStride = values.TokenStride,
+            Prefix = prefix,
+            Tokens = values.Tokens,
+            HeadDim = values.Dim,
+            ValueBit = (int)DeviceRejection.NonFiniteValues,
+        });
+
+    /// <summary>Blocks of head_token_stats and head_value_stats: the prefix rows, or every row when they also check finiteness.</summary>
+    private static LaunchConfig TokenStatsGrid(DeviceTensor rows, int prefix, DevicePointer? status) =>
+        Launch.Config(Launch.Blocks(status is null ? prefix : rows.Tokens, TokensPerStatsBlock), (uint)rows.Heads, BlockSizes.HeadTokenStats);
 
     private static void EnqueueKeyPartials(IKernelRuntime runtime, DeviceTensor keys, KernelWorkspace ws, string type, int chunks) =>
         runtime.Launch($"head_key_partials<{type}>", Launch.Config((uint)chunks, (uint)keys.Heads, BlockSizes.HeadKeyPartials), new HeadKeyPartialsParams

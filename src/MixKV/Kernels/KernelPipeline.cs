@@ -92,7 +92,8 @@ internal static class KernelPipeline
             runtime.Fill(ws.Status, 0, sizeof(int));
             if (!headStats)
             {
-                // Otherwise head_token_stats checks K and V in the pass it makes over them anyway.
+                // Otherwise the passes over K and V check them as they read them: head_token_stats, or
+                // window_run_stats for K and head_value_stats for V.
                 Validate.EnqueueCheckFinite(runtime, keys, ws.Status, DeviceRejection.NonFiniteKeys);
                 Validate.EnqueueCheckFinite(runtime, values, ws.Status, DeviceRejection.NonFiniteValues);
             }
@@ -107,9 +108,20 @@ internal static class KernelPipeline
 
         if (headStats)
         {
-            WindowScores.Enqueue(runtime, keys, window, plan.Options, ws);
+            // The run kernels take the K statistics from the tiles they stage: K is then read twice
+            // (the floor's count), and the head statistics read only V.
+            bool keysInRuns = WindowScores.UsesRuns(keys.DType, keys.Dim, plan.QueryHeads / plan.KvHeads * plan.Window, plan.Window);
+            WindowScores.Enqueue(runtime, keys, window, plan.Options, ws, keyStatistics: keysInRuns ? new WindowScores.KeyStatistics(status) : null);
             afterStage?.Invoke(Stage.WindowScores);
-            HeadStats.Enqueue(runtime, keys, values, plan.Prefix, ws, keyPartialsWritten: WindowScores.UsesTiles(keys.DType, keys.Dim), status: status);
+            if (keysInRuns)
+            {
+                HeadStats.EnqueueValues(runtime, values, plan.Prefix, ws, status);
+            }
+            else
+            {
+                HeadStats.Enqueue(runtime, keys, values, plan.Prefix, ws, keyPartialsWritten: WindowScores.UsesTiles(keys.DType, keys.Dim), status: status);
+            }
+
             afterStage?.Invoke(Stage.HeadStats);
             DevicePointer redundancy = plan.Options.Redundancy is null ? ws.OnlineRedundancy : ws.OfflineRedundancy;
 

@@ -85,9 +85,23 @@ internal static class WindowScores
     /// </summary>
     public static bool UsesTiles(DType dtype, int dim) => UsesTensorCores(dtype, dim) || (dtype == DType.F32 && dim <= MaxTileDim);
 
+    /// <summary>
+    /// The key statistics the run kernels can take from the tiles they stage (<see cref="UsesRuns"/>):
+    /// ||K[n]||, s[n] = k̂_n·μ (with <see cref="HeadStats.EnqueueKeyMean"/> queued between the two
+    /// passes) and K's finite check into <paramref name="Status"/> (null: unchecked). The head
+    /// statistics then need only <see cref="HeadStats.EnqueueValues"/>.
+    /// </summary>
+    public sealed record KeyStatistics(DevicePointer? Status);
+
     /// <param name="runTiles">The run kernels' run length; null: <see cref="RunTilesFor"/> on this runtime.</param>
-    public static void Enqueue(IKernelRuntime runtime, DeviceTensor keys, DeviceTensor windowQueries, CompressionOptions options, KernelWorkspace ws, int? runTiles = null)
+    /// <param name="keyStatistics">Also the K statistics (run kernels only); null: window scores and key partials alone.</param>
+    public static void Enqueue(IKernelRuntime runtime, DeviceTensor keys, DeviceTensor windowQueries, CompressionOptions options, KernelWorkspace ws, int? runTiles = null, KeyStatistics? keyStatistics = null)
     {
+        if (keyStatistics is not null && !UsesRuns(keys.DType, keys.Dim, windowQueries.Heads / keys.Heads * windowQueries.Tokens, windowQueries.Tokens))
+        {
+            throw new InvalidOperationException("only the window run kernels (window_run.cu) take the key statistics from their tiles");
+        }
+
         int window = windowQueries.Tokens, prefix = keys.Tokens - window, dim = keys.Dim;
         int groups = windowQueries.Heads / keys.Heads;
         float scale = (float)(1.0 / Math.Sqrt(dim));
@@ -95,7 +109,7 @@ internal static class WindowScores
 
         if (UsesTiles(keys.DType, dim))
         {
-            EnqueueTiles(runtime, keys, windowQueries, options, ws, type, scale, runTiles ?? RunTilesFor(keys.Tokens, keys.Heads, runtime.Multiprocessors));
+            EnqueueTiles(runtime, keys, windowQueries, options, ws, type, scale, runTiles ?? RunTilesFor(keys.Tokens, keys.Heads, runtime.Multiprocessors), keyStatistics);
         }
         else
         {
@@ -112,7 +126,7 @@ internal static class WindowScores
         });
     }
 
-    private static void EnqueueTiles(IKernelRuntime runtime, DeviceTensor keys, DeviceTensor windowQueries, CompressionOptions options, KernelWorkspace ws, string type, float scale, int runTiles)
+    private static void EnqueueTiles(IKernelRuntime runtime, DeviceTensor keys, DeviceTensor windowQueries, CompressionOptions options, KernelWorkspace ws, string type, float scale, int runTiles, KeyStatistics? keyStatistics)
     {
         int window = windowQueries.Tokens, prefix = keys.Tokens - window, dim = keys.Dim;
         int groups = windowQueries.Heads / keys.Heads;
@@ -123,7 +137,7 @@ internal static class WindowScores
 
         if (runs)
         {
-            EnqueueRunStats(runtime, keys, windowQueries, ws, type, scale, keyTileBytes, runTiles);
+            EnqueueRunStats(runtime, keys, windowQueries, ws, type, scale, keyTileBytes, runTiles, keyStatistics);
         }
         else
         {
@@ -145,7 +159,12 @@ internal static class WindowScores
 
         if (runs)
         {
-            EnqueueRunMass(runtime, keys, windowQueries, options, ws, type, scale, keyTileBytes, runTiles);
+            if (keyStatistics is not null)
+            {
+                HeadStats.EnqueueKeyMean(runtime, keys, ws);
+            }
+
+            EnqueueRunMass(runtime, keys, windowQueries, options, ws, type, scale, keyTileBytes, runTiles, keyStatistics is not null);
         }
         else
         {
@@ -161,20 +180,36 @@ internal static class WindowScores
     /// <summary>Threads of a run kernel's block: a warp per 16 window rows.</summary>
     private static uint RunThreads(int queryRowsPerKvHead) => (uint)(32 * ((queryRowsPerKvHead + 15) / 16));
 
-    private static void EnqueueRunStats(IKernelRuntime runtime, DeviceTensor keys, DeviceTensor windowQueries, KernelWorkspace ws, string type, float scale, uint keyTileBytes, int runTiles)
+    private static void EnqueueRunStats(IKernelRuntime runtime, DeviceTensor keys, DeviceTensor windowQueries, KernelWorkspace ws, string type, float scale, uint keyTileBytes, int runTiles, KeyStatistics? keyStatistics)
     {
         uint threads = RunThreads(windowQueries.Heads / keys.Heads * windowQueries.Tokens);
-        runtime.Launch($"window_run_stats<{type}>", Launch.Config(Launch.Blocks(KeyTiles(keys.Tokens), runTiles), (uint)keys.Heads, threads, 2 * keyTileBytes),
-            TileStatsParams(keys, windowQueries, ws, scale, runTiles));
+        WindowTileStatsParams parameters = TileStatsParams(keys, windowQueries, ws, scale, runTiles);
+        if (keyStatistics is not null)
+        {
+            parameters = parameters with
+            {
+                KeyNorm = ws.KeyNorm.Address,
+                Status = keyStatistics.Status?.Address ?? 0,
+                KeyBit = (int)DeviceRejection.NonFiniteKeys,
+            };
+        }
+
+        runtime.Launch($"window_run_stats<{type}>", Launch.Config(Launch.Blocks(KeyTiles(keys.Tokens), runTiles), (uint)keys.Heads, threads, 2 * keyTileBytes), parameters);
     }
 
-    private static void EnqueueRunMass(IKernelRuntime runtime, DeviceTensor keys, DeviceTensor windowQueries, CompressionOptions options, KernelWorkspace ws, string type, float scale, uint keyTileBytes, int runTiles)
+    private static void EnqueueRunMass(IKernelRuntime runtime, DeviceTensor keys, DeviceTensor windowQueries, CompressionOptions options, KernelWorkspace ws, string type, float scale, uint keyTileBytes, int runTiles, bool similarity)
     {
         int prefix = keys.Tokens - windowQueries.Tokens;
         uint threads = RunThreads(windowQueries.Heads / keys.Heads * windowQueries.Tokens);
         uint headSumBytes = threads / 32 * RunSegments * TileKeys * sizeof(float);
-        runtime.Launch($"window_run_mass<{type}>", Launch.Config(Launch.Blocks(KeyTiles(prefix), runTiles), (uint)keys.Heads, threads, 2 * keyTileBytes + headSumBytes),
-            MassParams(keys, windowQueries, options, ws, scale) with { Run = runTiles });
+        uint meanBytes = (uint)(keys.Dim * sizeof(float));
+        WindowMassParams parameters = MassParams(keys, windowQueries, options, ws, scale) with { Run = runTiles };
+        if (similarity)
+        {
+            parameters = parameters with { MeanKey = ws.MeanKey.Address, KeyNorm = ws.KeyNorm.Address, Similarity = ws.Similarity.Address };
+        }
+
+        runtime.Launch($"window_run_mass<{type}>", Launch.Config(Launch.Blocks(KeyTiles(prefix), runTiles), (uint)keys.Heads, threads, 2 * keyTileBytes + headSumBytes + meanBytes), parameters);
     }
 
     /// <summary>window_tile_stats (a tile per block, run 1) and window_run_stats take the same parameters (kernels/common/window_tile_params.cuh).</summary>
@@ -265,6 +300,7 @@ internal struct WindowMassParams
     public int Prefix, Window, HeadDim, Groups;
     public float Scale;
     public int GqaMax, Run, Reserved;
+    public ulong MeanKey, KeyNorm, Similarity;
 }
 
 /// <summary>Shared by window_tile_stats and window_run_stats (kernels/common/window_tile_params.cuh).</summary>
@@ -275,7 +311,8 @@ internal struct WindowTileStatsParams
     public long KeyHeadStride, KeyTokenStride, QueryHeadStride, QueryTokenStride;
     public int Tokens, Window, HeadDim, Groups;
     public float Scale;
-    public int Tiles, Run, Reserved;
+    public int Tiles, Run, KeyBit;
+    public ulong KeyNorm, Status;
 }
 
 [KernelParams("window_mma.cu"), StructLayout(LayoutKind.Sequential)]

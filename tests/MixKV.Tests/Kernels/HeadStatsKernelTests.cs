@@ -32,7 +32,68 @@ public sealed class HeadStatsKernelTests : EmulatedKernelFixture
         int chunks = K.HeadStats.Chunks(tokens);
         stage.AssertWroteOnly(say, (ws.KeyPartials, heads * chunks * dim), (ws.MeanKey, heads * dim), (ws.OnlineRedundancy, heads),
             (ws.KeyNorm, heads * prefix), (ws.ValueNorm, heads * prefix), (ws.Similarity, heads * prefix));
-        double tolerance = KernelCheck.Tolerance(dtype);
+        AssertHeadStatistics(stage, data, stored, prefix, say);
+    }
+
+    /// <summary>
+    /// The window run kernels' share of the statistics (||K[n]||, k^.mu and the partials from the tiles
+    /// they stage, mu between their two passes) and head_value_stats' (||V[n]||) equal the reference as
+    /// head_token_stats' do, for D = 128 (its own product path) and a small D, over tails of every length.
+    /// </summary>
+    [Test]
+    public void RunKernelsTakeTheKeyStatisticsFromTheirTiles([Values(DType.F16, DType.BF16)] DType dtype, [Values(16, 128)] int dim)
+    {
+        TestRandom rng = KernelCheck.Seeded();
+        int heads = rng.Int(1, 2), window = rng.Int(K.WindowScores.MinRunWindow, 20), groups = rng.Int(1, K.WindowScores.MaxRunRows / window), tokens = rng.Int(70, 330), prefix = tokens - window;
+        string say = rng.Say($"Hkv {heads} G {groups} N {tokens} D {dim} W {window} {dtype.Name()}");
+        Assert.That(K.WindowScores.UsesRuns(dtype, dim, groups * window, window), Is.True, say);
+        LayerData data = LayerData.Random(rng, heads, groups, tokens, dim, window, dtype);
+        StoredLayer stored = data.Store(rng.Coin() ? TensorLayout.Hnd : TensorLayout.Nhd);
+        using var stage = new StageHarness(backend, heads * groups, heads, tokens, dim, window);
+        var options = new MixKV.Options.CompressionOptions { Window = window, Budget = window + 1 };
+
+        K.WindowScores.Enqueue(stage.Runtime, stage.Upload(stored.Keys), stage.Upload(stored.Queries), options, stage.Workspace, keyStatistics: new K.WindowScores.KeyStatistics(null));
+        K.HeadStats.EnqueueValues(stage.Runtime, stage.Upload(stored.Values), prefix, stage.Workspace);
+
+        AssertHeadStatistics(stage, data, stored, prefix, say);
+    }
+
+    /// <summary>
+    /// K's finite check inside window_run_stats: a row of huge but finite bf16 keys (its sum of squares
+    /// overflows fp32, so the row is read again element by element) passes; a NaN or Inf in any row,
+    /// the window's included, sets the keys' bit.
+    /// </summary>
+    [Test]
+    public void RunKernelsCheckKFiniteBeyondTheirSumsOfSquares([Values] bool poisoned)
+    {
+        TestRandom rng = KernelCheck.Seeded();
+        int heads = 2, groups = 2, window = 8, dim = 64, tokens = rng.Int(100, 300), head = rng.Int(0, heads - 1), token = rng.Int(0, tokens - 1);
+        LayerData data = LayerData.Random(rng, heads, groups, tokens, dim, window, DType.BF16);
+        float huge = MathF.ScaleB(1f, 70); // 2^70 ~ 1.2e21: finite in bf16, its squares past fp32
+        data.Keys[head][token] = data.Keys[head][token].Select(x => x * huge).ToArray();
+        if (poisoned)
+        {
+            data.Keys[head][rng.Int(0, tokens - 1)][rng.Int(0, dim - 1)] = rng.Pick(new[] { float.NaN, float.PositiveInfinity, float.NegativeInfinity });
+        }
+
+        StoredLayer stored = data.Store(TensorLayout.Hnd);
+        using var stage = new StageHarness(backend, heads * groups, heads, tokens, dim, window);
+        stage.Runtime.Fill(stage.Workspace.Status, 0, sizeof(int));
+        var options = new MixKV.Options.CompressionOptions { Window = window, Budget = window + 1 };
+
+        K.WindowScores.Enqueue(stage.Runtime, stage.Upload(stored.Keys), stage.Upload(stored.Queries), options, stage.Workspace, keyStatistics: new K.WindowScores.KeyStatistics(stage.Workspace.Status));
+
+        var status = new int[1];
+        stage.Runtime.CopyToHost(stage.Workspace.Status, System.Runtime.InteropServices.MemoryMarshal.AsBytes(status.AsSpan()));
+        Assert.That(status[0], Is.EqualTo(poisoned ? (int)DeviceRejection.NonFiniteKeys : 0), rng.Say($"huge row {token} of head {head}, N {tokens}, poisoned {poisoned}"));
+    }
+
+    /// <summary>Every head statistic the stage wrote against the reference (partials and mu in double here).</summary>
+    private static void AssertHeadStatistics(StageHarness stage, LayerData data, StoredLayer stored, int prefix, string say)
+    {
+        K.KernelWorkspace ws = stage.Workspace;
+        int heads = data.KvHeads, tokens = data.Tokens, dim = data.Dim, chunks = K.HeadStats.Chunks(tokens);
+        double tolerance = KernelCheck.Tolerance(data.DType);
         Ref.HeadStatistics expected = Ref.HeadStats.Compute(stored.Inputs.Keys, stored.Inputs.Values, prefix);
 
         // Partial sums of unit keys per 64-token chunk and the mean unit key, in double.
