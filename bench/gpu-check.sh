@@ -11,7 +11,7 @@
 #                                         # runs the tests that need a device (CI runs the rest)
 #
 # Every step runs even when one before it failed; the exit status is 1 if any did. Output in $OUT
-# (default artifacts/gpu-check): tests.txt, bench.txt, peer.jsonl, table.txt, per-kernel.txt.
+# (default artifacts/gpu-check): tests.txt, bench.txt, peer.jsonl, table.txt, per-kernel.txt, ab.txt.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 out="${OUT:-artifacts/gpu-check}"
@@ -93,5 +93,23 @@ for run in "bf16 snapkv" "bf16 adakv" "f32 snapkv"; do
         --budget 256 --dtype "$1" --method "$2" --repeat 10 --warmup 2 --resident --per-kernel --copy-gbps "$gbps"
 done 2>&1 | tee "$out/per-kernel.txt"
 grep -q '^!! per-kernel' "$out/per-kernel.txt" && failed+=(per-kernel)
+
+# Choices made without a GPU, each against its alternative in this same call: the resident layer
+# (bf16, snapkv, median of 20) queued as usual, launched as a captured graph (--graph), and with the
+# K statistics back in head_token_stats (MIXKV_KEY_STATS_IN_RUNS=0: a third pass over K).
+echo
+echo "== A/B: resident layer, bf16 snapkv, median ms"
+for n in 4096 32768 131072; do
+    for variant in queued graph keys-in-head-stats; do
+        flags=() keys=1
+        [ "$variant" = graph ] && flags=(--graph)
+        [ "$variant" = keys-in-head-stats ] && keys=0
+        median="$(MIXKV_KEY_STATS_IN_RUNS=$keys cli bench --backend cuda --tokens "$n" --q-heads 32 --kv-heads 8 --head-dim 128 --window 32 \
+            --budget 256 --dtype bf16 --method snapkv --repeat 20 --warmup 3 --resident "${flags[@]}" --json |
+            python3 -c 'import json,sys; print(json.load(sys.stdin)["median_ms"])')" || median=failed
+        printf '  N %6d  %-19s %s\n' "$n" "$variant" "$median"
+    done
+done 2>&1 | tee "$out/ab.txt"
+grep -q 'failed$' "$out/ab.txt" && failed+=(ab)
 
 [ ${#failed[@]} -eq 0 ] || { echo "gpu-check.sh: failed: ${failed[*]}"; exit 1; }

@@ -29,6 +29,12 @@ internal static class KernelPipeline
     /// False when <see cref="UploadConstants"/> already ran for this plan and workspace: a graph capture
     /// uploads first, since a host copy cannot be recorded.
     /// </param>
+    /// <summary>
+    /// MIXKV_KEY_STATS_IN_RUNS=0 sends every layer's K statistics to head_token_stats (a third pass
+    /// over K), for timing the run kernels' share of them against it on a GPU (bench/gpu-check.sh).
+    /// </summary>
+    private static readonly bool KeyStatisticsInRuns = Environment.GetEnvironmentVariable("MIXKV_KEY_STATS_IN_RUNS") != "0";
+
     public static void Enqueue(IKernelRuntime runtime, DevicePlan plan, DeviceTensor keys, DeviceTensor values, DeviceTensor queries, DeviceLayerOutput output, DevicePointer workspace, bool scores, Action<Stage>? afterStage = null, bool uploadConstants = true)
     {
         if (uploadConstants)
@@ -110,7 +116,7 @@ internal static class KernelPipeline
         {
             // The run kernels take the K statistics from the tiles they stage: K is then read twice
             // (the floor's count), and the head statistics read only V.
-            bool keysInRuns = WindowScores.UsesRuns(keys.DType, keys.Dim, plan.QueryHeads / plan.KvHeads * plan.Window, plan.Window);
+            bool keysInRuns = KeyStatisticsInRuns && WindowScores.UsesRuns(keys.DType, keys.Dim, plan.QueryHeads / plan.KvHeads * plan.Window, plan.Window);
             WindowScores.Enqueue(runtime, keys, window, plan.Options, ws, keyStatistics: keysInRuns ? new WindowScores.KeyStatistics(status) : null);
             afterStage?.Invoke(Stage.WindowScores);
             if (keysInRuns)
