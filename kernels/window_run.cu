@@ -20,7 +20,7 @@
 // Given the outputs, the two also take the key statistics that need K (spec section 3) from the tiles
 // they stage, so head_token_stats reads only V and K is read twice in all: window_run_stats the norms
 // ||K[n]|| and K's finite check (beside the chunk partials of μ), window_run_mass s[n] = k̂_n·μ once
-// head_key_mean has μ.
+// head_key_mean has μ (on the tensor cores, μ as one more pair of A rows: mixkv_mean_products).
 #include "common/portability.cuh"
 #include "common/dtype.cuh"
 #include "common/mma.cuh"
@@ -81,6 +81,43 @@ MIXKV_UNROLL
     for (int step = 0; step < 8; ++step) {
         if (16 * step < dim) {
             mixkv_tile_step<T>(acc, a[step], lane_keys, 16 * step, dim);
+        }
+    }
+}
+
+// μ·k of the tile's 64 keys on the tensor cores. μ is held as two 16-bit rows, hi = T(μ) and
+// lo = T(μ - hi) (together ~2^-18 of μ in bf16), which become rows 0 and 8 of an A operand whose other
+// rows are zero; against the tile's B fragments, row 0 + row 8 of the product is μ·k in fp32. Warp w
+// takes the k steps w, w + warps, ... and leaves each step's sums in partials[step][64]; the column
+// pass adds the steps in order. On the CUDA cores this was ~130 instructions per thread per tile;
+// here about 45 per warp.
+template <typename T>
+__device__ __forceinline__ void mixkv_mean_products(const unsigned short* tile, int dim, const unsigned short* hi, const unsigned short* lo, float* partials)
+{
+    const int lane = threadIdx.x % MIXKV_WARP, group = lane / 4, pair = lane % 4;
+    const mixkv_shared_row lane_keys = mixkv_lane_keys(tile, dim);
+    for (int step = threadIdx.x / MIXKV_WARP; 16 * step < dim; step += blockDim.x / MIXKV_WARP) {
+        const int k = 16 * step + 2 * pair;
+        unsigned a[4] = {0u, 0u, 0u, 0u};
+        if (group == 0) {
+            a[0] = *reinterpret_cast<const unsigned*>(hi + k);
+            a[1] = *reinterpret_cast<const unsigned*>(lo + k);
+            a[2] = *reinterpret_cast<const unsigned*>(hi + k + 8);
+            a[3] = *reinterpret_cast<const unsigned*>(lo + k + 8);
+        }
+        const float zero[4] = {0.0f, 0.0f, 0.0f, 0.0f};
+MIXKV_UNROLL
+        for (int c = 0; c < 8; c += 2) {
+            unsigned b[4];
+            mixkv_load_matrices_x4(b, mixkv_shared_row_plus(lane_keys, 8 * c * (dim + MIXKV_MMA_PAD) + 16 * step));
+            float d0[4], d1[4];
+            mixkv_mma_m16n8k16<T>(d0, a, b, zero);
+            mixkv_mma_m16n8k16<T>(d1, a, b + 2, zero);
+            if (group == 0) {
+                float* row = partials + step * MIXKV_MMA_KEYS + 8 * c + 2 * pair;  // 8-byte aligned
+                *reinterpret_cast<float2*>(row) = make_float2(d0[0] + d0[2], d0[1] + d0[3]);
+                *reinterpret_cast<float2*>(row + 8) = make_float2(d1[0] + d1[2], d1[1] + d1[3]);
+            }
         }
     }
 }
@@ -274,11 +311,18 @@ __global__ void __launch_bounds__(32 * MIXKV_RUN_MAX_WARPS, 2) window_run_mass(c
         tile_first_head[rt] = 16 * rt / p.window;
     }  // visible after the first tile's barrier (mixkv_key_run::next)
     float* segments = reinterpret_cast<float*>(staged + 2 * MIXKV_MMA_KEYS * (p.head_dim + MIXKV_MMA_PAD));
-    // Then μ of the head, for the similarities (16-byte aligned: so are the tiles and the sums).
-    float* mean = segments + blockDim.x / MIXKV_WARP * MIXKV_RUN_SEGMENTS * MIXKV_MMA_KEYS;
+    // Then, for the similarities, each k step's μ·k per key [D / 16, 64] and μ as hi and lo rows
+    // (see mixkv_mean_products), all 16-byte aligned as the tiles and sums are.
+    float* mean_partials = segments + blockDim.x / MIXKV_WARP * MIXKV_RUN_SEGMENTS * MIXKV_MMA_KEYS;
+    unsigned short* mean_hi = reinterpret_cast<unsigned short*>(mean_partials + p.head_dim / 16 * MIXKV_MMA_KEYS);
+    unsigned short* mean_lo = mean_hi + p.head_dim;
     if (p.similarity != nullptr) {
         for (int i = threadIdx.x; i < p.head_dim; i += blockDim.x) {
-            mean[i] = p.mean_key[kv_head * p.head_dim + i];
+            const float mu = p.mean_key[kv_head * p.head_dim + i];
+            T high;
+            high.bits = mixkv_from_float(mu, T());
+            mean_hi[i] = high.bits;
+            mean_lo[i] = mixkv_from_float(mu - mixkv_to_float(high), T());
         }
     }  // visible after the first tile's barrier, as the head tables
     const int tiles = (p.prefix + MIXKV_MMA_KEYS - 1) / MIXKV_MMA_KEYS;
@@ -305,14 +349,11 @@ MIXKV_UNROLL
     const float log2_scale = p.scale * MIXKV_LOG2E;
     for (int t = run.begin; t < run.end; ++t) {
         const unsigned short* tile = run.next(t);
-        if (p.similarity != nullptr) {
-            const int first = t * MIXKV_MMA_KEYS;
-            const long long at = static_cast<long long>(kv_head) * p.prefix + first;
-            const int count = p.prefix - first < MIXKV_MMA_KEYS ? p.prefix - first : MIXKV_MMA_KEYS;
-            mixkv_tile_similarity<T>(tile, p.head_dim + MIXKV_MMA_PAD, count, p.head_dim, mean, p.key_norm + at, p.similarity + at);
-        }
         float acc[8][4];
         mixkv_run_logits<T>(acc, a, tile, p.head_dim);
+        if (p.similarity != nullptr) {
+            mixkv_mean_products<T>(tile, p.head_dim, mean_hi, mean_lo, mean_partials);
+        }
 MIXKV_UNROLL
         for (int c = 0; c < 8; ++c) {
 MIXKV_UNROLL
@@ -350,6 +391,14 @@ MIXKV_UNROLL
                 reduced = p.gqa_max ? fmaxf(reduced, mass) : reduced + mass;
             }
             p.raw[static_cast<long long>(kv_head) * p.prefix + key] = p.gqa_max ? reduced : reduced / static_cast<float>(p.groups);
+            if (p.similarity != nullptr) {
+                float dot = 0.0f;
+                for (int step = 0; step < p.head_dim / 16; ++step) {
+                    dot += mean_partials[step * MIXKV_MMA_KEYS + column];
+                }
+                const long long at = static_cast<long long>(kv_head) * p.prefix + key;
+                p.similarity[at] = dot / fmaxf(p.key_norm[at], MIXKV_KEY_NORM_FLOOR);
+            }
         }
         __syncthreads();  // the head sums and tile t's buffer are rewritten next
     }

@@ -44,6 +44,46 @@ __device__ __forceinline__ float mixkv_to_float(mixkv_f16 x)
 #endif
 }
 
+// A finite fp32 rounded to the nearest 16-bit value (ties to even), as raw bits. bf16 is the upper half
+// of the fp32 rounded; fp16 is `cvt.rn.f16.f32` on the GPU and the same rounding in bit arithmetic on
+// the host (values past the fp16 range saturate to Inf, as cvt does).
+__device__ __forceinline__ unsigned short mixkv_from_float(float x, mixkv_bf16)
+{
+    const unsigned u = __float_as_uint(x);
+    return static_cast<unsigned short>((u + 0x7FFFu + ((u >> 16) & 1u)) >> 16);
+}
+
+__device__ __forceinline__ unsigned short mixkv_from_float(float x, mixkv_f16)
+{
+#if MIXKV_EMULATED
+    const unsigned u = __float_as_uint(x);
+    const unsigned sign = (u >> 16) & 0x8000u;
+    const int exponent = static_cast<int>((u >> 23) & 0xFFu) - 127 + 15;
+    unsigned mantissa = (u & 0x7FFFFFu) | 0x800000u;  // with the implicit one
+    if (exponent >= 31) {
+        return static_cast<unsigned short>(sign | 0x7C00u);
+    }
+    // Normal halves keep 10 of the 23 fraction bits; subnormal ones (exponent <= 0) fewer.
+    const int shift = exponent > 0 ? 13 : 14 - exponent;
+    if (shift > 24) {
+        return static_cast<unsigned short>(sign);  // below half the smallest subnormal
+    }
+    unsigned half = mantissa >> shift;
+    const unsigned rest = mantissa & ((1u << shift) - 1u), halfway = 1u << (shift - 1);
+    if (rest > halfway || (rest == halfway && (half & 1u))) {
+        ++half;  // a carry out of the fraction lands in the exponent, as it should
+    }
+    if (exponent > 0) {
+        half = (static_cast<unsigned>(exponent) << 10) + (half - 0x400u);  // drop the implicit one
+    }
+    return static_cast<unsigned short>(sign | half);
+#else
+    unsigned short bits;
+    asm("cvt.rn.f16.f32 %0, %1;" : "=h"(bits) : "f"(x));
+    return bits;
+#endif
+}
+
 // Finite test on the stored bits (exponent not all ones), without converting: NaN and Inf both fail.
 __device__ __forceinline__ bool mixkv_is_finite(float x) { return (__float_as_uint(x) & 0x7F800000u) != 0x7F800000u; }
 __device__ __forceinline__ bool mixkv_is_finite(mixkv_f16 x) { return (x.bits & 0x7C00u) != 0x7C00u; }

@@ -13,7 +13,6 @@
 
 #define MIXKV_MMA_KEYS 64   // keys per tile: 8 product columns of 8
 #define MIXKV_MMA_WARPS 4   // window_mma.cu: 128 threads per block
-#define MIXKV_MMA_MAX_DIM 128  // largest D of the 16-bit tiles (WindowScores.MaxTileDim)
 // Shared key rows are D + 8 values apart: the eight keys one fragment load touches then start four
 // banks apart, so the 32 lanes hit 32 different banks (a pitch of D would put them all on one).
 #define MIXKV_MMA_PAD 8
@@ -292,46 +291,6 @@ MIXKV_UNROLL
         }
     }
     return nonfinite;
-}
-
-// s = k·μ / max(||k||, 1e-12) of the staged tile's first `count` keys (16-bit, D a multiple of 16)
-// into out[0..count), with μ in shared memory and ||k|| from `norms`. Lane 8q + j takes key j of the
-// warp's eight and the 16-byte chunks (8 dimensions) q, q + 4, ... of it: the eight lanes of one
-// quarter-warp phase then read eight rows (D + 8 values apart: 4 banks) at one chunk, all 32 banks,
-// and share each chunk of μ. Two butterflies (offsets 8, 16) join the quarters as (Q0 + Q1) +
-// (Q2 + Q3). Every thread of the block calls it (blockDim.x a multiple of 32).
-template <typename T>
-__device__ __forceinline__ void mixkv_tile_similarity(const unsigned short* tile, int pitch, int count, int dim, const float* mean, const float* norms, float* out)
-{
-    const int lane = threadIdx.x % MIXKV_WARP, quarter = lane / 8;
-    const float4* mean_chunks = reinterpret_cast<const float4*>(mean);
-    // Keys past `count` are staged zeros: summed like the others (a warp's lanes stay together for
-    // the butterflies), never stored.
-    for (int key = threadIdx.x / MIXKV_WARP * 8 + lane % 8; key < MIXKV_MMA_KEYS; key += blockDim.x / 4) {
-        const uint4* chunks = reinterpret_cast<const uint4*>(tile + key * pitch);
-        float dot = 0.0f;
-MIXKV_UNROLL
-        for (int i = 0; i < MIXKV_MMA_MAX_DIM / 32; ++i) {
-            const int c = quarter + 4 * i;
-            if (c < dim / 8) {
-                const uint4 k = chunks[c];
-                const float4 m0 = mean_chunks[2 * c], m1 = mean_chunks[2 * c + 1];
-                const unsigned words[4] = {k.x, k.y, k.z, k.w};
-                const float mu[8] = {m0.x, m0.y, m0.z, m0.w, m1.x, m1.y, m1.z, m1.w};
-MIXKV_UNROLL
-                for (int e = 0; e < 8; ++e) {
-                    T value;
-                    value.bits = static_cast<unsigned short>(e % 2 == 0 ? words[e / 2] & 0xFFFFu : words[e / 2] >> 16);
-                    dot += mixkv_to_float(value) * mu[e];
-                }
-            }
-        }
-        dot += __shfl_xor_sync(MIXKV_FULL_MASK, dot, 8);
-        dot += __shfl_xor_sync(MIXKV_FULL_MASK, dot, 16);
-        if (quarter == 0 && key < count) {
-            out[key] = dot / fmaxf(norms[key], MIXKV_KEY_NORM_FLOOR);
-        }
-    }
 }
 
 #endif  // MIXKV_COMMON_KEY_TILE_CUH

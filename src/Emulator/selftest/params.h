@@ -52,6 +52,14 @@ struct IndicesParams {
     unsigned* output;      // 4 packed words per thread: threadIdx, blockIdx, blockDim, gridDim
 };
 
+struct RoundingParams {
+    const float* input;
+    unsigned short* f16;   // mixkv_from_float(input[i], mixkv_f16)
+    unsigned short* bf16;  // mixkv_from_float(input[i], mixkv_bf16)
+    int count;
+    int reserved;
+};
+
 struct ErrorParams {
     int* output;
     unsigned victim;

@@ -202,7 +202,8 @@ internal static class WindowScores
         int prefix = keys.Tokens - windowQueries.Tokens;
         uint threads = RunThreads(windowQueries.Heads / keys.Heads * windowQueries.Tokens);
         uint headSumBytes = threads / 32 * RunSegments * TileKeys * sizeof(float);
-        uint meanBytes = (uint)(keys.Dim * sizeof(float));
+        // window_run_mass's similarity scratch: μ·k per k step and key, μ as hi and lo 16-bit rows.
+        uint meanBytes = (uint)((keys.Dim / 16 * TileKeys * sizeof(float)) + (2 * keys.Dim * sizeof(ushort)));
         WindowMassParams parameters = MassParams(keys, windowQueries, options, ws, scale) with { Run = runTiles };
         if (similarity)
         {
