@@ -391,12 +391,16 @@ MIXKV_UNROLL
                 reduced = p.gqa_max ? fmaxf(reduced, mass) : reduced + mass;
             }
             p.raw[static_cast<long long>(kv_head) * p.prefix + key] = p.gqa_max ? reduced : reduced / static_cast<float>(p.groups);
-            if (p.similarity != nullptr) {
+        }
+        // The similarities from the steps' μ·k, by the block's last threads (the first ones just
+        // took the mass): k̂·μ = (Σ over steps, in order) / max(||k||, 1e-12).
+        if (p.similarity != nullptr) {
+            for (int column = blockDim.x - 1 - threadIdx.x; column < MIXKV_MMA_KEYS && t * MIXKV_MMA_KEYS + column < p.prefix; column += blockDim.x) {
                 float dot = 0.0f;
                 for (int step = 0; step < p.head_dim / 16; ++step) {
                     dot += mean_partials[step * MIXKV_MMA_KEYS + column];
                 }
-                const long long at = static_cast<long long>(kv_head) * p.prefix + key;
+                const long long at = static_cast<long long>(kv_head) * p.prefix + t * MIXKV_MMA_KEYS + column;
                 p.similarity[at] = dot / fmaxf(p.key_norm[at], MIXKV_KEY_NORM_FLOOR);
             }
         }
