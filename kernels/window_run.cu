@@ -331,17 +331,19 @@ __global__ void __launch_bounds__(32 * MIXKV_RUN_MAX_WARPS, 2) window_run_mass(c
     const int lane = threadIdx.x % MIXKV_WARP, warp = threadIdx.x / MIXKV_WARP, group = lane / 4, pair = lane % 4;
     unsigned a[8][4];
     mixkv_load_row_fragments(a, static_cast<const T*>(p.queries), p.query_head_stride, p.query_token_stride, kv_head, warp, rows, p.window, p.groups, p.head_dim);
-    // The lane's two rows: their query head in the group (-1 past G·W), exp2 shift and 1 / Σ.
+    // The lane's two rows: their query head in the group (-1 past G·W) and the exp2 shift that also
+    // divides by Σ: exp(x - m) / Σ = 2^(x·log2e - m·log2e - log2 Σ), one FMA and one ex2 per term
+    // (a multiply by 1 / Σ per term was 32 instructions per warp per tile). Rows past G·W shift by
+    // +inf: their zero logits give 2^-inf = 0.
     int head[2];
-    float shift[2], inverse[2];
+    float shift[2];
 MIXKV_UNROLL
     for (int half = 0; half < 2; ++half) {
         const int row = 16 * warp + group + 8 * half;
         const bool valid = row < rows;
         const int at = (kv_head * p.groups + (valid ? row / p.window : 0)) * p.window + (valid ? row % p.window : 0);
         head[half] = valid ? row / p.window : -1;
-        shift[half] = valid ? p.row_max[at] * MIXKV_LOG2E : 0.0f;
-        inverse[half] = valid ? 1.0f / p.row_sum[at] : 0.0f;
+        shift[half] = valid ? p.row_max[at] * MIXKV_LOG2E + log2f(p.row_sum[at]) : -MIXKV_NEG_INF;
     }
     const int first_head = 16 * warp / p.window;
     const int last_row = 16 * warp + 15 < rows - 1 ? 16 * warp + 15 : rows - 1;
@@ -358,8 +360,7 @@ MIXKV_UNROLL
         for (int c = 0; c < 8; ++c) {
 MIXKV_UNROLL
             for (int i = 0; i < 4; ++i) {
-                // Rows past G·W have zero fragments, shift 0 and inverse 0: their terms are 0.
-                acc[c][i] = mixkv_exp2(fmaf(acc[c][i], log2_scale, -shift[i / 2])) * inverse[i / 2];
+                acc[c][i] = mixkv_exp2(fmaf(acc[c][i], log2_scale, -shift[i / 2]));
             }
         }
         // Per query head met by the warp's rows: the column sums of its rows (lanes of one pair
