@@ -6,7 +6,8 @@
 //                      partial[Hkv, chunks, D]. One pass over K.
 //                      Not launched when the tile kernels run (D <= 128): window_tile_stats
 //                      (window_mma.cu) or window_run_stats (window_run.cu) writes the same
-//                      partials, with the same arithmetic, from the key tiles it stages.
+//                      partials from the key tiles it stages: with the same arithmetic, but
+//                      for bf16 tiles, which sum on the tensor cores (common/key_tile.cuh).
 //   head_key_mean      grid Hkv, 1024 threads: mu = (sum of partials) / N in a fixed order (warps
 //                      over chunks, then the warps' sums in order; one thread per dimension walking
 //                      every chunk took 59 us on an H100 at N = 32768, eight warps 26 us), then

@@ -112,7 +112,7 @@ __global__ void __launch_bounds__(128, mixkv_tile_traits<T>::min_blocks) window_
     typedef typename mixkv_tile_traits<T>::element element;
     MIXKV_DYNAMIC_SHARED(unsigned short, staged);  // [64, pitch] keys (mixkv_tile_traits)
     element* tile = reinterpret_cast<element*>(staged);
-    __shared__ float inverse_norm[MIXKV_MMA_KEYS];
+    __shared__ float inverse_norm[MIXKV_TILE_NORM_FLOATS];
     const int tile_index = blockIdx.x, kv_head = blockIdx.y;
     const int first = tile_index * MIXKV_MMA_KEYS, rows = p.groups * p.window, prefix = p.tokens - p.window;
     mixkv_load_key_tile(tile, static_cast<const T*>(p.keys) + kv_head * p.key_head_stride, p.key_token_stride, first, p.tokens, p.head_dim);

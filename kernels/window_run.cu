@@ -97,14 +97,8 @@ __device__ __forceinline__ void mixkv_mean_products(const unsigned short* tile, 
     const int lane = threadIdx.x % MIXKV_WARP, group = lane / 4, pair = lane % 4;
     const mixkv_shared_row lane_keys = mixkv_lane_keys(tile, dim);
     for (int step = threadIdx.x / MIXKV_WARP; 16 * step < dim; step += blockDim.x / MIXKV_WARP) {
-        const int k = 16 * step + 2 * pair;
-        unsigned a[4] = {0u, 0u, 0u, 0u};
-        if (group == 0) {
-            a[0] = *reinterpret_cast<const unsigned*>(hi + k);
-            a[1] = *reinterpret_cast<const unsigned*>(lo + k);
-            a[2] = *reinterpret_cast<const unsigned*>(hi + k + 8);
-            a[3] = *reinterpret_cast<const unsigned*>(lo + k + 8);
-        }
+        unsigned a[4];
+        mixkv_split_rows_fragment(a, hi, lo, 16 * step);
         const float zero[4] = {0.0f, 0.0f, 0.0f, 0.0f};
 MIXKV_UNROLL
         for (int c = 0; c < 8; c += 2) {
@@ -209,7 +203,7 @@ template <typename T>
 __global__ void __launch_bounds__(32 * MIXKV_RUN_MAX_WARPS, 2) window_run_stats(const WindowTileStatsParams p)
 {
     MIXKV_DYNAMIC_SHARED(unsigned short, staged);  // two key tiles [64, D + 8]
-    __shared__ float inverse_norm[MIXKV_MMA_KEYS];
+    __shared__ float inverse_norm[MIXKV_TILE_NORM_FLOATS];
     const int kv_head = blockIdx.y, rows = p.groups * p.window, prefix = p.tokens - p.window, pitch = p.head_dim + MIXKV_MMA_PAD;
     const mixkv_key_run<T> run = mixkv_begin_key_run<T>(staged, p.keys, p.key_head_stride, p.key_token_stride, p.run, p.tiles, p.tokens, p.head_dim);
 

@@ -9,8 +9,9 @@
 // Key normalisation floor of spec section 3: k / max(||k||, 1e-12).
 #define MIXKV_KEY_NORM_FLOOR 1e-12f
 
-// The one order in which every kernel that writes the partials (head_key_partials, the tile kernels)
-// sums a chunk's unit keys per dimension, so all write the same bits: the chunk's tokens fall into
+// The one order in which every kernel that writes the partials (head_key_partials, the tile kernels
+// but for bf16 tiles, which use the tensor cores) sums a chunk's unit keys per dimension, so all write
+// the same bits: the chunk's tokens fall into
 // four quarters by (t / 2) % 4, each quarter is summed in token order, then (Q0 + Q1) + (Q2 + Q3).
 // Four quarters let four lanes share one dimension (the tile kernels spread the sums over every
 // warp instead of the D / 2 threads that one sum per dimension keeps busy); quarters of token pairs

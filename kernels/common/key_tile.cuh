@@ -178,7 +178,7 @@ MIXKV_UNROLL
 // head_key_partials' arithmetic on the staged tile (see head_stats.cu): each key's norm is the
 // butterfly sum (offsets 16, 8, 4, 2, 1) of the lanes' squares over lane-strided dimensions, then
 // the unit keys are summed per dimension in common/key_stats.cuh's order, so both kernels write the
-// same bits.
+// same bits (bf16 tiles: on the tensor cores instead, within ~2^-16; see mixkv_unit_key_sums).
 // fp32 tiles: as head_key_partials does it, a warp per key.
 template <typename T>
 __device__ __forceinline__ void mixkv_tile_key_partials(const float* tile, int pitch, int count, int dim, float* inverse_norm, float* partial)
@@ -200,6 +200,41 @@ __device__ __forceinline__ void mixkv_tile_key_partials(const float* tile, int p
         const float* column = tile + i;
         partial[i] = mixkv_chunk_unit_sum(count, inverse_norm, [=](int t) { return column[t * pitch]; });
     }
+}
+
+// The A fragment of k step [k, k + 16) of a matrix whose only rows are 0 = hi and 8 = lo (a value
+// split into two 16-bit parts, hi + lo, for one more tensor-core product in fp32); the lanes of the
+// other row groups hold zeros. hi and lo in shared memory, k even.
+__device__ __forceinline__ void mixkv_split_rows_fragment(unsigned a[4], const unsigned short* hi, const unsigned short* lo, int k)
+{
+    const int lane = threadIdx.x % MIXKV_WARP;
+    a[0] = a[1] = a[2] = a[3] = 0u;
+    if (lane / 4 == 0) {
+        const int at = k + 2 * lane;
+        a[0] = *reinterpret_cast<const unsigned*>(hi + at);
+        a[1] = *reinterpret_cast<const unsigned*>(lo + at);
+        a[2] = *reinterpret_cast<const unsigned*>(hi + at + 8);
+        a[3] = *reinterpret_cast<const unsigned*>(lo + at + 8);
+    }
+}
+
+// Floats of the `inverse_norm` scratch the 16-bit tile partials take: 1/||k|| of the tile's 64 keys,
+// then (bf16) the same split into hi and lo bf16 rows for the tensor-core sums.
+#define MIXKV_TILE_NORM_FLOATS (MIXKV_MMA_KEYS + MIXKV_MMA_KEYS)
+
+__device__ __forceinline__ void mixkv_store_scale_rows(float* inverse_norm, int t, float inverse, mixkv_bf16)
+{
+    unsigned short* hi = reinterpret_cast<unsigned short*>(inverse_norm + MIXKV_MMA_KEYS);
+    mixkv_bf16 high;
+    high.bits = mixkv_from_float(inverse, mixkv_bf16());
+    hi[t] = high.bits;
+    hi[MIXKV_MMA_KEYS + t] = mixkv_from_float(inverse - mixkv_to_float(high), mixkv_bf16());
+}
+
+template <typename T>
+__device__ __forceinline__ void mixkv_store_scale_rows(float*, int, float, T)
+{
+    // fp16 tiles sum on the CUDA cores from inverse_norm alone.
 }
 
 // 16-bit tiles (D a multiple of 16, at most 128), the same sums with far fewer instructions (the
@@ -248,7 +283,9 @@ MIXKV_UNROLL
         const int t = base + lane / 4;
         if (lane % 4 == 0 && t < count) {
             const float norm = sqrtf(z);
-            inverse_norm[t] = 1.0f / fmaxf(norm, MIXKV_KEY_NORM_FLOOR);
+            const float inverse = 1.0f / fmaxf(norm, MIXKV_KEY_NORM_FLOOR);
+            inverse_norm[t] = inverse;
+            mixkv_store_scale_rows(inverse_norm, t, inverse, T());
             if (norms != nullptr && t < norm_count) {
                 norms[t] = norm;
             }
@@ -260,11 +297,52 @@ MIXKV_UNROLL
             }
         }
     }
+    for (int t = count + threadIdx.x; t < MIXKV_MMA_KEYS; t += blockDim.x) {
+        mixkv_store_scale_rows(inverse_norm, t, 0.0f, T());  // the tail's zero rows weigh nothing
+    }
     __syncthreads();
-    // Every warp takes 16 dimensions at a time: lane 8q + j sums dimensions 2j, 2j + 1 (one 32-bit
-    // word) over quarter q's tokens (common/key_stats.cuh), then two butterflies join the quarters
-    // as (Q0 + Q1) + (Q2 + Q3). A step's 32 words then lie on 32 banks (rows 2q + {0, 1} + 8i are
-    // 4 banks apart per row), and no warp sums more than its share.
+    mixkv_unit_key_sums(tile, pitch, count, dim, inverse_norm, partial, T());
+    return nonfinite;
+}
+
+// bf16 tiles: the sums as one more tensor-core product, 1/||k|| (split into hi and lo bf16 rows, rows
+// 0 and 8 of A) times the tile with k running over keys (B by ldmatrix.trans). Warp w takes the pairs
+// of 8-dimension column tiles w, w + warps, ...; about 35 instructions per warp per tile where the
+// CUDA-core sums below took ~130. The result is within ~2^-16 of those sums, not their bits.
+// fp16 tiles keep the CUDA cores: fp16 cannot hold 1/||k|| of a key near zero.
+__device__ __forceinline__ void mixkv_unit_key_sums(const unsigned short* tile, int pitch, int count, int dim, const float* inverse_norm, float* partial, mixkv_bf16)
+{
+    const int lane = threadIdx.x % MIXKV_WARP, group = lane / 4, pair = lane % 4;
+    const unsigned short* hi = reinterpret_cast<const unsigned short*>(inverse_norm + MIXKV_MMA_KEYS);
+    const unsigned short* lo = hi + MIXKV_MMA_KEYS;
+    // Matrix i = lane / 8 of a load: keys k0 + 8·(i % 2) + lane % 8, dimensions n0 + 8·(i / 2).
+    const mixkv_shared_row lane_rows = mixkv_shared_row_of(tile + (8 * ((lane / 8) % 2) + lane % 8) * pitch + 8 * (lane / 16));
+    const int steps = (count + 15) / 16;  // k steps of 16 keys; the rest are zero rows
+    for (int n0 = 16 * (threadIdx.x / MIXKV_WARP); n0 < dim; n0 += 16 * (blockDim.x / MIXKV_WARP)) {
+        float d0[4] = {0.0f, 0.0f, 0.0f, 0.0f}, d1[4] = {0.0f, 0.0f, 0.0f, 0.0f};
+        for (int step = 0; step < steps; ++step) {
+            unsigned a[4];
+            mixkv_split_rows_fragment(a, hi, lo, 16 * step);
+            unsigned b[4];
+            mixkv_load_matrices_x4_trans(b, mixkv_shared_row_plus(lane_rows, 16 * step * pitch + n0));
+            mixkv_mma_m16n8k16<mixkv_bf16>(d0, a, b, d0);
+            mixkv_mma_m16n8k16<mixkv_bf16>(d1, a, b + 2, d1);
+        }
+        if (group == 0) {  // row 0 (hi) + row 8 (lo), dimensions n0 + 2·pair + {0, 1} and + 8
+            *reinterpret_cast<float2*>(partial + n0 + 2 * pair) = make_float2(d0[0] + d0[2], d0[1] + d0[3]);
+            *reinterpret_cast<float2*>(partial + n0 + 8 + 2 * pair) = make_float2(d1[0] + d1[2], d1[1] + d1[3]);
+        }
+    }
+}
+
+// Every warp takes 16 dimensions at a time: lane 8q + j sums dimensions 2j, 2j + 1 (one 32-bit
+// word) over quarter q's tokens (common/key_stats.cuh), then two butterflies join the quarters
+// as (Q0 + Q1) + (Q2 + Q3). A step's 32 words then lie on 32 banks (rows 2q + {0, 1} + 8i are
+// 4 banks apart per row), and no warp sums more than its share.
+template <typename T>
+__device__ __forceinline__ void mixkv_unit_key_sums(const unsigned short* tile, int pitch, int count, int dim, const float* inverse_norm, float* partial, T)
+{
+    const int lane = threadIdx.x % MIXKV_WARP, warp = threadIdx.x / MIXKV_WARP, warps = blockDim.x / MIXKV_WARP;
     const int quarter = lane / 8, word = lane % 8;
     for (int i = 16 * warp + 2 * word; i < dim; i += 16 * warps) {
         const unsigned short* column = tile + i;
@@ -290,7 +368,6 @@ MIXKV_UNROLL
             *reinterpret_cast<float2*>(partial + i) = make_float2(low, high);  // D and i even: 8-byte aligned
         }
     }
-    return nonfinite;
 }
 
 #endif  // MIXKV_COMMON_KEY_TILE_CUH

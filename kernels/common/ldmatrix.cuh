@@ -44,24 +44,53 @@ __device__ __forceinline__ mixkv_shared_row mixkv_shared_row_plus(mixkv_shared_r
 #endif
 }
 
+#if MIXKV_EMULATED
+// Every lane's row address swapped through block-scoped memory (blocks have at most 32 warps): the
+// warp's 32 addresses, readable until the caller's closing __syncwarp().
+__device__ __forceinline__ const unsigned short* const* mixkv_share_rows(mixkv_shared_row row)
+{
+    __shared__ const unsigned short* rows[32][32];
+    const int linear = threadIdx.x + blockDim.x * (threadIdx.y + blockDim.y * threadIdx.z);
+    rows[linear / 32][linear % 32] = row;
+    __syncwarp();
+    return rows[linear / 32];
+}
+#endif
+
 __device__ __forceinline__ void mixkv_load_matrices_x4(unsigned d[4], mixkv_shared_row row)
 {
 #if MIXKV_EMULATED
-    // Per warp of the block: every lane's row address (blocks have at most 32 warps).
-    __shared__ const unsigned short* rows[32][32];
-    const int linear = threadIdx.x + blockDim.x * (threadIdx.y + blockDim.y * threadIdx.z);
-    const int lane = linear % 32, warp = linear / 32;
-    rows[warp][lane] = row;
-    __syncwarp();
-    const int group = lane / 4, pair = lane % 4;
+    const unsigned short* const* rows = mixkv_share_rows(row);
+    const int lane = threadIdx.x % 32, group = lane / 4, pair = lane % 4;
     for (int i = 0; i < 4; ++i) {
-        d[i] = *reinterpret_cast<const unsigned*>(rows[warp][8 * i + group] + 2 * pair);
+        d[i] = *reinterpret_cast<const unsigned*>(rows[8 * i + group] + 2 * pair);
     }
-    __syncwarp();  // nobody overwrites `rows` with the next load before every lane has read it
+    __syncwarp();  // nobody overwrites the addresses with the next load before every lane has read them
 #else
     // "memory": the staged rows were written by other threads' copies, made visible by the barrier
     // before this load; the clobber keeps the load after that barrier.
     asm volatile("ldmatrix.sync.aligned.m8n8.x4.shared.b16 {%0,%1,%2,%3}, [%4];"
+                 : "=r"(d[0]), "=r"(d[1]), "=r"(d[2]), "=r"(d[3])
+                 : "r"(row)
+                 : "memory");
+#endif
+}
+
+// The same load with `.trans`: lane 4·group + pair receives in d[i] rows 2·pair and 2·pair + 1 of
+// matrix i at column `group` (row 2·pair in the low half). For a matrix whose rows are keys and whose
+// columns are dimensions, that is one B register of a product whose k runs over keys (the sums of the
+// unit keys in common/key_tile.cuh).
+__device__ __forceinline__ void mixkv_load_matrices_x4_trans(unsigned d[4], mixkv_shared_row row)
+{
+#if MIXKV_EMULATED
+    const unsigned short* const* rows = mixkv_share_rows(row);
+    const int lane = threadIdx.x % 32, group = lane / 4, pair = lane % 4;
+    for (int i = 0; i < 4; ++i) {
+        d[i] = static_cast<unsigned>(rows[8 * i + 2 * pair][group]) | (static_cast<unsigned>(rows[8 * i + 2 * pair + 1][group]) << 16);
+    }
+    __syncwarp();
+#else
+    asm volatile("ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16 {%0,%1,%2,%3}, [%4];"
                  : "=r"(d[0]), "=r"(d[1]), "=r"(d[2]), "=r"(d[3])
                  : "r"(row)
                  : "memory");
