@@ -205,29 +205,30 @@ __device__ __forceinline__ void mixkv_add_token_element(float (&sums)[MIXKV_TOKE
 
 // The warp's eight tokens of the head's rows (the prefix, or all N when checking finiteness): the
 // first, and `last`, the index (0..7) of the last real one; tokens past it read it again, their sums
-// never stored. `first >= rows` leaves the warp nothing (uniform across it: whole warps leave together).
+// never stored. `empty`: the warp has none (uniform across it, so whole warps leave together).
 struct mixkv_warp_tokens {
     int first, last;
+    bool empty;
 };
 
-__device__ __forceinline__ mixkv_warp_tokens mixkv_tokens_of_warp(int rows)
+__device__ __forceinline__ mixkv_warp_tokens mixkv_tokens_of_warp(const HeadTokenStatsParams& p)
 {
+    const int rows = p.status ? p.tokens : p.prefix;
     mixkv_warp_tokens w;
     w.first = (blockIdx.x * (blockDim.x / MIXKV_WARP) + threadIdx.x / MIXKV_WARP) * MIXKV_TOKEN_STATS_PER_WARP;
     w.last = w.first + MIXKV_TOKEN_STATS_PER_WARP <= rows ? MIXKV_TOKEN_STATS_PER_WARP - 1 : rows - 1 - w.first;
+    w.empty = w.first >= rows;
     return w;
 }
 
 template <typename T>
 __global__ void head_token_stats(const HeadTokenStatsParams p)
 {
-    const int lane = threadIdx.x % MIXKV_WARP, head = blockIdx.y;
-    const int rows = p.status ? p.tokens : p.prefix;
-    const mixkv_warp_tokens tokens = mixkv_tokens_of_warp(rows);
-    if (tokens.first >= rows) {
+    const mixkv_warp_tokens tokens = mixkv_tokens_of_warp(p);
+    if (tokens.empty) {
         return;
     }
-    const int first = tokens.first, last = tokens.last;
+    const int lane = threadIdx.x % MIXKV_WARP, head = blockIdx.y, first = tokens.first, last = tokens.last;
     const T* keys = static_cast<const T*>(p.keys) + head * p.key_head_stride + first * p.key_token_stride;
     const T* values = static_cast<const T*>(p.values) + head * p.value_head_stride + first * p.value_token_stride;
     const float* mean = p.mean_key + head * p.head_dim;
@@ -313,13 +314,11 @@ MIXKV_UNROLL
 template <typename T>
 __global__ void head_value_stats(const HeadTokenStatsParams p)
 {
-    const int lane = threadIdx.x % MIXKV_WARP, head = blockIdx.y;
-    const int rows = p.status ? p.tokens : p.prefix;
-    const mixkv_warp_tokens tokens = mixkv_tokens_of_warp(rows);
-    if (tokens.first >= rows) {
+    const mixkv_warp_tokens tokens = mixkv_tokens_of_warp(p);
+    if (tokens.empty) {
         return;
     }
-    const int first = tokens.first, last = tokens.last;
+    const int lane = threadIdx.x % MIXKV_WARP, head = blockIdx.y, first = tokens.first, last = tokens.last;
     const T* values = static_cast<const T*>(p.values) + head * p.value_head_stride + first * p.value_token_stride;
     float squares[MIXKV_TOKEN_STATS_PER_WARP] = {};
     unsigned bad = 0u;

@@ -25,16 +25,16 @@ internal static class KernelPipeline
         Gather,
     }
 
-    /// <param name="uploadConstants">
-    /// False when <see cref="UploadConstants"/> already ran for this plan and workspace: a graph capture
-    /// uploads first, since a host copy cannot be recorded.
-    /// </param>
     /// <summary>
     /// MIXKV_KEY_STATS_IN_RUNS=0 sends every layer's K statistics to head_token_stats (a third pass
     /// over K), for timing the run kernels' share of them against it on a GPU (bench/gpu-check.sh).
     /// </summary>
     private static readonly bool KeyStatisticsInRuns = Environment.GetEnvironmentVariable("MIXKV_KEY_STATS_IN_RUNS") != "0";
 
+    /// <param name="uploadConstants">
+    /// False when <see cref="UploadConstants"/> already ran for this plan and workspace: a graph capture
+    /// uploads first, since a host copy cannot be recorded.
+    /// </param>
     public static void Enqueue(IKernelRuntime runtime, DevicePlan plan, DeviceTensor keys, DeviceTensor values, DeviceTensor queries, DeviceLayerOutput output, DevicePointer workspace, bool scores, Action<Stage>? afterStage = null, bool uploadConstants = true)
     {
         if (uploadConstants)

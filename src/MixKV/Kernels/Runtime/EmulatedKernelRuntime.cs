@@ -44,9 +44,15 @@ internal sealed unsafe class EmulatedKernelRuntime : IKernelRuntime
         where TParams : unmanaged
     {
         nint function = Function<TParams>(instance);  // an unknown kernel fails at capture, as on a GPU
-        LaunchConfig shape = config;
-        TParams copy = parameters;
-        RunOrRecord(() => LaunchNow(function, instance, shape, copy));
+        if (recording is { } steps)
+        {
+            LaunchConfig shape = config;
+            TParams copy = parameters;
+            steps.Add(() => LaunchNow(function, instance, shape, copy));
+            return;
+        }
+
+        LaunchNow(function, instance, config, parameters);
     }
 
     public IDeviceAllocation Allocate(long bytes) => new HostAllocation(bytes);
@@ -63,11 +69,27 @@ internal sealed unsafe class EmulatedKernelRuntime : IKernelRuntime
         Span(source, destination.Length).CopyTo(destination);
     }
 
-    public void CopyDeviceToDevice(DevicePointer source, DevicePointer destination, long bytes) =>
-        RunOrRecord(() => Buffer.MemoryCopy((void*)source.Address, (void*)destination.Address, bytes, bytes));
+    public void CopyDeviceToDevice(DevicePointer source, DevicePointer destination, long bytes)
+    {
+        if (recording is { } steps)
+        {
+            steps.Add(() => Buffer.MemoryCopy((void*)source.Address, (void*)destination.Address, bytes, bytes));
+            return;
+        }
 
-    public void Fill(DevicePointer destination, byte value, long bytes) =>
-        RunOrRecord(() => NativeMemory.Fill((void*)destination.Address, (nuint)bytes, value));
+        Buffer.MemoryCopy((void*)source.Address, (void*)destination.Address, bytes, bytes);
+    }
+
+    public void Fill(DevicePointer destination, byte value, long bytes)
+    {
+        if (recording is { } steps)
+        {
+            steps.Add(() => NativeMemory.Fill((void*)destination.Address, (nuint)bytes, value));
+            return;
+        }
+
+        NativeMemory.Fill((void*)destination.Address, (nuint)bytes, value);
+    }
 
     public void Synchronize()
     {
@@ -105,18 +127,6 @@ internal sealed unsafe class EmulatedKernelRuntime : IKernelRuntime
     }
 
     private static Span<byte> Span(DevicePointer pointer, int length) => new((void*)pointer.Address, length);
-
-    private void RunOrRecord(Action operation)
-    {
-        if (recording is { } steps)
-        {
-            steps.Add(operation);
-        }
-        else
-        {
-            operation();
-        }
-    }
 
     private void RefuseInCapture(string operation)
     {
