@@ -237,15 +237,83 @@ __device__ __forceinline__ void mixkv_store_scale_rows(float*, int, float, T)
     // fp16 tiles sum on the CUDA cores from inverse_norm alone.
 }
 
+// The sums of squares of a warp's eight staged keys base..base+7 (16-bit tiles, D a multiple of 16,
+// at most 128; keys past the tile's count are zeros): the lane's key in *key, and whether the lane
+// is the one that writes it. fp16 tiles add in mixkv_warp_row_norm's order (head_stats.cu: dimensions
+// lane, lane + 32, ... per lane, then mixkv_warp_reduce's tree), so their norms and partials are
+// head_key_partials' bits: each lane squares its dimensions of all eight keys, and
+// mixkv_warp_reduce_scatter8 sums them at once (lane l ends with key l / 4).
+template <typename T>
+__device__ __forceinline__ float mixkv_eight_key_squares(const unsigned short* tile, int pitch, int dim, int base, int* key, bool* writer, T)
+{
+    const int lane = threadIdx.x % MIXKV_WARP;
+    const int whole = dim / MIXKV_WARP * MIXKV_WARP;  // dimensions every lane has
+    float s[8] = {0.0f, 0.0f, 0.0f, 0.0f, 0.0f, 0.0f, 0.0f, 0.0f};
+    const unsigned short* column = tile + base * pitch + lane;
+    for (int d = 0; d < whole; d += MIXKV_WARP) {
+MIXKV_UNROLL
+        for (int k = 0; k < 8; ++k) {
+            const float x = mixkv_tile_value<T>(column, k * pitch + d);
+            s[k] += x * x;
+        }
+    }
+    if (lane < dim - whole) {
+MIXKV_UNROLL
+        for (int k = 0; k < 8; ++k) {
+            const float x = mixkv_tile_value<T>(column, k * pitch + whole);
+            s[k] += x * x;
+        }
+    }
+    *key = base + lane / 4;
+    *writer = lane % 4 == 0;
+    return mixkv_warp_reduce_scatter8(s);
+}
+
+// bf16 tiles (their partials are the tensor cores' anyway, not head_key_partials' bits): 16-byte
+// loads. Lane l takes key base + l % 8 and its 16-byte words l / 8, l / 8 + 4, ...: the eight lanes
+// of a load phase read eight keys, whose rows start one 16-byte bank group apart (pitch D + 8), so no
+// two share a bank. Two butterflies join the four lanes of a key. With a 16-bit load and its address
+// per element, these sums were ~15 % of window_run_stats' executed instructions on an H200.
+__device__ __forceinline__ float mixkv_eight_key_squares(const unsigned short* tile, int pitch, int dim, int base, int* key, bool* writer, mixkv_bf16)
+{
+    const int lane = threadIdx.x % MIXKV_WARP, words = dim / 8;
+    const uint4* row = reinterpret_cast<const uint4*>(tile + (base + lane % 8) * pitch) + lane / 8;
+    float low = 0.0f, high = 0.0f;  // two chains: the lower and upper halves of the words
+    auto add = [&](const uint4 w) {
+        const unsigned parts[4] = {w.x, w.y, w.z, w.w};
+MIXKV_UNROLL
+        for (int j = 0; j < 4; ++j) {
+            const float a = __uint_as_float(parts[j] << 16), b = __uint_as_float(parts[j] & 0xFFFF0000u);
+            low = fmaf(a, a, low);
+            high = fmaf(b, b, high);
+        }
+    };
+    if (words == 16) {  // D = 128: four words per lane, no tests
+MIXKV_UNROLL
+        for (int i = 0; i < 4; ++i) {
+            add(row[4 * i]);
+        }
+    } else {
+MIXKV_UNROLL
+        for (int i = 0; i < 4; ++i) {  // at most 16 words: D <= 128
+            if (lane / 8 + 4 * i < words) {
+                add(row[4 * i]);
+            }
+        }
+    }
+    float s = low + high;
+    s += __shfl_xor_sync(MIXKV_FULL_MASK, s, 8);
+    s += __shfl_xor_sync(MIXKV_FULL_MASK, s, 16);
+    *key = base + lane % 8;
+    *writer = lane < 8;
+    return s;
+}
+
 // 16-bit tiles (D a multiple of 16, at most 128), the same sums with far fewer instructions (the
 // warp-per-key form was about half of window_run_stats' instructions on an H100):
-//   - a warp takes eight keys at once: each lane squares its dimensions of all eight, then
-//     mixkv_warp_reduce_scatter8 sums them. Every key is summed in the very tree of
-//     mixkv_warp_reduce (IEEE addition commutes), and lane l ends with key l / 4, so the square root
-//     and the division run once per eight keys instead of once per key;
-//   - the per-dimension sums take two adjacent dimensions per lane from one 32-bit word, and four
-//     lanes per pair of dimensions (the quarters of common/key_stats.cuh), so every warp has a
-//     share: with one thread per pair, two warps did all 64 keys while six waited at the barrier.
+//   - a warp takes eight keys at once (mixkv_eight_key_squares), so the square root and the
+//     division run once per eight keys instead of once per key;
+//   - the per-dimension sums: mixkv_unit_key_sums.
 //
 // Optionally, from the same sums: the norms of the first `norm_count` keys into `norms` (null: none),
 // and whether any key holds a NaN or Inf (the return value, on the lanes that found one). A key's
@@ -256,32 +324,13 @@ template <typename T>
 __device__ __forceinline__ bool mixkv_tile_key_partials(const unsigned short* tile, int pitch, int count, int dim, float* inverse_norm, float* partial,
                                                         float* norms = nullptr, int norm_count = 0)
 {
-    const int lane = threadIdx.x % MIXKV_WARP, warp = threadIdx.x / MIXKV_WARP, warps = blockDim.x / MIXKV_WARP;
-    const int whole = dim / MIXKV_WARP * MIXKV_WARP;  // dimensions every lane has
+    const int warp = threadIdx.x / MIXKV_WARP, warps = blockDim.x / MIXKV_WARP;
     bool nonfinite = false;
     for (int base = 8 * warp; base < count; base += 8 * warps) {
-        // Keys at or past `count` are staged as zeros: squared without a test, their norms unstored.
-        // Dimensions lane, lane + 32, ... in the order mixkv_warp_row_norm adds them.
-        float s[8] = {0.0f, 0.0f, 0.0f, 0.0f, 0.0f, 0.0f, 0.0f, 0.0f};
-        const unsigned short* column = tile + base * pitch + lane;
-        for (int d = 0; d < whole; d += MIXKV_WARP) {
-MIXKV_UNROLL
-            for (int k = 0; k < 8; ++k) {
-                const float x = mixkv_tile_value<T>(column, k * pitch + d);
-                s[k] += x * x;
-            }
-        }
-        if (lane < dim - whole) {
-MIXKV_UNROLL
-            for (int k = 0; k < 8; ++k) {
-                const float x = mixkv_tile_value<T>(column, k * pitch + whole);
-                s[k] += x * x;
-            }
-        }
-        // Lane l ends with key base + l / 4, summed in mixkv_warp_reduce's tree.
-        const float z = mixkv_warp_reduce_scatter8(s);
-        const int t = base + lane / 4;
-        if (lane % 4 == 0 && t < count) {
+        int t;
+        bool writer;
+        const float z = mixkv_eight_key_squares(tile, pitch, dim, base, &t, &writer, T());
+        if (writer && t < count) {
             const float norm = sqrtf(z);
             const float inverse = 1.0f / fmaxf(norm, MIXKV_KEY_NORM_FLOOR);
             inverse_norm[t] = inverse;
