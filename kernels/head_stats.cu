@@ -307,57 +307,105 @@ MIXKV_UNROLL
     }
 }
 
-// head_token_stats' work on V alone, for the layers whose window run kernels (window_run.cu) take the
-// K statistics from their tiles: ||V[n]|| for the P prefix tokens and, with a status word, every
-// element of V checked finite (rows = N). Eight tokens per warp, their words loaded first, their
-// eight sums reduced at once (lane l ends with token (l >> 2) & 7).
-template <typename T>
-__global__ void head_value_stats(const HeadTokenStatsParams p)
+// The words of one group of eight tokens that a lane reads: word w of each token's row (token `last`
+// repeated past the group's end, as head_token_stats does).
+__device__ __forceinline__ void mixkv_load_group_words(uint2 (&out)[MIXKV_TOKEN_STATS_PER_WARP], const uint2* words, long long row_words, int w, int last)
 {
-    const mixkv_warp_tokens tokens = mixkv_tokens_of_warp(p);
-    if (tokens.empty) {
-        return;
+MIXKV_UNROLL
+    for (int j = 0; j < MIXKV_TOKEN_STATS_PER_WARP; ++j) {
+        out[j] = words[(j < last ? j : last) * row_words + w];
     }
-    const int lane = threadIdx.x % MIXKV_WARP, head = blockIdx.y, first = tokens.first, last = tokens.last;
-    const T* values = static_cast<const T*>(p.values) + head * p.value_head_stride + first * p.value_token_stride;
-    float squares[MIXKV_TOKEN_STATS_PER_WARP] = {};
-    unsigned bad = 0u;
-    if (mixkv_rows_in_words(values, p.value_token_stride, p.head_dim)) {
-        constexpr int per_word = 8 / static_cast<int>(sizeof(T));
-        const long long row_words = p.value_token_stride / per_word;
-        const uint2* words = reinterpret_cast<const uint2*>(values);
-        for (int w = lane; w < p.head_dim / per_word; w += MIXKV_WARP) {
-            uint2 v_words[MIXKV_TOKEN_STATS_PER_WARP];
+}
+
+// Adds the squares of the words' elements to the eight tokens' sums and their non-finite bits to `bad`.
+template <typename T>
+__device__ __forceinline__ void mixkv_add_group_squares(float (&squares)[MIXKV_TOKEN_STATS_PER_WARP], unsigned& bad, const uint2 (&words)[MIXKV_TOKEN_STATS_PER_WARP])
+{
+    constexpr int per_word = 8 / static_cast<int>(sizeof(T));
 MIXKV_UNROLL
-            for (int j = 0; j < MIXKV_TOKEN_STATS_PER_WARP; ++j) {
-                v_words[j] = words[(j < last ? j : last) * row_words + w];
-            }
+    for (int j = 0; j < MIXKV_TOKEN_STATS_PER_WARP; ++j) {
+        bad |= mixkv_nonfinite_bits<T>(words[j].x) | mixkv_nonfinite_bits<T>(words[j].y);
+        float v[per_word];
+        mixkv_unpack_word(words[j], v, T());
 MIXKV_UNROLL
-            for (int j = 0; j < MIXKV_TOKEN_STATS_PER_WARP; ++j) {
-                bad |= mixkv_nonfinite_bits<T>(v_words[j].x) | mixkv_nonfinite_bits<T>(v_words[j].y);
-                float v[per_word];
-                mixkv_unpack_word(v_words[j], v, T());
-MIXKV_UNROLL
-                for (int e = 0; e < per_word; ++e) {
-                    squares[j] += v[e] * v[e];
-                }
-            }
-        }
-    } else {
-        for (int i = lane; i < p.head_dim; i += MIXKV_WARP) {
-MIXKV_UNROLL
-            for (int j = 0; j < MIXKV_TOKEN_STATS_PER_WARP; ++j) {
-                const T value = values[(j < last ? j : last) * p.value_token_stride + i];
-                bad |= mixkv_is_finite(value) ? 0u : 1u;
-                const float v = mixkv_to_float(value);
-                squares[j] += v * v;
-            }
+        for (int e = 0; e < per_word; ++e) {
+            squares[j] += v[e] * v[e];
         }
     }
+}
+
+// ||V[n]|| of a group's eight tokens from the lanes' sums (every lane calls it; lane l writes token
+// (l >> 2) & 7), and the sums cleared for the next group.
+__device__ __forceinline__ void mixkv_store_value_norms(const HeadTokenStatsParams& p, int head, int first, float (&squares)[MIXKV_TOKEN_STATS_PER_WARP])
+{
+    const int lane = threadIdx.x % MIXKV_WARP;
     const float total = mixkv_warp_reduce_scatter8(squares);
     const int n = first + ((lane >> 2) & 7);
     if (lane % 4 == 0 && n < p.prefix) {
         p.value_norm[static_cast<long long>(head) * p.prefix + n] = sqrtf(total);
+    }
+MIXKV_UNROLL
+    for (int j = 0; j < MIXKV_TOKEN_STATS_PER_WARP; ++j) {
+        squares[j] = 0.0f;
+    }
+}
+
+// head_token_stats' work on V alone, for the layers whose window run kernels (window_run.cu) take the
+// K statistics from their tiles: ||V[n]|| for the P prefix tokens and, with a status word, every
+// element of V checked finite (rows = N). Each warp takes groups of eight tokens, grid-strided over
+// blockIdx.x (HeadStats.ValueGroupsPerWarp of them at the launch's grid): a group's words are loaded
+// first, their eight sums reduced at once (lane l ends with token (l >> 2) & 7), in the order
+// head_token_stats adds them; the next group's words are loaded before this group's sums (with one group
+// per warp, the loads waited alone: ncu on an H200 put 77 % of stalls on them, at 39 % of the copy
+// rate). Rows of at most 32 words, a word per lane: D <= 128 (HeadStats.EnqueueValues checks it).
+template <typename T>
+__global__ void head_value_stats(const HeadTokenStatsParams p)
+{
+    const int lane = threadIdx.x % MIXKV_WARP, head = blockIdx.y;
+    const int rows = p.status ? p.tokens : p.prefix;
+    const int stride = gridDim.x * (blockDim.x / MIXKV_WARP);  // groups
+    int group = blockIdx.x * (blockDim.x / MIXKV_WARP) + threadIdx.x / MIXKV_WARP;
+    const T* values = static_cast<const T*>(p.values) + head * p.value_head_stride;
+    float squares[MIXKV_TOKEN_STATS_PER_WARP] = {};
+    unsigned bad = 0u;
+    auto last_of = [rows](int first) { return first + MIXKV_TOKEN_STATS_PER_WARP <= rows ? MIXKV_TOKEN_STATS_PER_WARP - 1 : rows - 1 - first; };
+    constexpr int per_word = 8 / static_cast<int>(sizeof(T));
+    const int row_word_count = p.head_dim / per_word;
+    if (mixkv_rows_in_words(values, p.value_token_stride, p.head_dim)) {
+        const long long row_words = p.value_token_stride / per_word;
+        const uint2* words = reinterpret_cast<const uint2*>(values);
+        const bool has_word = lane < row_word_count;  // lanes without one add zero words
+        uint2 current[MIXKV_TOKEN_STATS_PER_WARP] = {};
+        if (has_word && MIXKV_TOKEN_STATS_PER_WARP * group < rows) {
+            mixkv_load_group_words(current, words + MIXKV_TOKEN_STATS_PER_WARP * group * row_words, row_words, lane, last_of(MIXKV_TOKEN_STATS_PER_WARP * group));
+        }
+        for (; MIXKV_TOKEN_STATS_PER_WARP * group < rows; group += stride) {  // the same trips for the whole warp
+            const int next_first = MIXKV_TOKEN_STATS_PER_WARP * (group + stride);
+            uint2 next[MIXKV_TOKEN_STATS_PER_WARP] = {};
+            if (has_word && next_first < rows) {
+                mixkv_load_group_words(next, words + next_first * row_words, row_words, lane, last_of(next_first));
+            }
+            mixkv_add_group_squares<T>(squares, bad, current);
+            mixkv_store_value_norms(p, head, MIXKV_TOKEN_STATS_PER_WARP * group, squares);
+MIXKV_UNROLL
+            for (int j = 0; j < MIXKV_TOKEN_STATS_PER_WARP; ++j) {
+                current[j] = next[j];
+            }
+        }
+    } else {
+        for (; MIXKV_TOKEN_STATS_PER_WARP * group < rows; group += stride) {
+            const int first = MIXKV_TOKEN_STATS_PER_WARP * group, last = last_of(first);
+            for (int i = lane; i < p.head_dim; i += MIXKV_WARP) {
+MIXKV_UNROLL
+                for (int j = 0; j < MIXKV_TOKEN_STATS_PER_WARP; ++j) {
+                    const T value = values[(first + (j < last ? j : last)) * p.value_token_stride + i];
+                    bad |= mixkv_is_finite(value) ? 0u : 1u;
+                    const float v = mixkv_to_float(value);
+                    squares[j] += v * v;
+                }
+            }
+            mixkv_store_value_norms(p, head, first, squares);
+        }
     }
     if (p.status && __any_sync(MIXKV_FULL_MASK, bad != 0u) && lane == 0) {
         atomicOr(p.status, p.value_bit);

@@ -2,6 +2,7 @@ using System.Runtime.InteropServices;
 using MixKV.Interop;
 using MixKV.Kernels.Runtime;
 using MixKV.Device;
+using MixKV.Tensors;
 
 namespace MixKV.Kernels;
 
@@ -13,6 +14,13 @@ internal static class HeadStats
 
     /// <summary>Eight tokens per warp: MIXKV_TOKEN_STATS_PER_WARP in head_stats.cu.</summary>
     private const int TokensPerStatsBlock = 8 * BlockSizes.HeadTokenStats / 32;
+
+    /// <summary>
+    /// Groups of eight tokens each warp of head_value_stats takes (grid-strided): with more than one,
+    /// a warp loads the next group's words before it sums the current one's. Four leave ~1.5 waves
+    /// of blocks for one layer of 32K tokens and 8 heads on 132 SMs.
+    /// </summary>
+    public const int ValueGroupsPerWarp = 4;
 
     public static int Chunks(int tokens) => (tokens + Chunk - 1) / Chunk;
 
@@ -69,8 +77,16 @@ internal static class HeadStats
     /// <paramref name="status"/>, every row of V checked finite. For layers whose window run kernels
     /// took the K statistics (<see cref="WindowScores.KeyStatistics"/>), K, μ and s included.
     /// </summary>
-    public static void EnqueueValues(IKernelRuntime runtime, DeviceTensor values, int prefix, KernelWorkspace ws, DevicePointer? status = null) =>
-        runtime.Launch($"head_value_stats<{Launch.TypeName(values.DType)}>", TokenStatsGrid(values, prefix, status), new HeadTokenStatsParams
+    public static void EnqueueValues(IKernelRuntime runtime, DeviceTensor values, int prefix, KernelWorkspace ws, DevicePointer? status = null)
+    {
+        // A lane holds one 8-byte word of each row (kernels/head_stats.cu); the run kernels that
+        // leave V to it take D <= 128 anyway.
+        if (values.Dim * values.DType.Size() > 32 * 8)
+        {
+            throw new ArgumentOutOfRangeException(nameof(values), values.Dim, $"head_value_stats: rows of at most 256 bytes (D <= 128 for 16-bit values), got D = {values.Dim} {values.DType.Name()}");
+        }
+
+        runtime.Launch($"head_value_stats<{Launch.TypeName(values.DType)}>", TokenStatsGrid(values, prefix, status, ValueGroupsPerWarp), new HeadTokenStatsParams
         {
             Values = values.Pointer.Address,
             ValueNorm = ws.ValueNorm.Address,
@@ -82,10 +98,11 @@ internal static class HeadStats
             HeadDim = values.Dim,
             ValueBit = (int)DeviceRejection.NonFiniteValues,
         });
+    }
 
     /// <summary>Blocks of head_token_stats and head_value_stats: the prefix rows, or every row when they also check finiteness.</summary>
-    private static LaunchConfig TokenStatsGrid(DeviceTensor rows, int prefix, DevicePointer? status) =>
-        Launch.Config(Launch.Blocks(status is null ? prefix : rows.Tokens, TokensPerStatsBlock), (uint)rows.Heads, BlockSizes.HeadTokenStats);
+    private static LaunchConfig TokenStatsGrid(DeviceTensor rows, int prefix, DevicePointer? status, int groupsPerWarp = 1) =>
+        Launch.Config(Launch.Blocks(status is null ? prefix : rows.Tokens, TokensPerStatsBlock * groupsPerWarp), (uint)rows.Heads, BlockSizes.HeadTokenStats);
 
     private static void EnqueueKeyPartials(IKernelRuntime runtime, DeviceTensor keys, KernelWorkspace ws, string type, int chunks) =>
         runtime.Launch($"head_key_partials<{type}>", Launch.Config((uint)chunks, (uint)keys.Heads, BlockSizes.HeadKeyPartials), new HeadKeyPartialsParams

@@ -38,7 +38,8 @@ public sealed class HeadStatsKernelTests : EmulatedKernelFixture
     /// <summary>
     /// The window run kernels' share of the statistics (||K[n]||, k^.mu and the partials from the tiles
     /// they stage, mu between their two passes) and head_value_stats' (||V[n]||) equal the reference as
-    /// head_token_stats' do, for D = 128 (its own product path) and a small D, over tails of every length.
+    /// head_token_stats' do, for D = 128 (its own product path) and a small D, over tails of every length;
+    /// rows padded at random, so unaligned ones take the element paths (synchronous staging, V by element).
     /// </summary>
     [Test]
     public void RunKernelsTakeTheKeyStatisticsFromTheirTiles([Values(DType.F16, DType.BF16)] DType dtype, [Values(16, 128)] int dim)
@@ -48,7 +49,8 @@ public sealed class HeadStatsKernelTests : EmulatedKernelFixture
         string say = rng.Say($"Hkv {heads} G {groups} N {tokens} D {dim} W {window} {dtype.Name()}");
         Assert.That(K.WindowScores.UsesRuns(dtype, dim, groups * window, window), Is.True, say);
         LayerData data = LayerData.Random(rng, heads, groups, tokens, dim, window, dtype);
-        StoredLayer stored = data.Store(rng.Coin() ? TensorLayout.Hnd : TensorLayout.Nhd);
+        Padding padding = rng.Coin() ? default : new Padding(rng.Int(0, 3), rng.Int(0, 3), rng.Int(0, 5), rng.Int(0, 2));
+        StoredLayer stored = data.Store(rng.Coin() ? TensorLayout.Hnd : TensorLayout.Nhd, padding);
         using var stage = new StageHarness(backend, heads * groups, heads, tokens, dim, window);
         var options = new MixKV.Options.CompressionOptions { Window = window, Budget = window + 1 };
 
@@ -56,6 +58,21 @@ public sealed class HeadStatsKernelTests : EmulatedKernelFixture
         K.HeadStats.EnqueueValues(stage.Runtime, stage.Upload(stored.Values), prefix, stage.Workspace);
 
         AssertHeadStatistics(stage, data, stored, prefix, say);
+    }
+
+    /// <summary>head_value_stats holds one 8-byte word of a row per lane: rows past 256 bytes are refused before any launch.</summary>
+    [Test]
+    public void ValueStatisticsRefuseRowsPastAWordPerLane([Values(DType.F16, DType.BF16)] DType dtype)
+    {
+        TestRandom rng = KernelCheck.Seeded();
+        int tokens = rng.Int(20, 80), dim = 128 + 16 * rng.Int(1, 8), window = 8;
+        LayerData data = LayerData.Random(rng, 1, 1, tokens, dim, window, dtype);
+        using var stage = new StageHarness(backend, 1, 1, tokens, dim, window);
+        DeviceTensor values = stage.Upload(data.Store(TensorLayout.Hnd).Values);
+        var error = Assert.Throws<ArgumentOutOfRangeException>(() => K.HeadStats.EnqueueValues(stage.Runtime, values, tokens - window, stage.Workspace));
+        Assert.That(error!.ParamName, Is.EqualTo("values"), rng.Say($"D {dim}"));
+        Assert.That(error.Message, Does.Contain($"D = {dim}"), rng.Say($"D {dim}"));
+        stage.AssertWroteOnly(rng.Say($"D {dim}"));
     }
 
     /// <summary>
