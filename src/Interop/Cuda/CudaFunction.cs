@@ -75,6 +75,13 @@ public sealed unsafe class CudaFunction
         return value;
     }
 
+    /// <summary>Sets one <c>cuFuncSetAttribute</c> value (such as the dynamic shared memory a launch may ask for).</summary>
+    public void SetAttribute(CudaFunctionAttribute attribute, int value)
+    {
+        using var lease = new HandleLease(Module);
+        CudaException.ThrowIfFailed(Driver.cuFuncSetAttribute(function, attribute, value), nameof(Driver.cuFuncSetAttribute));
+    }
+
     /// <summary>The most threads per block this kernel can be launched with on this device.</summary>
     public int MaxThreadsPerBlock => GetAttribute(CudaFunctionAttribute.MaxThreadsPerBlock);
 

@@ -19,6 +19,9 @@ internal static unsafe partial class Driver
     [LibraryImport(Library)]
     internal static partial CudaStatus cuFuncGetAttribute(int* value, CudaFunctionAttribute attribute, nint function);
 
+    [LibraryImport(Library)]
+    internal static partial CudaStatus cuFuncSetAttribute(nint function, CudaFunctionAttribute attribute, int value);
+
     /// <summary>The <c>CUjit_option</c> values used to collect the JIT's logs on a module load.</summary>
     internal enum JitOption
     {

@@ -21,10 +21,13 @@ internal sealed class CudaKernelRuntime : IKernelRuntime
     private readonly ConcurrentDictionary<string, CudaFunction> functions = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, IReadOnlyDictionary<string, string>> loweredNames = new(StringComparer.Ordinal);
 
-    private CudaKernelRuntime(CudaContext context, string architecture, int multiprocessors)
+    private readonly int sharedBytesOptIn;
+
+    private CudaKernelRuntime(CudaContext context, string architecture, int multiprocessors, int sharedBytesOptIn)
     {
         this.context = context;
         this.architecture = architecture;
+        this.sharedBytesOptIn = sharedBytesOptIn;
         Multiprocessors = multiprocessors;
         ownStream = context.CreateStream(nonBlocking: true);
     }
@@ -57,7 +60,7 @@ internal sealed class CudaKernelRuntime : IKernelRuntime
         int capability = Math.Min(computeCapability.Major * 10 + computeCapability.Minor, 90);
         CudaContext context = CudaContext.RetainPrimary(device);
         context.MakeCurrent();
-        return new CudaKernelRuntime(context, $"compute_{capability}", device.MultiprocessorCount);
+        return new CudaKernelRuntime(context, $"compute_{capability}", device.MultiprocessorCount, device.GetAttribute(CudaDeviceAttribute.MaxSharedMemoryPerBlockOptin));
     }
 
     public void Launch<TParams>(string instance, in LaunchConfig config, in TParams parameters)
@@ -175,7 +178,12 @@ internal sealed class CudaKernelRuntime : IKernelRuntime
             loweredNames[file.Name] = program.LoweredNames;
             return context.LoadModule(program);
         });
-        return module.GetFunction(loweredNames[file.Name][name]);
+        CudaFunction function = module.GetFunction(loweredNames[file.Name][name]);
+        // Launches past 48 KiB of dynamic shared memory fail unless the kernel opts in (window_run_stats
+        // stages two key tiles and the window rows: ~70 KB at D = 128). Set once here, at load, so that
+        // no attribute call falls inside a graph capture; it reserves nothing, launches still ask.
+        function.SetAttribute(CudaFunctionAttribute.MaxDynamicSharedSizeBytes, sharedBytesOptIn - function.GetAttribute(CudaFunctionAttribute.SharedSizeBytes));
+        return function;
     });
 
     // Host copies would read or write host memory when the graph replays, long after the call, and a
