@@ -3,10 +3,11 @@
 // window_tile_stats and window_tile_mass (the chunks' unit-key partials, raw [Hkv, P]; the causal
 // max and Σ exp per run of tiles instead of per tile, merged by window_stats_merge alike), but a
 // block takes a run of key tiles instead of one:
-//   - warp w owns window rows 16w..16w+15 for the whole run, as mma A fragments in registers,
-//     loaded once per block (the tile kernels load them from global memory for every tile; on an
-//     H100, ncu's issue rate times their time came to about 6500 instructions per warp per tile,
-//     at 15 % of the memory floor);
+//   - warp w owns window rows 16w..16w+15 for the whole run, loaded once per block (the tile kernels
+//     load them from global memory for every tile; on an H100, ncu's issue rate times their time
+//     came to about 6500 instructions per warp per tile, at 15 % of the memory floor): as mma A
+//     fragments in registers in window_run_mass, staged in shared memory in window_run_stats (72
+//     registers: three blocks per SM);
 //   - key tile t + 1 is staged with cp.async while tile t is multiplied (two buffers);
 //   - exp(x·s - m) is 2^(x·s·log2e - m·log2e), one FMA and the hardware's ex2 (common/exp2.cuh);
 //   - masks only in the tiles that reach the window (every prefix key is visible to every row).
