@@ -11,7 +11,8 @@
 #                                         # runs the tests that need a device (CI runs the rest)
 #
 # Every step runs even when one before it failed; the exit status is 1 if any did. Output in $OUT
-# (default artifacts/gpu-check): tests.txt, bench.txt, peer.jsonl, table.txt, per-kernel.txt, ab.txt.
+# (default artifacts/gpu-check): tests.txt, bench.txt, peer.jsonl, table.txt, per-kernel.txt, ab.txt, and
+# with ncu: ncu.txt, window_run_{stats,mass}-source.txt.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 out="${OUT:-artifacts/gpu-check}"
@@ -111,5 +112,22 @@ for n in 4096 32768 131072; do
     done
 done 2>&1 | tee "$out/ab.txt"
 grep -q 'failed$' "$out/ab.txt" && failed+=(ab)
+
+# Where the hot kernels' time goes, when Nsight Compute is there: speed of light, occupancy (with the
+# shared-memory configuration the driver chose), stalls and memory of each kernel's first launches
+# (ncu.txt), and per SASS instruction for the two window kernels (*-source.txt, bench/ncu-source.py).
+if command -v ncu > /dev/null || ls /opt/nvidia/nsight-compute/*/ncu /usr/local/cuda*/bin/ncu > /dev/null 2>&1; then
+    echo
+    echo "== Nsight Compute (ncu.txt, window_run_*-source.txt)"
+    profile=(bash bench/gpu-profile.sh)
+    [ -n "$bundle" ] && profile+=(--bundle "$bundle")
+    step ncu "${profile[@]}" 'window_run|head_value_stats|select_topk' > "$out/ncu.txt" 2>&1
+    for kernel in window_run_stats window_run_mass; do
+        step "ncu source $kernel" "${profile[@]}" --source "$out/$kernel-source.csv" "$kernel" &&
+            { python3 bench/ncu-source.py "$out/$kernel-source.csv" > "$out/$kernel-source.txt" || failed+=("ncu summary $kernel"); }
+    done
+else
+    echo "no ncu here: no Nsight Compute profile"
+fi
 
 [ ${#failed[@]} -eq 0 ] || { echo "gpu-check.sh: failed: ${failed[*]}"; exit 1; }
