@@ -3,11 +3,12 @@
 // window_tile_stats and window_tile_mass (the chunks' unit-key partials, raw [Hkv, P]; the causal
 // max and Σ exp per run of tiles instead of per tile, merged by window_stats_merge alike), but a
 // block takes a run of key tiles instead of one:
-//   - warp w owns window rows 16w..16w+15 for the whole run, loaded once per block (the tile kernels
-//     load them from global memory for every tile; on an H100, ncu's issue rate times their time
-//     came to about 6500 instructions per warp per tile, at 15 % of the memory floor): as mma A
-//     fragments in registers in window_run_mass, staged in shared memory in window_run_stats (72
-//     registers: three blocks per SM);
+//   - warp w owns window rows 16w..16w+15 for the whole run, as mma A fragments in registers,
+//     loaded once per block (the tile kernels load them from global memory for every tile; on an
+//     H100, ncu's issue rate times their time came to about 6500 instructions per warp per tile,
+//     at 15 % of the memory floor). Staged in shared memory instead (72 registers, three blocks per
+//     SM on sm_90) window_run_stats kept its time on an H200 (bench/results/h200-2026-11-26.md), and
+//     its ~70 KB blocks fit only two per SM on sm_80 and one on sm_86/89;
 //   - key tile t + 1 is staged with cp.async while tile t is multiplied (two buffers);
 //   - exp(x·s - m) is 2^(x·s·log2e - m·log2e), one FMA and the hardware's ex2 (common/exp2.cuh);
 //   - masks only in the tiles that reach the window (every prefix key is visible to every row).
@@ -57,43 +58,13 @@ MIXKV_UNROLL
     }
 }
 
-// The block's window rows in shared memory for window_run_stats, rows D + 8 apart as the key tiles
-// (so the A fragments' ldmatrix hits 32 banks), rows past G·W zero: 16 per warp. A warp copies its own
-// rows, a pair of values per lane and step. Held in registers (mixkv_load_row_fragments) the fragments
-// took 32 registers a thread, which kept the kernel at two blocks of 256 threads per SM.
-template <typename T>
-__device__ __forceinline__ void mixkv_stage_window_rows(unsigned short* staged_rows, const T* queries, long long query_head_stride, long long query_token_stride,
-                                                       int kv_head, int rows, int window, int groups, int dim)
-{
-    const int lane = threadIdx.x % MIXKV_WARP, warp = threadIdx.x / MIXKV_WARP, pitch = dim + MIXKV_MMA_PAD;
-    const bool word_rows = mixkv_word_rows(queries, query_head_stride, query_token_stride);
-    for (int r = 16 * warp; r < 16 * warp + 16; ++r) {
-        const T* row = mixkv_window_row(queries, query_head_stride, query_token_stride, kv_head, r, rows, window, groups);
-        unsigned* out = reinterpret_cast<unsigned*>(staged_rows + r * pitch);  // pitch even: aligned words
-        for (int k = 2 * lane; k < dim; k += 2 * MIXKV_WARP) {
-            out[k / 2] = row ? mixkv_load_pair(row, k, word_rows) : 0u;
-        }
-    }
-}
-
-// The row this lane addresses for the A fragments' ldmatrix: lanes 8i..8i+7 give rows 0..7 of matrix
-// i, which holds the warp's rows 8·(i % 2).. and dimensions 8·(i / 2).. of a k step, so d[i] is a[i]
-// of common/mma.cuh's layout.
-__device__ __forceinline__ mixkv_shared_row mixkv_lane_window_rows(const unsigned short* staged_rows, int dim)
-{
-    const int lane = threadIdx.x % MIXKV_WARP, matrix = lane / 8;
-    const int row = 16 * (threadIdx.x / MIXKV_WARP) + 8 * (matrix % 2) + lane % 8;
-    return mixkv_shared_row_of(staged_rows + row * (dim + MIXKV_MMA_PAD) + 8 * (matrix / 2));
-}
-
 // The unscaled logits of the warp's 16 rows against the tile's 64 keys, in mixkv_tile_logits'
 // layout: acc[c][0..1] row group, acc[c][2..3] row group + 8, key columns 8·c + 2·pair + {0, 1}.
-// row_fragment(step, a) gives the A fragment of k step `step` (registers in window_run_mass,
-// mixkv_staged_row_fragment in window_run_stats). D = 128, the common head size, has its own copy
-// with every offset a constant: no test per k step (they kept the compiler from overlapping one
-// step's loads with the previous step's products) and every row offset an immediate of the load.
-template <typename T, typename RowFragment>
-__device__ __forceinline__ void mixkv_run_logits(float acc[8][4], RowFragment row_fragment, const unsigned short* tile, int dim)
+// D = 128, the common head size, has its own copy with every offset a constant: no test per k step
+// (they kept the compiler from overlapping one step's loads with the previous step's products) and
+// every row offset an immediate of the load.
+template <typename T>
+__device__ __forceinline__ void mixkv_run_logits(float acc[8][4], const unsigned a[8][4], const unsigned short* tile, int dim)
 {
 MIXKV_UNROLL
     for (int c = 0; c < 8; ++c) {
@@ -103,9 +74,7 @@ MIXKV_UNROLL
         const mixkv_shared_row lane_keys = mixkv_lane_keys(tile, 8 * 16);
 MIXKV_UNROLL
         for (int step = 0; step < 8; ++step) {
-            unsigned a[4];
-            row_fragment(step, a);
-            mixkv_tile_step<T>(acc, a, lane_keys, 16 * step, 8 * 16);
+            mixkv_tile_step<T>(acc, a[step], lane_keys, 16 * step, 8 * 16);
         }
         return;
     }
@@ -113,19 +82,10 @@ MIXKV_UNROLL
 MIXKV_UNROLL
     for (int step = 0; step < 8; ++step) {
         if (16 * step < dim) {
-            unsigned a[4];
-            row_fragment(step, a);
-            mixkv_tile_step<T>(acc, a, lane_keys, 16 * step, dim);
+            mixkv_tile_step<T>(acc, a[step], lane_keys, 16 * step, dim);
         }
     }
 }
-
-// The A fragments of the staged window rows (`lane_rows` from mixkv_lane_window_rows): one
-// ldmatrix.x4 per k step.
-struct mixkv_staged_row_fragment {
-    mixkv_shared_row lane_rows;
-    __device__ __forceinline__ void operator()(int step, unsigned a[4]) const { mixkv_load_matrices_x4(a, mixkv_shared_row_plus(lane_rows, 16 * step)); }
-};
 
 // μ·k of the tile's 64 keys on the tensor cores. μ is held as two 16-bit rows, hi = T(μ) and
 // lo = T(μ - hi) (together ~2^-18 of μ in bf16), which become rows 0 and 8 of an A operand whose other
@@ -250,19 +210,17 @@ __device__ __forceinline__ mixkv_key_run<T> mixkv_begin_key_run(unsigned short* 
     return r;
 }
 
-// Three blocks of 256 threads per SM (80 registers): the window rows' fragments come from shared memory.
 template <typename T>
-__global__ void __launch_bounds__(32 * MIXKV_RUN_MAX_WARPS, 3) window_run_stats(const WindowTileStatsParams p)
+__global__ void __launch_bounds__(32 * MIXKV_RUN_MAX_WARPS, 2) window_run_stats(const WindowTileStatsParams p)
 {
-    MIXKV_DYNAMIC_SHARED(unsigned short, staged);  // two key tiles [64, D + 8], then the window rows [16·warps, D + 8]
+    MIXKV_DYNAMIC_SHARED(unsigned short, staged);  // two key tiles [64, D + 8]
     __shared__ float inverse_norm[MIXKV_TILE_NORM_FLOATS];
     const int kv_head = blockIdx.y, rows = p.groups * p.window, prefix = p.tokens - p.window, pitch = p.head_dim + MIXKV_MMA_PAD;
     const mixkv_key_run<T> run = mixkv_begin_key_run<T>(staged, p.keys, p.key_head_stride, p.key_token_stride, p.run, p.tiles, p.tokens, p.head_dim);
 
     const int lane = threadIdx.x % MIXKV_WARP, warp = threadIdx.x / MIXKV_WARP, group = lane / 4, pair = lane % 4;
-    unsigned short* window_rows = staged + 2 * MIXKV_MMA_KEYS * pitch;
-    mixkv_stage_window_rows(window_rows, static_cast<const T*>(p.queries), p.query_head_stride, p.query_token_stride, kv_head, rows, p.window, p.groups, p.head_dim);
-    const mixkv_shared_row lane_rows = mixkv_lane_window_rows(window_rows, p.head_dim);  // read after the first tile's barrier
+    unsigned a[8][4];
+    mixkv_load_row_fragments(a, static_cast<const T*>(p.queries), p.query_head_stride, p.query_token_stride, kv_head, warp, rows, p.window, p.groups, p.head_dim);
     const float log2_scale = p.scale * MIXKV_LOG2E;
     // Keys the lane's two rows see: row P + w sees keys 0..P+w (none past G·W). Worked out once: in
     // the tile loop the division by W cost ~25 instructions per row per tile.
@@ -285,7 +243,7 @@ MIXKV_UNROLL
                                                          norms, prefix - first);
         }
         float acc[8][4];
-        mixkv_run_logits<T>(acc, mixkv_staged_row_fragment{lane_rows}, tile, p.head_dim);
+        mixkv_run_logits<T>(acc, a, tile, p.head_dim);
         // Row P + w sees keys 0..P+w: a tile that ends at or before P + 1 is visible to every row.
         const bool all_visible = first + MIXKV_MMA_KEYS <= prefix + 1;
 MIXKV_UNROLL
@@ -412,12 +370,7 @@ MIXKV_UNROLL
         }
         const unsigned short* tile = run.next(t);
         float acc[8][4];
-        mixkv_run_logits<T>(acc, [&a](int step, unsigned f[4]) {
-            f[0] = a[step][0];
-            f[1] = a[step][1];
-            f[2] = a[step][2];
-            f[3] = a[step][3];
-        }, tile, p.head_dim);
+        mixkv_run_logits<T>(acc, a, tile, p.head_dim);
         if (p.similarity != nullptr) {
             mixkv_mean_products<T>(tile, p.head_dim, mean_hi, mean_lo, mean_partials);
         }

@@ -23,7 +23,7 @@ internal static class KernelTraffic
         double keys = hkv * n * d * e, window = hq * w * d * e, perPrefix = hkv * prefix * Fp32;
         double windowFlop = 2 * hq * w * n * d;
         // Per-row softmax statistics: one column per key tile, or per run of tiles (window_run.cu).
-        int runTiles = Kernels.WindowScores.StatsRunTilesFor(s.Tokens, s.KvHeads, multiprocessors);
+        int runTiles = Kernels.WindowScores.RunTilesFor(s.Tokens, s.KvHeads, multiprocessors);
         double columns = Kernels.WindowScores.StatisticColumns(s.DType, s.HeadDim, s.QueryHeads / s.KvHeads * s.Window, s.Window, s.Tokens, runTiles);
         string family = instance.Split('<')[0];
         return family switch

@@ -45,33 +45,20 @@ internal static class WindowScores
     /// <summary>Longest run of key tiles per block of the run kernels.</summary>
     public const int MaxRunTiles = 32;
 
-    /// <summary>
-    /// window_run_stats blocks one multiprocessor holds at once on sm_90: three of 256 threads (at most
-    /// 80 registers; ~70 KB of shared memory each at D = 128, the window rows staged beside the key tiles).
-    /// </summary>
-    public const int StatsBlocksPerMultiprocessor = 3;
-
-    /// <summary>window_run_mass blocks one multiprocessor holds at once on sm_90: two of 256 threads (its registers).</summary>
-    public const int MassBlocksPerMultiprocessor = 2;
+    /// <summary>Run kernel blocks one multiprocessor holds at once (their registers allow two of 256 threads on sm_90).</summary>
+    private const int RunBlocksPerMultiprocessor = 2;
 
     /// <summary>MIXKV_RUN_TILES (1 to 256), when set, replaces <see cref="RunTilesFor"/>'s choice: for measuring it.</summary>
     private static readonly int? RunTilesOverride = int.TryParse(Environment.GetEnvironmentVariable("MIXKV_RUN_TILES"), out int tiles) && tiles is >= 1 and <= 256 ? tiles : null;
 
     /// <summary>
-    /// Key tiles per block of a run kernel that holds <paramref name="blocksPerMultiprocessor"/> blocks
-    /// per SM: the window rows are loaded once per run, so runs are as long as they can be while the
-    /// layer's blocks still fill every block slot once (at most <see cref="MaxRunTiles"/>). On an H100
-    /// (132 SMs, bf16, Hkv 8, two blocks per SM) the best of runs 2-32 was 2 at N 4K, 16 at 32K and 32 at
-    /// 128K, which this gives; a fixed 4 was up to 15 % slower.
+    /// Key tiles per block of the run kernels: the window rows' fragments are loaded once per run, so
+    /// runs are as long as they can be while the layer's blocks still fill every multiprocessor once
+    /// (at most <see cref="MaxRunTiles"/>). On an H100 (132 SMs, bf16, Hkv 8) the best of runs 2-32 was
+    /// 2 at N 4K, 16 at 32K and 32 at 128K, which this gives; a fixed 4 was up to 15 % slower.
     /// </summary>
-    public static int RunTilesFor(int tokens, int kvHeads, int multiprocessors, int blocksPerMultiprocessor) =>
-        RunTilesOverride ?? Math.Clamp((int)Launch.Blocks(KeyTiles(tokens) * kvHeads, blocksPerMultiprocessor * Math.Max(multiprocessors, 1)), 1, MaxRunTiles);
-
-    /// <summary>window_run_stats' run length (<see cref="StatsBlocksPerMultiprocessor"/>): it sets the (max, Σ) columns.</summary>
-    public static int StatsRunTilesFor(int tokens, int kvHeads, int multiprocessors) => RunTilesFor(tokens, kvHeads, multiprocessors, StatsBlocksPerMultiprocessor);
-
-    /// <summary>window_run_mass' run length (<see cref="MassBlocksPerMultiprocessor"/>).</summary>
-    public static int MassRunTilesFor(int tokens, int kvHeads, int multiprocessors) => RunTilesFor(tokens, kvHeads, multiprocessors, MassBlocksPerMultiprocessor);
+    public static int RunTilesFor(int tokens, int kvHeads, int multiprocessors) =>
+        RunTilesOverride ?? Math.Clamp((int)Launch.Blocks(KeyTiles(tokens) * kvHeads, RunBlocksPerMultiprocessor * Math.Max(multiprocessors, 1)), 1, MaxRunTiles);
 
     /// <summary>
     /// Whether the run kernels (window_run.cu) take this layer: tensor cores, every window row resident
@@ -106,7 +93,7 @@ internal static class WindowScores
     /// </summary>
     public sealed record KeyStatistics(DevicePointer? Status);
 
-    /// <param name="runTiles">Both run kernels' run length; null: <see cref="StatsRunTilesFor"/> and <see cref="MassRunTilesFor"/> on this runtime.</param>
+    /// <param name="runTiles">The run kernels' run length; null: <see cref="RunTilesFor"/> on this runtime.</param>
     /// <param name="keyStatistics">Also the K statistics (run kernels only); null: window scores and key partials alone.</param>
     public static void Enqueue(IKernelRuntime runtime, DeviceTensor keys, DeviceTensor windowQueries, CompressionOptions options, KernelWorkspace ws, int? runTiles = null, KeyStatistics? keyStatistics = null)
     {
@@ -122,9 +109,7 @@ internal static class WindowScores
 
         if (UsesTiles(keys.DType, dim))
         {
-            int statsRun = runTiles ?? StatsRunTilesFor(keys.Tokens, keys.Heads, runtime.Multiprocessors);
-            int massRun = runTiles ?? MassRunTilesFor(keys.Tokens, keys.Heads, runtime.Multiprocessors);
-            EnqueueTiles(runtime, keys, windowQueries, options, ws, type, scale, statsRun, massRun, keyStatistics);
+            EnqueueTiles(runtime, keys, windowQueries, options, ws, type, scale, runTiles ?? RunTilesFor(keys.Tokens, keys.Heads, runtime.Multiprocessors), keyStatistics);
         }
         else
         {
@@ -141,7 +126,7 @@ internal static class WindowScores
         });
     }
 
-    private static void EnqueueTiles(IKernelRuntime runtime, DeviceTensor keys, DeviceTensor windowQueries, CompressionOptions options, KernelWorkspace ws, string type, float scale, int statsRun, int massRun, KeyStatistics? keyStatistics)
+    private static void EnqueueTiles(IKernelRuntime runtime, DeviceTensor keys, DeviceTensor windowQueries, CompressionOptions options, KernelWorkspace ws, string type, float scale, int runTiles, KeyStatistics? keyStatistics)
     {
         int window = windowQueries.Tokens, prefix = keys.Tokens - window, dim = keys.Dim;
         int groups = windowQueries.Heads / keys.Heads;
@@ -152,7 +137,7 @@ internal static class WindowScores
 
         if (runs)
         {
-            EnqueueRunStats(runtime, keys, windowQueries, ws, type, scale, keyTileBytes, statsRun, keyStatistics);
+            EnqueueRunStats(runtime, keys, windowQueries, ws, type, scale, keyTileBytes, runTiles, keyStatistics);
         }
         else
         {
@@ -169,7 +154,7 @@ internal static class WindowScores
             QueryRows = queryRows,
             Window = window,
             Groups = groups,
-            Tiles = StatisticColumns(keys.DType, dim, groups * window, window, keys.Tokens, statsRun),
+            Tiles = StatisticColumns(keys.DType, dim, groups * window, window, keys.Tokens, runTiles),
         });
 
         if (runs)
@@ -179,7 +164,7 @@ internal static class WindowScores
                 HeadStats.EnqueueKeyMean(runtime, keys, ws);
             }
 
-            EnqueueRunMass(runtime, keys, windowQueries, options, ws, type, scale, keyTileBytes, massRun, keyStatistics is not null);
+            EnqueueRunMass(runtime, keys, windowQueries, options, ws, type, scale, keyTileBytes, runTiles, keyStatistics is not null);
         }
         else
         {
@@ -209,9 +194,7 @@ internal static class WindowScores
             };
         }
 
-        // Two key tiles, then the window rows (16 per warp) at the key tiles' pitch.
-        uint windowRowBytes = threads / 32 * 16 * (uint)((keys.Dim + KeyPad) * sizeof(ushort));
-        runtime.Launch($"window_run_stats<{type}>", Launch.Config(Launch.Blocks(KeyTiles(keys.Tokens), runTiles), (uint)keys.Heads, threads, (2 * keyTileBytes) + windowRowBytes), parameters);
+        runtime.Launch($"window_run_stats<{type}>", Launch.Config(Launch.Blocks(KeyTiles(keys.Tokens), runTiles), (uint)keys.Heads, threads, 2 * keyTileBytes), parameters);
     }
 
     private static void EnqueueRunMass(IKernelRuntime runtime, DeviceTensor keys, DeviceTensor windowQueries, CompressionOptions options, KernelWorkspace ws, string type, float scale, uint keyTileBytes, int runTiles, bool similarity)

@@ -93,8 +93,7 @@ public sealed class WindowScoresKernelTests : EmulatedKernelFixture
 
     /// <summary>
     /// The run length the launcher picks: as long as possible while the blocks still cover every
-    /// multiprocessor's block slots (three for window_run_stats, two for window_run_mass; one run
-    /// shorter would need more blocks than that), from 1 to 32.
+    /// multiprocessor's two block slots (one run shorter would need more blocks than that), from 1 to 32.
     /// </summary>
     [Test]
     public void RunLengthFillsTheMultiprocessorsOnce()
@@ -103,10 +102,9 @@ public sealed class WindowScoresKernelTests : EmulatedKernelFixture
         for (int i = 0; i < 200; i++)
         {
             int tokens = rng.Int(1, 300_000), heads = rng.Int(1, 64), multiprocessors = rng.Int(1, 200);
-            bool stats = rng.Coin();
-            int run = stats ? K.WindowScores.StatsRunTilesFor(tokens, heads, multiprocessors) : K.WindowScores.MassRunTilesFor(tokens, heads, multiprocessors);
-            long tiles = (long)K.WindowScores.KeyTiles(tokens) * heads, slots = (stats ? 3L : 2L) * multiprocessors;
-            string say = rng.Say($"N {tokens} Hkv {heads} SMs {multiprocessors} {(stats ? "stats" : "mass")}: run {run}");
+            int run = K.WindowScores.RunTilesFor(tokens, heads, multiprocessors);
+            long tiles = (long)K.WindowScores.KeyTiles(tokens) * heads, slots = 2L * multiprocessors;
+            string say = rng.Say($"N {tokens} Hkv {heads} SMs {multiprocessors}: run {run}");
             Assert.That(run, Is.InRange(1, K.WindowScores.MaxRunTiles), say);
             if (run < K.WindowScores.MaxRunTiles)
             {
@@ -183,7 +181,7 @@ public sealed class WindowScoresKernelTests : EmulatedKernelFixture
         var written = new List<(DevicePointer, long)> { (ws.RowMax, rows), (ws.RowSum, rows), (ws.RawAttention, heads * prefix), (ws.Attention, heads * prefix) };
         if (K.WindowScores.UsesTiles(dtype, data.Dim))
         {
-            int run = runTiles ?? K.WindowScores.StatsRunTilesFor(tokens, heads, stage.Runtime.Multiprocessors);
+            int run = runTiles ?? K.WindowScores.RunTilesFor(tokens, heads, stage.Runtime.Multiprocessors);
             int columns = K.WindowScores.StatisticColumns(dtype, data.Dim, data.QueryHeads / heads * window, window, tokens, run);
             written.Add((ws.TileMax, rows * columns));
             written.Add((ws.TileSum, rows * columns));

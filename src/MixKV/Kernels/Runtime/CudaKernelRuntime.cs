@@ -179,9 +179,9 @@ internal sealed class CudaKernelRuntime : IKernelRuntime
             return context.LoadModule(program);
         });
         CudaFunction function = module.GetFunction(loweredNames[file.Name][name]);
-        // Launches past 48 KiB of dynamic shared memory fail unless the kernel opts in (window_run_stats
-        // stages two key tiles and the window rows: ~70 KB at D = 128). Set once here, at load, so that
-        // no attribute call falls inside a graph capture; it reserves nothing, launches still ask.
+        // Launches past 48 KiB of dynamic shared memory fail unless the kernel opts in (the run kernels
+        // stay under it at D <= 128 today; a larger tile or a staged operand would not). Set once here,
+        // at load, so that no attribute call falls inside a graph capture; it reserves nothing.
         function.SetAttribute(CudaFunctionAttribute.MaxDynamicSharedSizeBytes, sharedBytesOptIn - function.GetAttribute(CudaFunctionAttribute.SharedSizeBytes));
         return function;
     });
