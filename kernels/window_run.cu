@@ -298,6 +298,24 @@ MIXKV_UNROLL
     }
 }
 
+// The key of window_run_mass' column pass that thread takes in `round`: four lanes per key, so a
+// block covers blockDim / 4 keys of the tile per round.
+__device__ __forceinline__ int mixkv_column_of(int round)
+{
+    return round * static_cast<int>(blockDim.x / 4) + static_cast<int>(threadIdx.x / 4);
+}
+
+// The four lanes of a key joined, (P0 + P1) + (P2 + P3) (or their max): every lane of the warp calls it.
+__device__ __forceinline__ float mixkv_join_parts(float value, bool take_max)
+{
+MIXKV_UNROLL
+    for (int offset = 1; offset <= 2; offset *= 2) {
+        const float other = __shfl_xor_sync(MIXKV_FULL_MASK, value, offset);
+        value = take_max ? fmaxf(value, other) : value + other;
+    }
+    return value;
+}
+
 template <typename T>
 __global__ void __launch_bounds__(32 * MIXKV_RUN_MAX_WARPS, 2) window_run_mass(const WindowMassParams p)
 {
@@ -356,15 +374,14 @@ MIXKV_UNROLL
     const float log2_scale = p.scale * MIXKV_LOG2E;
     for (int t = run.begin; t < run.end; ++t) {
         // The norms the similarities divide by, loaded before the products so their latency hides
-        // behind them: loaded where they are used, the block's last threads held every warp at the
-        // tile's closing barrier (barrier stalls were 21 % of window_run_mass' on an H200).
-        float norms[2] = {1.0f, 1.0f};  // a block of one warp takes two keys per thread
+        // behind them (the column pass's first two rounds: all of them for blocks of 128 threads or more).
+        float norms[2] = {1.0f, 1.0f};
         if (p.similarity != nullptr) {
 MIXKV_UNROLL
-            for (int i = 0; i < 2; ++i) {
-                const int column = blockDim.x - 1 - threadIdx.x + i * blockDim.x;
+            for (int round = 0; round < 2; ++round) {
+                const int column = mixkv_column_of(round);
                 if (column < MIXKV_MMA_KEYS && t * MIXKV_MMA_KEYS + column < p.prefix) {
-                    norms[i] = p.key_norm[static_cast<long long>(kv_head) * p.prefix + t * MIXKV_MMA_KEYS + column];
+                    norms[round] = p.key_norm[static_cast<long long>(kv_head) * p.prefix + t * MIXKV_MMA_KEYS + column];
                 }
             }
         }
@@ -409,32 +426,43 @@ MIXKV_UNROLL
             *reinterpret_cast<float2*>(segments + (warp * MIXKV_RUN_SEGMENTS + s) * MIXKV_MMA_KEYS + 8 * group + 2 * pair) = mixkv_warp_column_sums(rows_of_head);
         }
         __syncthreads();
-        // A key per thread (one warp covers the tile's 64 in two rounds).
-        for (int column = threadIdx.x; column < MIXKV_MMA_KEYS && t * MIXKV_MMA_KEYS + column < p.prefix; column += blockDim.x) {
-            const int key = t * MIXKV_MMA_KEYS + column;
+        // The column pass, four lanes per key: lane part = lane % 4 of key mixkv_column_of(round)
+        // takes the groups part, part + 4, ... and the k steps part, part + 4, ...; two butterflies
+        // join the parts as (P0 + P1) + (P2 + P3). With a thread per key, two warps took the mass and
+        // two the similarities while the other four waited at the closing barrier (18 % of the stall
+        // samples sat there on an H200).
+        const int part = threadIdx.x % 4;
+        for (int round = 0; round * static_cast<int>(blockDim.x / 4) < MIXKV_MMA_KEYS; ++round) {  // the same trips for every lane
+            const int column = mixkv_column_of(round);
+            const bool kept = column < MIXKV_MMA_KEYS && t * MIXKV_MMA_KEYS + column < p.prefix;
+            const long long at = static_cast<long long>(kv_head) * p.prefix + t * MIXKV_MMA_KEYS + column;
             float reduced = p.gqa_max ? MIXKV_NEG_INF : 0.0f;
-            for (int g = 0; g < p.groups; ++g) {
-                float sum = 0.0f;
-                for (int rt = head_tiles[g][0]; rt <= head_tiles[g][1]; ++rt) {
-                    sum += segments[(rt * MIXKV_RUN_SEGMENTS + g - tile_first_head[rt]) * MIXKV_MMA_KEYS + column];
+            if (kept) {
+                for (int g = part; g < p.groups; g += 4) {
+                    float sum = 0.0f;
+                    for (int rt = head_tiles[g][0]; rt <= head_tiles[g][1]; ++rt) {
+                        sum += segments[(rt * MIXKV_RUN_SEGMENTS + g - tile_first_head[rt]) * MIXKV_MMA_KEYS + column];
+                    }
+                    const float mass = sum / static_cast<float>(p.window);
+                    reduced = p.gqa_max ? fmaxf(reduced, mass) : reduced + mass;
                 }
-                const float mass = sum / static_cast<float>(p.window);
-                reduced = p.gqa_max ? fmaxf(reduced, mass) : reduced + mass;
             }
-            p.raw[static_cast<long long>(kv_head) * p.prefix + key] = p.gqa_max ? reduced : reduced / static_cast<float>(p.groups);
-        }
-        // The similarities from the steps' μ·k, by the block's last threads (the first ones just
-        // took the mass): k̂·μ = (Σ over steps, in order) / max(||k||, 1e-12).
-        if (p.similarity != nullptr) {
-MIXKV_UNROLL
-            for (int i = 0; i < 2; ++i) {
-                const int column = blockDim.x - 1 - threadIdx.x + i * blockDim.x;
-                if (column < MIXKV_MMA_KEYS && t * MIXKV_MMA_KEYS + column < p.prefix) {
-                    float dot = 0.0f;
-                    for (int step = 0; step < p.head_dim / 16; ++step) {
+            reduced = mixkv_join_parts(reduced, p.gqa_max);
+            if (kept && part == 0) {
+                p.raw[at] = p.gqa_max ? reduced : reduced / static_cast<float>(p.groups);
+            }
+            // k̂·μ = (Σ over the steps' μ·k) / max(||k||, 1e-12).
+            if (p.similarity != nullptr) {
+                float dot = 0.0f;
+                if (kept) {
+                    for (int step = part; step < p.head_dim / 16; step += 4) {
                         dot += mean_partials[step * MIXKV_MMA_KEYS + column];
                     }
-                    p.similarity[static_cast<long long>(kv_head) * p.prefix + t * MIXKV_MMA_KEYS + column] = dot / fmaxf(norms[i], MIXKV_KEY_NORM_FLOOR);
+                }
+                dot = mixkv_join_parts(dot, false);
+                if (kept && part == 0) {
+                    const float norm = round == 0 ? norms[0] : round == 1 ? norms[1] : p.key_norm[at];
+                    p.similarity[at] = dot / fmaxf(norm, MIXKV_KEY_NORM_FLOOR);
                 }
             }
         }
