@@ -134,17 +134,24 @@ __global__ void select_topk(const SelectParams p)
         return;
     }
     const mixkv_select_cut cut = mixkv_select_find_cut(p, head, &storage);
-    // The spans before this one, in order: their kept rows come first, and they take the ties first.
-    if (threadIdx.x == 0) {
+    // The spans before this one: their kept rows come first, and they take the ties first. Taken in
+    // span order, min(tied_b, ties left) per span adds up to min(Σ tied_b, ties), so two warp sums give
+    // this span's first slot and the ties it may still take (one thread walking the spans made a chain
+    // of loads as long as the head's spans for the last block).
+    if (threadIdx.x < MIXKV_WARP) {
         const int* counts = p.span_counts + static_cast<long long>(head) * gridDim.x * 2;
-        int slot = 0, ties_left = cut.ties;
-        for (int b = 0; b < static_cast<int>(blockIdx.x); ++b) {
-            const int taken = min(counts[2 * b + 1], ties_left);
-            slot += counts[2 * b] + taken;
-            ties_left -= taken;
+        int above = 0, tied = 0;
+        for (int b = threadIdx.x; b < static_cast<int>(blockIdx.x); b += MIXKV_WARP) {
+            above += counts[2 * b];
+            tied += counts[2 * b + 1];
         }
-        span_slot = slot;
-        span_ties = ties_left;
+        above = mixkv_warp_reduce(above, mixkv_sum_op());
+        tied = mixkv_warp_reduce(tied, mixkv_sum_op());
+        if (threadIdx.x == 0) {
+            const int taken = min(tied, cut.ties);
+            span_slot = above + taken;
+            span_ties = cut.ties - taken;
+        }
     }
     __syncthreads();
     const float* row = p.scores + static_cast<long long>(head) * p.prefix;
