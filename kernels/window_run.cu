@@ -61,8 +61,10 @@ MIXKV_UNROLL
 // The unscaled logits of the warp's 16 rows against the tile's 64 keys, in mixkv_tile_logits'
 // layout: acc[c][0..1] row group, acc[c][2..3] row group + 8, key columns 8·c + 2·pair + {0, 1}.
 // D = 128, the common head size, has its own copy with every offset a constant: no test per k step
-// (they kept the compiler from overlapping one step's loads with the previous step's products) and
-// every row offset an immediate of the load.
+// and every row offset an immediate of the load. There the next step's B fragments are loaded
+// before this step's products: loaded one ldmatrix before its two products, as ptxas kept them
+// (the source order, one register quad), each load's latency stood between two pairs of products,
+// 32 times per tile.
 template <typename T>
 __device__ __forceinline__ void mixkv_run_logits(float acc[8][4], const unsigned a[8][4], const unsigned short* tile, int dim)
 {
@@ -72,9 +74,14 @@ MIXKV_UNROLL
     }
     if (dim == 8 * 16) {
         const mixkv_shared_row lane_keys = mixkv_lane_keys(tile, 8 * 16);
+        unsigned b[2][4][4];  // step s's fragments in b[s % 2]
+        mixkv_load_step_keys(b[0], lane_keys, 0, 8 * 16);
 MIXKV_UNROLL
         for (int step = 0; step < 8; ++step) {
-            mixkv_tile_step<T>(acc, a[step], lane_keys, 16 * step, 8 * 16);
+            if (step + 1 < 8) {
+                mixkv_load_step_keys(b[(step + 1) % 2], lane_keys, 16 * (step + 1), 8 * 16);
+            }
+            mixkv_multiply_step<T>(acc, a[step], b[step % 2]);
         }
         return;
     }
@@ -210,6 +217,81 @@ __device__ __forceinline__ mixkv_key_run<T> mixkv_begin_key_run(unsigned short* 
     return r;
 }
 
+// The lane's two rows' max and Σ exp over the tile's 64 logits (acc, in mixkv_run_logits' layout),
+// merged into their run's (run_max, run_sum). Row P + w sees keys 0..P+w (`visible`: keys before it).
+__device__ __forceinline__ void mixkv_merge_tile_statistics(float acc[8][4], int first, int prefix, const int visible[2], float scale, float run_max[2], float run_sum[2])
+{
+    const int pair = threadIdx.x % 4;
+    const float log2_scale = scale * MIXKV_LOG2E;
+    // Row P + w sees keys 0..P+w: a tile that ends at or before P + 1 is visible to every row.
+    // In the others a key a row cannot see gets the logit -inf, which the max passes over and
+    // whose exponential is 0.
+    if (first + MIXKV_MMA_KEYS > prefix + 1) {
+MIXKV_UNROLL
+        for (int c = 0; c < 8; ++c) {
+MIXKV_UNROLL
+            for (int i = 0; i < 4; ++i) {
+                if (first + 8 * c + 2 * pair + i % 2 >= visible[i / 2]) {
+                    acc[c][i] = MIXKV_NEG_INF;
+                }
+            }
+        }
+    }
+    // Both rows at once and by halving trees, not one row then the other by running sums: the
+    // compiler kept that order, so a row's statistics were two chains of 16 dependent operations
+    // and four dependent shuffles, and the second row's waited for the first's.
+    float m[2];
+MIXKV_UNROLL
+    for (int half = 0; half < 2; ++half) {
+        float v[16];
+MIXKV_UNROLL
+        for (int c = 0; c < 8; ++c) {
+            v[2 * c] = acc[c][2 * half];
+            v[2 * c + 1] = acc[c][2 * half + 1];
+        }
+        m[half] = mixkv_halving_reduce16(v, mixkv_fmax_op());
+    }
+MIXKV_UNROLL
+    for (int offset = 1; offset <= 2; offset *= 2) {
+MIXKV_UNROLL
+        for (int half = 0; half < 2; ++half) {
+            m[half] = fmaxf(m[half], __shfl_xor_sync(MIXKV_FULL_MASK, m[half], offset));
+        }
+    }
+    // The scale is positive, so the largest scaled logit is the largest logit scaled. A row that
+    // sees no key of the tile (max -inf) shifts by 0: its terms are 2^-inf = 0, not NaN.
+    float tile_max[2], l[2];
+MIXKV_UNROLL
+    for (int half = 0; half < 2; ++half) {
+        tile_max[half] = m[half] * scale;
+        const float shift = tile_max[half] == MIXKV_NEG_INF ? 0.0f : tile_max[half] * MIXKV_LOG2E;
+        float v[16];
+MIXKV_UNROLL
+        for (int c = 0; c < 8; ++c) {
+            v[2 * c] = mixkv_exp2(fmaf(acc[c][2 * half], log2_scale, -shift));
+            v[2 * c + 1] = mixkv_exp2(fmaf(acc[c][2 * half + 1], log2_scale, -shift));
+        }
+        l[half] = mixkv_halving_reduce16(v, mixkv_sum_op());
+    }
+MIXKV_UNROLL
+    for (int offset = 1; offset <= 2; offset *= 2) {
+MIXKV_UNROLL
+        for (int half = 0; half < 2; ++half) {
+            l[half] += __shfl_xor_sync(MIXKV_FULL_MASK, l[half], offset);
+        }
+    }
+    // Into the run's (max, Σ) as window_stats_merge merges columns; a tile with no visible key
+    // (max -inf) adds 0 · 2^-inf = 0.
+MIXKV_UNROLL
+    for (int half = 0; half < 2; ++half) {
+        const float merged = fmaxf(run_max[half], tile_max[half]);
+        if (merged != MIXKV_NEG_INF) {
+            run_sum[half] = run_sum[half] * mixkv_exp2((run_max[half] - merged) * MIXKV_LOG2E) + l[half] * mixkv_exp2((tile_max[half] - merged) * MIXKV_LOG2E);
+            run_max[half] = merged;
+        }
+    }
+}
+
 template <typename T>
 __global__ void __launch_bounds__(32 * MIXKV_RUN_MAX_WARPS, 2) window_run_stats(const WindowTileStatsParams p)
 {
@@ -218,10 +300,9 @@ __global__ void __launch_bounds__(32 * MIXKV_RUN_MAX_WARPS, 2) window_run_stats(
     const int kv_head = blockIdx.y, rows = p.groups * p.window, prefix = p.tokens - p.window, pitch = p.head_dim + MIXKV_MMA_PAD;
     const mixkv_key_run<T> run = mixkv_begin_key_run<T>(staged, p.keys, p.key_head_stride, p.key_token_stride, p.run, p.tiles, p.tokens, p.head_dim);
 
-    const int lane = threadIdx.x % MIXKV_WARP, warp = threadIdx.x / MIXKV_WARP, group = lane / 4, pair = lane % 4;
+    const int lane = threadIdx.x % MIXKV_WARP, warp = threadIdx.x / MIXKV_WARP, group = lane / 4;
     unsigned a[8][4];
     mixkv_load_row_fragments(a, static_cast<const T*>(p.queries), p.query_head_stride, p.query_token_stride, kv_head, warp, rows, p.window, p.groups, p.head_dim);
-    const float log2_scale = p.scale * MIXKV_LOG2E;
     // Keys the lane's two rows see: row P + w sees keys 0..P+w (none past G·W). Worked out once: in
     // the tile loop the division by W cost ~25 instructions per row per tile.
     int visible[2];
@@ -244,50 +325,13 @@ MIXKV_UNROLL
         }
         float acc[8][4];
         mixkv_run_logits<T>(acc, a, tile, p.head_dim);
-        // Row P + w sees keys 0..P+w: a tile that ends at or before P + 1 is visible to every row.
-        const bool all_visible = first + MIXKV_MMA_KEYS <= prefix + 1;
-MIXKV_UNROLL
-        for (int half = 0; half < 2; ++half) {
-            float m = MIXKV_NEG_INF;
-MIXKV_UNROLL
-            for (int c = 0; c < 8; ++c) {
-MIXKV_UNROLL
-                for (int j = 0; j < 2; ++j) {
-                    if (all_visible || first + 8 * c + 2 * pair + j < visible[half]) {
-                        m = fmaxf(m, acc[c][2 * half + j]);
-                    }
-                }
-            }
-            m = fmaxf(m, __shfl_xor_sync(MIXKV_FULL_MASK, m, 1));
-            m = fmaxf(m, __shfl_xor_sync(MIXKV_FULL_MASK, m, 2));
-            // The scale is positive, so the largest scaled logit is the largest logit scaled.
-            const float tile_max = m * p.scale, shift = tile_max * MIXKV_LOG2E;
-            float l = 0.0f;
-MIXKV_UNROLL
-            for (int c = 0; c < 8; ++c) {
-MIXKV_UNROLL
-                for (int j = 0; j < 2; ++j) {
-                    if (all_visible || first + 8 * c + 2 * pair + j < visible[half]) {
-                        l += mixkv_exp2(fmaf(acc[c][2 * half + j], log2_scale, -shift));
-                    }
-                }
-            }
-            l += __shfl_xor_sync(MIXKV_FULL_MASK, l, 1);
-            l += __shfl_xor_sync(MIXKV_FULL_MASK, l, 2);
-            // Into the run's (max, Σ) as window_stats_merge merges columns; a tile with no
-            // visible key (max -inf) adds 0 · 2^-inf = 0.
-            const float merged = fmaxf(run_max[half], tile_max);
-            if (merged != MIXKV_NEG_INF) {
-                run_sum[half] = run_sum[half] * mixkv_exp2((run_max[half] - merged) * MIXKV_LOG2E) + l * mixkv_exp2((tile_max - merged) * MIXKV_LOG2E);
-                run_max[half] = merged;
-            }
-        }
+        mixkv_merge_tile_statistics(acc, first, prefix, visible, p.scale, run_max, run_sum);
         __syncthreads();  // tile t's buffer takes tile t + 2 next
     }
 MIXKV_UNROLL
     for (int half = 0; half < 2; ++half) {
         const int row = 16 * warp + group + 8 * half;
-        if (pair == 0 && row < rows) {
+        if (lane % 4 == 0 && row < rows) {
             const long long at = (static_cast<long long>(kv_head) * rows + row) * gridDim.x + blockIdx.x;
             p.tile_max[at] = run_max[half];
             p.tile_sum[at] = run_sum[half];

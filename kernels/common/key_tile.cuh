@@ -159,10 +159,32 @@ __device__ __forceinline__ mixkv_shared_row mixkv_lane_keys(const unsigned short
     return mixkv_shared_row_of(tile + (8 * (matrix / 2) + lane % 8) * (dim + MIXKV_MMA_PAD) + 8 * (matrix % 2));
 }
 
+// The B fragments of k step `k` (dimensions k..k+15) for the tile's eight key columns: one
+// ldmatrix.x4 per pair of columns gives both columns' fragments (matrices 0, 1 are keys 8·c.. at
+// dimensions k.., k+8.., b[c / 2][0..1]; matrices 2, 3 the same for keys 8·(c+1).., b[c / 2][2..3]).
+// `lane_keys` from mixkv_lane_keys. The four loads are issued together so their latencies overlap.
+__device__ __forceinline__ void mixkv_load_step_keys(unsigned b[4][4], mixkv_shared_row lane_keys, int k, int dim)
+{
+MIXKV_UNROLL
+    for (int pair = 0; pair < 4; ++pair) {
+        mixkv_load_matrices_x4(b[pair], mixkv_shared_row_plus(lane_keys, 16 * pair * (dim + MIXKV_MMA_PAD) + k));
+    }
+}
+
+// acc[c] += A (16 rows, one k step) times the step's B fragments of key column c.
+template <typename T>
+__device__ __forceinline__ void mixkv_multiply_step(float acc[8][4], const unsigned a[4], const unsigned b[4][4])
+{
+MIXKV_UNROLL
+    for (int c = 0; c < 8; c += 2) {
+        mixkv_mma_m16n8k16<T>(acc[c], a, b[c / 2], acc[c]);
+        mixkv_mma_m16n8k16<T>(acc[c + 1], a, b[c / 2] + 2, acc[c + 1]);
+    }
+}
+
 // One k step of a row tile's product with the staged keys: acc[c] += A (16 rows, dimensions
-// k..k+15) times keys 8·c..8·c+7 of the tile. One ldmatrix.x4 per pair of key columns gives both
-// columns' B fragments: matrices 0, 1 are keys 8·c.. at dimensions k.., k+8.. (b[0], b[1] of
-// column c), matrices 2, 3 the same for keys 8·(c+1)..; `lane_keys` from mixkv_lane_keys.
+// k..k+15) times keys 8·c..8·c+7 of the tile, each pair of columns' load just before its products
+// (one register quad: the tile kernels of window_mma.cu spill on sm_90 with all four loads first).
 template <typename T>
 __device__ __forceinline__ void mixkv_tile_step(float acc[8][4], const unsigned a[4], mixkv_shared_row lane_keys, int k, int dim)
 {
