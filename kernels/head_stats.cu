@@ -104,6 +104,8 @@ __global__ void head_key_partials(const HeadKeyPartialsParams p)
 // Dimensions per pass of head_key_mean: four per lane, so a warp keeps four independent sums going.
 #define MIXKV_KEY_MEAN_DIMS (4 * MIXKV_WARP)
 #define MIXKV_KEY_MEAN_MAX_WARPS 32
+// Chunk rows a warp of head_key_mean has in flight.
+#define MIXKV_KEY_MEAN_BATCH 4
 
 __global__ void head_key_mean(const HeadKeyMeanParams p)
 {
@@ -116,14 +118,41 @@ __global__ void head_key_mean(const HeadKeyMeanParams p)
     for (int first = 0; first < p.head_dim; first += MIXKV_KEY_MEAN_DIMS) {
         // Warp w sums chunks w, w + warps, ... (lanes over adjacent dimensions: coalesced rows);
         // then one thread per dimension adds the warps' sums in warp order. Fixed order either way.
+        // The rows of MIXKV_KEY_MEAN_BATCH chunks are loaded before any is added (the same order of
+        // additions): with one row at a time, each warp waited for L2 once per row, 16 times at N 32K
+        // on the 8 blocks of a layer with Hkv 8.
         float sums[4] = {0.0f, 0.0f, 0.0f, 0.0f};
         if (warp < warps) {
-            for (int c = warp; c < p.chunks; c += warps) {
-                const float* row = partial + static_cast<long long>(c) * p.head_dim + first;
+            bool mine[4];
+MIXKV_UNROLL
+            for (int j = 0; j < 4; ++j) {
+                mine[j] = first + lane + MIXKV_WARP * j < p.head_dim;
+            }
+            const float* row = partial + static_cast<long long>(warp) * p.head_dim + first + lane;
+            const long long row_step = static_cast<long long>(warps) * p.head_dim;
+            int c = warp;
+            for (; c + (MIXKV_KEY_MEAN_BATCH - 1) * warps < p.chunks; c += MIXKV_KEY_MEAN_BATCH * warps) {
+                float rows[MIXKV_KEY_MEAN_BATCH][4];
+MIXKV_UNROLL
+                for (int b = 0; b < MIXKV_KEY_MEAN_BATCH; ++b, row += row_step) {
+MIXKV_UNROLL
+                    for (int j = 0; j < 4; ++j) {
+                        rows[b][j] = mine[j] ? row[MIXKV_WARP * j] : 0.0f;
+                    }
+                }
+MIXKV_UNROLL
+                for (int b = 0; b < MIXKV_KEY_MEAN_BATCH; ++b) {
+MIXKV_UNROLL
+                    for (int j = 0; j < 4; ++j) {
+                        sums[j] += rows[b][j];  // +0 where not mine: those sums are never read
+                    }
+                }
+            }
+            for (; c < p.chunks; c += warps, row += row_step) {
 MIXKV_UNROLL
                 for (int j = 0; j < 4; ++j) {
-                    if (first + lane + MIXKV_WARP * j < p.head_dim) {
-                        sums[j] += row[lane + MIXKV_WARP * j];
+                    if (mine[j]) {
+                        sums[j] += row[MIXKV_WARP * j];
                     }
                 }
             }
