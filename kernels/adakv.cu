@@ -21,7 +21,7 @@
 #include "common/reduce.cuh"
 #include "common/radix_select.cuh"
 
-#define MIXKV_ADAKV_PASSES 4   // 8-bit digits of a 32-bit key
+#define MIXKV_ADAKV_PASSES MIXKV_RADIX_PASSES  // 8-bit digits of a 32-bit key
 
 struct AdakvParams {
     const float* attention;    // A [Hkv, P]

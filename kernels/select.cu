@@ -16,7 +16,7 @@
 #include "common/reduce.cuh"
 #include "common/radix_select.cuh"
 
-#define MIXKV_SELECT_PASSES 4
+#define MIXKV_SELECT_PASSES MIXKV_RADIX_PASSES
 
 struct SelectParams {
     const float* scores;       // S [Hkv, P] (may be null when P == 0)

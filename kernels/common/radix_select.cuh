@@ -72,17 +72,21 @@ struct mixkv_radix_storage {
     int remaining;
 };
 
+// Digit passes of a 32-bit key.
+#define MIXKV_RADIX_PASSES 4
+
 // Warp 0 finds the bin of the digit that holds the `remaining`-th largest key: lane l owns the
-// eight bins 255 - 8l down to 248 - 8l, an exclusive scan over lanes gives the count above its
-// bins, and the one lane whose bins hold it walks them. `counts` is the summed histogram.
-__device__ __forceinline__ void mixkv_radix_find_bin(const unsigned* counts, unsigned prefix, int shift, mixkv_radix_storage* storage)
+// eight bins 255 - 8l down to 248 - 8l (`counts`, in that order, already in registers), an
+// exclusive scan over lanes gives the count above its bins, and the one lane whose bins hold it
+// walks them.
+__device__ __forceinline__ void mixkv_radix_find_bin(const unsigned (&counts)[8], int shift, mixkv_radix_storage* storage)
 {
     const int lane = threadIdx.x % MIXKV_WARP;
     const int top = MIXKV_RADIX_BINS - 1 - 8 * lane;
     int own = 0;
 MIXKV_UNROLL
     for (int j = 0; j < 8; ++j) {
-        own += static_cast<int>(counts[top - j]);
+        own += static_cast<int>(counts[j]);
     }
     int inclusive = own;
     for (int offset = 1; offset < MIXKV_WARP; offset *= 2) {
@@ -93,6 +97,7 @@ MIXKV_UNROLL
     }
     const int above = inclusive - own;
     const int remaining = storage->remaining;
+    const unsigned prefix = storage->prefix;
     __syncwarp();
     // Exactly one lane holds it while the bins count at least `remaining` keys; if none did, bin 0
     // takes it, as a walk from the top that never breaks would.
@@ -100,12 +105,17 @@ MIXKV_UNROLL
     if (mine) {
         int left = remaining - above;
         int bin = top;
-        for (int j = 0; j < 7; ++j, --bin) {
-            const int in_bin = static_cast<int>(counts[bin]);
-            if (in_bin >= left) {
-                break;
+        bool found = false;
+MIXKV_UNROLL
+        for (int j = 0; j < 7; ++j) {
+            if (!found) {
+                if (static_cast<int>(counts[j]) >= left) {
+                    found = true;
+                } else {
+                    left -= static_cast<int>(counts[j]);
+                    --bin;
+                }
             }
-            left -= in_bin;
         }
         storage->prefix = prefix | (static_cast<unsigned>(bin) << shift);
         storage->remaining = left;
@@ -156,20 +166,35 @@ __device__ __forceinline__ unsigned mixkv_radix_mask_above(int shift)
 
 // Replays the first `passes` bin walks over histograms summed by a grid of blocks
 // (histograms[pass][256]): afterwards every thread reads the prefix found so far and the keys still
-// to take in storage (k-th largest, 1 <= k). Every thread of the block calls it.
+// to take in storage (k-th largest, 1 <= k). Every thread of the block calls it. Warp 0 loads every
+// pass's bins at once: walking each pass's bins from global memory made up to eight dependent L2
+// reads a pass, and the four replayed passes of select_topk waited on them one after another.
 __device__ __forceinline__ void mixkv_radix_replay(const unsigned* histograms, int passes, int k, mixkv_radix_storage* storage)
 {
-    if (threadIdx.x == 0) {
-        storage->prefix = 0;
-        storage->remaining = k;
+    if (threadIdx.x < MIXKV_WARP) {
+        const int top = MIXKV_RADIX_BINS - 1 - 8 * static_cast<int>(threadIdx.x);
+        unsigned counts[MIXKV_RADIX_PASSES][8];
+MIXKV_UNROLL
+        for (int pass = 0; pass < MIXKV_RADIX_PASSES; ++pass) {
+MIXKV_UNROLL
+            for (int j = 0; j < 8; ++j) {
+                counts[pass][j] = pass < passes ? histograms[pass * MIXKV_RADIX_BINS + top - j] : 0u;
+            }
+        }
+        if (threadIdx.x == 0) {
+            storage->prefix = 0;
+            storage->remaining = k;
+        }
+        __syncwarp();
+MIXKV_UNROLL
+        for (int pass = 0; pass < MIXKV_RADIX_PASSES; ++pass) {
+            if (pass < passes) {
+                mixkv_radix_find_bin(counts[pass], 24 - 8 * pass, storage);
+                __syncwarp();
+            }
+        }
     }
     __syncthreads();
-    for (int pass = 0; pass < passes; ++pass) {
-        if (threadIdx.x / MIXKV_WARP == 0) {
-            mixkv_radix_find_bin(histograms + pass * MIXKV_RADIX_BINS, storage->prefix, 24 - 8 * pass, storage);
-        }
-        __syncthreads();
-    }
 }
 
 // The keys of one head that block blockIdx.x of a grid selection covers: [begin, end) of `length`,
