@@ -65,7 +65,7 @@ __device__ __forceinline__ unsigned mixkv_adakv_key(const AdakvParams& p, bool p
 __device__ __forceinline__ int mixkv_adakv_begin(const AdakvParams& p) { return mixkv_span_begin(p.span); }
 __device__ __forceinline__ int mixkv_adakv_end(const AdakvParams& p) { return mixkv_span_end(p.span, p.prefix); }
 
-__global__ void adakv_radix_pass(const AdakvParams p)
+__global__ void __launch_bounds__(32 * MIXKV_RADIX_MAX_WARPS, 4) adakv_radix_pass(const AdakvParams p)
 {
     __shared__ mixkv_radix_storage storage;
     const int head = blockIdx.y;
@@ -74,23 +74,27 @@ __global__ void adakv_radix_pass(const AdakvParams p)
                           [&](int n) { return mixkv_adakv_key(p, per_head, head, n); }, &storage);
 }
 
-__global__ void adakv_share_sums(const AdakvParams p)
+__global__ void __launch_bounds__(32 * MIXKV_RADIX_MAX_WARPS, 4) adakv_share_sums(const AdakvParams p)
 {
     __shared__ mixkv_radix_storage storage;
     __shared__ float scratch[MIXKV_WARP];
     const int head = blockIdx.y;
+    const float* row = p.attention + static_cast<long long>(head) * p.prefix;
+    auto value_of = [row](int n) { return row[n]; };
+    const int first = mixkv_adakv_begin(p) + static_cast<int>(threadIdx.x);
+    float values[MIXKV_RADIX_BATCH];
+    mixkv_load_batch(first, mixkv_adakv_end(p), blockDim.x, value_of, values);  // in flight during the replay
     mixkv_radix_replay(mixkv_adakv_histograms(p, true, head), MIXKV_ADAKV_PASSES, p.base, &storage);
     const unsigned threshold = storage.prefix;
-    const float* row = p.attention + static_cast<long long>(head) * p.prefix;
     // Each thread adds its values in position order, then the block's tree: a fixed order.
     float above = 0.0f, all = 0.0f;
-    mixkv_batched(mixkv_adakv_begin(p) + static_cast<int>(threadIdx.x), mixkv_adakv_end(p), blockDim.x, [row](int n) { return row[n]; },
-                  [&](int, float a) {
-                      all += a;
-                      if (mixkv_order_key(a) > threshold) {
-                          above += a;
-                      }
-                  });
+    mixkv_batched_after(values, first, mixkv_adakv_end(p), blockDim.x, value_of,
+                        [&](int, float a) {
+                            all += a;
+                            if (mixkv_order_key(a) > threshold) {
+                                above += a;
+                            }
+                        });
     mixkv_block_sum_pair(above, all, p.share_sums + (static_cast<long long>(head) * gridDim.x + blockIdx.x) * 2, scratch);
 }
 
@@ -119,20 +123,23 @@ __global__ void adakv_share_factor(const AdakvParams p)
     }
 }
 
-__global__ void adakv_head_counts(const AdakvParams p)
+__global__ void __launch_bounds__(32 * MIXKV_RADIX_MAX_WARPS, 4) adakv_head_counts(const AdakvParams p)
 {
     __shared__ mixkv_radix_storage storage;
     __shared__ int scratch[MIXKV_WARP];
     const int head = blockIdx.y;
+    auto key_of = [&](int n) { return mixkv_adakv_key(p, false, head, n); };
+    const int first = mixkv_adakv_begin(p) + static_cast<int>(threadIdx.x);
+    unsigned keys[MIXKV_RADIX_BATCH];
+    mixkv_load_batch(first, mixkv_adakv_end(p), blockDim.x, key_of, keys);  // in flight during the replay
     mixkv_radix_replay(mixkv_adakv_histograms(p, false, head), MIXKV_ADAKV_PASSES, mixkv_adakv_k(p, false), &storage);
     const unsigned threshold = storage.prefix;
     int above = 0, tied = 0;
-    mixkv_batched(mixkv_adakv_begin(p) + static_cast<int>(threadIdx.x), mixkv_adakv_end(p), blockDim.x,
-                  [&](int n) { return mixkv_adakv_key(p, false, head, n); },
-                  [&](int, unsigned key) {
-                      above += key > threshold ? 1 : 0;
-                      tied += key == threshold ? 1 : 0;
-                  });
+    mixkv_batched_after(keys, first, mixkv_adakv_end(p), blockDim.x, key_of,
+                        [&](int, unsigned key) {
+                            above += key > threshold ? 1 : 0;
+                            tied += key == threshold ? 1 : 0;
+                        });
     above = mixkv_block_reduce(above, mixkv_sum_op(), 0, scratch);
     tied = mixkv_block_reduce(tied, mixkv_sum_op(), 0, scratch);
     if (threadIdx.x == 0) {

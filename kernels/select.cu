@@ -53,7 +53,7 @@ __device__ __forceinline__ unsigned* mixkv_select_histograms(const SelectParams&
 __device__ __forceinline__ int mixkv_select_begin(const SelectParams& p) { return mixkv_span_begin(p.span); }
 __device__ __forceinline__ int mixkv_select_end(const SelectParams& p) { return mixkv_span_end(p.span, p.prefix); }
 
-__global__ void select_radix_pass(const SelectParams p)
+__global__ void __launch_bounds__(32 * MIXKV_RADIX_MAX_WARPS, 4) select_radix_pass(const SelectParams p)
 {
     __shared__ mixkv_radix_storage storage;
     const int head = blockIdx.y;
@@ -95,7 +95,7 @@ __device__ __forceinline__ void mixkv_select_warp_piece(const SelectParams& p, i
     *end = min(*begin + piece, span_end);
 }
 
-__global__ void select_span_counts(const SelectParams p)
+__global__ void __launch_bounds__(32 * MIXKV_RADIX_MAX_WARPS, 4) select_span_counts(const SelectParams p)
 {
     __shared__ mixkv_radix_storage storage;
     __shared__ int scratch[MIXKV_WARP];
@@ -103,18 +103,22 @@ __global__ void select_span_counts(const SelectParams p)
     if (mixkv_select_rejected(p) || mixkv_select_cap(p, head) <= 0) {
         return;
     }
-    const mixkv_select_cut cut = mixkv_select_find_cut(p, head, &storage);
     const float* row = p.scores + static_cast<long long>(head) * p.prefix;
+    auto key_of = [row](int n) { return mixkv_order_key(row[n]); };
+    const int first = mixkv_select_begin(p) + static_cast<int>(threadIdx.x);
+    unsigned keys[MIXKV_RADIX_BATCH];
+    mixkv_load_batch(first, mixkv_select_end(p), blockDim.x, key_of, keys);  // in flight during the replay
+    const mixkv_select_cut cut = mixkv_select_find_cut(p, head, &storage);
     int above = 0, tied = 0;
-    mixkv_batched(mixkv_select_begin(p) + static_cast<int>(threadIdx.x), mixkv_select_end(p), blockDim.x, [row](int n) { return mixkv_order_key(row[n]); },
-                  [&](int, unsigned key) {
-                      above += cut.all || key > cut.threshold ? 1 : 0;
-                      tied += !cut.all && key == cut.threshold ? 1 : 0;
-                  });
+    mixkv_batched_after(keys, first, mixkv_select_end(p), blockDim.x, key_of,
+                        [&](int, unsigned key) {
+                            above += cut.all || key > cut.threshold ? 1 : 0;
+                            tied += !cut.all && key == cut.threshold ? 1 : 0;
+                        });
     mixkv_block_sum_pair(above, tied, p.span_counts + (static_cast<long long>(head) * gridDim.x + blockIdx.x) * 2, scratch);
 }
 
-__global__ void select_topk(const SelectParams p)
+__global__ void __launch_bounds__(32 * MIXKV_RADIX_MAX_WARPS, 4) select_topk(const SelectParams p)
 {
     __shared__ mixkv_radix_storage storage;
     __shared__ int scan_scratch[MIXKV_WARP + 1];
@@ -133,6 +137,16 @@ __global__ void select_topk(const SelectParams p)
     if (cap <= 0) {
         return;
     }
+    // The warp's piece of the span is one batch (the span is blockDim.x · MIXKV_RADIX_BATCH): its
+    // keys are loaded here, in flight during the replay, and both the counts and the writes below
+    // take them from registers.
+    const float* row = p.scores + static_cast<long long>(head) * p.prefix;
+    auto key_of = [row](int n) { return mixkv_order_key(row[n]); };
+    const int lane = threadIdx.x % MIXKV_WARP;
+    int begin, end;
+    mixkv_select_warp_piece(p, &begin, &end);
+    unsigned keys[MIXKV_RADIX_BATCH];
+    mixkv_load_batch(begin + lane, end, MIXKV_WARP, key_of, keys);
     const mixkv_select_cut cut = mixkv_select_find_cut(p, head, &storage);
     // The spans before this one: their kept rows come first, and they take the ties first. Taken in
     // span order, min(tied_b, ties left) per span adds up to min(Σ tied_b, ties), so two warp sums give
@@ -154,13 +168,8 @@ __global__ void select_topk(const SelectParams p)
         }
     }
     __syncthreads();
-    const float* row = p.scores + static_cast<long long>(head) * p.prefix;
-    auto key_of = [row](int n) { return mixkv_order_key(row[n]); };
-    const int lane = threadIdx.x % MIXKV_WARP;
-    int begin, end;
-    mixkv_select_warp_piece(p, &begin, &end);
     int above = 0, tied = 0;
-    mixkv_batched(begin + lane, end, MIXKV_WARP, key_of, [&](int, unsigned key) {
+    mixkv_batched_after(keys, begin + lane, end, MIXKV_WARP, key_of, [&](int, unsigned key) {
         above += cut.all || key > cut.threshold ? 1 : 0;
         tied += !cut.all && key == cut.threshold ? 1 : 0;
     });
@@ -173,11 +182,8 @@ __global__ void select_topk(const SelectParams p)
     int slot = span_slot + __shfl_sync(MIXKV_FULL_MASK, mixkv_block_exclusive_scan(lane == 0 ? above + ties_left : 0, &total, scan_scratch), 0);
     const unsigned lanes_below = (1u << lane) - 1u;
     for (int base = begin; base < end; base += MIXKV_RADIX_BATCH * MIXKV_WARP) {  // the same trips for the whole warp
-        unsigned keys[MIXKV_RADIX_BATCH];
-MIXKV_UNROLL
-        for (int j = 0; j < MIXKV_RADIX_BATCH; ++j) {
-            const int n = base + j * MIXKV_WARP + lane;
-            keys[j] = n < end ? key_of(n) : 0u;
+        if (base != begin) {
+            mixkv_load_batch(base + lane, end, MIXKV_WARP, key_of, keys);
         }
 MIXKV_UNROLL
         for (int j = 0; j < MIXKV_RADIX_BATCH; ++j) {

@@ -39,21 +39,28 @@ __device__ __forceinline__ float mixkv_key_to_float(unsigned key)
 // Values each thread loads at once in mixkv_batched (registers).
 #define MIXKV_RADIX_BATCH 8
 
-// Calls use(n, load(n)) for n = first, first + stride, ... below `end`, in that order, with the
-// values of MIXKV_RADIX_BATCH positions loaded before any is used: the loads are independent, so a
-// warp waits for memory once per batch instead of once per value (when a block per head made the
-// passes latency-bound, this took the H100's select_topk from 106 to 96 us at 8 heads of 32K).
+// The values of one batch of positions, first, first + stride, ... (value_type() at or past `end`),
+// loaded together: the loads are independent, so a warp waits for memory once per batch.
+template <typename V, typename Load>
+__device__ __forceinline__ void mixkv_load_batch(int first, int end, int stride, Load load, V (&values)[MIXKV_RADIX_BATCH])
+{
+MIXKV_UNROLL
+    for (int j = 0; j < MIXKV_RADIX_BATCH; ++j) {
+        const int n = first + j * stride;
+        values[j] = n < end ? load(n) : V();
+    }
+}
+
+// Calls use(n, load(n)) for n = first, first + stride, ... below `end`, in that order, a batch of
+// MIXKV_RADIX_BATCH positions loaded before any is used (when a block per head made the passes
+// latency-bound, this took the H100's select_topk from 106 to 96 us at 8 heads of 32K).
 template <typename Load, typename Use>
 __device__ __forceinline__ void mixkv_batched(int first, int end, int stride, Load load, Use use)
 {
     typedef decltype(load(first)) value_type;
     for (int base = first; base < end; base += MIXKV_RADIX_BATCH * stride) {
         value_type values[MIXKV_RADIX_BATCH];
-MIXKV_UNROLL
-        for (int j = 0; j < MIXKV_RADIX_BATCH; ++j) {
-            const int n = base + j * stride;
-            values[j] = n < end ? load(n) : value_type();
-        }
+        mixkv_load_batch(base, end, stride, load, values);
 MIXKV_UNROLL
         for (int j = 0; j < MIXKV_RADIX_BATCH; ++j) {
             if (base + j * stride < end) {
@@ -61,6 +68,23 @@ MIXKV_UNROLL
             }
         }
     }
+}
+
+// mixkv_batched whose first batch the caller loaded already (mixkv_load_batch with the same first,
+// end and stride). The kernels load it before the replay of the earlier passes, which the values do
+// not depend on: the spans of the selection kernels are one batch per thread (blockDim.x ·
+// MIXKV_RADIX_BATCH), so their reads of the scores then overlap the replay's reads and barriers
+// instead of following them.
+template <typename V, typename Load, typename Use>
+__device__ __forceinline__ void mixkv_batched_after(const V (&first_batch)[MIXKV_RADIX_BATCH], int first, int end, int stride, Load load, Use use)
+{
+MIXKV_UNROLL
+    for (int j = 0; j < MIXKV_RADIX_BATCH; ++j) {
+        if (first + j * stride < end) {
+            use(first + j * stride, first_batch[j]);
+        }
+    }
+    mixkv_batched(first + MIXKV_RADIX_BATCH * stride, end, stride, load, use);
 }
 
 // Shared storage of one selection; declare it __shared__ in the kernel. Each warp counts into its
@@ -132,12 +156,14 @@ __device__ __forceinline__ void mixkv_radix_clear(mixkv_radix_storage* storage)
 }
 
 // Counts, into the calling warp's histogram, the digit at `shift` of every key among key_at(n) for n
-// in [begin, end) (the block's threads at stride blockDim.x) whose bits under `mask` equal `prefix`.
+// in [begin, end) (the block's threads at stride blockDim.x, the first batch in `keys`) whose bits
+// under `mask` equal `prefix`.
 template <typename KeyAt>
-__device__ __forceinline__ void mixkv_radix_count(int begin, int end, KeyAt key_at, unsigned mask, unsigned prefix, int shift, mixkv_radix_storage* storage)
+__device__ __forceinline__ void mixkv_radix_count(const unsigned (&keys)[MIXKV_RADIX_BATCH], int begin, int end, KeyAt key_at, unsigned mask, unsigned prefix, int shift,
+                                                  mixkv_radix_storage* storage)
 {
     unsigned* mine = storage->histogram[threadIdx.x / MIXKV_WARP];
-    mixkv_batched(begin + static_cast<int>(threadIdx.x), end, blockDim.x, key_at, [&](int, unsigned key) {
+    mixkv_batched_after(keys, begin + static_cast<int>(threadIdx.x), end, blockDim.x, key_at, [&](int, unsigned key) {
         if ((key & mask) == prefix) {
             atomicAdd(&mine[(key >> shift) & 0xFFu], 1u);
         }
@@ -208,12 +234,14 @@ __device__ __forceinline__ int mixkv_span_end(int span, int length) { return min
 template <typename KeyAt>
 __device__ __forceinline__ void mixkv_radix_grid_pass(unsigned* histograms, int pass, int k, int begin, int end, KeyAt key_at, mixkv_radix_storage* storage)
 {
+    unsigned keys[MIXKV_RADIX_BATCH];
+    mixkv_load_batch(begin + static_cast<int>(threadIdx.x), end, blockDim.x, key_at, keys);
     mixkv_radix_replay(histograms, pass, k, storage);
     const unsigned prefix = storage->prefix;
     const int shift = 24 - 8 * pass;
     mixkv_radix_clear(storage);
     __syncthreads();
-    mixkv_radix_count(begin, end, key_at, mixkv_radix_mask_above(shift), prefix, shift, storage);
+    mixkv_radix_count(keys, begin, end, key_at, mixkv_radix_mask_above(shift), prefix, shift, storage);
     __syncthreads();
     mixkv_radix_sum_warps(storage);
     __syncthreads();
