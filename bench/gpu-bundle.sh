@@ -5,12 +5,18 @@
 # need, into one archive (about 45 MB) in one folder to copy beside the checkout there:
 #
 #   bench/gpu-bundle.sh                       # here: writes artifacts/gpu-bundle
+#   bench/gpu-bundle.sh --baseline REV        # also kernels/ as of commit REV, for gpu-check.sh's A/B
 #   bench/gpu-check.sh --bundle artifacts/gpu-bundle   # there
 #
 # The build happens in a scratch copy of the working tree, so the self-hosted test builds never share
 # obj/ with the `dotnet test` ones.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+baseline=""
+if [ "${1:-}" = --baseline ]; then
+    baseline="$(git rev-parse --verify "${2:?gpu-bundle.sh: --baseline needs a commit}^{commit}")" || exit 2
+    shift 2
+fi
 out="$(pwd)/${1:-artifacts/gpu-bundle}"
 dotnet_root="$(dirname "$(readlink -f "$(command -v dotnet)")")"
 runtime="$(ls -d "$dotnet_root"/shared/Microsoft.NETCore.App/10.* | sort -V | tail -n 1)"
@@ -33,5 +39,11 @@ build bench/MixKV.Bench.csproj bench
 mkdir -p "$stage/dotnet"
 (cd "$dotnet_root" && tar -cf - dotnet host "shared/Microsoft.NETCore.App/$(basename "$runtime")") | tar -xf - -C "$stage/dotnet"
 { git rev-parse HEAD; git status --porcelain; } > "$stage/commit.txt"
+if [ -n "$baseline" ]; then
+    # The kernels of another commit, which gpu-check.sh times against these (MIXKV_KERNEL_SOURCES).
+    mkdir -p "$stage/baseline"
+    git archive "$baseline" kernels | tar -x -C "$stage/baseline"
+    git log -1 --format='%H %s' "$baseline" > "$stage/baseline/commit.txt"
+fi
 tar -cf - -C "$stage" . | xz -T0 -6 > "$out/bundle.tar.xz"
 du -sh "$out/bundle.tar.xz"
