@@ -17,7 +17,8 @@ if [ "${1:-}" = --baseline ]; then
     baseline="$(git rev-parse --verify "${2:?gpu-bundle.sh: --baseline needs a commit}^{commit}")" || exit 2
     shift 2
 fi
-out="$(pwd)/${1:-artifacts/gpu-bundle}"
+out="${1:-artifacts/gpu-bundle}"
+[[ "$out" = /* ]] || out="$(pwd)/$out"
 dotnet_root="$(dirname "$(readlink -f "$(command -v dotnet)")")"
 runtime="$(ls -d "$dotnet_root"/shared/Microsoft.NETCore.App/10.* | sort -V | tail -n 1)"
 [ -d "$runtime" ] || { echo "gpu-bundle.sh: no .NET 10 runtime under $dotnet_root/shared" >&2; exit 1; }
