@@ -90,11 +90,9 @@ MIXKV_UNROLL
     return make_float2(one[0], one[1]);
 }
 
-// Every thread of the block gets the reduction. `scratch` holds at least 32 values; blockDim.x is a
-// multiple of 32. Ends with a barrier so the caller may reuse `scratch` at once.
-// The max and the sum of 16 values by halving (v[i] with v[i + 8], then v[i + 4], ...): four
-// dependent steps instead of the 15 of a running fold. Written out: a loop over the widths left
-// the values in local memory.
+// 16 values reduced by `op` (a max or a sum) by halving: v[i] with v[i + 8], then with v[i + 4],
+// ...: four dependent steps instead of the 15 of a running fold. Written out: a loop over the
+// widths left the values in local memory.
 template <typename Op>
 __device__ __forceinline__ float mixkv_halving_reduce16(const float (&v)[16], Op op)
 {
@@ -104,6 +102,8 @@ __device__ __forceinline__ float mixkv_halving_reduce16(const float (&v)[16], Op
     return op(op(q0, q2), op(q1, q3));
 }
 
+// Every thread of the block gets the reduction. `scratch` holds at least 32 values; blockDim.x is a
+// multiple of 32. Ends with a barrier so the caller may reuse `scratch` at once.
 template <typename T, typename Op>
 __device__ __forceinline__ T mixkv_block_reduce(T value, Op op, T identity, T* scratch)
 {
