@@ -17,8 +17,9 @@
 //                     tile, the scattered 4-byte stores were half of its memory sectors).
 //   window_run_mass   grid (ceil(ceil(P/64) / run), Hkv), same threads: each warp sums its rows'
 //                     probabilities per query head with a reduce-scatter butterfly (16 rows meet at
-//                     most three heads when W >= 8), then one thread per key adds each head's sums in row-tile
-//                     order and reduces over the group (mean or max). No float atomics.
+//                     most three heads when W >= 8, one when W is a multiple of 16), then four lanes
+//                     per key add each head's sums in row-tile order and reduce over the group (mean
+//                     or max), one tile behind (after the next tile's barrier). No float atomics.
 // Given the outputs, the two also take the key statistics that need K (spec section 3) from the tiles
 // they stage, so head_token_stats reads only V and K is read twice in all: window_run_stats the norms
 // ||K[n]|| and K's finite check (beside the chunk partials of μ), window_run_mass s[n] = k̂_n·μ once
@@ -362,28 +363,89 @@ MIXKV_UNROLL
     return value;
 }
 
+// Head-sum segments per warp in window_run_mass: a query head per 16-row tile when W is a multiple of
+// 16 (head boundaries fall on tile boundaries), else up to three. The launcher sizes the shared
+// memory by the same rule (WindowScores.RunSegmentsFor).
+__device__ __forceinline__ int mixkv_run_segments(int window) { return window % 16 == 0 ? 1 : MIXKV_RUN_SEGMENTS; }
+
+// window_run_mass' tables of where head g's sums lie: its rows gW..gW+W-1 fill row tiles
+// head_tiles[g][0] .. head_tiles[g][1], in whose segments it is number g - tile_first_head[tile].
+struct mixkv_mass_heads {
+    int head_tiles[MIXKV_RUN_MAX_GROUPS][2];
+    int tile_first_head[MIXKV_RUN_MAX_WARPS];
+};
+
+// The column pass of key tile t: raw[n] (and s[n]) of its keys from the warps' head sums
+// (`segments`, `per_warp` segments each) and the k steps' μ·k (`mean_partials`). Four lanes per key:
+// lane part = lane % 4 of key mixkv_column_of(round) takes the groups part, part + 4, ... and the k
+// steps part, part + 4, ...; two butterflies join the parts as (P0 + P1) + (P2 + P3). With a thread
+// per key, two warps took the mass and two the similarities while the other four waited at the
+// closing barrier (18 % of the stall samples sat there on an H200). `norms`: ||k|| of the keys of
+// the first two rounds, loaded ahead.
+__device__ __forceinline__ void mixkv_mass_columns(const WindowMassParams& p, int t, const float* segments, int per_warp, const float* mean_partials,
+                                                   const mixkv_mass_heads& heads, const float norms[2])
+{
+    const int kv_head = blockIdx.y, part = threadIdx.x % 4;
+    for (int round = 0; round * static_cast<int>(blockDim.x / 4) < MIXKV_MMA_KEYS; ++round) {  // the same trips for every lane
+        const int column = mixkv_column_of(round);
+        const bool kept = column < MIXKV_MMA_KEYS && t * MIXKV_MMA_KEYS + column < p.prefix;
+        const long long at = static_cast<long long>(kv_head) * p.prefix + t * MIXKV_MMA_KEYS + column;
+        float reduced = p.gqa_max ? MIXKV_NEG_INF : 0.0f;
+        if (kept) {
+            for (int g = part; g < p.groups; g += 4) {
+                float sum = 0.0f;
+                for (int rt = heads.head_tiles[g][0]; rt <= heads.head_tiles[g][1]; ++rt) {
+                    sum += segments[(rt * per_warp + g - heads.tile_first_head[rt]) * MIXKV_MMA_KEYS + column];
+                }
+                const float mass = sum / static_cast<float>(p.window);
+                reduced = p.gqa_max ? fmaxf(reduced, mass) : reduced + mass;
+            }
+        }
+        reduced = mixkv_join_parts(reduced, p.gqa_max);
+        if (kept && part == 0) {
+            p.raw[at] = p.gqa_max ? reduced : reduced / static_cast<float>(p.groups);
+        }
+        // k̂·μ = (Σ over the steps' μ·k) / max(||k||, 1e-12).
+        if (p.similarity != nullptr) {
+            float dot = 0.0f;
+            if (kept) {
+                for (int step = part; step < p.head_dim / 16; step += 4) {
+                    dot += mean_partials[step * MIXKV_MMA_KEYS + column];
+                }
+            }
+            dot = mixkv_join_parts(dot, false);
+            if (kept && part == 0) {
+                const float norm = round == 0 ? norms[0] : round == 1 ? norms[1] : p.key_norm[at];
+                p.similarity[at] = dot / fmaxf(norm, MIXKV_KEY_NORM_FLOOR);
+            }
+        }
+    }
+}
+
 template <typename T>
 __global__ void __launch_bounds__(32 * MIXKV_RUN_MAX_WARPS, 2) window_run_mass(const WindowMassParams p)
 {
-    MIXKV_DYNAMIC_SHARED(unsigned short, staged);  // two key tiles [64, D + 8], then [warps, 3, 64] head sums
-    // Where head g's sums lie: its rows gW..gW+W-1 fill row tiles gW/16 .. (gW+W-1)/16, in whose
-    // segments it is number g - (first head of the row tile). Divisions by W, once per block (per key
-    // they were most of the column pass's instructions).
-    __shared__ int head_tiles[MIXKV_RUN_MAX_GROUPS][2];
-    __shared__ int tile_first_head[MIXKV_RUN_MAX_WARPS];
-    const int kv_head = blockIdx.y, rows = p.groups * p.window;
+    // Two key tiles [64, D + 8]; two buffers of head sums [warps, segments, 64]; two of μ·k per k step
+    // and key [D / 16, 64] and μ as hi and lo rows (see mixkv_mean_products), all 16-byte aligned.
+    // Tile t's sums and μ·k go to buffer t % 2 and their column pass runs after the next tile's
+    // barrier (mixkv_key_run::next), so one barrier a tile orders it all: with the pass in the same
+    // tile, a barrier before it and one after (before the buffers were written again) made three.
+    MIXKV_DYNAMIC_SHARED(unsigned short, staged);
+    // The head tables: divisions by W, once per block (per key they were most of the column pass's
+    // instructions).
+    __shared__ mixkv_mass_heads heads;
+    const int kv_head = blockIdx.y, rows = p.groups * p.window, per_warp = mixkv_run_segments(p.window);
     for (int g = threadIdx.x; g < p.groups; g += blockDim.x) {
-        head_tiles[g][0] = g * p.window / 16;
-        head_tiles[g][1] = (g * p.window + p.window - 1) / 16;
+        heads.head_tiles[g][0] = g * p.window / 16;
+        heads.head_tiles[g][1] = (g * p.window + p.window - 1) / 16;
     }
     for (int rt = threadIdx.x; rt < static_cast<int>(blockDim.x / MIXKV_WARP); rt += blockDim.x) {
-        tile_first_head[rt] = 16 * rt / p.window;
+        heads.tile_first_head[rt] = 16 * rt / p.window;
     }  // visible after the first tile's barrier (mixkv_key_run::next)
+    const int segment_floats = blockDim.x / MIXKV_WARP * per_warp * MIXKV_MMA_KEYS, mean_floats = p.head_dim / 16 * MIXKV_MMA_KEYS;
     float* segments = reinterpret_cast<float*>(staged + 2 * MIXKV_MMA_KEYS * (p.head_dim + MIXKV_MMA_PAD));
-    // Then, for the similarities, each k step's μ·k per key [D / 16, 64] and μ as hi and lo rows
-    // (see mixkv_mean_products), all 16-byte aligned as the tiles and sums are.
-    float* mean_partials = segments + blockDim.x / MIXKV_WARP * MIXKV_RUN_SEGMENTS * MIXKV_MMA_KEYS;
-    unsigned short* mean_hi = reinterpret_cast<unsigned short*>(mean_partials + p.head_dim / 16 * MIXKV_MMA_KEYS);
+    float* mean_partials = segments + 2 * segment_floats;
+    unsigned short* mean_hi = reinterpret_cast<unsigned short*>(mean_partials + 2 * mean_floats);
     unsigned short* mean_lo = mean_hi + p.head_dim;
     if (p.similarity != nullptr) {
         for (int i = threadIdx.x; i < p.head_dim; i += blockDim.x) {
@@ -416,26 +478,33 @@ MIXKV_UNROLL
     }
     const int first_head = 16 * warp / p.window;
     const int last_row = 16 * warp + 15 < rows - 1 ? 16 * warp + 15 : rows - 1;
-    const int heads_met = last_row / p.window - first_head + 1;  // 1..3, the same for the whole warp
+    const int heads_met = last_row / p.window - first_head + 1;  // 1..per_warp, the same for the whole warp
     const float log2_scale = p.scale * MIXKV_LOG2E;
+    float norms[2] = {1.0f, 1.0f};  // ||k|| of the first two rounds of the column pass pending
     for (int t = run.begin; t < run.end; ++t) {
-        // The norms the similarities divide by, loaded before the products so their latency hides
-        // behind them (the column pass's first two rounds: all of them for blocks of 128 threads or more).
-        float norms[2] = {1.0f, 1.0f};
+        // This tile's norms, loaded a whole tile before its column pass divides by them.
+        float next_norms[2] = {1.0f, 1.0f};
         if (p.similarity != nullptr) {
 MIXKV_UNROLL
             for (int round = 0; round < 2; ++round) {
                 const int column = mixkv_column_of(round);
                 if (column < MIXKV_MMA_KEYS && t * MIXKV_MMA_KEYS + column < p.prefix) {
-                    norms[round] = p.key_norm[static_cast<long long>(kv_head) * p.prefix + t * MIXKV_MMA_KEYS + column];
+                    next_norms[round] = p.key_norm[static_cast<long long>(kv_head) * p.prefix + t * MIXKV_MMA_KEYS + column];
                 }
             }
         }
-        const unsigned short* tile = run.next(t);
+        const unsigned short* tile = run.next(t);  // after its barrier, tile t - 1's sums are complete
+        if (t > run.begin) {
+            const int previous = (t - 1) % 2;
+            mixkv_mass_columns(p, t - 1, segments + previous * segment_floats, per_warp, mean_partials + previous * mean_floats, heads, norms);
+        }
+        norms[0] = next_norms[0];
+        norms[1] = next_norms[1];
+        float* tile_segments = segments + (t % 2) * segment_floats;
         float acc[8][4];
         mixkv_run_logits<T>(acc, a, tile, p.head_dim);
         if (p.similarity != nullptr) {
-            mixkv_mean_products<T>(tile, p.head_dim, mean_hi, mean_lo, mean_partials);
+            mixkv_mean_products<T>(tile, p.head_dim, mean_hi, mean_lo, mean_partials + (t % 2) * mean_floats);
         }
 MIXKV_UNROLL
         for (int c = 0; c < 8; ++c) {
@@ -469,51 +538,13 @@ MIXKV_UNROLL
                 }
             }
             // Columns 8·group + 2·pair + {0, 1}: 8-byte aligned (the segments start on 16 bytes).
-            *reinterpret_cast<float2*>(segments + (warp * MIXKV_RUN_SEGMENTS + s) * MIXKV_MMA_KEYS + 8 * group + 2 * pair) = mixkv_warp_column_sums(rows_of_head);
+            *reinterpret_cast<float2*>(tile_segments + (warp * per_warp + s) * MIXKV_MMA_KEYS + 8 * group + 2 * pair) = mixkv_warp_column_sums(rows_of_head);
         }
+    }
+    if (run.end > run.begin) {  // the last tile's column pass, once its sums are complete
         __syncthreads();
-        // The column pass, four lanes per key: lane part = lane % 4 of key mixkv_column_of(round)
-        // takes the groups part, part + 4, ... and the k steps part, part + 4, ...; two butterflies
-        // join the parts as (P0 + P1) + (P2 + P3). With a thread per key, two warps took the mass and
-        // two the similarities while the other four waited at the closing barrier (18 % of the stall
-        // samples sat there on an H200).
-        const int part = threadIdx.x % 4;
-        for (int round = 0; round * static_cast<int>(blockDim.x / 4) < MIXKV_MMA_KEYS; ++round) {  // the same trips for every lane
-            const int column = mixkv_column_of(round);
-            const bool kept = column < MIXKV_MMA_KEYS && t * MIXKV_MMA_KEYS + column < p.prefix;
-            const long long at = static_cast<long long>(kv_head) * p.prefix + t * MIXKV_MMA_KEYS + column;
-            float reduced = p.gqa_max ? MIXKV_NEG_INF : 0.0f;
-            if (kept) {
-                for (int g = part; g < p.groups; g += 4) {
-                    float sum = 0.0f;
-                    for (int rt = head_tiles[g][0]; rt <= head_tiles[g][1]; ++rt) {
-                        sum += segments[(rt * MIXKV_RUN_SEGMENTS + g - tile_first_head[rt]) * MIXKV_MMA_KEYS + column];
-                    }
-                    const float mass = sum / static_cast<float>(p.window);
-                    reduced = p.gqa_max ? fmaxf(reduced, mass) : reduced + mass;
-                }
-            }
-            reduced = mixkv_join_parts(reduced, p.gqa_max);
-            if (kept && part == 0) {
-                p.raw[at] = p.gqa_max ? reduced : reduced / static_cast<float>(p.groups);
-            }
-            // k̂·μ = (Σ over the steps' μ·k) / max(||k||, 1e-12).
-            if (p.similarity != nullptr) {
-                float dot = 0.0f;
-                if (kept) {
-                    for (int step = part; step < p.head_dim / 16; step += 4) {
-                        dot += mean_partials[step * MIXKV_MMA_KEYS + column];
-                    }
-                }
-                dot = mixkv_join_parts(dot, false);
-                if (kept && part == 0) {
-                    const float norm = round == 0 ? norms[0] : round == 1 ? norms[1] : p.key_norm[at];
-                    p.similarity[at] = dot / fmaxf(norm, MIXKV_KEY_NORM_FLOOR);
-                }
-            }
-        }
-        // The head sums and μ·k partials are rewritten next tile after run.next's barrier, which
-        // every thread reaches only after this column pass.
+        const int last = (run.end - 1) % 2;
+        mixkv_mass_columns(p, run.end - 1, segments + last * segment_floats, per_warp, mean_partials + last * mean_floats, heads, norms);
     }
 }
 

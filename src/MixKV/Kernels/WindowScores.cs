@@ -24,6 +24,12 @@ internal static class WindowScores
     /// <summary>Per-warp head sums of window_run_mass: 16 rows meet at most three query heads (MIXKV_RUN_SEGMENTS).</summary>
     private const int RunSegments = 3;
 
+    /// <summary>
+    /// Head-sum segments per warp of window_run_mass (mixkv_run_segments): one query head per 16-row
+    /// tile when W is a multiple of 16, else up to <see cref="RunSegments"/>.
+    /// </summary>
+    private static int RunSegmentsFor(int window) => window % 16 == 0 ? 1 : RunSegments;
+
     /// <summary>Shared probability rows are 64 + 8 floats apart (MIXKV_MMA_PROBABILITY_PITCH: no bank conflicts on their stores).</summary>
     private const int ProbabilityPitch = TileKeys + 8;
 
@@ -201,9 +207,10 @@ internal static class WindowScores
     {
         int prefix = keys.Tokens - windowQueries.Tokens;
         uint threads = RunThreads(windowQueries.Heads / keys.Heads * windowQueries.Tokens);
-        uint headSumBytes = threads / 32 * RunSegments * TileKeys * sizeof(float);
-        // window_run_mass's similarity scratch: μ·k per k step and key, μ as hi and lo 16-bit rows.
-        uint meanBytes = (uint)((keys.Dim / 16 * TileKeys * sizeof(float)) + (2 * keys.Dim * sizeof(ushort)));
+        // Two buffers (tile t in t % 2) of the head sums and of the similarity scratch (μ·k per k step
+        // and key), then μ as hi and lo 16-bit rows.
+        uint headSumBytes = 2 * (threads / 32) * (uint)RunSegmentsFor(windowQueries.Tokens) * TileKeys * sizeof(float);
+        uint meanBytes = (uint)((2 * (keys.Dim / 16) * TileKeys * sizeof(float)) + (2 * keys.Dim * sizeof(ushort)));
         WindowMassParams parameters = MassParams(keys, windowQueries, options, ws, scale) with { Run = runTiles };
         if (similarity)
         {
