@@ -39,7 +39,7 @@ __device__ __forceinline__ float mixkv_key_to_float(unsigned key)
 // Values each thread loads at once in mixkv_batched (registers).
 #define MIXKV_RADIX_BATCH 8
 
-// The values of one batch of positions, first, first + stride, ... (value_type() at or past `end`),
+// The values of one batch of positions, first, first + stride, ... (V() at or past `end`),
 // loaded together: the loads are independent, so a warp waits for memory once per batch.
 template <typename V, typename Load>
 __device__ __forceinline__ void mixkv_load_batch(int first, int end, int stride, Load load, V (&values)[MIXKV_RADIX_BATCH])
