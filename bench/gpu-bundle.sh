@@ -5,7 +5,7 @@
 # need, into one archive (about 45 MB) in one folder to copy beside the checkout there:
 #
 #   bench/gpu-bundle.sh                       # here: writes artifacts/gpu-bundle
-#   bench/gpu-bundle.sh --baseline REV        # also kernels/ as of commit REV, for gpu-check.sh's A/B
+#   bench/gpu-bundle.sh --baseline REV        # also the mixkv CLI of commit REV, for gpu-check.sh's A/B
 #   bench/gpu-check.sh --bundle artifacts/gpu-bundle   # there
 #
 # The build happens in a scratch copy of the working tree, so the self-hosted test builds never share
@@ -41,9 +41,11 @@ mkdir -p "$stage/dotnet"
 (cd "$dotnet_root" && tar -cf - dotnet host "shared/Microsoft.NETCore.App/$(basename "$runtime")") | tar -xf - -C "$stage/dotnet"
 { git rev-parse HEAD; git status --porcelain; } > "$stage/commit.txt"
 if [ -n "$baseline" ]; then
-    # The kernels of another commit, which gpu-check.sh times against these (MIXKV_KERNEL_SOURCES).
-    mkdir -p "$stage/baseline"
-    git archive "$baseline" kernels | tar -x -C "$stage/baseline"
+    # The mixkv CLI of another commit (its kernels embedded), which gpu-check.sh times beside this
+    # tree's in the same run: a whole build, so the two may differ in kernels, params and launches.
+    mkdir -p "$scratch/.baseline-tree"
+    git archive "$baseline" | tar -x -C "$scratch/.baseline-tree"
+    dotnet build "$scratch/.baseline-tree/src/MixKV.Cli" -c Release -v quiet -nologo -o "$stage/baseline/cli"
     git log -1 --format='%H %s' "$baseline" > "$stage/baseline/commit.txt"
 fi
 tar -cf - -C "$stage" . | xz -T0 -6 > "$out/bundle.tar.xz"

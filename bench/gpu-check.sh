@@ -10,8 +10,9 @@
 #   bench/gpu-check.sh --bundle DIR       # no SDK there: the build bench/gpu-bundle.sh made (runtime included);
 #                                         # runs the tests that need a device (CI runs the rest)
 #
-# A baseline's kernels (gpu-bundle.sh --baseline REV, or MIXKV_BASELINE_KERNELS=DIR, a copy of kernels/)
-# add their timings to the A/B and per-kernel tables, from the same run as this tree's.
+# A baseline (gpu-bundle.sh --baseline REV: the mixkv CLI of commit REV; or MIXKV_BASELINE_CLI=PATH to
+# a MixKV.Cli.dll built from another commit) adds its timings to the A/B and per-kernel tables, from
+# the same run as this tree's.
 #
 # Every step runs even when one before it failed; the exit status is 1 if any did. Output in $OUT
 # (default artifacts/gpu-check): tests.txt, bench.txt, peer.jsonl, table.txt, per-kernel.txt, ab.txt, and
@@ -53,8 +54,9 @@ if [ -n "$bundle" ]; then
         done
     }
     cli() { "$dotnet" "$root/cli/MixKV.Cli.dll" "$@"; }
-    [ -d "$root/baseline/kernels" ] && export MIXKV_BASELINE_KERNELS="$root/baseline/kernels" &&
-        echo "baseline kernels: $(cat "$root/baseline/commit.txt")"
+    [ -f "$root/baseline/cli/MixKV.Cli.dll" ] && MIXKV_BASELINE_CLI="$root/baseline/cli/MixKV.Cli.dll" &&
+        echo "baseline: $(cat "$root/baseline/commit.txt")"
+    baseline_cli() { "$dotnet" "$MIXKV_BASELINE_CLI" "$@"; }
     bench() { (cd "$root/bench" && "$dotnet" MixKV.Bench.dll "$@"); }
 else
     if [ -f /usr/include/boost/context/detail/fcontext.hpp ]; then bash src/Emulator/build.sh release; fi
@@ -62,6 +64,7 @@ else
     # With a device present, the tests marked "needs a CUDA device" run instead of being ignored.
     run_tests() { dotnet test MixKV.Native.sln -c Release --no-build; }
     cli() { dotnet src/MixKV.Cli/bin/Release/net10.0/MixKV.Cli.dll "$@"; }
+    baseline_cli() { dotnet "$MIXKV_BASELINE_CLI" "$@"; }
     bench() { dotnet run -c Release --project bench/MixKV.Bench.csproj -- "$@"; }
 fi
 
@@ -94,34 +97,31 @@ fi
 echo
 echo "== per kernel: N 32768, Hq 32, Hkv 8, D 128, W 32, budget 256 (bf16: tensor-core window scores; f32: CUDA cores)"
 runs=("bf16 snapkv" "bf16 adakv" "f32 snapkv")
-[ -n "${MIXKV_BASELINE_KERNELS:-}" ] && runs+=("bf16 snapkv baseline")
+[ -n "${MIXKV_BASELINE_CLI:-}" ] && runs+=("bf16 snapkv baseline")
 for run in "${runs[@]}"; do
     set -- $run
-    if [ "${3:-}" = baseline ]; then
-        export MIXKV_KERNEL_SOURCES="$MIXKV_BASELINE_KERNELS"
-        echo "-- the same with the baseline's kernels ($MIXKV_KERNEL_SOURCES)"
-    fi
-    step "per-kernel $run" cli bench --backend cuda --tokens 32768 --q-heads 32 --kv-heads 8 --head-dim 128 --window 32 \
+    tool=cli
+    [ "${3:-}" = baseline ] && tool=baseline_cli && echo "-- the same, as the baseline computes it ($MIXKV_BASELINE_CLI)"
+    step "per-kernel $run" "$tool" bench --backend cuda --tokens 32768 --q-heads 32 --kv-heads 8 --head-dim 128 --window 32 \
         --budget 256 --dtype "$1" --method "$2" --repeat 10 --warmup 2 --resident --per-kernel --copy-gbps "$gbps"
-    unset MIXKV_KERNEL_SOURCES
 done 2>&1 | tee "$out/per-kernel.txt"
 grep -q '^!! per-kernel' "$out/per-kernel.txt" && failed+=(per-kernel)
 
 # Choices made without a GPU, each against its alternative in this same call: the resident layer
 # (bf16, snapkv, median of 20) queued as usual, launched as a captured graph (--graph), with the
 # K statistics back in head_token_stats (MIXKV_KEY_STATS_IN_RUNS=0: a third pass over K), and, given
-# a baseline, queued with the baseline's kernels (MIXKV_KERNEL_SOURCES).
+# a baseline, queued and as a graph the way the baseline does it.
 echo
 echo "== A/B: resident layer, bf16 snapkv, median ms"
 variants=(queued graph keys-in-head-stats)
-[ -n "${MIXKV_BASELINE_KERNELS:-}" ] && variants+=(baseline-kernels)
+[ -n "${MIXKV_BASELINE_CLI:-}" ] && variants+=(baseline-queued baseline-graph)
 for n in 4096 32768 131072; do
     for variant in "${variants[@]}"; do
-        flags=() keys=1 sources=""
-        [ "$variant" = graph ] && flags=(--graph)
+        flags=() keys=1 tool=cli
+        case "$variant" in *graph) flags=(--graph) ;; esac
         [ "$variant" = keys-in-head-stats ] && keys=0
-        [ "$variant" = baseline-kernels ] && sources="$MIXKV_BASELINE_KERNELS"
-        median="$(MIXKV_KEY_STATS_IN_RUNS=$keys MIXKV_KERNEL_SOURCES=$sources cli bench --backend cuda --tokens "$n" --q-heads 32 --kv-heads 8 --head-dim 128 --window 32 \
+        case "$variant" in baseline-*) tool=baseline_cli ;; esac
+        median="$(MIXKV_KEY_STATS_IN_RUNS=$keys "$tool" bench --backend cuda --tokens "$n" --q-heads 32 --kv-heads 8 --head-dim 128 --window 32 \
             --budget 256 --dtype bf16 --method snapkv --repeat 20 --warmup 3 --resident "${flags[@]}" --json |
             python3 -c 'import json,sys; print(json.load(sys.stdin)["median_ms"])')" || median=failed
         printf '  N %6d  %-19s %s\n' "$n" "$variant" "$median"
