@@ -307,6 +307,21 @@ __global__ void __launch_bounds__(32 * MIXKV_RUN_MAX_WARPS, 2) window_run_stats(
     const int lane = threadIdx.x % MIXKV_WARP, warp = threadIdx.x / MIXKV_WARP, group = lane / 4;
     unsigned a[8][4];
     mixkv_load_row_fragments(a, static_cast<const T*>(p.queries), p.query_head_stride, p.query_token_stride, kv_head, warp, rows, p.window, p.groups, p.head_dim);
+    // The window rows' finite check (spec section 8), where they are held, in place of a check_finite
+    // launch: every block of the head holds the same rows, so its first block answers for them.
+    if (p.query_bit != 0 && p.status != nullptr && blockIdx.x == 0) {
+        unsigned bad = 0u;
+MIXKV_UNROLL
+        for (int step = 0; step < 8; ++step) {
+MIXKV_UNROLL
+            for (int i = 0; i < 4; ++i) {
+                bad |= mixkv_nonfinite_bits<T>(a[step][i]);  // steps past D hold zeros
+            }
+        }
+        if (__any_sync(MIXKV_FULL_MASK, bad != 0u) && lane == 0) {
+            atomicOr(p.status, p.query_bit);
+        }
+    }
     // Keys the lane's two rows see: row P + w sees keys 0..P+w (none past G·W). Worked out once: in
     // the tile loop the division by W cost ~25 instructions per row per tile.
     int visible[2];

@@ -22,6 +22,7 @@ struct WindowTileStatsParams {
     int tiles;                 // ceil(N / 64)
     int run;                   // key tiles per block (window_run_stats; 1 for window_tile_stats)
     int key_bit;               // OR-ed into *status for a non-finite element of K (window_run_stats)
+    int query_bit;             // window_run_stats: OR-ed for a non-finite window row; 0: rows not checked
     // window_run_stats only, from the key tiles it stages (head_token_stats then reads only V), each
     // null when not wanted; both need key_partials:
     float* key_norm;           // [Hkv, P]: ||K[n]|| of the prefix keys

@@ -93,6 +93,11 @@ internal static class KernelPipeline
         DeviceTensor window = queries.SliceTokens(queries.Tokens - plan.Window, plan.Window);
         DevicePointer? status = null;
         bool headStats = RunsHeadStats(plan, scores);
+        // The run kernels take the K statistics from the tiles they stage: K is then read twice (the
+        // floor's count), and the head statistics read only V. window_run_stats then also checks the
+        // window rows it holds, in place of a check_finite launch.
+        bool keysInRuns = headStats && KeyStatisticsInRuns && WindowScores.UsesRuns(keys.DType, keys.Dim, plan.QueryHeads / plan.KvHeads * plan.Window, plan.Window);
+        bool checkQueries = plan.Options.CheckFinite && plan.Window > 0 && plan.Tokens >= plan.Options.Window;
         if (plan.Options.CheckFinite)
         {
             runtime.Fill(ws.Status, 0, sizeof(int));
@@ -104,7 +109,7 @@ internal static class KernelPipeline
                 Validate.EnqueueCheckFinite(runtime, values, ws.Status, DeviceRejection.NonFiniteValues);
             }
 
-            if (plan.Window > 0 && plan.Tokens >= plan.Options.Window)
+            if (checkQueries && !keysInRuns)
             {
                 Validate.EnqueueCheckFinite(runtime, window, ws.Status, DeviceRejection.NonFiniteQueries);
             }
@@ -114,10 +119,7 @@ internal static class KernelPipeline
 
         if (headStats)
         {
-            // The run kernels take the K statistics from the tiles they stage: K is then read twice
-            // (the floor's count), and the head statistics read only V.
-            bool keysInRuns = KeyStatisticsInRuns && WindowScores.UsesRuns(keys.DType, keys.Dim, plan.QueryHeads / plan.KvHeads * plan.Window, plan.Window);
-            WindowScores.Enqueue(runtime, keys, window, plan.Options, ws, keyStatistics: keysInRuns ? new WindowScores.KeyStatistics(status) : null);
+            WindowScores.Enqueue(runtime, keys, window, plan.Options, ws, keyStatistics: keysInRuns ? new WindowScores.KeyStatistics(status, checkQueries) : null);
             afterStage?.Invoke(Stage.WindowScores);
             if (keysInRuns)
             {

@@ -95,9 +95,11 @@ internal static class WindowScores
     /// The key statistics the run kernels can take from the tiles they stage (<see cref="UsesRuns"/>):
     /// ||K[n]||, s[n] = k̂_n·μ (with <see cref="HeadStats.EnqueueKeyMean"/> queued between the two
     /// passes) and K's finite check into <paramref name="Status"/> (null: unchecked). The head
-    /// statistics then need only <see cref="HeadStats.EnqueueValues"/>.
+    /// statistics then need only <see cref="HeadStats.EnqueueValues"/>. With
+    /// <paramref name="CheckQueries"/> window_run_stats also checks the window rows it holds (in place
+    /// of a check_finite launch over them), into the same status word.
     /// </summary>
-    public sealed record KeyStatistics(DevicePointer? Status);
+    public sealed record KeyStatistics(DevicePointer? Status, bool CheckQueries = false);
 
     /// <param name="runTiles">The run kernels' run length; null: <see cref="RunTilesFor"/> on this runtime.</param>
     /// <param name="keyStatistics">Also the K statistics (run kernels only); null: window scores and key partials alone.</param>
@@ -197,6 +199,7 @@ internal static class WindowScores
                 KeyNorm = ws.KeyNorm.Address,
                 Status = keyStatistics.Status?.Address ?? 0,
                 KeyBit = (int)DeviceRejection.NonFiniteKeys,
+                QueryBit = keyStatistics.Status is not null && keyStatistics.CheckQueries ? (int)DeviceRejection.NonFiniteQueries : 0,
             };
         }
 
@@ -319,7 +322,7 @@ internal struct WindowTileStatsParams
     public long KeyHeadStride, KeyTokenStride, QueryHeadStride, QueryTokenStride;
     public int Tokens, Window, HeadDim, Groups;
     public float Scale;
-    public int Tiles, Run, KeyBit;
+    public int Tiles, Run, KeyBit, QueryBit;
     public ulong KeyNorm, Status;
 }
 

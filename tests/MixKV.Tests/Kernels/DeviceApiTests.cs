@@ -140,6 +140,38 @@ public sealed class DeviceApiTests : EmulatedKernelFixture
         outputs.AssertNothingWritten(say);
     }
 
+    /// <summary>
+    /// The window rows are checked by window_run_stats where it holds them (16-bit layers on the run
+    /// kernels: G·W at most 128, W at least 8) and by check_finite otherwise (fp32 here, and every
+    /// layer that is not compressed): a NaN or Inf in any query head, row or element is rejected with
+    /// nothing written.
+    /// </summary>
+    [Test]
+    public void NonFiniteWindowRowsAreRejectedWhereverTheyAre([Values] DType dtype, [Values] bool compressed)
+    {
+        TestRandom rng = KernelCheck.Seeded();
+        int heads = rng.Int(1, 3), groups = rng.Pick(new[] { 1, 2, 4 }), tokens = rng.Int(150, 300), dim = 16 * rng.Int(1, 4), window = rng.Pick(new[] { 8, 12, 16, 32 });
+        LayerData data = LayerData.Random(rng, heads, groups, tokens, dim, window, dtype);
+        int head = rng.Int(0, heads * groups - 1), row = rng.Int(0, window - 1), element = rng.Int(0, dim - 1);
+        float poison = rng.Pick(new[] { float.NaN, float.PositiveInfinity, float.NegativeInfinity });
+        data.Queries[head][row][element] = poison;
+        var options = new CompressionOptions { Window = window, Budget = compressed ? window + 40 : tokens + 1 };
+        DevicePlan plan = backend.Plan(heads * groups, heads, tokens, dim, options, LayerPosition.Single);
+        TensorLayout layout = rng.Coin() ? TensorLayout.Hnd : TensorLayout.Nhd;
+        using var keys = DeviceInputs.Upload(backend.Runtime, data.Keys, dtype, layout, out DeviceTensor keyTensor);
+        using var values = DeviceInputs.Upload(backend.Runtime, data.Values, dtype, layout, out DeviceTensor valueTensor);
+        using var queries = DeviceInputs.Upload(backend.Runtime, data.Queries, dtype, layout, out DeviceTensor queryTensor);
+        using var outputs = new PoisonedOutputs(backend.Runtime, plan, dim * dtype.Size());
+        using var workspace = new DeviceRegion(backend.Runtime, plan.WorkspaceBytes);
+        string say = rng.Say($"{poison} in query head {head} of {heads * groups}, row {row} of {window}, element {element} of {dim}; {dtype} {layout}, compressed {plan.Compressed}");
+
+        backend.Enqueue(plan, keyTensor, valueTensor, queryTensor, outputs.Layer, workspace.Pointer, workspace.Bytes);
+
+        Assert.That(plan.Compressed, Is.EqualTo(compressed), say);
+        Assert.That(backend.ReadRejection(plan, workspace.Pointer), Is.EqualTo(DeviceRejection.NonFiniteQueries), say);
+        outputs.AssertNothingWritten(say);
+    }
+
     [TestCase(false)]
     [TestCase(true)]
     public void AppendEqualsTheReferenceAndOverflowWritesNothing(bool overflow)
