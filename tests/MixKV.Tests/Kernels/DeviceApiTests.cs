@@ -124,20 +124,9 @@ public sealed class DeviceApiTests : EmulatedKernelFixture
         float poison = rng.Pick(new[] { float.NaN, float.PositiveInfinity, float.NegativeInfinity });
         (tensor == "keys" ? data.Keys : data.Values)[head][token][element] = poison;
         var options = new CompressionOptions { Window = window, Budget = compressed ? 30 : tokens + 1 };
-        DevicePlan plan = backend.Plan(heads * groups, heads, tokens, dim, options, LayerPosition.Single);
         TensorLayout layout = rng.Coin() ? TensorLayout.Hnd : TensorLayout.Nhd;
-        using var keys = DeviceInputs.Upload(backend.Runtime, data.Keys, dtype, layout, out DeviceTensor keyTensor);
-        using var values = DeviceInputs.Upload(backend.Runtime, data.Values, dtype, layout, out DeviceTensor valueTensor);
-        using var queries = DeviceInputs.Upload(backend.Runtime, data.Queries, dtype, layout, out DeviceTensor queryTensor);
-        using var outputs = new PoisonedOutputs(backend.Runtime, plan, dim * dtype.Size());
-        using var workspace = new DeviceRegion(backend.Runtime, plan.WorkspaceBytes);
-        string say = rng.Say($"{poison} in {tensor} {dtype} {layout} D {dim} at head {head}, token {token} of {tokens}, element {element}; compressed {plan.Compressed}");
-
-        backend.Enqueue(plan, keyTensor, valueTensor, queryTensor, outputs.Layer, workspace.Pointer, workspace.Bytes);
-
-        Assert.That(plan.Compressed, Is.EqualTo(compressed), say);
-        Assert.That(backend.ReadRejection(plan, workspace.Pointer), Is.EqualTo(tensor == "keys" ? DeviceRejection.NonFiniteKeys : DeviceRejection.NonFiniteValues), say);
-        outputs.AssertNothingWritten(say);
+        AssertRejectedWithNothingWritten(data, options, layout, compressed, tensor == "keys" ? DeviceRejection.NonFiniteKeys : DeviceRejection.NonFiniteValues,
+            rng.Say($"{poison} in {tensor} {dtype} {layout} D {dim} at head {head}, token {token} of {tokens}, element {element}; compressed {compressed}"));
     }
 
     /// <summary>
@@ -156,19 +145,26 @@ public sealed class DeviceApiTests : EmulatedKernelFixture
         float poison = rng.Pick(new[] { float.NaN, float.PositiveInfinity, float.NegativeInfinity });
         data.Queries[head][row][element] = poison;
         var options = new CompressionOptions { Window = window, Budget = compressed ? window + 40 : tokens + 1 };
-        DevicePlan plan = backend.Plan(heads * groups, heads, tokens, dim, options, LayerPosition.Single);
         TensorLayout layout = rng.Coin() ? TensorLayout.Hnd : TensorLayout.Nhd;
+        AssertRejectedWithNothingWritten(data, options, layout, compressed, DeviceRejection.NonFiniteQueries,
+            rng.Say($"{poison} in query head {head} of {heads * groups}, row {row} of {window}, element {element} of {dim}; {dtype} {layout}, compressed {compressed}"));
+    }
+
+    /// <summary>Queues the layer over poisoned <paramref name="data"/> and checks the rejection and that no output was written.</summary>
+    private void AssertRejectedWithNothingWritten(LayerData data, CompressionOptions options, TensorLayout layout, bool compressed, DeviceRejection expected, string say)
+    {
+        DType dtype = data.DType;
+        DevicePlan plan = backend.Plan(data.QueryHeads, data.KvHeads, data.Tokens, data.Dim, options, LayerPosition.Single);
         using var keys = DeviceInputs.Upload(backend.Runtime, data.Keys, dtype, layout, out DeviceTensor keyTensor);
         using var values = DeviceInputs.Upload(backend.Runtime, data.Values, dtype, layout, out DeviceTensor valueTensor);
         using var queries = DeviceInputs.Upload(backend.Runtime, data.Queries, dtype, layout, out DeviceTensor queryTensor);
-        using var outputs = new PoisonedOutputs(backend.Runtime, plan, dim * dtype.Size());
+        using var outputs = new PoisonedOutputs(backend.Runtime, plan, data.Dim * dtype.Size());
         using var workspace = new DeviceRegion(backend.Runtime, plan.WorkspaceBytes);
-        string say = rng.Say($"{poison} in query head {head} of {heads * groups}, row {row} of {window}, element {element} of {dim}; {dtype} {layout}, compressed {plan.Compressed}");
 
         backend.Enqueue(plan, keyTensor, valueTensor, queryTensor, outputs.Layer, workspace.Pointer, workspace.Bytes);
 
         Assert.That(plan.Compressed, Is.EqualTo(compressed), say);
-        Assert.That(backend.ReadRejection(plan, workspace.Pointer), Is.EqualTo(DeviceRejection.NonFiniteQueries), say);
+        Assert.That(backend.ReadRejection(plan, workspace.Pointer), Is.EqualTo(expected), say);
         outputs.AssertNothingWritten(say);
     }
 
