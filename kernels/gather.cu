@@ -1,7 +1,8 @@
-// Row copies into the output layouts of spec section 7. grid (blocks, Hkv), 256 threads: a warp per
-// output row, lanes over the row's words (16-byte words when row size, strides and pointers allow --
-// the host picks the widest word W that divides them all), grid-striding over rows so the launch
-// shape never depends on device-resident lengths (AdaKV caps stay on the device).
+// Row copies into the output layouts of spec section 7. grid (blocks, Hkv), or (blocks, Hkv, 2) for K
+// and V together (gather_rows_pair), 256 threads: a warp per output row, lanes over the row's words
+// (16-byte words when row size, strides and pointers allow -- the host picks the widest word W that
+// divides them all), grid-striding over rows so the launch shape never depends on device-resident
+// lengths (AdaKV caps stay on the device).
 // Source rows come either from the cache at `positions` (gather) or from a packed [T, D] workspace
 // (the copy-back half of an in-place compression); destinations are flattened [T, D] or dense
 // [Hkv, len, D] with the caller's strides. Traffic: one read and one write of every kept row.
@@ -23,8 +24,9 @@ struct GatherParams {
     int dest_flattened;            // 1: destination row = cu_lens[h] + j, packed
 };
 
+// The rows of one tensor: the body of both kernels below.
 template <typename W>
-__global__ void gather_rows(const GatherParams p)
+__device__ __forceinline__ void mixkv_gather_rows(const GatherParams& p)
 {
     const int warps = blockDim.x / MIXKV_WARP;
     const int lane = threadIdx.x % MIXKV_WARP;
@@ -48,6 +50,28 @@ __global__ void gather_rows(const GatherParams p)
     }
 }
 
+template <typename W>
+__global__ void gather_rows(const GatherParams p)
+{
+    mixkv_gather_rows<W>(p);
+}
+
+// K and V of a layer in one launch, blockIdx.z = 0 for K and 1 for V (their row words alike): the
+// last two launches of a layer were the same shape, and at small N each launch is most of its time.
+struct GatherPairParams {
+    GatherParams keys;
+    GatherParams values;
+};
+
+template <typename W>
+__global__ void gather_rows_pair(const GatherPairParams p)
+{
+    mixkv_gather_rows<W>(blockIdx.z == 0 ? p.keys : p.values);
+}
+
 MIXKV_KERNEL_INSTANCE("gather_rows<uint4>", gather_rows<uint4>, GatherParams)
 MIXKV_KERNEL_INSTANCE("gather_rows<unsigned int>", gather_rows<unsigned int>, GatherParams)
 MIXKV_KERNEL_INSTANCE("gather_rows<unsigned short>", gather_rows<unsigned short>, GatherParams)
+MIXKV_KERNEL_INSTANCE("gather_rows_pair<uint4>", gather_rows_pair<uint4>, GatherPairParams)
+MIXKV_KERNEL_INSTANCE("gather_rows_pair<unsigned int>", gather_rows_pair<unsigned int>, GatherPairParams)
+MIXKV_KERNEL_INSTANCE("gather_rows_pair<unsigned short>", gather_rows_pair<unsigned short>, GatherPairParams)

@@ -52,7 +52,8 @@ internal static class KernelTraffic
             "select_radix_pass" => (launches * perPrefix, 0), // four passes, every score in each
             "select_span_counts" => (perPrefix, 0),
             "select_topk" => (perPrefix + (keptTokens * sizeof(int)), 0),
-            "gather_rows" => ((2 * 2 * keptTokens * d * e) + (2 * keptTokens * sizeof(int)), 0), // K and V: each kept row read and written
+            // K and V: each kept row read and written (two gather_rows launches, or one gather_rows_pair).
+            "gather_rows" or "gather_rows_pair" => ((2 * 2 * keptTokens * d * e) + (2 * keptTokens * sizeof(int)), 0),
             _ => null,
         };
     }

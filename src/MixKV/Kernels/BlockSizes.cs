@@ -51,7 +51,7 @@ internal static class BlockSizes
             "select_radix_pass" or "select_span_counts" or "select_topk" => RadixGrid,
             "adakv_share_factor" or "adakv_caps" => AdakvSingle,
             "head_lengths" => HeadLengths,
-            "gather_rows" => GatherRows,
+            "gather_rows" or "gather_rows_pair" => GatherRows,
             "append_rows" => AppendRows,
             "append_lengths" => AppendLengths,
             "check_finite" => CheckFinite,

@@ -43,8 +43,7 @@ internal static class KernelPipeline
         }
 
         DevicePointer? status = EnqueueSelection(runtime, plan, keys, values, queries, new DeviceSelection(output.Positions, output.HeadLens, output.CuLens, output.CapacityTokens), workspace, scores, afterStage);
-        Gather.EnqueueFromCache(runtime, keys, output.Positions, output.HeadLens, output.CuLens, plan.MaxRowsPerHead, output.Keys, status: status);
-        Gather.EnqueueFromCache(runtime, values, output.Positions, output.HeadLens, output.CuLens, plan.MaxRowsPerHead, output.Values, status: status);
+        Gather.EnqueuePairFromCache(runtime, keys, values, output.Positions, output.HeadLens, output.CuLens, plan.MaxRowsPerHead, output.Keys, output.Values, status);
         afterStage?.Invoke(Stage.Gather);
     }
 

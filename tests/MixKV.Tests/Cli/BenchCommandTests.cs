@@ -183,7 +183,7 @@ public sealed class BenchCommandTests
         Assert.That(names, Does.Contain(present).And.Not.Contain(absent), run.Stdout);
         Assert.That(names, Does.Contain("select_topk").And.Contain("mix_scores"), run.Stdout);
         Assert.That(names.Contains("head_key_partials<float>"), Is.EqualTo(dim > 128), run.Stdout);
-        Assert.That(kernels.Single(k => k.Name.StartsWith("gather_rows", StringComparison.Ordinal)).Launches, Is.EqualTo(2), "K' and V'");
+        Assert.That(kernels.Single(k => k.Name.StartsWith("gather_rows_pair", StringComparison.Ordinal)).Launches, Is.EqualTo(1), "K' and V' in one launch");
         Assert.That(kernels.Select(k => k.Us), Is.All.GreaterThan(0), run.Stdout);
     }
 

@@ -102,6 +102,59 @@ public sealed class GatherKernelTests : EmulatedKernelFixture
     }
 
     /// <summary>
+    /// K and V at the same positions: one gather_rows_pair launch when both copy with the same word,
+    /// two gather_rows launches when V's rows (padded by 4 bytes) take another: either way every kept
+    /// row of both, byte for byte, and nothing past T.
+    /// </summary>
+    [Test]
+    public void PairFromCacheCopiesKeysAndValues([Values] bool sameWord)
+    {
+        TestRandom rng = KernelCheck.Seeded();
+        const DType dtype = DType.BF16;
+        const int dim = 64;
+        Cache keys = Cache.Random(rng, dtype, dim, TensorLayout.Hnd, rowPad: 0, uniform: false);
+        LayerData other = LayerData.Random(rng, keys.Heads, 1, keys.Stored.Tokens, dim, 1, dtype);
+        Cache values = keys with { Stored = StoredTensor.Pack(other.Keys, dtype, TensorLayout.Hnd, new Padding(8 * rng.Int(0, 2), sameWord ? 0 : 2, 0, 3)) };
+        string say = rng.Say($"same word {sameWord}, lens [{string.Join(",", keys.Lens)}]");
+        var runtime = backend.Runtime;
+        using var keyBuffers = new Buffers(runtime, keys);
+        using var valueBuffers = new Buffers(runtime, values);
+        int rowBytes = dim * dtype.Size();
+        using var keysOut = new DeviceRegion(runtime, (keys.Total + 3) * rowBytes);
+        using var valuesOut = new DeviceRegion(runtime, (keys.Total + 3) * rowBytes);
+        DeviceTensor k = keyBuffers.Source, v = valueBuffers.Source;
+        int WordOf(DeviceTensor t, DeviceRegion to) => K.RowCopyWord.Pick(rowBytes, t.Pointer.Address, t.HeadStride * 2, t.TokenStride * 2, to.Pointer.Address, rowBytes, rowBytes);
+        Assert.That(WordOf(k, keysOut) == WordOf(v, valuesOut), Is.EqualTo(sameWord), $"{say}: the case exercises its launch count");
+
+        K.Gather.EnqueuePairFromCache(runtime, k, v, keyBuffers.Positions.Pointer, keyBuffers.HeadLens.Pointer, keyBuffers.CuLens.Pointer, keys.Lens.Max(), keysOut.Pointer, valuesOut.Pointer);
+
+        foreach ((Cache cache, DeviceRegion destination, string name) in new[] { (keys, keysOut, "K"), (values, valuesOut, "V") })
+        {
+            for (int row = 0; row < keys.Total; row++)
+            {
+                Sentinel.AssertSameBytes(cache.Stored.Row(HeadOf(keys, row), keys.Positions[row]), destination.Span.Slice(row * rowBytes, rowBytes), $"{say}: {name} row {row}");
+            }
+
+            destination.AssertPoisoned(keys.Total * rowBytes, destination.Bytes, $"{say}: {name} past T");
+            destination.AssertGuardsIntact(say);
+        }
+
+        keyBuffers.AssertUnchanged(say);
+        valueBuffers.AssertUnchanged(say);
+    }
+
+    private static int HeadOf(Cache cache, int row)
+    {
+        int h = 0;
+        while (cache.Cu[h + 1] <= row)
+        {
+            h++;
+        }
+
+        return h;
+    }
+
+    /// <summary>
     /// In-place compression on the device: gather into a packed workspace, then EnqueueFromPacked back over
     /// the cache itself (flattened from its start, or dense into each head's own region). The whole cache
     /// buffer must equal the reference's Gather.FlattenedInPlace / DenseInPlace byte for byte.
