@@ -22,6 +22,7 @@
 #include "common/dtype.cuh"
 #include "common/reduce.cuh"
 #include "common/key_stats.cuh"
+#include "common/key_mean.cuh"
 
 struct HeadKeyPartialsParams {
     const void* keys;          // [Hkv, N, D]
@@ -31,16 +32,6 @@ struct HeadKeyPartialsParams {
     int tokens;
     int head_dim;
     int chunks;                // ceil(N / 64)
-    int reserved;
-};
-
-struct HeadKeyMeanParams {
-    const float* partial;      // [Hkv, chunks, D]
-    float* mean_key;           // [Hkv, D]
-    float* redundancy;         // [Hkv]
-    int tokens;
-    int head_dim;
-    int chunks;
     int reserved;
 };
 
@@ -101,88 +92,9 @@ __global__ void head_key_partials(const HeadKeyPartialsParams p)
     }
 }
 
-// Dimensions per pass of head_key_mean: four per lane, so a warp keeps four independent sums going.
-#define MIXKV_KEY_MEAN_DIMS (4 * MIXKV_WARP)
-#define MIXKV_KEY_MEAN_MAX_WARPS 32
-// Chunk rows a warp of head_key_mean has in flight.
-#define MIXKV_KEY_MEAN_BATCH 4
-
 __global__ void head_key_mean(const HeadKeyMeanParams p)
 {
-    __shared__ float warp_sums[MIXKV_KEY_MEAN_MAX_WARPS][MIXKV_KEY_MEAN_DIMS];
-    __shared__ float scratch[MIXKV_WARP];
-    const int head = blockIdx.x, lane = threadIdx.x % MIXKV_WARP, warp = threadIdx.x / MIXKV_WARP;
-    const int warps = blockDim.x / MIXKV_WARP < MIXKV_KEY_MEAN_MAX_WARPS ? blockDim.x / MIXKV_WARP : MIXKV_KEY_MEAN_MAX_WARPS;
-    const float* partial = p.partial + static_cast<long long>(head) * p.chunks * p.head_dim;
-    float squared = 0.0f;
-    for (int first = 0; first < p.head_dim; first += MIXKV_KEY_MEAN_DIMS) {
-        // Warp w sums chunks w, w + warps, ... (lanes over adjacent dimensions: coalesced rows);
-        // then one thread per dimension adds the warps' sums in warp order. Fixed order either way.
-        // The rows of MIXKV_KEY_MEAN_BATCH chunks are loaded before any is added (the same order of
-        // additions): with one row at a time, each warp waited for L2 once per row, 16 times at N 32K
-        // on the 8 blocks of a layer with Hkv 8.
-        float sums[4] = {0.0f, 0.0f, 0.0f, 0.0f};
-        if (warp < warps) {
-            bool mine[4];
-MIXKV_UNROLL
-            for (int j = 0; j < 4; ++j) {
-                mine[j] = first + lane + MIXKV_WARP * j < p.head_dim;
-            }
-            const float* row = partial + static_cast<long long>(warp) * p.head_dim + first + lane;
-            const long long row_step = static_cast<long long>(warps) * p.head_dim;
-            int c = warp;
-            for (; c + (MIXKV_KEY_MEAN_BATCH - 1) * warps < p.chunks; c += MIXKV_KEY_MEAN_BATCH * warps) {
-                float rows[MIXKV_KEY_MEAN_BATCH][4];
-MIXKV_UNROLL
-                for (int b = 0; b < MIXKV_KEY_MEAN_BATCH; ++b, row += row_step) {
-MIXKV_UNROLL
-                    for (int j = 0; j < 4; ++j) {
-                        rows[b][j] = mine[j] ? row[MIXKV_WARP * j] : 0.0f;
-                    }
-                }
-MIXKV_UNROLL
-                for (int b = 0; b < MIXKV_KEY_MEAN_BATCH; ++b) {
-MIXKV_UNROLL
-                    for (int j = 0; j < 4; ++j) {
-                        sums[j] += rows[b][j];  // +0 where not mine: those sums are never read
-                    }
-                }
-            }
-            for (; c < p.chunks; c += warps, row += row_step) {
-MIXKV_UNROLL
-                for (int j = 0; j < 4; ++j) {
-                    if (mine[j]) {
-                        sums[j] += row[MIXKV_WARP * j];
-                    }
-                }
-            }
-MIXKV_UNROLL
-            for (int j = 0; j < 4; ++j) {
-                warp_sums[warp][lane + MIXKV_WARP * j] = sums[j];
-            }
-        }
-        __syncthreads();
-        for (int i = threadIdx.x; i < MIXKV_KEY_MEAN_DIMS && first + i < p.head_dim; i += blockDim.x) {
-            float sum = 0.0f;
-            for (int w = 0; w < warps; ++w) {
-                sum += warp_sums[w][i];
-            }
-            const float mean = sum / static_cast<float>(p.tokens);
-            p.mean_key[head * p.head_dim + first + i] = mean;
-            squared += mean * mean;
-        }
-        __syncthreads();
-    }
-    const float mean_norm_squared = mixkv_block_reduce(squared, mixkv_sum_op(), 0.0f, scratch);
-    if (threadIdx.x == 0) {
-        // A single key has no pairs: not redundant (the reference's choice, spec deviation note).
-        float r = 0.0f;
-        if (p.tokens > 1) {
-            r = (static_cast<float>(p.tokens) * mean_norm_squared - 1.0f) / static_cast<float>(p.tokens - 1);
-            r = fminf(fmaxf(r, 0.0f), 1.0f);
-        }
-        p.redundancy[head] = r;
-    }
+    mixkv_head_key_mean(p, blockIdx.x);
 }
 
 // Tokens per warp of head_token_stats: the words of all eight rows of K and V are loaded before any

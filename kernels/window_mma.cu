@@ -24,19 +24,9 @@
 #include "common/key_stats.cuh"
 #include "common/window_mass_params.cuh"
 #include "common/window_tile_params.cuh"
+#include "common/window_stats_merge.cuh"
 #include "common/dot.cuh"
 #include "common/key_tile.cuh"
-
-struct WindowStatsMergeParams {
-    const float* tile_max;
-    const float* tile_sum;
-    float* row_max;            // [Hq, W]
-    float* row_sum;            // [Hq, W]
-    int query_rows;            // Hq·W
-    int window;
-    int groups;
-    int tiles;
-};
 
 // The logits of row tile `row_tile` (16 rows of the head's G·W) against the 64 keys of the tile,
 // unscaled: acc[c][0..1] are row 16·row_tile + group, acc[c][2..3] row 16·row_tile + group + 8, at
@@ -166,33 +156,7 @@ MIXKV_UNROLL
 
 __global__ void window_stats_merge(const WindowStatsMergeParams p)
 {
-    const int lane = threadIdx.x % MIXKV_WARP;
-    const int t = blockIdx.x * (blockDim.x / MIXKV_WARP) + threadIdx.x / MIXKV_WARP;
-    if (t >= p.query_rows) {
-        return;  // whole warps leave together
-    }
-    const int q = t / p.window, w = t % p.window;
-    const int kv_head = q / p.groups, row = (q % p.groups) * p.window + w, rows = p.groups * p.window;
-    const float* tile_max = p.tile_max + (static_cast<long long>(kv_head) * rows + row) * p.tiles;
-    const float* tile_sum = p.tile_sum + (static_cast<long long>(kv_head) * rows + row) * p.tiles;
-    // Lanes take tiles lane, lane + 32, ... (adjacent lanes read adjacent words), then butterflies.
-    float m = MIXKV_NEG_INF;
-    for (int i = lane; i < p.tiles; i += MIXKV_WARP) {
-        m = fmaxf(m, tile_max[i]);
-    }
-    m = mixkv_warp_reduce(m, mixkv_max_op());
-    float l = 0.0f;
-    for (int i = lane; i < p.tiles; i += MIXKV_WARP) {
-        const float tile = tile_max[i];
-        if (tile != MIXKV_NEG_INF) {
-            l += tile_sum[i] * expf(tile - m);
-        }
-    }
-    l = mixkv_warp_reduce(l, mixkv_sum_op());
-    if (lane == 0) {
-        p.row_max[t] = m;
-        p.row_sum[t] = l;
-    }
+    mixkv_merge_row_statistics(p, blockIdx.x * (blockDim.x / MIXKV_WARP) + threadIdx.x / MIXKV_WARP);
 }
 
 template <typename T>

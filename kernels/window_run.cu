@@ -20,6 +20,8 @@
 //                     most three heads when W >= 8, one when W is a multiple of 16), then four lanes
 //                     per key add each head's sums in row-tile order and reduce over the group (mean
 //                     or max), one tile behind (after the next tile's barrier). No float atomics.
+//   window_merge_key_mean  between the two when they take the K statistics: window_stats_merge's rows
+//                     and head_key_mean's μ in one launch.
 // Given the outputs, the two also take the key statistics that need K (spec section 3) from the tiles
 // they stage, so head_token_stats reads only V and K is read twice in all: window_run_stats the norms
 // ||K[n]|| and K's finite check (beside the chunk partials of μ), window_run_mass s[n] = k̂_n·μ once
@@ -35,6 +37,8 @@
 #include "common/exp2.cuh"
 #include "common/window_mass_params.cuh"
 #include "common/window_tile_params.cuh"
+#include "common/window_stats_merge.cuh"
+#include "common/key_mean.cuh"
 
 #define MIXKV_RUN_MAX_WARPS 8   // G·W <= 128 rows: one 16-row tile per warp
 #define MIXKV_RUN_SEGMENTS 3    // query heads 16 consecutive rows can meet when W >= 8
@@ -563,7 +567,30 @@ MIXKV_UNROLL
     }
 }
 
+struct WindowMergeKeyMeanParams {
+    WindowStatsMergeParams merge;
+    HeadKeyMeanParams mean;
+    int merge_blocks;          // blocks [0, merge_blocks) merge rows; block merge_blocks + h takes head h's μ
+    int reserved;
+};
+
+// window_stats_merge and head_key_mean in one launch between the two run kernels, when the run
+// kernels take the K statistics: both read only what window_run_stats wrote and window_run_mass
+// needs both, so they were two launches in a row on the layer's critical path. Blocks [0,
+// merge_blocks) merge 32 rows each, a warp per row; block merge_blocks + h computes μ and r_h of
+// head h. The block's choice is uniform, so head_key_mean's barriers hold. No __launch_bounds__, as
+// head_key_mean has none: 32 registers at 1024 threads (with the bound, ptxas 11.8 spilled 8 bytes).
+__global__ void window_merge_key_mean(const WindowMergeKeyMeanParams p)
+{
+    if (static_cast<int>(blockIdx.x) < p.merge_blocks) {
+        mixkv_merge_row_statistics(p.merge, blockIdx.x * (blockDim.x / MIXKV_WARP) + threadIdx.x / MIXKV_WARP);
+    } else {
+        mixkv_head_key_mean(p.mean, blockIdx.x - p.merge_blocks);
+    }
+}
+
 MIXKV_KERNEL_INSTANCE("window_run_stats<mixkv_f16>", window_run_stats<mixkv_f16>, WindowTileStatsParams)
 MIXKV_KERNEL_INSTANCE("window_run_stats<mixkv_bf16>", window_run_stats<mixkv_bf16>, WindowTileStatsParams)
 MIXKV_KERNEL_INSTANCE("window_run_mass<mixkv_f16>", window_run_mass<mixkv_f16>, WindowMassParams)
 MIXKV_KERNEL_INSTANCE("window_run_mass<mixkv_bf16>", window_run_mass<mixkv_bf16>, WindowMassParams)
+MIXKV_KERNEL_INSTANCE("window_merge_key_mean", window_merge_key_mean, WindowMergeKeyMeanParams)

@@ -34,6 +34,7 @@ internal static class KernelTraffic
             "window_tile_stats" => (keys + window + (2 * hq * w * columns * Fp32), windowFlop),
             "window_run_stats" => (keys + window + (2 * hq * w * columns * Fp32) + perPrefix, windowFlop), // and ||K[n]|| out
             "window_stats_merge" => (2 * hq * w * columns * Fp32, 0),
+            "window_merge_key_mean" => ((2 * hq * w * columns * Fp32) + (hkv * tiles * d * Fp32), 0), // the merge and head_key_mean's partials
             "window_row_stats" => (keys + window, windowFlop),
             "window_tile_mass" or "window_mass" => (keys + window + perPrefix, windowFlop),
             // With the K statistics (always, in a compressed layer): ||K[n]|| in, s[n] out as well.

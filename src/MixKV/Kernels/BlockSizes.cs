@@ -44,7 +44,7 @@ internal static class BlockSizes
             "window_tile_mass" => WindowTile,
             "window_run_stats" or "window_run_mass" => WindowRun,
             "head_key_partials" => HeadKeyPartials,
-            "head_key_mean" => HeadKeyMean,
+            "head_key_mean" or "window_merge_key_mean" => HeadKeyMean,
             "head_token_stats" or "head_value_stats" => HeadTokenStats,
             "mix_partials" or "mix_scores" => MixScores,
             "adakv_radix_pass" or "adakv_share_sums" or "adakv_head_counts" => RadixGrid,

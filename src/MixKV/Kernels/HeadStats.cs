@@ -62,15 +62,18 @@ internal static class HeadStats
 
     /// <summary>μ and the online redundancy from the key partials (head_key_mean); the window run kernels queue it between their passes.</summary>
     public static void EnqueueKeyMean(IKernelRuntime runtime, DeviceTensor keys, KernelWorkspace ws) =>
-        runtime.Launch("head_key_mean", Launch.Config((uint)keys.Heads, 1, BlockSizes.HeadKeyMean), new HeadKeyMeanParams
-        {
-            Partial = ws.KeyPartials.Address,
-            MeanKey = ws.MeanKey.Address,
-            Redundancy = ws.OnlineRedundancy.Address,
-            Tokens = keys.Tokens,
-            HeadDim = keys.Dim,
-            Chunks = Chunks(keys.Tokens),
-        });
+        runtime.Launch("head_key_mean", Launch.Config((uint)keys.Heads, 1, BlockSizes.HeadKeyMean), KeyMeanParams(keys, ws));
+
+    /// <summary>head_key_mean's parameters (also half of window_merge_key_mean's).</summary>
+    public static HeadKeyMeanParams KeyMeanParams(DeviceTensor keys, KernelWorkspace ws) => new()
+    {
+        Partial = ws.KeyPartials.Address,
+        MeanKey = ws.MeanKey.Address,
+        Redundancy = ws.OnlineRedundancy.Address,
+        Tokens = keys.Tokens,
+        HeadDim = keys.Dim,
+        Chunks = Chunks(keys.Tokens),
+    };
 
     /// <summary>
     /// The V half of head_token_stats (head_value_stats): ||V[n]|| of the prefix and, with

@@ -153,7 +153,7 @@ internal static class WindowScores
         }
 
         int queryRows = windowQueries.Heads * window;
-        runtime.Launch("window_stats_merge", Launch.Config(Launch.Blocks(queryRows, BlockSizes.WindowStatsMerge / 32), 1, BlockSizes.WindowStatsMerge), new WindowStatsMergeParams
+        var merge = new WindowStatsMergeParams
         {
             TileMax = ws.TileMax.Address,
             TileSum = ws.TileSum.Address,
@@ -163,15 +163,25 @@ internal static class WindowScores
             Window = window,
             Groups = groups,
             Tiles = StatisticColumns(keys.DType, dim, groups * window, window, keys.Tokens, runTiles),
-        });
+        };
+        if (runs && keyStatistics is not null)
+        {
+            // The merge and μ in one launch (window_merge_key_mean): a block per 32 rows, then one per head.
+            uint mergeBlocks = Launch.Blocks(queryRows, BlockSizes.HeadKeyMean / 32);
+            runtime.Launch("window_merge_key_mean", Launch.Config(mergeBlocks + (uint)keys.Heads, 1, BlockSizes.HeadKeyMean), new WindowMergeKeyMeanParams
+            {
+                Merge = merge,
+                Mean = HeadStats.KeyMeanParams(keys, ws),
+                MergeBlocks = (int)mergeBlocks,
+            });
+        }
+        else
+        {
+            runtime.Launch("window_stats_merge", Launch.Config(Launch.Blocks(queryRows, BlockSizes.WindowStatsMerge / 32), 1, BlockSizes.WindowStatsMerge), merge);
+        }
 
         if (runs)
         {
-            if (keyStatistics is not null)
-            {
-                HeadStats.EnqueueKeyMean(runtime, keys, ws);
-            }
-
             EnqueueRunMass(runtime, keys, windowQueries, options, ws, type, scale, keyTileBytes, runTiles, keyStatistics is not null);
         }
         else
@@ -324,6 +334,14 @@ internal struct WindowTileStatsParams
     public float Scale;
     public int Tiles, Run, KeyBit, QueryBit;
     public ulong KeyNorm, Status;
+}
+
+[KernelParams("window_run.cu"), StructLayout(LayoutKind.Sequential)]
+internal struct WindowMergeKeyMeanParams
+{
+    public WindowStatsMergeParams Merge;
+    public HeadKeyMeanParams Mean;
+    public int MergeBlocks, Reserved;
 }
 
 [KernelParams("window_mma.cu"), StructLayout(LayoutKind.Sequential)]
