@@ -43,6 +43,25 @@ public sealed class SelectKernelTests : EmulatedKernelFixture
         Check(scores, heads, prefix, window, caps, deviceCaps, rng.Say($"P {prefix} palette [{string.Join(",", palette)}] caps [{string.Join(",", caps)}]"));
     }
 
+    /// <summary>
+    /// Scores falling with position, so a head keeps exactly its first cap positions, and caps on both
+    /// sides of the first block boundary: every block's count of kept keys then differs from its
+    /// neighbour's, so a block that counted a span shifted by one position (or took its slot from
+    /// the wrong counts) puts rows in the wrong slots. Random scores seldom tell, as the keys at the
+    /// boundaries are mostly below the cut.
+    /// </summary>
+    [Test]
+    public void FallingScoresCutOnEitherSideOfABlockBoundary()
+    {
+        TestRandom rng = KernelCheck.Seeded();
+        int span = K.RadixGrid.Span, heads = 3, prefix = rng.Int(2 * span + 1, 3 * span), window = rng.Int(1, 8);
+        float offset = (float)rng.Uniform(-4.0, 4.0);
+        float[] scores = Enumerable.Range(0, heads * prefix).Select(i => offset - (i % prefix) / 1024.0f).ToArray();
+        int[] caps = [rng.Int(1, span), rng.Int(span + 1, 2 * span), rng.Int(2 * span + 1, prefix - 1)];
+        rng.Shuffle(caps);
+        Check(scores, heads, prefix, window, caps, deviceCaps: true, rng.Say($"P {prefix} W {window} caps [{string.Join(",", caps)}], scores {offset} - n/1024"));
+    }
+
     /// <summary>One uniform cap for every head (SnapKV/PyramidKV), including the extremes 0 and P.</summary>
     [Test]
     public void UniformCap([Values(0, 1, -1, -2)] int capChoice)
