@@ -60,8 +60,8 @@ internal static class HeadStats
         });
     }
 
-    /// <summary>μ and the online redundancy from the key partials (head_key_mean); the window run kernels queue it between their passes.</summary>
-    public static void EnqueueKeyMean(IKernelRuntime runtime, DeviceTensor keys, KernelWorkspace ws) =>
+    /// <summary>μ and the online redundancy from the key partials (head_key_mean), before head_token_stats; the window run kernels do the same work in window_merge_key_mean.</summary>
+    private static void EnqueueKeyMean(IKernelRuntime runtime, DeviceTensor keys, KernelWorkspace ws) =>
         runtime.Launch("head_key_mean", Launch.Config((uint)keys.Heads, 1, BlockSizes.HeadKeyMean), KeyMeanParams(keys, ws));
 
     /// <summary>head_key_mean's parameters (also half of window_merge_key_mean's).</summary>

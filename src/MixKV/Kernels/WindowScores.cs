@@ -93,8 +93,8 @@ internal static class WindowScores
 
     /// <summary>
     /// The key statistics the run kernels can take from the tiles they stage (<see cref="UsesRuns"/>):
-    /// ||K[n]||, s[n] = k̂_n·μ (with <see cref="HeadStats.EnqueueKeyMean"/> queued between the two
-    /// passes) and K's finite check into <paramref name="Status"/> (null: unchecked). The head
+    /// ||K[n]||, s[n] = k̂_n·μ (μ from head_key_mean's work, which window_merge_key_mean does between
+    /// the two passes) and K's finite check into <paramref name="Status"/> (null: unchecked). The head
     /// statistics then need only <see cref="HeadStats.EnqueueValues"/>. With
     /// <paramref name="CheckQueries"/> window_run_stats also checks the window rows it holds (in place
     /// of a check_finite launch over them), into the same status word.

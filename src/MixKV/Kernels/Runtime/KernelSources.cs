@@ -12,11 +12,11 @@ internal sealed record KernelFile(string Name, string Source, IReadOnlyList<stri
 /// kernel up by one string.
 /// </summary>
 /// <remarks>
-/// <c>MIXKV_KERNEL_SOURCES=DIR</c> (a copy of <c>kernels/</c>, e.g. another commit's) replaces the
-/// embedded sources for NVRTC, so one GPU session can time a kernel change against its parent
-/// (bench/gpu-check.sh's A/B table). The params structs stay this build's: ParamsLayout's asserts
-/// stop a program whose structs differ from them, but launch geometry is not checked, so only
-/// timing runs use it. The CPU runtime runs the kernels it was built from.
+/// <c>MIXKV_KERNEL_SOURCES=DIR</c> (a copy of <c>kernels/</c>) replaces the embedded sources for
+/// NVRTC: kernel edits tried on a GPU without a rebuild. The params structs stay this build's:
+/// ParamsLayout's asserts stop a program whose structs differ from them, but launch geometry is not
+/// checked, so it is for experiments (bench/gpu-check.sh's baseline is a whole build of the other
+/// commit instead). The CPU runtime runs the kernels it was built from.
 /// </remarks>
 internal static partial class KernelSources
 {
