@@ -468,11 +468,7 @@ __global__ void __launch_bounds__(32 * MIXKV_RUN_MAX_WARPS, 2) window_run_mass(c
     unsigned short* mean_lo = mean_hi + p.head_dim;
     if (p.similarity != nullptr) {
         for (int i = threadIdx.x; i < p.head_dim; i += blockDim.x) {
-            const float mu = p.mean_key[kv_head * p.head_dim + i];
-            T high;
-            high.bits = mixkv_from_float(mu, T());
-            mean_hi[i] = high.bits;
-            mean_lo[i] = mixkv_from_float(mu - mixkv_to_float(high), T());
+            mixkv_split16(p.mean_key[kv_head * p.head_dim + i], mean_hi + i, mean_lo + i, T());
         }
     }  // visible after the first tile's barrier, as the head tables
     const int tiles = (p.prefix + MIXKV_MMA_KEYS - 1) / MIXKV_MMA_KEYS;

@@ -84,6 +84,17 @@ __device__ __forceinline__ unsigned short mixkv_from_float(float x, mixkv_f16)
 #endif
 }
 
+// `value` as two 16-bit parts, hi = T(value) and lo = T(value - hi), for a tensor-core product in
+// near-fp32 precision (two A rows instead of one): together within ~2^-16 of value in bf16.
+template <typename T>
+__device__ __forceinline__ void mixkv_split16(float value, unsigned short* hi, unsigned short* lo, T)
+{
+    T high;
+    high.bits = mixkv_from_float(value, T());
+    *hi = high.bits;
+    *lo = mixkv_from_float(value - mixkv_to_float(high), T());
+}
+
 // Finite test on the stored bits (exponent not all ones), without converting: NaN and Inf both fail.
 __device__ __forceinline__ bool mixkv_is_finite(float x) { return (__float_as_uint(x) & 0x7F800000u) != 0x7F800000u; }
 __device__ __forceinline__ bool mixkv_is_finite(mixkv_f16 x) { return (x.bits & 0x7C00u) != 0x7C00u; }

@@ -247,10 +247,7 @@ __device__ __forceinline__ void mixkv_split_rows_fragment(unsigned a[4], const u
 __device__ __forceinline__ void mixkv_store_scale_rows(float* inverse_norm, int t, float inverse, mixkv_bf16)
 {
     unsigned short* hi = reinterpret_cast<unsigned short*>(inverse_norm + MIXKV_MMA_KEYS);
-    mixkv_bf16 high;
-    high.bits = mixkv_from_float(inverse, mixkv_bf16());
-    hi[t] = high.bits;
-    hi[MIXKV_MMA_KEYS + t] = mixkv_from_float(inverse - mixkv_to_float(high), mixkv_bf16());
+    mixkv_split16(inverse, hi + t, hi + MIXKV_MMA_KEYS + t, mixkv_bf16());
 }
 
 template <typename T>
