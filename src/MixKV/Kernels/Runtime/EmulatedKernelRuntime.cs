@@ -44,15 +44,7 @@ internal sealed unsafe class EmulatedKernelRuntime : IKernelRuntime
         where TParams : unmanaged
     {
         nint function = Function<TParams>(instance);  // an unknown kernel fails at capture, as on a GPU
-        if (recording is { } steps)
-        {
-            LaunchConfig shape = config;
-            TParams copy = parameters;
-            steps.Add(() => LaunchNow(function, instance, shape, copy));
-            return;
-        }
-
-        LaunchNow(function, instance, config, parameters);
+        RunOrRecord((runtime: this, function, instance, config, parameters), static s => s.runtime.LaunchNow(s.function, s.instance, s.config, s.parameters));
     }
 
     public IDeviceAllocation Allocate(long bytes) => new HostAllocation(bytes);
@@ -69,27 +61,11 @@ internal sealed unsafe class EmulatedKernelRuntime : IKernelRuntime
         Span(source, destination.Length).CopyTo(destination);
     }
 
-    public void CopyDeviceToDevice(DevicePointer source, DevicePointer destination, long bytes)
-    {
-        if (recording is { } steps)
-        {
-            steps.Add(() => Buffer.MemoryCopy((void*)source.Address, (void*)destination.Address, bytes, bytes));
-            return;
-        }
+    public void CopyDeviceToDevice(DevicePointer source, DevicePointer destination, long bytes) =>
+        RunOrRecord((source, destination, bytes), static s => Buffer.MemoryCopy((void*)s.source.Address, (void*)s.destination.Address, s.bytes, s.bytes));
 
-        Buffer.MemoryCopy((void*)source.Address, (void*)destination.Address, bytes, bytes);
-    }
-
-    public void Fill(DevicePointer destination, byte value, long bytes)
-    {
-        if (recording is { } steps)
-        {
-            steps.Add(() => NativeMemory.Fill((void*)destination.Address, (nuint)bytes, value));
-            return;
-        }
-
-        NativeMemory.Fill((void*)destination.Address, (nuint)bytes, value);
-    }
+    public void Fill(DevicePointer destination, byte value, long bytes) =>
+        RunOrRecord((destination, value, bytes), static s => NativeMemory.Fill((void*)s.destination.Address, (nuint)s.bytes, s.value));
 
     public void Synchronize()
     {
@@ -127,6 +103,22 @@ internal sealed unsafe class EmulatedKernelRuntime : IKernelRuntime
     }
 
     private static Span<byte> Span(DevicePointer pointer, int length) => new((void*)pointer.Address, length);
+
+    /// <summary>
+    /// Runs <paramref name="operation"/> on <paramref name="state"/> now, or records it while a capture
+    /// is open. The operations are static lambdas over a struct state, so running at once allocates
+    /// nothing (a closure per launch, memset and copy did); only a recording builds one.
+    /// </summary>
+    private void RunOrRecord<TState>(TState state, Action<TState> operation)
+    {
+        if (recording is { } steps)
+        {
+            steps.Add(() => operation(state));
+            return;
+        }
+
+        operation(state);
+    }
 
     private void RefuseInCapture(string operation)
     {
