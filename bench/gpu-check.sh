@@ -9,6 +9,9 @@
 #   bench/gpu-check.sh --tests            # tests only
 #   bench/gpu-check.sh --bundle DIR       # no SDK there: the build bench/gpu-bundle.sh made (runtime included);
 #                                         # runs the tests that need a device (CI runs the rest)
+#   bench/gpu-check.sh --quick ...        # a short device call (~3 min): no PyTorch pipeline and no GPU table;
+#                                         # the tests, then bf16 snapkv per kernel, the A/B rows at N 32768 and the
+#                                         # Nsight Compute steps (copy rate for the floors: MIXKV_COPY_GBPS, else 3000)
 #
 # A baseline (gpu-bundle.sh --baseline REV: the mixkv CLI of commit REV; or MIXKV_BASELINE_CLI=PATH to
 # a MixKV.Cli.dll built from another commit) adds its timings to the A/B and per-kernel tables, from
@@ -21,16 +24,19 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 out="${OUT:-artifacts/gpu-check}"
 mkdir -p "$out"
-tests_only=0 bundle=""
+tests_only=0 quick=0 bundle=""
 while [ $# -gt 0 ]; do
     case "$1" in
         --tests) tests_only=1; shift ;;
+        --quick) quick=1; shift ;;
         --bundle) bundle="$2"; shift 2 ;;
         *) echo "gpu-check.sh: error: unknown option '$1'" >&2; exit 2 ;;
     esac
 done
 failed=()
 step() { local name="$1"; shift; echo "== $name"; "$@" || { echo "!! $name failed (exit $?)"; failed+=("$name"); }; }
+# MIXKV_KEY_STATS_IN_RUNS for one command, which may be one of the shell functions below.
+with_key_stats_in_runs() { local keys="$1"; shift; MIXKV_KEY_STATS_IN_RUNS="$keys" "$@"; }
 
 command -v nvidia-smi > /dev/null && nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.max.sm --format=csv,noheader
 
@@ -74,22 +80,26 @@ grep -q '^!! tests failed' "$out/tests.txt" && failed+=(tests)
 
 # The reference-style pipeline on this GPU first: it also measures the copy rate the floors use.
 peer_ok=0
-if python3 -c 'import torch, sys; sys.exit(not torch.cuda.is_available())' 2> /dev/null; then
+if [ "$quick" = 1 ]; then
+    echo "--quick: no PyTorch pipeline"; : > "$out/peer.jsonl"
+elif python3 -c 'import torch, sys; sys.exit(not torch.cuda.is_available())' 2> /dev/null; then
     (cd bench/peer && python3 gpu_sweep.py) > "$out/peer.jsonl" && peer_ok=1 || failed+=(peer)
 else
     echo "no PyTorch with CUDA here: the GPU table has no PyTorch column"; : > "$out/peer.jsonl"
 fi
-gbps="$(python3 -c 'import json,sys; print(round(json.loads(open(sys.argv[1]).readline())["copy_gbps"]))' "$out/peer.jsonl" 2> /dev/null || echo 3000)"
+gbps="$(python3 -c 'import json,sys; print(round(json.loads(open(sys.argv[1]).readline())["copy_gbps"]))' "$out/peer.jsonl" 2> /dev/null || echo "${MIXKV_COPY_GBPS:-3000}")"
 echo "copy rate for the floors: $gbps GB/s"
 
-step benchmarks bench --filter '*KernelPipelineBenchmarks*' --exporters json --artifacts "$out/bdn" 2>&1 | tee "$out/bench.txt"
-report="$(ls "$out"/bdn/results/*KernelPipelineBenchmarks-report-full-compressed.json "$out"/bdn/results/*KernelPipelineBenchmarks-report*.json 2> /dev/null | head -n 1)"
-echo
-echo "== GPU table"
-if [ -n "$report" ]; then
-    python3 bench/gpu-table.py "$report" "$out/peer.jsonl" | tee "$out/table.txt"
-else
-    echo "no benchmark results (no CUDA device found by the benchmark?)"; failed+=(table)
+if [ "$quick" = 0 ]; then
+    step benchmarks bench --filter '*KernelPipelineBenchmarks*' --exporters json --artifacts "$out/bdn" 2>&1 | tee "$out/bench.txt"
+    report="$(ls "$out"/bdn/results/*KernelPipelineBenchmarks-report-full-compressed.json "$out"/bdn/results/*KernelPipelineBenchmarks-report*.json 2> /dev/null | head -n 1)"
+    echo
+    echo "== GPU table"
+    if [ -n "$report" ]; then
+        python3 bench/gpu-table.py "$report" "$out/peer.jsonl" | tee "$out/table.txt"
+    else
+        echo "no benchmark results (no CUDA device found by the benchmark?)"; failed+=(table)
+    fi
 fi
 
 # Per kernel, the layer of the performance issue: each launch timed alone (waits before and after, so
@@ -97,31 +107,37 @@ fi
 echo
 echo "== per kernel: N 32768, Hq 32, Hkv 8, D 128, W 32, budget 256 (bf16: tensor-core window scores; f32: CUDA cores)"
 runs=("bf16 snapkv" "bf16 adakv" "f32 snapkv")
+[ "$quick" = 1 ] && runs=("bf16 snapkv" "bf16 snapkv keys-in-head-stats")
 [ -n "${MIXKV_BASELINE_CLI:-}" ] && runs+=("bf16 snapkv baseline")
 for run in "${runs[@]}"; do
     set -- $run
-    tool=cli
+    tool=cli keys=1
     [ "${3:-}" = baseline ] && tool=baseline_cli && echo "-- the same, as the baseline computes it ($MIXKV_BASELINE_CLI)"
-    step "per-kernel $run" "$tool" bench --backend cuda --tokens 32768 --q-heads 32 --kv-heads 8 --head-dim 128 --window 32 \
+    [ "${3:-}" = keys-in-head-stats ] && keys=0 && echo "-- the same, K statistics in head_token_stats (MIXKV_KEY_STATS_IN_RUNS=0)"
+    step "per-kernel $run" with_key_stats_in_runs "$keys" "$tool" bench --backend cuda --tokens 32768 --q-heads 32 --kv-heads 8 --head-dim 128 --window 32 \
         --budget 256 --dtype "$1" --method "$2" --repeat 10 --warmup 2 --resident --per-kernel --copy-gbps "$gbps"
 done 2>&1 | tee "$out/per-kernel.txt"
 grep -q '^!! per-kernel' "$out/per-kernel.txt" && failed+=(per-kernel)
 
 # Choices made without a GPU, each against its alternative in this same call: the resident layer
 # (bf16, snapkv, median of 20) queued as usual, launched as a captured graph (--graph), with the
-# K statistics back in head_token_stats (MIXKV_KEY_STATS_IN_RUNS=0: a third pass over K), and, given
-# a baseline, queued and as a graph the way the baseline does it.
+# K statistics back in head_token_stats (MIXKV_KEY_STATS_IN_RUNS=0: a third pass over K), with the
+# window kernels' runs of 8 and of 32 key tiles (MIXKV_RUN_TILES; WindowScores.RunTilesFor's choice is 16
+# at N 32K on 132 SMs), and, given a baseline, queued and as a graph the way the baseline does it.
 echo
 echo "== A/B: resident layer, bf16 snapkv, median ms"
-variants=(queued graph keys-in-head-stats)
+variants=(queued graph keys-in-head-stats runs-of-8 runs-of-32)
 [ -n "${MIXKV_BASELINE_CLI:-}" ] && variants+=(baseline-queued baseline-graph)
-for n in 4096 32768 131072; do
+sizes=(4096 32768 131072)
+[ "$quick" = 1 ] && sizes=(32768)
+for n in "${sizes[@]}"; do
     for variant in "${variants[@]}"; do
-        flags=() keys=1 tool=cli
+        flags=() keys=1 tool=cli runs=
         case "$variant" in *graph) flags=(--graph) ;; esac
         [ "$variant" = keys-in-head-stats ] && keys=0
+        case "$variant" in runs-of-*) runs="${variant#runs-of-}" ;; esac
         case "$variant" in baseline-*) tool=baseline_cli ;; esac
-        median="$(MIXKV_KEY_STATS_IN_RUNS=$keys "$tool" bench --backend cuda --tokens "$n" --q-heads 32 --kv-heads 8 --head-dim 128 --window 32 \
+        median="$(MIXKV_KEY_STATS_IN_RUNS=$keys MIXKV_RUN_TILES=$runs "$tool" bench --backend cuda --tokens "$n" --q-heads 32 --kv-heads 8 --head-dim 128 --window 32 \
             --budget 256 --dtype bf16 --method snapkv --repeat 20 --warmup 3 --resident "${flags[@]}" --json |
             python3 -c 'import json,sys; print(json.load(sys.stdin)["median_ms"])')" || median=failed
         printf '  N %6d  %-19s %s\n' "$n" "$variant" "$median"
