@@ -99,40 +99,6 @@ MIXKV_UNROLL
     }
 }
 
-// D = 128 only: the logits of the warp's 16 rows against keys 32·half..32·half + 31 of the tile, as
-// mixkv_run_logits' acc[4·half..4·half + 3] (`lane_keys` from mixkv_lane_keys at D = 128). With the
-// tile in two halves, window_run_stats' statistics of the first half depend on its 32 products
-// alone, so they can run while the tensor cores take the second half's: of a whole tile, the
-// statistics waited for all 64 products and the products of the next tile for the barrier.
-template <typename T>
-__device__ __forceinline__ void mixkv_run_half_logits(float acc[4][4], const unsigned a[8][4], mixkv_shared_row lane_keys, int half)
-{
-MIXKV_UNROLL
-    for (int c = 0; c < 4; ++c) {
-        acc[c][0] = acc[c][1] = acc[c][2] = acc[c][3] = 0.0f;
-    }
-    const int pitch = 8 * 16 + MIXKV_MMA_PAD;
-    unsigned b[2][2][4];  // step s's two pairs of key columns in b[s % 2]
-MIXKV_UNROLL
-    for (int pair = 0; pair < 2; ++pair) {
-        mixkv_load_matrices_x4(b[0][pair], mixkv_shared_row_plus(lane_keys, 16 * (2 * half + pair) * pitch));
-    }
-MIXKV_UNROLL
-    for (int step = 0; step < 8; ++step) {
-        if (step + 1 < 8) {
-MIXKV_UNROLL
-            for (int pair = 0; pair < 2; ++pair) {
-                mixkv_load_matrices_x4(b[(step + 1) % 2][pair], mixkv_shared_row_plus(lane_keys, 16 * (2 * half + pair) * pitch + 16 * (step + 1)));
-            }
-        }
-MIXKV_UNROLL
-        for (int pair = 0; pair < 2; ++pair) {
-            mixkv_mma_m16n8k16<T>(acc[2 * pair], a[step], b[step % 2][pair], acc[2 * pair]);
-            mixkv_mma_m16n8k16<T>(acc[2 * pair + 1], a[step], b[step % 2][pair] + 2, acc[2 * pair + 1]);
-        }
-    }
-}
-
 // μ·k of the tile's 64 keys on the tensor cores. μ is held as two 16-bit rows, hi = T(μ) and
 // lo = T(μ - hi) (together ~2^-18 of μ in bf16), which become rows 0 and 8 of an A operand whose other
 // rows are zero; against the tile's B fragments, row 0 + row 8 of the product is μ·k in fp32. Warp w
@@ -259,20 +225,18 @@ __device__ __forceinline__ mixkv_key_run<T> mixkv_begin_key_run(unsigned short* 
     return r;
 }
 
-// The lane's two rows' max and Σ exp over the 8·C logits of keys first.. (acc, in mixkv_run_logits'
-// layout: C = 8 a whole tile, C = 4 a half), merged into their run's (run_max, run_sum). Row P + w
-// sees keys 0..P+w (`visible`: keys before it).
-template <int C>
-__device__ __forceinline__ void mixkv_merge_statistics(float acc[C][4], int first, int prefix, const int visible[2], float scale, float run_max[2], float run_sum[2])
+// The lane's two rows' max and Σ exp over the tile's 64 logits (acc, in mixkv_run_logits' layout),
+// merged into their run's (run_max, run_sum). Row P + w sees keys 0..P+w (`visible`: keys before it).
+__device__ __forceinline__ void mixkv_merge_tile_statistics(float acc[8][4], int first, int prefix, const int visible[2], float scale, float run_max[2], float run_sum[2])
 {
     const int pair = threadIdx.x % 4;
     const float log2_scale = scale * MIXKV_LOG2E;
-    // Row P + w sees keys 0..P+w: keys that end at or before P + 1 are visible to every row. In the
-    // others a key a row cannot see gets the logit -inf, which the max passes over and whose
-    // exponential is 0.
-    if (first + 8 * C > prefix + 1) {
+    // Row P + w sees keys 0..P+w: a tile that ends at or before P + 1 is visible to every row.
+    // In the others a key a row cannot see gets the logit -inf, which the max passes over and
+    // whose exponential is 0.
+    if (first + MIXKV_MMA_KEYS > prefix + 1) {
 MIXKV_UNROLL
-        for (int c = 0; c < C; ++c) {
+        for (int c = 0; c < 8; ++c) {
 MIXKV_UNROLL
             for (int i = 0; i < 4; ++i) {
                 if (first + 8 * c + 2 * pair + i % 2 >= visible[i / 2]) {
@@ -287,13 +251,13 @@ MIXKV_UNROLL
     float m[2];
 MIXKV_UNROLL
     for (int half = 0; half < 2; ++half) {
-        float v[2 * C];
+        float v[16];
 MIXKV_UNROLL
-        for (int c = 0; c < C; ++c) {
+        for (int c = 0; c < 8; ++c) {
             v[2 * c] = acc[c][2 * half];
             v[2 * c + 1] = acc[c][2 * half + 1];
         }
-        m[half] = mixkv_halving_reduce(v, mixkv_fmax_op());
+        m[half] = mixkv_halving_reduce16(v, mixkv_fmax_op());
     }
 MIXKV_UNROLL
     for (int offset = 1; offset <= 2; offset *= 2) {
@@ -303,19 +267,19 @@ MIXKV_UNROLL
         }
     }
     // The scale is positive, so the largest scaled logit is the largest logit scaled. A row that
-    // sees none of the keys (max -inf) shifts by 0: its terms are 2^-inf = 0, not NaN.
-    float keys_max[2], l[2];
+    // sees no key of the tile (max -inf) shifts by 0: its terms are 2^-inf = 0, not NaN.
+    float tile_max[2], l[2];
 MIXKV_UNROLL
     for (int half = 0; half < 2; ++half) {
-        keys_max[half] = m[half] * scale;
-        const float shift = keys_max[half] == MIXKV_NEG_INF ? 0.0f : keys_max[half] * MIXKV_LOG2E;
-        float v[2 * C];
+        tile_max[half] = m[half] * scale;
+        const float shift = tile_max[half] == MIXKV_NEG_INF ? 0.0f : tile_max[half] * MIXKV_LOG2E;
+        float v[16];
 MIXKV_UNROLL
-        for (int c = 0; c < C; ++c) {
+        for (int c = 0; c < 8; ++c) {
             v[2 * c] = mixkv_exp2(fmaf(acc[c][2 * half], log2_scale, -shift));
             v[2 * c + 1] = mixkv_exp2(fmaf(acc[c][2 * half + 1], log2_scale, -shift));
         }
-        l[half] = mixkv_halving_reduce(v, mixkv_sum_op());
+        l[half] = mixkv_halving_reduce16(v, mixkv_sum_op());
     }
 MIXKV_UNROLL
     for (int offset = 1; offset <= 2; offset *= 2) {
@@ -324,13 +288,13 @@ MIXKV_UNROLL
             l[half] += __shfl_xor_sync(MIXKV_FULL_MASK, l[half], offset);
         }
     }
-    // Into the run's (max, Σ) as window_stats_merge merges columns; keys with no visible one
-    // (max -inf) add 0 · 2^-inf = 0.
+    // Into the run's (max, Σ) as window_stats_merge merges columns; a tile with no visible key
+    // (max -inf) adds 0 · 2^-inf = 0.
 MIXKV_UNROLL
     for (int half = 0; half < 2; ++half) {
-        const float merged = fmaxf(run_max[half], keys_max[half]);
+        const float merged = fmaxf(run_max[half], tile_max[half]);
         if (merged != MIXKV_NEG_INF) {
-            run_sum[half] = run_sum[half] * mixkv_exp2((run_max[half] - merged) * MIXKV_LOG2E) + l[half] * mixkv_exp2((keys_max[half] - merged) * MIXKV_LOG2E);
+            run_sum[half] = run_sum[half] * mixkv_exp2((run_max[half] - merged) * MIXKV_LOG2E) + l[half] * mixkv_exp2((tile_max[half] - merged) * MIXKV_LOG2E);
             run_max[half] = merged;
         }
     }
@@ -382,18 +346,9 @@ MIXKV_UNROLL
             nonfinite_keys |= mixkv_tile_key_partials<T>(tile, pitch, count, p.head_dim, inverse_norm, p.key_partials + (static_cast<long long>(kv_head) * p.tiles + t) * p.head_dim,
                                                          norms, prefix - first);
         }
-        if (p.head_dim == 8 * 16) {
-            const mixkv_shared_row lane_keys = mixkv_lane_keys(tile, 8 * 16);
-            float low[4][4], high[4][4];
-            mixkv_run_half_logits<T>(low, a, lane_keys, 0);
-            mixkv_run_half_logits<T>(high, a, lane_keys, 1);
-            mixkv_merge_statistics<4>(low, first, prefix, visible, p.scale, run_max, run_sum);
-            mixkv_merge_statistics<4>(high, first + 4 * 8, prefix, visible, p.scale, run_max, run_sum);
-        } else {
-            float acc[8][4];
-            mixkv_run_logits<T>(acc, a, tile, p.head_dim);
-            mixkv_merge_statistics<8>(acc, first, prefix, visible, p.scale, run_max, run_sum);
-        }
+        float acc[8][4];
+        mixkv_run_logits<T>(acc, a, tile, p.head_dim);
+        mixkv_merge_tile_statistics(acc, first, prefix, visible, p.scale, run_max, run_sum);
     }
 MIXKV_UNROLL
     for (int half = 0; half < 2; ++half) {

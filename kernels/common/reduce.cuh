@@ -90,18 +90,11 @@ MIXKV_UNROLL
     return make_float2(one[0], one[1]);
 }
 
-// 8 or 16 values reduced by `op` (a max or a sum) by halving: v[i] with v[i + n / 2], then with
-// v[i + n / 4], ...: three or four dependent steps instead of the 7 or 15 of a running fold. Written
-// out: a loop over the widths left the values in local memory.
+// 16 values reduced by `op` (a max or a sum) by halving: v[i] with v[i + 8], then with v[i + 4],
+// ...: four dependent steps instead of the 15 of a running fold. Written out: a loop over the
+// widths left the values in local memory.
 template <typename Op>
-__device__ __forceinline__ float mixkv_halving_reduce(const float (&v)[8], Op op)
-{
-    const float h0 = op(v[0], v[4]), h1 = op(v[1], v[5]), h2 = op(v[2], v[6]), h3 = op(v[3], v[7]);
-    return op(op(h0, h2), op(h1, h3));
-}
-
-template <typename Op>
-__device__ __forceinline__ float mixkv_halving_reduce(const float (&v)[16], Op op)
+__device__ __forceinline__ float mixkv_halving_reduce16(const float (&v)[16], Op op)
 {
     const float h0 = op(v[0], v[8]), h1 = op(v[1], v[9]), h2 = op(v[2], v[10]), h3 = op(v[3], v[11]);
     const float h4 = op(v[4], v[12]), h5 = op(v[5], v[13]), h6 = op(v[6], v[14]), h7 = op(v[7], v[15]);
