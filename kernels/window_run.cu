@@ -150,6 +150,7 @@ struct mixkv_key_run {
     // copy_step, ... (the same for every tile, so the division is done once per block: per copy it
     // was most of the ~60 instructions that made the staging 15 % of window_run_stats' on an H100).
     int copy_key, copy_word, copy_step;
+    mixkv_shared_row copy_to;  // this thread's first copy in the first slot
 
     __device__ __forceinline__ unsigned short* slot(int t) const { return staged + ((t - begin) & 1) * MIXKV_MMA_KEYS * (dim + MIXKV_MMA_PAD); }
 
@@ -164,19 +165,32 @@ struct mixkv_key_run {
             return;
         }
         // Rows are whole 16-byte words here: the token stride and the pitch are multiples of 8 values.
-        uint4* to = reinterpret_cast<uint4*>(tile + copy_key * pitch) + copy_word;
-        const uint4* from = reinterpret_cast<const uint4*>(keys + (first + copy_key) * token_stride) + copy_word;
-        const int to_step = copy_step * pitch / 8;
-        const long long from_step = copy_step * token_stride / 8;
+        const T* from_row = keys + (first + copy_key) * token_stride + 8 * copy_word;
         if (first + MIXKV_MMA_KEYS <= end_key) {
             // Every key of the tile exists (all but a head's last tile): no test per copy. With the
             // test and its zero store, each copy took ~20 instructions, 8 % of window_run_stats'
             // executed ones and 16 % of window_run_mass' on an H200.
-            for (int key = copy_key; key < MIXKV_MMA_KEYS; key += copy_step, to += to_step, from += from_step) {
-                mixkv_copy_16_async(to, from);
+            const mixkv_shared_row to_row = mixkv_shared_row_plus(copy_to, ((t - begin) & 1) * MIXKV_MMA_KEYS * pitch);
+            if (4 * copy_step == MIXKV_MMA_KEYS) {
+                // Four copies per thread (256 threads at D = 128), unrolled: as a loop, with 64-bit
+                // pointer steps and a test per copy, the staging was 13 % of window_run_stats'
+                // executed instructions on an H100. No thread idles here: the threads are a multiple
+                // of 32 and 16 words per thread, so there are exactly 16·(D / 8) of them.
+MIXKV_UNROLL
+                for (int i = 0; i < 4; ++i) {
+                    mixkv_copy_16_async_to(mixkv_shared_row_plus(to_row, i * copy_step * pitch), from_row + i * copy_step * token_stride);
+                }
+                return;
+            }
+            for (int key = copy_key; key < MIXKV_MMA_KEYS; key += copy_step) {
+                mixkv_copy_16_async_to(mixkv_shared_row_plus(to_row, (key - copy_key) * pitch), from_row + (key - copy_key) * token_stride);
             }
             return;
         }
+        uint4* to = reinterpret_cast<uint4*>(tile + copy_key * pitch) + copy_word;
+        const uint4* from = reinterpret_cast<const uint4*>(from_row);
+        const int to_step = copy_step * pitch / 8;
+        const long long from_step = copy_step * token_stride / 8;
         for (int key = copy_key; key < MIXKV_MMA_KEYS; key += copy_step, to += to_step, from += from_step) {
             if (first + key < end_key) {
                 mixkv_copy_16_async(to, from);
@@ -220,6 +234,7 @@ __device__ __forceinline__ mixkv_key_run<T> mixkv_begin_key_run(unsigned short* 
     r.copy_step = blockDim.x / words;
     r.copy_key = static_cast<int>(threadIdx.x) / words < r.copy_step ? static_cast<int>(threadIdx.x) / words : MIXKV_MMA_KEYS;
     r.copy_word = threadIdx.x % words;
+    r.copy_to = mixkv_shared_row_of(staged + (r.copy_key < MIXKV_MMA_KEYS ? r.copy_key : 0) * (dim + MIXKV_MMA_PAD) + 8 * r.copy_word);
     r.stage(r.begin);
     mixkv_async_commit();
     return r;

@@ -3,6 +3,7 @@
 // once, so there commit and wait have nothing left to do.
 //
 //   mixkv_copy_16_async(shared, global)   issue one copy (both addresses 16-byte aligned)
+//   mixkv_copy_16_async_to(row, global)   the same to a mixkv_shared_row (common/shared_row.cuh)
 //   mixkv_async_commit()                  close the group of copies issued since the last commit
 //   mixkv_async_wait<N>()                 wait until at most N of this thread's groups are pending
 // Other threads' copies are visible only after a __syncthreads() that follows their wait.
@@ -10,6 +11,7 @@
 #define MIXKV_COMMON_ASYNC_COPY_CUH
 
 #include "portability.cuh"
+#include "common/shared_row.cuh"  // by its name under kernels/: NVRTC resolves no other form for a header no .cu names
 
 __device__ __forceinline__ void mixkv_copy_16_async(void* shared, const void* global)
 {
@@ -19,6 +21,18 @@ __device__ __forceinline__ void mixkv_copy_16_async(void* shared, const void* gl
     unsigned address;
     asm volatile("{ .reg .u64 a; cvta.to.shared.u64 a, %1; cvt.u32.u64 %0, a; }" : "=r"(address) : "l"(shared));
     asm volatile("cp.async.cg.shared.global [%0], [%1], 16;" ::"r"(address), "l"(global) : "memory");
+#endif
+}
+
+// To an address converted once (mixkv_shared_row_of) and moved by constant offsets: converting the
+// generic pointer at every copy (its asm is volatile, so never shared between copies) was half of
+// each copy's instructions in the run kernels' staging.
+__device__ __forceinline__ void mixkv_copy_16_async_to(mixkv_shared_row shared, const void* global)
+{
+#if MIXKV_EMULATED
+    *reinterpret_cast<uint4*>(const_cast<unsigned short*>(shared)) = *static_cast<const uint4*>(global);
+#else
+    asm volatile("cp.async.cg.shared.global [%0], [%1], 16;" ::"r"(shared), "l"(global) : "memory");
 #endif
 }
 

@@ -14,35 +14,7 @@
 #define MIXKV_COMMON_LDMATRIX_CUH
 
 #include "portability.cuh"
-
-// Where a lane's matrix row lies: on the GPU its 32-bit address in the shared window, converted once
-// so that offsets fold into the load's immediate; on the CPU runtime a pointer.
-#if MIXKV_EMULATED
-typedef const unsigned short* mixkv_shared_row;
-#else
-typedef unsigned mixkv_shared_row;
-#endif
-
-__device__ __forceinline__ mixkv_shared_row mixkv_shared_row_of(const unsigned short* row)
-{
-#if MIXKV_EMULATED
-    return row;
-#else
-    unsigned address;
-    asm("{ .reg .u64 a; cvta.to.shared.u64 a, %1; cvt.u32.u64 %0, a; }" : "=r"(address) : "l"(row));
-    return address;
-#endif
-}
-
-// The row `values` 16-bit values further on.
-__device__ __forceinline__ mixkv_shared_row mixkv_shared_row_plus(mixkv_shared_row row, int values)
-{
-#if MIXKV_EMULATED
-    return row + values;
-#else
-    return row + 2u * static_cast<unsigned>(values);
-#endif
-}
+#include "common/shared_row.cuh"  // by its name under kernels/: NVRTC resolves no other form for a header no .cu names
 
 #if MIXKV_EMULATED
 // Every lane's row address swapped through block-scoped memory (blocks have at most 32 warps): the
