@@ -61,7 +61,8 @@ internal static class WindowScores
     /// Key tiles per block of the run kernels: the window rows' fragments are loaded once per run, so
     /// runs are as long as they can be while the layer's blocks still fill every multiprocessor once
     /// (at most <see cref="MaxRunTiles"/>). On an H100 (132 SMs, bf16, Hkv 8) the best of runs 2-32 was
-    /// 2 at N 4K, 16 at 32K and 32 at 128K, which this gives; a fixed 4 was up to 15 % slower.
+    /// 2 at N 4K, 16 at 32K and 32 at 128K, which this gives; a fixed 4 was up to 15 % slower. Measured
+    /// again on 2026-11-27's kernels at N 32K: runs of 8 and of 32 made the layer 6 % and 19 % slower than 16.
     /// </summary>
     public static int RunTilesFor(int tokens, int kvHeads, int multiprocessors) =>
         RunTilesOverride ?? Math.Clamp((int)Launch.Blocks(KeyTiles(tokens) * kvHeads, RunBlocksPerMultiprocessor * Math.Max(multiprocessors, 1)), 1, MaxRunTiles);
