@@ -432,7 +432,7 @@ struct mixkv_mass_heads {
 // per key, two warps took the mass and two the similarities while the other four waited at the
 // closing barrier (18 % of the stall samples sat there on an H200). `norms`: ||k|| of the keys of
 // the first two rounds, loaded ahead.
-__device__ __forceinline__ void mixkv_mass_columns(const WindowMassParams& p, int t, const float* segments, int per_warp, const float* mean_partials,
+__device__ __forceinline__ void mixkv_mass_columns(const WindowMassParams& p, int dim, int t, const float* segments, int per_warp, const float* mean_partials,
                                                    const mixkv_mass_heads& heads, const float norms[2])
 {
     const int kv_head = blockIdx.y, part = threadIdx.x % 4;
@@ -459,7 +459,7 @@ __device__ __forceinline__ void mixkv_mass_columns(const WindowMassParams& p, in
         if (p.similarity != nullptr) {
             float dot = 0.0f;
             if (kept) {
-                for (int step = part; step < p.head_dim / 16; step += 4) {
+                for (int step = part; step < dim / 16; step += 4) {
                     dot += mean_partials[step * MIXKV_MMA_KEYS + column];
                 }
             }
@@ -472,18 +472,17 @@ __device__ __forceinline__ void mixkv_mass_columns(const WindowMassParams& p, in
     }
 }
 
+// window_run_mass' block at head size `dim` (see window_run_stats).
 template <typename T>
-__global__ void __launch_bounds__(32 * MIXKV_RUN_MAX_WARPS, 2) window_run_mass(const WindowMassParams p)
+__device__ __forceinline__ void mixkv_run_mass(const WindowMassParams& p, int dim, unsigned short* staged, mixkv_mass_heads& heads)
 {
     // Two key tiles [64, D + 8]; two buffers of head sums [warps, segments, 64]; two of μ·k per k step
     // and key [D / 16, 64] and μ as hi and lo rows (see mixkv_mean_products), all 16-byte aligned.
     // Tile t's sums and μ·k go to buffer t % 2 and their column pass runs after the next tile's
     // barrier (mixkv_key_run::next), so one barrier a tile orders it all: with the pass in the same
     // tile, a barrier before it and one after (before the buffers were written again) made three.
-    MIXKV_DYNAMIC_SHARED(unsigned short, staged);
     // The head tables: divisions by W, once per block (per key they were most of the column pass's
     // instructions).
-    __shared__ mixkv_mass_heads heads;
     const int kv_head = blockIdx.y, rows = p.groups * p.window, per_warp = mixkv_run_segments(p.window);
     for (int g = threadIdx.x; g < p.groups; g += blockDim.x) {
         heads.head_tiles[g][0] = g * p.window / 16;
@@ -492,22 +491,22 @@ __global__ void __launch_bounds__(32 * MIXKV_RUN_MAX_WARPS, 2) window_run_mass(c
     for (int rt = threadIdx.x; rt < static_cast<int>(blockDim.x / MIXKV_WARP); rt += blockDim.x) {
         heads.tile_first_head[rt] = 16 * rt / p.window;
     }  // visible after the first tile's barrier (mixkv_key_run::next)
-    const int segment_floats = blockDim.x / MIXKV_WARP * per_warp * MIXKV_MMA_KEYS, mean_floats = p.head_dim / 16 * MIXKV_MMA_KEYS;
-    float* segments = reinterpret_cast<float*>(staged + 2 * MIXKV_MMA_KEYS * (p.head_dim + MIXKV_MMA_PAD));
+    const int segment_floats = blockDim.x / MIXKV_WARP * per_warp * MIXKV_MMA_KEYS, mean_floats = dim / 16 * MIXKV_MMA_KEYS;
+    float* segments = reinterpret_cast<float*>(staged + 2 * MIXKV_MMA_KEYS * (dim + MIXKV_MMA_PAD));
     float* mean_partials = segments + 2 * segment_floats;
     unsigned short* mean_hi = reinterpret_cast<unsigned short*>(mean_partials + 2 * mean_floats);
-    unsigned short* mean_lo = mean_hi + p.head_dim;
+    unsigned short* mean_lo = mean_hi + dim;
     if (p.similarity != nullptr) {
-        for (int i = threadIdx.x; i < p.head_dim; i += blockDim.x) {
-            mixkv_split16(p.mean_key[kv_head * p.head_dim + i], mean_hi + i, mean_lo + i, T());
+        for (int i = threadIdx.x; i < dim; i += blockDim.x) {
+            mixkv_split16(p.mean_key[kv_head * dim + i], mean_hi + i, mean_lo + i, T());
         }
     }  // visible after the first tile's barrier, as the head tables
     const int tiles = (p.prefix + MIXKV_MMA_KEYS - 1) / MIXKV_MMA_KEYS;
-    const mixkv_key_run<T> run = mixkv_begin_key_run<T>(staged, p.keys, p.key_head_stride, p.key_token_stride, p.run, tiles, p.prefix, p.head_dim);
+    const mixkv_key_run<T> run = mixkv_begin_key_run<T>(staged, p.keys, p.key_head_stride, p.key_token_stride, p.run, tiles, p.prefix, dim);
 
     const int lane = threadIdx.x % MIXKV_WARP, warp = threadIdx.x / MIXKV_WARP, group = lane / 4, pair = lane % 4;
     unsigned a[8][4];
-    mixkv_load_row_fragments(a, static_cast<const T*>(p.queries), p.query_head_stride, p.query_token_stride, kv_head, warp, rows, p.window, p.groups, p.head_dim);
+    mixkv_load_row_fragments(a, static_cast<const T*>(p.queries), p.query_head_stride, p.query_token_stride, kv_head, warp, rows, p.window, p.groups, dim);
     // The lane's two rows: their query head in the group (-1 past G·W) and the exp2 shift that also
     // divides by Σ: exp(x - m) / Σ = 2^(x·log2e - m·log2e - log2 Σ), one FMA and one ex2 per term
     // (a multiply by 1 / Σ per term was 32 instructions per warp per tile). Rows past G·W shift by
@@ -542,15 +541,15 @@ MIXKV_UNROLL
         const unsigned short* tile = run.next(t);  // after its barrier, tile t - 1's sums are complete
         if (t > run.begin) {
             const int previous = (t - 1) % 2;
-            mixkv_mass_columns(p, t - 1, segments + previous * segment_floats, per_warp, mean_partials + previous * mean_floats, heads, norms);
+            mixkv_mass_columns(p, dim, t - 1, segments + previous * segment_floats, per_warp, mean_partials + previous * mean_floats, heads, norms);
         }
         norms[0] = next_norms[0];
         norms[1] = next_norms[1];
         float* tile_segments = segments + (t % 2) * segment_floats;
         float acc[8][4];
-        mixkv_run_logits<T>(acc, a, tile, p.head_dim);
+        mixkv_run_logits<T>(acc, a, tile, dim);
         if (p.similarity != nullptr) {
-            mixkv_mean_products<T>(tile, p.head_dim, mean_hi, mean_lo, mean_partials + (t % 2) * mean_floats);
+            mixkv_mean_products<T>(tile, dim, mean_hi, mean_lo, mean_partials + (t % 2) * mean_floats);
         }
 MIXKV_UNROLL
         for (int c = 0; c < 8; ++c) {
@@ -590,8 +589,24 @@ MIXKV_UNROLL
     if (run.end > run.begin) {  // the last tile's column pass, once its sums are complete
         __syncthreads();
         const int last = (run.end - 1) % 2;
-        mixkv_mass_columns(p, run.end - 1, segments + last * segment_floats, per_warp, mean_partials + last * mean_floats, heads, norms);
+        mixkv_mass_columns(p, dim, run.end - 1, segments + last * segment_floats, per_warp, mean_partials + last * mean_floats, heads, norms);
     }
+}
+
+// D = 128 with the dimension a constant as in window_run_stats, on sm_90 and later (and the CPU
+// runtime): on sm_80 that copy spills at this kernel's 128 registers, so there the block reads D.
+template <typename T>
+__global__ void __launch_bounds__(32 * MIXKV_RUN_MAX_WARPS, 2) window_run_mass(const WindowMassParams p)
+{
+    MIXKV_DYNAMIC_SHARED(unsigned short, staged);
+    __shared__ mixkv_mass_heads heads;
+#if !defined(__CUDA_ARCH__) || __CUDA_ARCH__ >= 900
+    if (p.head_dim == 8 * 16) {
+        mixkv_run_mass<T>(p, 8 * 16, staged, heads);
+        return;
+    }
+#endif
+    mixkv_run_mass<T>(p, p.head_dim, staged, heads);
 }
 
 struct WindowMergeKeyMeanParams {
