@@ -288,50 +288,50 @@ MIXKV_UNROLL
     return mixkv_warp_reduce_scatter8(s);
 }
 
-// bf16 tiles (their partials are the tensor cores' anyway, not head_key_partials' bits): 16-byte
-// loads. Lane l takes key base + l % 8 and its 16-byte words l / 8, l / 8 + 4, ...: the eight lanes
-// of a load phase read eight keys, whose rows start one 16-byte bank group apart (pitch D + 8), so no
-// two share a bank. Two butterflies join the four lanes of a key. With a 16-bit load and its address
-// per element, these sums were ~15 % of window_run_stats' executed instructions on an H200.
-__device__ __forceinline__ float mixkv_eight_key_squares(const unsigned short* tile, int pitch, int dim, int base, int* key, bool* writer, mixkv_bf16)
+// bf16 tiles (their partials are the tensor cores' anyway, not head_key_partials' bits): the sums of
+// squares of sixteen keys base..base+15 on the tensor cores, as the diagonal of K·Kᵀ. One ldmatrix.x4
+// per k step (mixkv_lane_keys' matrices: keys 0-7 and 8-15 by dimensions k.., k+8..) is both the A
+// fragment of the sixteen keys and the B fragments of keys 0-7 (d0, d1) and 8-15 (d2, d3), so a step
+// is one load and two products; lane 4j + j/2 ends with key j's sum in the first product and key
+// 8 + j's in the second, and two shuffles hand them to lanes 0-15. The 16-byte loads and CUDA-core
+// squares they replace were ~90 instructions per warp and tile, 11 % of window_run_stats' on an H100.
+__device__ __forceinline__ float mixkv_group_key_squares(const unsigned short* tile, int pitch, int dim, int base, int* key, bool* writer, mixkv_bf16)
 {
-    const int lane = threadIdx.x % MIXKV_WARP, words = dim / 8;
-    const uint4* row = reinterpret_cast<const uint4*>(tile + (base + lane % 8) * pitch) + lane / 8;
-    float low = 0.0f, high = 0.0f;  // two chains: the lower and upper halves of the words
-    auto add = [&](const uint4 w) {
-        const unsigned parts[4] = {w.x, w.y, w.z, w.w};
-MIXKV_UNROLL
-        for (int j = 0; j < 4; ++j) {
-            const float a = __uint_as_float(parts[j] << 16), b = __uint_as_float(parts[j] & 0xFFFF0000u);
-            low = fmaf(a, a, low);
-            high = fmaf(b, b, high);
-        }
-    };
-    if (words == 16) {  // D = 128: four words per lane, no tests
-MIXKV_UNROLL
-        for (int i = 0; i < 4; ++i) {
-            add(row[4 * i]);
-        }
-    } else {
-MIXKV_UNROLL
-        for (int i = 0; i < 4; ++i) {  // at most 16 words: D <= 128
-            if (lane / 8 + 4 * i < words) {
-                add(row[4 * i]);
-            }
-        }
+    const int lane = threadIdx.x % MIXKV_WARP, group = lane / 4;
+    const mixkv_shared_row lane_keys = mixkv_shared_row_plus(mixkv_lane_keys(tile, pitch - MIXKV_MMA_PAD), base * pitch);
+    float low[4] = {0.0f, 0.0f, 0.0f, 0.0f}, high[4] = {0.0f, 0.0f, 0.0f, 0.0f};
+    for (int k = 0; k < dim; k += 16) {
+        unsigned d[4];
+        mixkv_load_matrices_x4(d, mixkv_shared_row_plus(lane_keys, k));
+        const unsigned a[4] = {d[0], d[2], d[1], d[3]};
+        mixkv_mma_m16n8k16<mixkv_bf16>(low, a, d, low);
+        mixkv_mma_m16n8k16<mixkv_bf16>(high, a, d + 2, high);
     }
-    float s = low + high;
-    s += __shfl_xor_sync(MIXKV_FULL_MASK, s, 8);
-    s += __shfl_xor_sync(MIXKV_FULL_MASK, s, 16);
-    *key = base + lane % 8;
-    *writer = lane < 8;
-    return s;
+    // Lane (group g, pair g / 2) holds column 2·pair + g % 2 = g: key g's row g in low[g % 2], key
+    // 8 + g's row 8 + g in high[2 + g % 2].
+    const float first = group % 2 == 0 ? low[0] : low[1], second = group % 2 == 0 ? high[2] : high[3];
+    const int j = lane % 8, source = 4 * j + j / 2;
+    const float from_low = __shfl_sync(MIXKV_FULL_MASK, first, source), from_high = __shfl_sync(MIXKV_FULL_MASK, second, source);
+    *key = base + lane % 16;
+    *writer = lane < 16;
+    return lane < 8 ? from_low : from_high;
+}
+
+// Keys per warp of mixkv_group_key_squares: sixteen on the tensor cores (bf16), eight on the CUDA cores.
+__device__ __forceinline__ int mixkv_squares_group(mixkv_bf16) { return 16; }
+template <typename T>
+__device__ __forceinline__ int mixkv_squares_group(T) { return 8; }
+
+template <typename T>
+__device__ __forceinline__ float mixkv_group_key_squares(const unsigned short* tile, int pitch, int dim, int base, int* key, bool* writer, T)
+{
+    return mixkv_eight_key_squares(tile, pitch, dim, base, key, writer, T());
 }
 
 // 16-bit tiles (D a multiple of 16, at most 128), the same sums with far fewer instructions (the
 // warp-per-key form was about half of window_run_stats' instructions on an H100):
-//   - a warp takes eight keys at once (mixkv_eight_key_squares), so the square root and the
-//     division run once per eight keys instead of once per key;
+//   - a warp takes eight or sixteen keys at once (mixkv_group_key_squares), so the square root and
+//     the division run once per group instead of once per key;
 //   - the per-dimension sums: mixkv_unit_key_sums.
 //
 // Optionally, from the same sums: the norms of the first `norm_count` keys into `norms` (null: none),
@@ -345,10 +345,11 @@ __device__ __forceinline__ bool mixkv_tile_key_partials(const unsigned short* ti
 {
     const int warp = threadIdx.x / MIXKV_WARP, warps = blockDim.x / MIXKV_WARP;
     bool nonfinite = false;
-    for (int base = 8 * warp; base < count; base += 8 * warps) {
+    const int group_keys = mixkv_squares_group(T());
+    for (int base = group_keys * warp; base < count; base += group_keys * warps) {
         int t;
         bool writer;
-        const float z = mixkv_eight_key_squares(tile, pitch, dim, base, &t, &writer, T());
+        const float z = mixkv_group_key_squares(tile, pitch, dim, base, &t, &writer, T());
         if (writer && t < count) {
             const float norm = sqrtf(z);
             const float inverse = 1.0f / fmaxf(norm, MIXKV_KEY_NORM_FLOOR);
