@@ -289,51 +289,45 @@ MIXKV_UNROLL
 }
 
 // bf16 tiles (their partials are the tensor cores' anyway, not head_key_partials' bits): the sums of
-// squares of sixteen keys base..base+15 on the tensor cores, as the diagonal of K·Kᵀ. One ldmatrix.x4
-// per k step (mixkv_lane_keys' matrices: keys 0-7 and 8-15 by dimensions k.., k+8..) is both the A
-// fragment of the sixteen keys and the B fragments of keys 0-7 (d0, d1) and 8-15 (d2, d3), so a step
-// is one load and two products; lane 4j + j/2 ends with key j's sum in the first product and key
-// 8 + j's in the second, and two shuffles hand them to lanes 0-15. The 16-byte loads and CUDA-core
-// squares they replace were ~90 instructions per warp and tile, 11 % of window_run_stats' on an H100;
-// an H200 measured 13 % fewer executed instructions and no change in time, as four warps of eight
-// now wait for the others at the tile's inner barrier.
-__device__ __forceinline__ float mixkv_group_key_squares(const unsigned short* tile, int pitch, int dim, int base, int* key, bool* writer, mixkv_bf16)
+// squares of eight keys base..base+7 on the tensor cores, as the diagonal of K·Kᵀ. One ldmatrix.x4
+// takes the eight keys' dimensions k.., k+8.., k+16.., k+24.. (matrix i at k + 8i); matrices 0, 1
+// are both the A fragment of k step k (rows 0-7, with rows 8-15 zero) and its B fragment, and
+// matrices 2, 3 the same of step k + 16. Lane 4j + j/2 ends with key j's sum, and one shuffle hands
+// it to lane j. The 16-byte loads and CUDA-core squares this replaces were ~90 instructions per warp
+// and tile, 11 % of window_run_stats' on an H100. Sixteen keys per warp (both halves of A) took
+// half the products, but only four warps of eight had keys: on an H200 the others waited at the
+// tile's inner barrier (13 % of the stall samples) and the time did not move.
+__device__ __forceinline__ float mixkv_eight_key_squares(const unsigned short* tile, int pitch, int dim, int base, int* key, bool* writer, mixkv_bf16)
 {
-    const int lane = threadIdx.x % MIXKV_WARP, group = lane / 4;
-    const mixkv_shared_row lane_keys = mixkv_shared_row_plus(mixkv_lane_keys(tile, pitch - MIXKV_MMA_PAD), base * pitch);
-    float low[4] = {0.0f, 0.0f, 0.0f, 0.0f}, high[4] = {0.0f, 0.0f, 0.0f, 0.0f};
-    for (int k = 0; k < dim; k += 16) {
+    const int lane = threadIdx.x % MIXKV_WARP, group = lane / 4, matrix = lane / 8;
+    const unsigned short* row = tile + (base + lane % 8) * pitch;
+    // At the last 16 dimensions of a D that is an odd number of 16s, matrices 2, 3 repeat 0, 1 (tail)
+    // and their product is left out.
+    const mixkv_shared_row lane_row = mixkv_shared_row_of(row + 8 * matrix), tail_row = mixkv_shared_row_of(row + 8 * (matrix % 2));
+    float sums[4] = {0.0f, 0.0f, 0.0f, 0.0f};
+    for (int k = 0; k < dim; k += 32) {
+        const bool two_steps = k + 32 <= dim;
         unsigned d[4];
-        mixkv_load_matrices_x4(d, mixkv_shared_row_plus(lane_keys, k));
-        const unsigned a[4] = {d[0], d[2], d[1], d[3]};
-        mixkv_mma_m16n8k16<mixkv_bf16>(low, a, d, low);
-        mixkv_mma_m16n8k16<mixkv_bf16>(high, a, d + 2, high);
+        mixkv_load_matrices_x4(d, mixkv_shared_row_plus(two_steps ? lane_row : tail_row, k));
+        const unsigned first[4] = {d[0], 0u, d[1], 0u};
+        mixkv_mma_m16n8k16<mixkv_bf16>(sums, first, d, sums);
+        if (two_steps) {
+            const unsigned second[4] = {d[2], 0u, d[3], 0u};
+            mixkv_mma_m16n8k16<mixkv_bf16>(sums, second, d + 2, sums);
+        }
     }
-    // Lane (group g, pair g / 2) holds column 2·pair + g % 2 = g: key g's row g in low[g % 2], key
-    // 8 + g's row 8 + g in high[2 + g % 2].
-    const float first = group % 2 == 0 ? low[0] : low[1], second = group % 2 == 0 ? high[2] : high[3];
-    const int j = lane % 8, source = 4 * j + j / 2;
-    const float from_low = __shfl_sync(MIXKV_FULL_MASK, first, source), from_high = __shfl_sync(MIXKV_FULL_MASK, second, source);
-    *key = base + lane % 16;
-    *writer = lane < 16;
-    return lane < 8 ? from_low : from_high;
-}
-
-// Keys per warp of mixkv_group_key_squares: sixteen on the tensor cores (bf16), eight on the CUDA cores.
-__device__ __forceinline__ int mixkv_squares_group(mixkv_bf16) { return 16; }
-template <typename T>
-__device__ __forceinline__ int mixkv_squares_group(T) { return 8; }
-
-template <typename T>
-__device__ __forceinline__ float mixkv_group_key_squares(const unsigned short* tile, int pitch, int dim, int base, int* key, bool* writer, T)
-{
-    return mixkv_eight_key_squares(tile, pitch, dim, base, key, writer, T());
+    // Lane (group g, pair g / 2) holds row g, column 2·pair + g % 2 = g: key g's sum.
+    const int j = lane % 8;
+    const float diagonal = __shfl_sync(MIXKV_FULL_MASK, group % 2 == 0 ? sums[0] : sums[1], 4 * j + j / 2);
+    *key = base + j;
+    *writer = lane < 8;
+    return diagonal;
 }
 
 // 16-bit tiles (D a multiple of 16, at most 128), the same sums with far fewer instructions (the
 // warp-per-key form was about half of window_run_stats' instructions on an H100):
-//   - a warp takes eight or sixteen keys at once (mixkv_group_key_squares), so the square root and
-//     the division run once per group instead of once per key;
+//   - a warp takes eight keys at once (mixkv_eight_key_squares), so the square root and the
+//     division run once per eight keys instead of once per key;
 //   - the per-dimension sums: mixkv_unit_key_sums.
 //
 // Optionally, from the same sums: the norms of the first `norm_count` keys into `norms` (null: none),
@@ -347,11 +341,10 @@ __device__ __forceinline__ bool mixkv_tile_key_partials(const unsigned short* ti
 {
     const int warp = threadIdx.x / MIXKV_WARP, warps = blockDim.x / MIXKV_WARP;
     bool nonfinite = false;
-    const int group_keys = mixkv_squares_group(T());
-    for (int base = group_keys * warp; base < count; base += group_keys * warps) {
+    for (int base = 8 * warp; base < count; base += 8 * warps) {
         int t;
         bool writer;
-        const float z = mixkv_group_key_squares(tile, pitch, dim, base, &t, &writer, T());
+        const float z = mixkv_eight_key_squares(tile, pitch, dim, base, &t, &writer, T());
         if (writer && t < count) {
             const float norm = sqrtf(z);
             const float inverse = 1.0f / fmaxf(norm, MIXKV_KEY_NORM_FLOOR);
