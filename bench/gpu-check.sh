@@ -9,7 +9,7 @@
 #   bench/gpu-check.sh --tests            # tests only
 #   bench/gpu-check.sh --bundle DIR       # no SDK there: the build bench/gpu-bundle.sh made (runtime included);
 #                                         # runs the tests that need a device (CI runs the rest)
-#   bench/gpu-check.sh --quick ...        # a short device call (~3 min): no PyTorch pipeline and no GPU table;
+#   bench/gpu-check.sh --quick ...        # a short device call (~1.5 min on an H100): no PyTorch pipeline, no GPU table;
 #                                         # the tests, then bf16 snapkv per kernel, the A/B rows at N 32768 and the
 #                                         # Nsight Compute steps (copy rate for the floors: MIXKV_COPY_GBPS, else 3000)
 #
