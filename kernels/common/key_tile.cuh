@@ -288,40 +288,47 @@ MIXKV_UNROLL
     return mixkv_warp_reduce_scatter8(s);
 }
 
-// bf16 tiles (their partials are the tensor cores' anyway, not head_key_partials' bits): the sums of
-// squares of eight keys base..base+7 on the tensor cores, as the diagonal of K·Kᵀ. One ldmatrix.x4
-// takes the eight keys' dimensions k.., k+8.., k+16.., k+24.. (matrix i at k + 8i); matrices 0, 1
-// are both the A fragment of k step k (rows 0-7, with rows 8-15 zero) and its B fragment, and
-// matrices 2, 3 the same of step k + 16. Lane 4j + j/2 ends with key j's sum, and one shuffle hands
-// it to lane j. The 16-byte loads and CUDA-core squares this replaces were ~90 instructions per warp
-// and tile, 11 % of window_run_stats' on an H100. Sixteen keys per warp (both halves of A) took
-// half the products, but only four warps of eight had keys: on an H200 the others waited at the
-// tile's inner barrier (13 % of the stall samples) and the time did not move.
+// bf16 tiles (their partials are the tensor cores' anyway, not head_key_partials' bits): 16-byte
+// loads. Lane l takes key base + l % 8 and its 16-byte words l / 8, l / 8 + 4, ...: the eight lanes
+// of a load phase read eight keys, whose rows start one 16-byte bank group apart (pitch D + 8), so no
+// two share a bank. Two butterflies join the four lanes of a key. With a 16-bit load and its address
+// per element, these sums were ~15 % of window_run_stats' executed instructions on an H200. On the
+// tensor cores instead (the diagonal of K·Kᵀ from ldmatrix fragments, 1f1daac and 8652a65) they cut
+// 13 % of its instructions and no time on an H200, and slowed CI's ThreadSanitizer step from 5 to
+// 8 minutes (emulated ldmatrix): reverted.
 __device__ __forceinline__ float mixkv_eight_key_squares(const unsigned short* tile, int pitch, int dim, int base, int* key, bool* writer, mixkv_bf16)
 {
-    const int lane = threadIdx.x % MIXKV_WARP, group = lane / 4, matrix = lane / 8;
-    const unsigned short* row = tile + (base + lane % 8) * pitch;
-    // At the last 16 dimensions of a D that is an odd number of 16s, matrices 2, 3 repeat 0, 1 (tail)
-    // and their product is left out.
-    const mixkv_shared_row lane_row = mixkv_shared_row_of(row + 8 * matrix), tail_row = mixkv_shared_row_of(row + 8 * (matrix % 2));
-    float sums[4] = {0.0f, 0.0f, 0.0f, 0.0f};
-    for (int k = 0; k < dim; k += 32) {
-        const bool two_steps = k + 32 <= dim;
-        unsigned d[4];
-        mixkv_load_matrices_x4(d, mixkv_shared_row_plus(two_steps ? lane_row : tail_row, k));
-        const unsigned first[4] = {d[0], 0u, d[1], 0u};
-        mixkv_mma_m16n8k16<mixkv_bf16>(sums, first, d, sums);
-        if (two_steps) {
-            const unsigned second[4] = {d[2], 0u, d[3], 0u};
-            mixkv_mma_m16n8k16<mixkv_bf16>(sums, second, d + 2, sums);
+    const int lane = threadIdx.x % MIXKV_WARP, words = dim / 8;
+    const uint4* row = reinterpret_cast<const uint4*>(tile + (base + lane % 8) * pitch) + lane / 8;
+    float low = 0.0f, high = 0.0f;  // two chains: the lower and upper halves of the words
+    auto add = [&](const uint4 w) {
+        const unsigned parts[4] = {w.x, w.y, w.z, w.w};
+MIXKV_UNROLL
+        for (int j = 0; j < 4; ++j) {
+            const float a = __uint_as_float(parts[j] << 16), b = __uint_as_float(parts[j] & 0xFFFF0000u);
+            low = fmaf(a, a, low);
+            high = fmaf(b, b, high);
+        }
+    };
+    if (words == 16) {  // D = 128: four words per lane, no tests
+MIXKV_UNROLL
+        for (int i = 0; i < 4; ++i) {
+            add(row[4 * i]);
+        }
+    } else {
+MIXKV_UNROLL
+        for (int i = 0; i < 4; ++i) {  // at most 16 words: D <= 128
+            if (lane / 8 + 4 * i < words) {
+                add(row[4 * i]);
+            }
         }
     }
-    // Lane (group g, pair g / 2) holds row g, column 2·pair + g % 2 = g: key g's sum.
-    const int j = lane % 8;
-    const float diagonal = __shfl_sync(MIXKV_FULL_MASK, group % 2 == 0 ? sums[0] : sums[1], 4 * j + j / 2);
-    *key = base + j;
+    float s = low + high;
+    s += __shfl_xor_sync(MIXKV_FULL_MASK, s, 8);
+    s += __shfl_xor_sync(MIXKV_FULL_MASK, s, 16);
+    *key = base + lane % 8;
     *writer = lane < 8;
-    return diagonal;
+    return s;
 }
 
 // 16-bit tiles (D a multiple of 16, at most 128), the same sums with far fewer instructions (the
