@@ -13,20 +13,9 @@
 #include "portability.cuh"
 #include "common/shared_row.cuh"  // by its name under kernels/: NVRTC resolves no other form for a header no .cu names
 
-__device__ __forceinline__ void mixkv_copy_16_async(void* shared, const void* global)
-{
-#if MIXKV_EMULATED
-    *static_cast<uint4*>(shared) = *static_cast<const uint4*>(global);
-#else
-    unsigned address;
-    asm volatile("{ .reg .u64 a; cvta.to.shared.u64 a, %1; cvt.u32.u64 %0, a; }" : "=r"(address) : "l"(shared));
-    asm volatile("cp.async.cg.shared.global [%0], [%1], 16;" ::"r"(address), "l"(global) : "memory");
-#endif
-}
-
 // To an address converted once (mixkv_shared_row_of) and moved by constant offsets: converting the
-// generic pointer at every copy (its asm is volatile, so never shared between copies) was half of
-// each copy's instructions in the run kernels' staging.
+// generic pointer at every copy (in a volatile asm, never shared between copies, as it once was) was
+// half of each copy's instructions in the run kernels' staging.
 __device__ __forceinline__ void mixkv_copy_16_async_to(mixkv_shared_row shared, const void* global)
 {
 #if MIXKV_EMULATED
@@ -34,6 +23,12 @@ __device__ __forceinline__ void mixkv_copy_16_async_to(mixkv_shared_row shared, 
 #else
     asm volatile("cp.async.cg.shared.global [%0], [%1], 16;" ::"r"(shared), "l"(global) : "memory");
 #endif
+}
+
+// To a generic pointer into shared memory (converted at each call).
+__device__ __forceinline__ void mixkv_copy_16_async(void* shared, const void* global)
+{
+    mixkv_copy_16_async_to(mixkv_shared_row_of(static_cast<const unsigned short*>(shared)), global);
 }
 
 __device__ __forceinline__ void mixkv_async_commit()
