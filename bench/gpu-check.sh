@@ -35,8 +35,6 @@ while [ $# -gt 0 ]; do
 done
 failed=()
 step() { local name="$1"; shift; echo "== $name"; "$@" || { echo "!! $name failed (exit $?)"; failed+=("$name"); }; }
-# MIXKV_KEY_STATS_IN_RUNS for one command, which may be one of the shell functions below.
-with_key_stats_in_runs() { local keys="$1"; shift; MIXKV_KEY_STATS_IN_RUNS="$keys" "$@"; }
 
 command -v nvidia-smi > /dev/null && nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.max.sm --format=csv,noheader
 
@@ -114,7 +112,7 @@ for run in "${runs[@]}"; do
     tool=cli keys=1
     [ "${3:-}" = baseline ] && tool=baseline_cli && echo "-- the same, as the baseline computes it ($MIXKV_BASELINE_CLI)"
     [ "${3:-}" = keys-in-head-stats ] && keys=0 && echo "-- the same, K statistics in head_token_stats (MIXKV_KEY_STATS_IN_RUNS=0)"
-    step "per-kernel $run" with_key_stats_in_runs "$keys" "$tool" bench --backend cuda --tokens 32768 --q-heads 32 --kv-heads 8 --head-dim 128 --window 32 \
+    MIXKV_KEY_STATS_IN_RUNS=$keys step "per-kernel $run" "$tool" bench --backend cuda --tokens 32768 --q-heads 32 --kv-heads 8 --head-dim 128 --window 32 \
         --budget 256 --dtype "$1" --method "$2" --repeat 10 --warmup 2 --resident --per-kernel --copy-gbps "$gbps"
 done 2>&1 | tee "$out/per-kernel.txt"
 grep -q '^!! per-kernel' "$out/per-kernel.txt" && failed+=(per-kernel)
