@@ -60,6 +60,15 @@ struct RoundingParams {
     int reserved;
 };
 
+struct WgmmaParams {
+    const unsigned short* a;  // [rows, depth] 16-bit values, row-major
+    const unsigned short* b;  // [64, depth], row-major: the B operand's K-major rows
+    const float* c;           // [rows, 64]: the accumulators before the first product
+    float* d;                 // [rows, 64]
+    int depth;                // K: a multiple of 16, at most 128
+    int accumulate;           // 0: the first product ignores c (scale-d off)
+};
+
 struct ErrorParams {
     int* output;
     unsigned victim;

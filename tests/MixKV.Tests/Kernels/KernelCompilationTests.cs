@@ -8,12 +8,18 @@ namespace MixKV.Tests.Kernels;
 /// Every registered kernel instance compiles through the backend's own NVRTC path for compute_80 and
 /// compute_90 (with the generated params-layout asserts), and ptxas for sm_80 and sm_90 reports no
 /// spills. Prints the resource table CI shows. Needs .ci/install-cuda-tools.sh, never a GPU.
+/// <c>MIXKV_COMPILE_ARCHITECTURES</c> (comma-separated, e.g. <c>90a</c>) replaces the two: CI names
+/// 90a in a second run whose tools folder holds CUDA 12's NVRTC and ptxas (<c>--cuda12</c>), as 11.8
+/// knows no sm_90a.
 /// </summary>
 [TestFixture]
 [NonParallelizable]
 public sealed class KernelCompilationTests
 {
-    private static readonly string[] Architectures = ["80", "90"];
+    private static readonly string[] Architectures =
+        Environment.GetEnvironmentVariable("MIXKV_COMPILE_ARCHITECTURES") is { Length: > 0 } list
+            ? list.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries)
+            : ["80", "90"];
 
     [Test]
     public void EveryKernelFileRegistersInstances()
@@ -31,6 +37,7 @@ public sealed class KernelCompilationTests
     {
         string ptxas = KernelReport.FindPtxas()
             ?? throw new AssertionException("ptxas not found: run .ci/install-cuda-tools.sh (CI always does)");
+        TestContext.Progress.WriteLine($"NVRTC {MixKV.Interop.NvrtcCompiler.Version} ({MixKV.Interop.NvrtcCompiler.LibraryPath}), {ptxas}: {string.Join(", ", Architectures.Select(a => $"sm_{a}"))}");
         var rows = new List<KernelResources>();
         foreach (string arch in Architectures)
         {

@@ -1,7 +1,7 @@
 namespace MixKV.Kernels.Runtime;
 
 /// <summary>
-/// Theoretical occupancy (resident warps / 64) of a kernel on sm_80 or sm_90 from its registers,
+/// Theoretical occupancy (resident warps / 64) of a kernel on sm_80 or sm_90(a) from its registers,
 /// shared memory and block size, with the hardware's allocation rules: registers per warp rounded
 /// up to 256, 1 KiB of shared memory reserved per block, at most 32 blocks and 2048 threads per SM.
 /// </summary>
@@ -24,8 +24,8 @@ internal static class Occupancy
         int sharedPerSm = architecture switch
         {
             "sm_80" => 167936,  // 164 KiB
-            "sm_90" => 233472,  // 228 KiB
-            _ => throw new ArgumentOutOfRangeException(nameof(architecture), architecture, "sm_80 or sm_90"),
+            "sm_90" or "sm_90a" => 233472,  // 228 KiB (sm_90a: the same part, with its wgmma)
+            _ => throw new ArgumentOutOfRangeException(nameof(architecture), architecture, "sm_80, sm_90 or sm_90a"),
         };
         int warpsPerBlock = (blockThreads + 31) / 32;
         int registersPerWarp = (registers * 32 + 255) / 256 * 256;
