@@ -19,7 +19,7 @@
 #
 # Every step runs even when one before it failed; the exit status is 1 if any did. Output in $OUT
 # (default artifacts/gpu-check): tests.txt, bench.txt, peer.jsonl, table.txt, per-kernel.txt, ab.txt, and
-# with ncu: ncu.txt, window_run_{stats,mass}-source.txt.
+# with ncu: ncu.txt, ncu-wgmma.txt, window_run_{stats,mass}-source.txt.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 out="${OUT:-artifacts/gpu-check}"
@@ -54,8 +54,11 @@ if [ -n "$bundle" ]; then
     run_tests() {
         for project in MixKV.Interop.Tests MixKV.Tests; do
             "$dotnet" "$root/tests/$project/$project.dll" --no-ansi --no-progress --output Detailed \
-                --filter "FullyQualifiedName~CudaPipelineTests|FullyQualifiedName~GpuRoundTripTests" --minimum-expected-tests 1 || return 1
+                --filter "FullyQualifiedName~CudaPipelineTests|FullyQualifiedName~GpuRoundTripTests|FullyQualifiedName~WgmmaTests.ProductOnAHopperGpu" --minimum-expected-tests 1 || return 1
         done
+    }
+    run_pipeline_tests() {
+        "$dotnet" "$root/tests/MixKV.Tests/MixKV.Tests.dll" --no-ansi --no-progress --output Detailed --filter "FullyQualifiedName~CudaPipelineTests" --minimum-expected-tests 1
     }
     cli() { "$dotnet" "$root/cli/MixKV.Cli.dll" "$@"; }
     [ -f "$root/baseline/cli/MixKV.Cli.dll" ] && MIXKV_BASELINE_CLI="$root/baseline/cli/MixKV.Cli.dll" &&
@@ -67,13 +70,17 @@ else
     dotnet build MixKV.Native.sln -c Release -v quiet || exit 1
     # With a device present, the tests marked "needs a CUDA device" run instead of being ignored.
     run_tests() { dotnet test MixKV.Native.sln -c Release --no-build; }
+    run_pipeline_tests() { dotnet test tests/MixKV.Tests -c Release --no-build --filter "FullyQualifiedName~CudaPipelineTests"; }
     cli() { dotnet src/MixKV.Cli/bin/Release/net10.0/MixKV.Cli.dll "$@"; }
     baseline_cli() { dotnet "$MIXKV_BASELINE_CLI" "$@"; }
     bench() { dotnet run -c Release --project bench/MixKV.Bench.csproj -- "$@"; }
 fi
 
 step tests run_tests 2>&1 | tee "$out/tests.txt"
-grep -q '^!! tests failed' "$out/tests.txt" && failed+=(tests)
+# The pipeline once more with the run kernels' wgmma forms (MIXKV_WGMMA=1: compute_90a on an H100/H200
+# with NVRTC 12+; elsewhere the same kernels as above).
+MIXKV_WGMMA=1 step "tests (MIXKV_WGMMA=1)" run_pipeline_tests 2>&1 | tee -a "$out/tests.txt"
+grep -q '^!! tests' "$out/tests.txt" && failed+=(tests)
 [ "$tests_only" = 1 ] && { [ ${#failed[@]} -eq 0 ]; exit $?; }
 
 # The reference-style pipeline on this GPU first: it also measures the copy rate the floors use.
@@ -105,14 +112,15 @@ fi
 echo
 echo "== per kernel: N 32768, Hq 32, Hkv 8, D 128, W 32, budget 256 (bf16: tensor-core window scores; f32: CUDA cores)"
 runs=("bf16 snapkv" "bf16 adakv" "f32 snapkv")
-[ "$quick" = 1 ] && runs=("bf16 snapkv" "bf16 snapkv keys-in-head-stats")
+[ "$quick" = 1 ] && runs=("bf16 snapkv" "bf16 snapkv wgmma" "bf16 snapkv keys-in-head-stats")
 [ -n "${MIXKV_BASELINE_CLI:-}" ] && runs+=("bf16 snapkv baseline")
 for run in "${runs[@]}"; do
     set -- $run
-    tool=cli keys=1
+    tool=cli keys=1 wgmma=
     [ "${3:-}" = baseline ] && tool=baseline_cli && echo "-- the same, as the baseline computes it ($MIXKV_BASELINE_CLI)"
+    [ "${3:-}" = wgmma ] && wgmma=1 && echo "-- the same, the window run kernels' wgmma forms (MIXKV_WGMMA=1)"
     [ "${3:-}" = keys-in-head-stats ] && keys=0 && echo "-- the same, K statistics in head_token_stats (MIXKV_KEY_STATS_IN_RUNS=0)"
-    MIXKV_KEY_STATS_IN_RUNS=$keys step "per-kernel $run" "$tool" bench --backend cuda --tokens 32768 --q-heads 32 --kv-heads 8 --head-dim 128 --window 32 \
+    MIXKV_WGMMA=$wgmma MIXKV_KEY_STATS_IN_RUNS=$keys step "per-kernel $run" "$tool" bench --backend cuda --tokens 32768 --q-heads 32 --kv-heads 8 --head-dim 128 --window 32 \
         --budget 256 --dtype "$1" --method "$2" --repeat 10 --warmup 2 --resident --per-kernel --copy-gbps "$gbps"
 done 2>&1 | tee "$out/per-kernel.txt"
 grep -q '^!! per-kernel' "$out/per-kernel.txt" && failed+=(per-kernel)
@@ -121,21 +129,23 @@ grep -q '^!! per-kernel' "$out/per-kernel.txt" && failed+=(per-kernel)
 # (bf16, snapkv, median of 20) queued as usual, launched as a captured graph (--graph), with the
 # K statistics back in head_token_stats (MIXKV_KEY_STATS_IN_RUNS=0: a third pass over K), with the
 # window kernels' runs of 8 and of 32 key tiles (MIXKV_RUN_TILES; WindowScores.RunTilesFor's choice is 16
-# at N 32K on 132 SMs), and, given a baseline, queued and as a graph the way the baseline does it.
+# at N 32K on 132 SMs), with the window run kernels' wgmma forms (MIXKV_WGMMA=1), and, given a
+# baseline, queued and as a graph the way the baseline does it.
 echo
 echo "== A/B: resident layer, bf16 snapkv, median ms"
-variants=(queued graph keys-in-head-stats runs-of-8 runs-of-32)
+variants=(queued graph wgmma wgmma-graph keys-in-head-stats runs-of-8 runs-of-32)
 [ -n "${MIXKV_BASELINE_CLI:-}" ] && variants+=(baseline-queued baseline-graph)
 sizes=(4096 32768 131072)
 [ "$quick" = 1 ] && sizes=(32768)
 for n in "${sizes[@]}"; do
     for variant in "${variants[@]}"; do
-        flags=() keys=1 tool=cli runs=
+        flags=() keys=1 tool=cli runs= wgmma=
         case "$variant" in *graph) flags=(--graph) ;; esac
         [ "$variant" = keys-in-head-stats ] && keys=0
+        case "$variant" in wgmma*) wgmma=1 ;; esac
         case "$variant" in runs-of-*) runs="${variant#runs-of-}" ;; esac
         case "$variant" in baseline-*) tool=baseline_cli ;; esac
-        median="$(MIXKV_KEY_STATS_IN_RUNS=$keys MIXKV_RUN_TILES=$runs "$tool" bench --backend cuda --tokens "$n" --q-heads 32 --kv-heads 8 --head-dim 128 --window 32 \
+        median="$(MIXKV_WGMMA=$wgmma MIXKV_KEY_STATS_IN_RUNS=$keys MIXKV_RUN_TILES=$runs "$tool" bench --backend cuda --tokens "$n" --q-heads 32 --kv-heads 8 --head-dim 128 --window 32 \
             --budget 256 --dtype bf16 --method snapkv --repeat 20 --warmup 3 --resident "${flags[@]}" --json |
             python3 -c 'import json,sys; print(json.load(sys.stdin)["median_ms"])')" || median=failed
         printf '  N %6d  %-19s %s\n' "$n" "$variant" "$median"
@@ -152,6 +162,7 @@ if command -v ncu > /dev/null || ls /opt/nvidia/nsight-compute/*/ncu /usr/local/
     profile=(bash bench/gpu-profile.sh)
     [ -n "$bundle" ] && profile+=(--bundle "$bundle")
     step ncu "${profile[@]}" 'window_run|head_value_stats|select_topk' > "$out/ncu.txt" 2>&1
+    MIXKV_WGMMA=1 step "ncu (MIXKV_WGMMA=1)" "${profile[@]}" 'window_run_(stats|mass)_wgmma' > "$out/ncu-wgmma.txt" 2>&1
     for kernel in window_run_stats window_run_mass; do
         step "ncu source $kernel" "${profile[@]}" --source "$out/$kernel-source.csv" "$kernel" &&
             { python3 bench/ncu-source.py "$out/$kernel-source.csv" > "$out/$kernel-source.txt" || failed+=("ncu summary $kernel"); }

@@ -109,7 +109,7 @@ __global__ void __launch_bounds__(128, mixkv_tile_traits<T>::min_blocks) window_
     __syncthreads();
     if (p.key_partials) {
         const int count = p.tokens - first < MIXKV_MMA_KEYS ? p.tokens - first : MIXKV_MMA_KEYS;
-        mixkv_tile_key_partials<T>(tile, mixkv_tile_traits<T>::pitch(p.head_dim), count, p.head_dim, inverse_norm,
+        mixkv_tile_key_partials<T>(tile, mixkv_tile_traits<T>::layout(p.head_dim), count, p.head_dim, inverse_norm,
                                    p.key_partials + (static_cast<long long>(kv_head) * p.tiles + tile_index) * p.head_dim);
     }
 

@@ -30,6 +30,7 @@
 #include "common/dtype.cuh"
 #include "common/mma.cuh"
 #include "common/ldmatrix.cuh"
+#include "common/wgmma.cuh"
 #include "common/reduce.cuh"
 #include "common/key_stats.cuh"
 #include "common/key_tile.cuh"
@@ -105,11 +106,11 @@ MIXKV_UNROLL
 // takes the k steps w, w + warps, ... and leaves each step's sums in partials[step][64]; the column
 // pass adds the steps in order. On the CUDA cores this was ~130 instructions per thread per tile;
 // here about 45 per warp.
-template <typename T>
-__device__ __forceinline__ void mixkv_mean_products(const unsigned short* tile, int dim, const unsigned short* hi, const unsigned short* lo, float* partials)
+template <typename T, typename Layout>
+__device__ __forceinline__ void mixkv_mean_products(const unsigned short* tile, Layout layout, int dim, const unsigned short* hi, const unsigned short* lo, float* partials)
 {
     const int lane = threadIdx.x % MIXKV_WARP, group = lane / 4, pair = lane % 4;
-    const mixkv_shared_row lane_keys = mixkv_lane_keys(tile, dim);
+    const mixkv_shared_row lane_keys = mixkv_lane_keys(tile, layout);
     for (int step = threadIdx.x / MIXKV_WARP; 16 * step < dim; step += blockDim.x / MIXKV_WARP) {
         unsigned a[4];
         mixkv_split_rows_fragment(a, hi, lo, 16 * step);
@@ -117,7 +118,7 @@ __device__ __forceinline__ void mixkv_mean_products(const unsigned short* tile, 
 MIXKV_UNROLL
         for (int c = 0; c < 8; c += 2) {
             unsigned b[4];
-            mixkv_load_matrices_x4(b, mixkv_shared_row_plus(lane_keys, 8 * c * (dim + MIXKV_MMA_PAD) + 16 * step));
+            mixkv_load_matrices_x4(b, mixkv_shared_row_plus(lane_keys, layout.at(8 * c, 16 * step)));
             float d0[4], d1[4];
             mixkv_mma_m16n8k16<T>(d0, a, b, zero);
             mixkv_mma_m16n8k16<T>(d1, a, b + 2, zero);
@@ -217,19 +218,27 @@ MIXKV_UNROLL
     }
 };
 
+// The fields every staging of a run has (mixkv_key_run, mixkv_core_key_run): block blockIdx.x's run
+// over `tiles` tiles of head blockIdx.y.
+template <typename Run>
+__device__ __forceinline__ void mixkv_place_run(Run& r, unsigned short* staged, const void* keys, long long head_stride, long long token_stride, int run, int tiles, int end_key)
+{
+    r.staged = staged;
+    r.keys = static_cast<decltype(r.keys)>(keys) + blockIdx.y * head_stride;
+    r.token_stride = token_stride;
+    r.begin = blockIdx.x * run;
+    r.end = r.begin + run < tiles ? r.begin + run : tiles;
+    r.end_key = end_key;
+    r.async_rows = mixkv_async_rows(r.keys, token_stride);
+}
+
 // The run of block blockIdx.x over `tiles` tiles of head blockIdx.y, its first tile's copies issued.
 template <typename T>
 __device__ __forceinline__ mixkv_key_run<T> mixkv_begin_key_run(unsigned short* staged, const void* keys, long long head_stride, long long token_stride, int run, int tiles, int end_key, int dim)
 {
     mixkv_key_run<T> r;
-    r.staged = staged;
-    r.keys = static_cast<const T*>(keys) + blockIdx.y * head_stride;
-    r.token_stride = token_stride;
-    r.begin = blockIdx.x * run;
-    r.end = r.begin + run < tiles ? r.begin + run : tiles;
-    r.end_key = end_key;
+    mixkv_place_run(r, staged, keys, head_stride, token_stride, run, tiles, end_key);
     r.dim = dim;
-    r.async_rows = mixkv_async_rows(r.keys, token_stride);
     const int words = dim / 8;  // 16-byte words per key row (D is a multiple of 16)
     r.copy_step = blockDim.x / words;
     r.copy_key = static_cast<int>(threadIdx.x) / words < r.copy_step ? static_cast<int>(threadIdx.x) / words : MIXKV_MMA_KEYS;
@@ -239,6 +248,127 @@ __device__ __forceinline__ mixkv_key_run<T> mixkv_begin_key_run(unsigned short* 
     mixkv_async_commit();
     return r;
 }
+
+#if MIXKV_WGMMA
+// A block's run of key tiles staged in common/wgmma.cuh's core layout (D = 128, 256 threads), in two
+// buffers as mixkv_key_run stages them. Thread (warp w, lane l) copies key l % 8 + 8w of every tile,
+// its 16-byte words l / 8, l / 8 + 4, l / 8 + 8 and l / 8 + 12: one copy of a warp then writes four
+// core matrices, 128 contiguous bytes each (no bank conflict), and reads 64 contiguous bytes of each
+// of eight key rows. Keys at or past `end_key` stage as zeros.
+template <typename T>
+struct mixkv_core_key_run {
+    static constexpr int tile_values = MIXKV_MMA_KEYS * 8 * 16;
+    unsigned short* staged;    // two tiles [64, 128], core layout
+    const T* keys;
+    long long token_stride;
+    int begin, end, end_key;
+    bool async_rows;
+    int copy_key, copy_word;   // the thread's key of every tile and its first word
+    mixkv_shared_row copy_to;  // its first copy in the first slot
+
+    __device__ __forceinline__ unsigned short* slot(int t) const { return staged + ((t - begin) & 1) * tile_values; }
+
+    // The thread's four words of tile t: cp.async when the rows start on 16 bytes (the same answer for
+    // the whole block), else 16-bit loads stored as words.
+    __device__ __forceinline__ void stage(int t) const
+    {
+        const T* from = keys + (t * MIXKV_MMA_KEYS + copy_key) * token_stride + 8 * copy_word;
+        const bool present = t * MIXKV_MMA_KEYS + copy_key < end_key;
+        if (async_rows && present) {
+            const mixkv_shared_row to = mixkv_shared_row_plus(copy_to, ((t - begin) & 1) * tile_values);
+MIXKV_UNROLL
+            for (int j = 0; j < 4; ++j) {  // word copy_word + 4j: 32 values on, whole pieces
+                mixkv_copy_16_async_to(mixkv_shared_row_plus(to, mixkv_core_offset(0, 32 * j, MIXKV_MMA_KEYS)), from + 32 * j);
+            }
+            return;
+        }
+        unsigned short* tile = slot(t);
+MIXKV_UNROLL
+        for (int j = 0; j < 4; ++j) {
+            unsigned pairs[4];
+MIXKV_UNROLL
+            for (int i = 0; i < 4; ++i) {
+                pairs[i] = present ? mixkv_pack_pair(from[32 * j + 2 * i].bits, from[32 * j + 2 * i + 1].bits) : 0u;
+            }
+            *reinterpret_cast<uint4*>(tile + mixkv_core_offset(copy_key, 8 * copy_word + 32 * j, MIXKV_MMA_KEYS)) = make_uint4(pairs[0], pairs[1], pairs[2], pairs[3]);
+        }
+    }
+
+    // mixkv_key_run::next, with the tile's copies and stores made visible to wgmma (the async proxy)
+    // before the barrier that publishes them.
+    __device__ __forceinline__ const unsigned short* next(int t) const
+    {
+        mixkv_async_wait<0>();
+        mixkv_shared_to_wgmma();
+        __syncthreads();
+        if (t + 1 < end) {
+            stage(t + 1);
+        }
+        mixkv_async_commit();
+        return slot(t);
+    }
+};
+
+template <typename T>
+__device__ __forceinline__ mixkv_core_key_run<T> mixkv_begin_core_key_run(unsigned short* staged, const void* keys, long long head_stride, long long token_stride, int run, int tiles,
+                                                                           int end_key)
+{
+    mixkv_core_key_run<T> r;
+    mixkv_place_run(r, staged, keys, head_stride, token_stride, run, tiles, end_key);
+    const int lane = threadIdx.x % MIXKV_WARP;
+    r.copy_key = lane % 8 + 8 * static_cast<int>(threadIdx.x / MIXKV_WARP);
+    r.copy_word = lane / 8;
+    r.copy_to = mixkv_shared_row_of(staged + mixkv_core_offset(r.copy_key, 8 * r.copy_word, MIXKV_MMA_KEYS));
+    r.stage(r.begin);
+    mixkv_async_commit();
+    return r;
+}
+#endif
+
+// How the run kernels stage and multiply a tile, as a policy of mixkv_run_stats and mixkv_run_mass:
+//   mixkv_mma_tiles    rows D + 8 apart (mixkv_key_run); each warp loads the B fragments of its
+//                      products with ldmatrix and multiplies with mma.sync, all in finish()
+//   mixkv_wgmma_tiles  (sm_90a: D = 128, 256 threads) the core layout (mixkv_core_key_run); start()
+//                      issues both warpgroups' products, which run while the block takes the tile's key
+//                      statistics, and finish() waits for them. A warp's 16 rows are rows 16(w % 4)..
+//                      of its warpgroup's 64, so the A fragments and accumulators are mma.sync's.
+template <typename T>
+struct mixkv_mma_tiles {
+    typedef mixkv_key_run<T> run_type;
+    static __device__ __forceinline__ run_type begin(unsigned short* staged, const void* keys, long long head_stride, long long token_stride, int run, int tiles, int end_key,
+                                                     int dim)
+    {
+        return mixkv_begin_key_run<T>(staged, keys, head_stride, token_stride, run, tiles, end_key, dim);
+    }
+    static __device__ __forceinline__ mixkv_row_tile layout(int dim) { return {dim + MIXKV_MMA_PAD}; }
+    static __device__ __forceinline__ void start(float (&)[8][4], const unsigned (&)[8][4], const unsigned short*, int) {}
+    static __device__ __forceinline__ void finish(float (&acc)[8][4], const unsigned (&a)[8][4], const unsigned short* tile, int dim) { mixkv_run_logits<T>(acc, a, tile, dim); }
+};
+
+#if MIXKV_WGMMA
+template <typename T>
+struct mixkv_wgmma_tiles {
+    typedef mixkv_core_key_run<T> run_type;
+    static __device__ __forceinline__ run_type begin(unsigned short* staged, const void* keys, long long head_stride, long long token_stride, int run, int tiles, int end_key, int)
+    {
+        return mixkv_begin_core_key_run<T>(staged, keys, head_stride, token_stride, run, tiles, end_key);
+    }
+    static __device__ __forceinline__ mixkv_core_tile layout(int) { return {}; }
+    // The first product ignores acc's old values (scale-d off): nothing to clear.
+    static __device__ __forceinline__ void start(float (&acc)[8][4], const unsigned (&a)[8][4], const unsigned short* tile, int)
+    {
+        mixkv_wgmma_hold(acc);
+        mixkv_wgmma_fence();
+        const mixkv_shared_row keys = mixkv_shared_row_of(tile);
+MIXKV_UNROLL
+        for (int step = 0; step < 8; ++step) {
+            mixkv_wgmma_m64n64k16<T>(acc, a[step], mixkv_wgmma_tile(keys, MIXKV_MMA_KEYS, step), step > 0);
+        }
+        mixkv_wgmma_commit();
+    }
+    static __device__ __forceinline__ void finish(float (&acc)[8][4], const unsigned (&)[8][4], const unsigned short*, int) { mixkv_wgmma_wait<0>(acc); }
+};
+#endif
 
 // The lane's two rows' max and Σ exp over the tile's 64 logits (acc, in mixkv_run_logits' layout),
 // merged into their run's (run_max, run_sum). Row P + w sees keys 0..P+w (`visible`: keys before it).
@@ -315,12 +445,13 @@ MIXKV_UNROLL
     }
 }
 
-// window_run_stats' block at head size `dim`: the kernel passes D = 128 as a constant.
-template <typename T>
+// window_run_stats' block at head size `dim`, staging and multiplying as `Tiles` says: the kernel
+// passes D = 128 as a constant.
+template <typename T, typename Tiles>
 __device__ __forceinline__ void mixkv_run_stats(const WindowTileStatsParams& p, int dim, unsigned short* staged, float* inverse_norm)
 {
-    const int kv_head = blockIdx.y, rows = p.groups * p.window, prefix = p.tokens - p.window, pitch = dim + MIXKV_MMA_PAD;
-    const mixkv_key_run<T> run = mixkv_begin_key_run<T>(staged, p.keys, p.key_head_stride, p.key_token_stride, p.run, p.tiles, p.tokens, dim);
+    const int kv_head = blockIdx.y, rows = p.groups * p.window, prefix = p.tokens - p.window;
+    const typename Tiles::run_type run = Tiles::begin(staged, p.keys, p.key_head_stride, p.key_token_stride, p.run, p.tiles, p.tokens, dim);
 
     const int lane = threadIdx.x % MIXKV_WARP, warp = threadIdx.x / MIXKV_WARP, group = lane / 4;
     unsigned a[8][4];
@@ -354,14 +485,15 @@ MIXKV_UNROLL
     for (int t = run.begin; t < run.end; ++t) {
         const unsigned short* tile = run.next(t);
         const int first = t * MIXKV_MMA_KEYS;
+        float acc[8][4];
+        Tiles::start(acc, a, tile, dim);
         if (p.key_partials) {
             const int count = p.tokens - first < MIXKV_MMA_KEYS ? p.tokens - first : MIXKV_MMA_KEYS;
             float* norms = p.key_norm != nullptr && first < prefix ? p.key_norm + static_cast<long long>(kv_head) * prefix + first : nullptr;
-            nonfinite_keys |= mixkv_tile_key_partials<T>(tile, pitch, count, dim, inverse_norm, p.key_partials + (static_cast<long long>(kv_head) * p.tiles + t) * dim,
+            nonfinite_keys |= mixkv_tile_key_partials<T>(tile, Tiles::layout(dim), count, dim, inverse_norm, p.key_partials + (static_cast<long long>(kv_head) * p.tiles + t) * dim,
                                                          norms, prefix - first);
         }
-        float acc[8][4];
-        mixkv_run_logits<T>(acc, a, tile, dim);
+        Tiles::finish(acc, a, tile, dim);
         mixkv_merge_tile_statistics(acc, first, prefix, visible, p.scale, run_max, run_sum);
     }
 MIXKV_UNROLL
@@ -389,9 +521,9 @@ __global__ void __launch_bounds__(32 * MIXKV_RUN_MAX_WARPS, 2) window_run_stats(
     MIXKV_DYNAMIC_SHARED(unsigned short, staged);  // two key tiles [64, D + 8]
     __shared__ float inverse_norm[MIXKV_TILE_NORM_FLOATS];
     if (p.head_dim == 8 * 16) {
-        mixkv_run_stats<T>(p, 8 * 16, staged, inverse_norm);
+        mixkv_run_stats<T, mixkv_mma_tiles<T>>(p, 8 * 16, staged, inverse_norm);
     } else {
-        mixkv_run_stats<T>(p, p.head_dim, staged, inverse_norm);
+        mixkv_run_stats<T, mixkv_mma_tiles<T>>(p, p.head_dim, staged, inverse_norm);
     }
 }
 
@@ -472,8 +604,8 @@ __device__ __forceinline__ void mixkv_mass_columns(const WindowMassParams& p, in
     }
 }
 
-// window_run_mass' block at head size `dim` (see window_run_stats).
-template <typename T>
+// window_run_mass' block at head size `dim`, staging and multiplying as `Tiles` says (see window_run_stats).
+template <typename T, typename Tiles>
 __device__ __forceinline__ void mixkv_run_mass(const WindowMassParams& p, int dim, unsigned short* staged, mixkv_mass_heads& heads)
 {
     // Two key tiles [64, D + 8]; two buffers of head sums [warps, segments, 64]; two of μ·k per k step
@@ -502,7 +634,7 @@ __device__ __forceinline__ void mixkv_run_mass(const WindowMassParams& p, int di
         }
     }  // visible after the first tile's barrier, as the head tables
     const int tiles = (p.prefix + MIXKV_MMA_KEYS - 1) / MIXKV_MMA_KEYS;
-    const mixkv_key_run<T> run = mixkv_begin_key_run<T>(staged, p.keys, p.key_head_stride, p.key_token_stride, p.run, tiles, p.prefix, dim);
+    const typename Tiles::run_type run = Tiles::begin(staged, p.keys, p.key_head_stride, p.key_token_stride, p.run, tiles, p.prefix, dim);
 
     const int lane = threadIdx.x % MIXKV_WARP, warp = threadIdx.x / MIXKV_WARP, group = lane / 4, pair = lane % 4;
     unsigned a[8][4];
@@ -539,6 +671,8 @@ MIXKV_UNROLL
             }
         }
         const unsigned short* tile = run.next(t);  // after its barrier, tile t - 1's sums are complete
+        float acc[8][4];
+        Tiles::start(acc, a, tile, dim);  // wgmma: runs during tile t - 1's column pass
         if (t > run.begin) {
             const int previous = (t - 1) % 2;
             mixkv_mass_columns(p, dim, t - 1, segments + previous * segment_floats, per_warp, mean_partials + previous * mean_floats, heads, norms);
@@ -546,10 +680,9 @@ MIXKV_UNROLL
         norms[0] = next_norms[0];
         norms[1] = next_norms[1];
         float* tile_segments = segments + (t % 2) * segment_floats;
-        float acc[8][4];
-        mixkv_run_logits<T>(acc, a, tile, dim);
+        Tiles::finish(acc, a, tile, dim);
         if (p.similarity != nullptr) {
-            mixkv_mean_products<T>(tile, dim, mean_hi, mean_lo, mean_partials + (t % 2) * mean_floats);
+            mixkv_mean_products<T>(tile, Tiles::layout(dim), dim, mean_hi, mean_lo, mean_partials + (t % 2) * mean_floats);
         }
 MIXKV_UNROLL
         for (int c = 0; c < 8; ++c) {
@@ -595,19 +728,48 @@ MIXKV_UNROLL
 
 // D = 128 with the dimension a constant as in window_run_stats, on sm_90 and later (and the CPU
 // runtime): 21 % fewer executed instructions, 72.8 -> 68.3 us on an H200. On sm_80 that copy spills
-// at this kernel's 128 registers, so there the block reads D.
+// at this kernel's 128 registers, so there the block reads D; so does an sm_90a build, where D = 128
+// over two warpgroups goes to window_run_mass_wgmma and CUDA 12.4's ptxas spills 8 bytes in this copy.
 template <typename T>
 __global__ void __launch_bounds__(32 * MIXKV_RUN_MAX_WARPS, 2) window_run_mass(const WindowMassParams p)
 {
     MIXKV_DYNAMIC_SHARED(unsigned short, staged);
     __shared__ mixkv_mass_heads heads;
-#if !defined(__CUDA_ARCH__) || __CUDA_ARCH__ >= 900
+#if !defined(__CUDA_ARCH__) || (__CUDA_ARCH__ >= 900 && !defined(__CUDA_ARCH_FEAT_SM90_ALL))
     if (p.head_dim == 8 * 16) {
-        mixkv_run_mass<T>(p, 8 * 16, staged, heads);
+        mixkv_run_mass<T, mixkv_mma_tiles<T>>(p, 8 * 16, staged, heads);
         return;
     }
 #endif
-    mixkv_run_mass<T>(p, p.head_dim, staged, heads);
+    mixkv_run_mass<T, mixkv_mma_tiles<T>>(p, p.head_dim, staged, heads);
+}
+
+// The wgmma forms of the two (mixkv_wgmma_tiles), for D = 128 over two full warpgroups (G·W 113 to 128,
+// 256 threads), which the launcher picks where the kernels were built for sm_90a (and the CPU runtime
+// when asked). Kernels of their own: in one function with the mma.sync copies, ptxas 12.4 spilled
+// window_run_mass, which neither form does alone. Other builds hold no wgmma and trap.
+template <typename T>
+__global__ void __launch_bounds__(32 * MIXKV_RUN_MAX_WARPS, 2) window_run_stats_wgmma(const WindowTileStatsParams p)
+{
+#if MIXKV_WGMMA
+    MIXKV_DYNAMIC_SHARED(unsigned short, staged);  // two key tiles [64, 128], core layout
+    __shared__ float inverse_norm[MIXKV_TILE_NORM_FLOATS];
+    mixkv_run_stats<T, mixkv_wgmma_tiles<T>>(p, 8 * 16, staged, inverse_norm);
+#else
+    __trap();
+#endif
+}
+
+template <typename T>
+__global__ void __launch_bounds__(32 * MIXKV_RUN_MAX_WARPS, 2) window_run_mass_wgmma(const WindowMassParams p)
+{
+#if MIXKV_WGMMA
+    MIXKV_DYNAMIC_SHARED(unsigned short, staged);
+    __shared__ mixkv_mass_heads heads;
+    mixkv_run_mass<T, mixkv_wgmma_tiles<T>>(p, 8 * 16, staged, heads);
+#else
+    __trap();
+#endif
 }
 
 struct WindowMergeKeyMeanParams {
@@ -636,4 +798,8 @@ MIXKV_KERNEL_INSTANCE("window_run_stats<mixkv_f16>", window_run_stats<mixkv_f16>
 MIXKV_KERNEL_INSTANCE("window_run_stats<mixkv_bf16>", window_run_stats<mixkv_bf16>, WindowTileStatsParams)
 MIXKV_KERNEL_INSTANCE("window_run_mass<mixkv_f16>", window_run_mass<mixkv_f16>, WindowMassParams)
 MIXKV_KERNEL_INSTANCE("window_run_mass<mixkv_bf16>", window_run_mass<mixkv_bf16>, WindowMassParams)
+MIXKV_KERNEL_INSTANCE("window_run_stats_wgmma<mixkv_f16>", window_run_stats_wgmma<mixkv_f16>, WindowTileStatsParams)
+MIXKV_KERNEL_INSTANCE("window_run_stats_wgmma<mixkv_bf16>", window_run_stats_wgmma<mixkv_bf16>, WindowTileStatsParams)
+MIXKV_KERNEL_INSTANCE("window_run_mass_wgmma<mixkv_f16>", window_run_mass_wgmma<mixkv_f16>, WindowMassParams)
+MIXKV_KERNEL_INSTANCE("window_run_mass_wgmma<mixkv_bf16>", window_run_mass_wgmma<mixkv_bf16>, WindowMassParams)
 MIXKV_KERNEL_INSTANCE("window_merge_key_mean", window_merge_key_mean, WindowMergeKeyMeanParams)

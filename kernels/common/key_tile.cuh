@@ -10,6 +10,7 @@
 #include "ldmatrix.cuh"
 #include "reduce.cuh"
 #include "key_stats.cuh"
+#include "common/wgmma.cuh"  // by its name under kernels/: NVRTC resolves no other form for a header no .cu names
 
 #define MIXKV_MMA_KEYS 64   // keys per tile: 8 product columns of 8
 #define MIXKV_MMA_WARPS 4   // window_mma.cu: 128 threads per block
@@ -21,6 +22,19 @@
 #define MIXKV_MMA_PROBABILITY_PITCH (MIXKV_MMA_KEYS + 8)
 static_assert(MIXKV_MMA_KEYS == MIXKV_HEAD_STATS_CHUNK, "a key tile doubles as a chunk of the key statistics");
 
+// Where value d of staged key `key` lies in a tile: rows `pitch` values apart (the mma.sync kernels),
+// or, for the run kernels' wgmma path, common/wgmma.cuh's core layout. Both are linear in whole
+// 8-value pieces, at(k1 + k2, d1 + d2) = at(k1, d1) + at(k2, d2) when k2 and d2 are multiples of 8,
+// so a reader forms its lane's address once and adds constant displacements, in either layout.
+struct mixkv_row_tile {
+    int pitch;
+    __device__ __forceinline__ int at(int key, int d) const { return key * pitch + d; }
+};
+
+struct mixkv_core_tile {
+    __device__ __forceinline__ int at(int key, int d) const { return mixkv_core_offset(key, d, MIXKV_MMA_KEYS); }
+};
+
 // The staged key tile of each dtype. 16-bit keys: raw bits, rows D + 8 apart, read by mma fragment
 // loads; probabilities of all four warps' rows at once. fp32 keys: floats, rows D + 1 apart (the FMA
 // loop reads 8 keys at one dimension: an odd pitch puts them on 8 banks); a tile of 64 fp32 keys
@@ -29,6 +43,7 @@ template <typename T>
 struct mixkv_tile_traits {
     typedef unsigned short element;
     static __device__ __forceinline__ int pitch(int dim) { return dim + MIXKV_MMA_PAD; }
+    static __device__ __forceinline__ mixkv_row_tile layout(int dim) { return {pitch(dim)}; }
     static constexpr int probability_rows = 16 * MIXKV_MMA_WARPS;
     static constexpr int min_blocks = 7;  // 72 registers: no spills (64 spill 8 bytes)
 };
@@ -37,6 +52,7 @@ template <>
 struct mixkv_tile_traits<float> {
     typedef float element;
     static __device__ __forceinline__ int pitch(int dim) { return dim + 1; }
+    static __device__ __forceinline__ mixkv_row_tile layout(int dim) { return {pitch(dim)}; }
     static constexpr int probability_rows = 32;
     static constexpr int min_blocks = 4;  // the FMA path keeps 64 sums (two per logit) in registers
 };
@@ -153,11 +169,14 @@ __device__ __forceinline__ void mixkv_row_fragment(unsigned a[4], const T* q0, c
 // The row this lane addresses for the B fragments' ldmatrix (common/ldmatrix.cuh): lanes 8i..8i+7
 // give rows 0..7 of matrix i, which holds keys 8·(i / 2)..+7 and dimensions 8·(i % 2)..+7 of a block
 // of 16 keys by 16 dimensions. The rows are 16-byte aligned: the tile is, D + 8 is a multiple of 8.
-__device__ __forceinline__ mixkv_shared_row mixkv_lane_keys(const unsigned short* tile, int dim)
+template <typename Layout>
+__device__ __forceinline__ mixkv_shared_row mixkv_lane_keys(const unsigned short* tile, Layout layout)
 {
     const int lane = threadIdx.x % MIXKV_WARP, matrix = lane / 8;
-    return mixkv_shared_row_of(tile + (8 * (matrix / 2) + lane % 8) * (dim + MIXKV_MMA_PAD) + 8 * (matrix % 2));
+    return mixkv_shared_row_of(tile + layout.at(8 * (matrix / 2) + lane % 8, 8 * (matrix % 2)));
 }
+
+__device__ __forceinline__ mixkv_shared_row mixkv_lane_keys(const unsigned short* tile, int dim) { return mixkv_lane_keys(tile, mixkv_row_tile{dim + MIXKV_MMA_PAD}); }
 
 // The B fragments of k step `k` (dimensions k..k+15) for the tile's eight key columns: one
 // ldmatrix.x4 per pair of columns gives both columns' fragments (matrices 0, 1 are keys 8·c.. at
@@ -203,9 +222,9 @@ MIXKV_UNROLL
 // same bits (bf16 tiles: on the tensor cores instead, within ~2^-16; see mixkv_unit_key_sums).
 // fp32 tiles: as head_key_partials does it, a warp per key.
 template <typename T>
-__device__ __forceinline__ void mixkv_tile_key_partials(const float* tile, int pitch, int count, int dim, float* inverse_norm, float* partial)
+__device__ __forceinline__ void mixkv_tile_key_partials(const float* tile, mixkv_row_tile layout, int count, int dim, float* inverse_norm, float* partial)
 {
-    const int lane = threadIdx.x % MIXKV_WARP;
+    const int lane = threadIdx.x % MIXKV_WARP, pitch = layout.pitch;
     for (int t = threadIdx.x / MIXKV_WARP; t < count; t += blockDim.x / MIXKV_WARP) {
         float sum = 0.0f;
         for (int i = lane; i < dim; i += MIXKV_WARP) {
@@ -262,24 +281,24 @@ __device__ __forceinline__ void mixkv_store_scale_rows(float*, int, float, T)
 // lane, lane + 32, ... per lane, then mixkv_warp_reduce's tree), so their norms and partials are
 // head_key_partials' bits: each lane squares its dimensions of all eight keys, and
 // mixkv_warp_reduce_scatter8 sums them at once (lane l ends with key l / 4).
-template <typename T>
-__device__ __forceinline__ float mixkv_eight_key_squares(const unsigned short* tile, int pitch, int dim, int base, int* key, bool* writer, T)
+template <typename T, typename Layout>
+__device__ __forceinline__ float mixkv_eight_key_squares(const unsigned short* tile, Layout layout, int dim, int base, int* key, bool* writer, T)
 {
     const int lane = threadIdx.x % MIXKV_WARP;
     const int whole = dim / MIXKV_WARP * MIXKV_WARP;  // dimensions every lane has
     float s[8] = {0.0f, 0.0f, 0.0f, 0.0f, 0.0f, 0.0f, 0.0f, 0.0f};
-    const unsigned short* column = tile + base * pitch + lane;
+    const unsigned short* column = tile + layout.at(base, lane);  // base and d are whole pieces
     for (int d = 0; d < whole; d += MIXKV_WARP) {
 MIXKV_UNROLL
         for (int k = 0; k < 8; ++k) {
-            const float x = mixkv_tile_value<T>(column, k * pitch + d);
+            const float x = mixkv_tile_value<T>(column, layout.at(k, d));
             s[k] += x * x;
         }
     }
     if (lane < dim - whole) {
 MIXKV_UNROLL
         for (int k = 0; k < 8; ++k) {
-            const float x = mixkv_tile_value<T>(column, k * pitch + whole);
+            const float x = mixkv_tile_value<T>(column, layout.at(k, whole));
             s[k] += x * x;
         }
     }
@@ -291,15 +310,16 @@ MIXKV_UNROLL
 // bf16 tiles (their partials are the tensor cores' anyway, not head_key_partials' bits): 16-byte
 // loads. Lane l takes key base + l % 8 and its 16-byte words l / 8, l / 8 + 4, ...: the eight lanes
 // of a load phase read eight keys, whose rows start one 16-byte bank group apart (pitch D + 8), so no
-// two share a bank. Two butterflies join the four lanes of a key. With a 16-bit load and its address
-// per element, these sums were ~15 % of window_run_stats' executed instructions on an H200. On the
-// tensor cores instead (the diagonal of K·Kᵀ from ldmatrix fragments, 1f1daac and 8652a65) they cut
-// 13 % of its instructions and no time on an H200, and slowed CI's ThreadSanitizer step from 5 to
-// 8 minutes (emulated ldmatrix): reverted.
-__device__ __forceinline__ float mixkv_eight_key_squares(const unsigned short* tile, int pitch, int dim, int base, int* key, bool* writer, mixkv_bf16)
+// two share a bank (in the core layout, a load phase reads one core matrix). Two butterflies join the
+// four lanes of a key. With a 16-bit load and its address per element, these sums were ~15 % of
+// window_run_stats' executed instructions on an H200. On the tensor cores instead (the diagonal of
+// K·Kᵀ from ldmatrix fragments, 1f1daac and 8652a65) they cut 13 % of its instructions and no time on
+// an H200, and slowed CI's ThreadSanitizer step from 5 to 8 minutes (emulated ldmatrix): reverted.
+template <typename Layout>
+__device__ __forceinline__ float mixkv_eight_key_squares(const unsigned short* tile, Layout layout, int dim, int base, int* key, bool* writer, mixkv_bf16)
 {
     const int lane = threadIdx.x % MIXKV_WARP, words = dim / 8;
-    const uint4* row = reinterpret_cast<const uint4*>(tile + (base + lane % 8) * pitch) + lane / 8;
+    const unsigned short* row = tile + layout.at(base + lane % 8, 8 * (lane / 8));
     float low = 0.0f, high = 0.0f;  // two chains: the lower and upper halves of the words
     auto add = [&](const uint4 w) {
         const unsigned parts[4] = {w.x, w.y, w.z, w.w};
@@ -310,16 +330,18 @@ MIXKV_UNROLL
             high = fmaf(b, b, high);
         }
     };
+    // Word lane / 8 + 4i of the row: 32 values on, a displacement of whole pieces.
+    auto word = [&](int i) { return *reinterpret_cast<const uint4*>(row + layout.at(0, 32 * i)); };
     if (words == 16) {  // D = 128: four words per lane, no tests
 MIXKV_UNROLL
         for (int i = 0; i < 4; ++i) {
-            add(row[4 * i]);
+            add(word(i));
         }
     } else {
 MIXKV_UNROLL
         for (int i = 0; i < 4; ++i) {  // at most 16 words: D <= 128
             if (lane / 8 + 4 * i < words) {
-                add(row[4 * i]);
+                add(word(i));
             }
         }
     }
@@ -342,8 +364,8 @@ MIXKV_UNROLL
 // sum of squares is finite when all its elements are (16-bit squares summed over D <= 128 overflow
 // fp32 only for bf16 elements past 1.8e19); only a key whose sum is not is read again, element by
 // element.
-template <typename T>
-__device__ __forceinline__ bool mixkv_tile_key_partials(const unsigned short* tile, int pitch, int count, int dim, float* inverse_norm, float* partial,
+template <typename T, typename Layout>
+__device__ __forceinline__ bool mixkv_tile_key_partials(const unsigned short* tile, Layout layout, int count, int dim, float* inverse_norm, float* partial,
                                                         float* norms = nullptr, int norm_count = 0)
 {
     const int warp = threadIdx.x / MIXKV_WARP, warps = blockDim.x / MIXKV_WARP;
@@ -351,7 +373,7 @@ __device__ __forceinline__ bool mixkv_tile_key_partials(const unsigned short* ti
     for (int base = 8 * warp; base < count; base += 8 * warps) {
         int t;
         bool writer;
-        const float z = mixkv_eight_key_squares(tile, pitch, dim, base, &t, &writer, T());
+        const float z = mixkv_eight_key_squares(tile, layout, dim, base, &t, &writer, T());
         if (writer && t < count) {
             const float norm = sqrtf(z);
             const float inverse = 1.0f / fmaxf(norm, MIXKV_KEY_NORM_FLOOR);
@@ -361,9 +383,9 @@ __device__ __forceinline__ bool mixkv_tile_key_partials(const unsigned short* ti
                 norms[t] = norm;
             }
             if (!mixkv_is_finite(z)) {
-                const unsigned* words = reinterpret_cast<const unsigned*>(tile + t * pitch);
+                const unsigned short* row = tile + layout.at(t, 0);
                 for (int i = 0; i < dim / 2; ++i) {
-                    nonfinite = nonfinite || mixkv_nonfinite_bits<T>(words[i]) != 0u;
+                    nonfinite = nonfinite || mixkv_nonfinite_bits<T>(*reinterpret_cast<const unsigned*>(row + layout.at(0, 2 * i))) != 0u;
                 }
             }
         }
@@ -372,7 +394,7 @@ __device__ __forceinline__ bool mixkv_tile_key_partials(const unsigned short* ti
         mixkv_store_scale_rows(inverse_norm, t, 0.0f, T());  // the tail's zero rows weigh nothing
     }
     __syncthreads();
-    mixkv_unit_key_sums(tile, pitch, count, dim, inverse_norm, partial, T());
+    mixkv_unit_key_sums(tile, layout, count, dim, inverse_norm, partial, T());
     return nonfinite;
 }
 
@@ -381,13 +403,14 @@ __device__ __forceinline__ bool mixkv_tile_key_partials(const unsigned short* ti
 // of 8-dimension column tiles w, w + warps, ...; about 35 instructions per warp per tile where the
 // CUDA-core sums below took ~130. The result is within ~2^-16 of those sums, not their bits.
 // fp16 tiles keep the CUDA cores: fp16 cannot hold 1/||k|| of a key near zero.
-__device__ __forceinline__ void mixkv_unit_key_sums(const unsigned short* tile, int pitch, int count, int dim, const float* inverse_norm, float* partial, mixkv_bf16)
+template <typename Layout>
+__device__ __forceinline__ void mixkv_unit_key_sums(const unsigned short* tile, Layout layout, int count, int dim, const float* inverse_norm, float* partial, mixkv_bf16)
 {
     const int lane = threadIdx.x % MIXKV_WARP, group = lane / 4, pair = lane % 4;
     const unsigned short* hi = reinterpret_cast<const unsigned short*>(inverse_norm + MIXKV_MMA_KEYS);
     const unsigned short* lo = hi + MIXKV_MMA_KEYS;
     // Matrix i = lane / 8 of a load: keys k0 + 8·(i % 2) + lane % 8, dimensions n0 + 8·(i / 2).
-    const mixkv_shared_row lane_rows = mixkv_shared_row_of(tile + (8 * ((lane / 8) % 2) + lane % 8) * pitch + 8 * (lane / 16));
+    const mixkv_shared_row lane_rows = mixkv_shared_row_of(tile + layout.at(8 * ((lane / 8) % 2) + lane % 8, 8 * (lane / 16)));
     const int steps = (count + 15) / 16;  // k steps of 16 keys; the rest are zero rows
     for (int n0 = 16 * (threadIdx.x / MIXKV_WARP); n0 < dim; n0 += 16 * (blockDim.x / MIXKV_WARP)) {
         float d0[4] = {0.0f, 0.0f, 0.0f, 0.0f}, d1[4] = {0.0f, 0.0f, 0.0f, 0.0f};
@@ -395,7 +418,7 @@ __device__ __forceinline__ void mixkv_unit_key_sums(const unsigned short* tile, 
             unsigned a[4];
             mixkv_split_rows_fragment(a, hi, lo, 16 * step);
             unsigned b[4];
-            mixkv_load_matrices_x4_trans(b, mixkv_shared_row_plus(lane_rows, 16 * step * pitch + n0));
+            mixkv_load_matrices_x4_trans(b, mixkv_shared_row_plus(lane_rows, layout.at(16 * step, n0)));
             mixkv_mma_m16n8k16<mixkv_bf16>(d0, a, b, d0);
             mixkv_mma_m16n8k16<mixkv_bf16>(d1, a, b + 2, d1);
         }
@@ -410,20 +433,20 @@ __device__ __forceinline__ void mixkv_unit_key_sums(const unsigned short* tile, 
 // word) over quarter q's tokens (common/key_stats.cuh), then two butterflies join the quarters
 // as (Q0 + Q1) + (Q2 + Q3). A step's 32 words then lie on 32 banks (rows 2q + {0, 1} + 8i are
 // 4 banks apart per row), and no warp sums more than its share.
-template <typename T>
-__device__ __forceinline__ void mixkv_unit_key_sums(const unsigned short* tile, int pitch, int count, int dim, const float* inverse_norm, float* partial, T)
+template <typename T, typename Layout>
+__device__ __forceinline__ void mixkv_unit_key_sums(const unsigned short* tile, Layout layout, int count, int dim, const float* inverse_norm, float* partial, T)
 {
     const int lane = threadIdx.x % MIXKV_WARP, warp = threadIdx.x / MIXKV_WARP, warps = blockDim.x / MIXKV_WARP;
     const int quarter = lane / 8, word = lane % 8;
     for (int i = 16 * warp + 2 * word; i < dim; i += 16 * warps) {
-        const unsigned short* column = tile + i;
+        const unsigned short* column = tile + layout.at(0, i);
         float low = 0.0f, high = 0.0f;
         for (int j = 0;; ++j) {
             const int t = mixkv_quarter_token(quarter, j);
             if (t >= count) {
                 break;
             }
-            const unsigned pair = *reinterpret_cast<const unsigned*>(column + t * pitch);
+            const unsigned pair = *reinterpret_cast<const unsigned*>(column + layout.at(t, 0));
             T first, second;
             first.bits = static_cast<unsigned short>(pair & 0xFFFFu);
             second.bits = static_cast<unsigned short>(pair >> 16);

@@ -87,6 +87,11 @@ internal static class BenchRunner
             throw new CliUsageException("--graph: only with --resident (a graph replays launches over buffers already on the device)");
         }
 
+        if (backend is KernelBackend { Runtime.WarpgroupProducts: true })
+        {
+            note += " (window kernels: wgmma)";  // MIXKV_WGMMA=1 took effect: said, so no timing is mistaken for the other path's
+        }
+
         LayerInputs inputs = request.Shape.CreateInputs(request.HugePages);
         if (request.Resident)
         {

@@ -32,13 +32,13 @@ internal static class KernelTraffic
             // check_finite reads only the window's queries.
             "check_finite" => (prefix > 0 && keptTokens < hkv * n ? window : (2 * keys) + window, 0),
             "window_tile_stats" => (keys + window + (2 * hq * w * columns * Fp32), windowFlop),
-            "window_run_stats" => (keys + window + (2 * hq * w * columns * Fp32) + perPrefix, windowFlop), // and ||K[n]|| out
+            "window_run_stats" or "window_run_stats_wgmma" => (keys + window + (2 * hq * w * columns * Fp32) + perPrefix, windowFlop), // and ||K[n]|| out
             "window_stats_merge" => (2 * hq * w * columns * Fp32, 0),
             "window_merge_key_mean" => ((2 * hq * w * columns * Fp32) + (hkv * tiles * d * Fp32), 0), // the merge and head_key_mean's partials
             "window_row_stats" => (keys + window, windowFlop),
             "window_tile_mass" or "window_mass" => (keys + window + perPrefix, windowFlop),
             // With the K statistics (always, in a compressed layer): ||K[n]|| in, s[n] out as well.
-            "window_run_mass" => (keys + window + (3 * perPrefix), windowFlop),
+            "window_run_mass" or "window_run_mass_wgmma" => (keys + window + (3 * perPrefix), windowFlop),
             "window_pool" => (2 * perPrefix, 0),
             "head_key_partials" => (keys + (hkv * tiles * d * Fp32), 0),
             "head_key_mean" => (hkv * tiles * d * Fp32, 0),

@@ -42,7 +42,7 @@ internal static class BlockSizes
             "window_tile_stats" => WindowTile,
             "window_stats_merge" => WindowStatsMerge,
             "window_tile_mass" => WindowTile,
-            "window_run_stats" or "window_run_mass" => WindowRun,
+            "window_run_stats" or "window_run_mass" or "window_run_stats_wgmma" or "window_run_mass_wgmma" => WindowRun,
             "head_key_partials" => HeadKeyPartials,
             "head_key_mean" or "window_merge_key_mean" => HeadKeyMean,
             "head_token_stats" or "head_value_stats" => HeadTokenStats,

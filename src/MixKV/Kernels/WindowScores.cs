@@ -199,6 +199,14 @@ internal static class WindowScores
     /// <summary>Threads of a run kernel's block: a warp per 16 window rows.</summary>
     private static uint RunThreads(int queryRowsPerKvHead) => (uint)(32 * ((queryRowsPerKvHead + 15) / 16));
 
+    /// <summary>
+    /// The run kernel <paramref name="name"/> or its wgmma form (<c>_wgmma</c>, kernels/common/wgmma.cuh):
+    /// that one where the runtime's kernels hold Hopper's warpgroup products, D is 128 and the block is
+    /// two full warpgroups (G·W 113 to 128).
+    /// </summary>
+    public static string RunKernel(string name, IKernelRuntime runtime, int dim, uint threads) =>
+        runtime.WarpgroupProducts && dim == 128 && threads == 2 * 128 ? $"{name}_wgmma" : name;
+
     private static void EnqueueRunStats(IKernelRuntime runtime, DeviceTensor keys, DeviceTensor windowQueries, KernelWorkspace ws, string type, float scale, uint keyTileBytes, int runTiles, KeyStatistics? keyStatistics)
     {
         uint threads = RunThreads(windowQueries.Heads / keys.Heads * windowQueries.Tokens);
@@ -214,7 +222,7 @@ internal static class WindowScores
             };
         }
 
-        runtime.Launch($"window_run_stats<{type}>", Launch.Config(Launch.Blocks(KeyTiles(keys.Tokens), runTiles), (uint)keys.Heads, threads, 2 * keyTileBytes), parameters);
+        runtime.Launch($"{RunKernel("window_run_stats", runtime, keys.Dim, threads)}<{type}>", Launch.Config(Launch.Blocks(KeyTiles(keys.Tokens), runTiles), (uint)keys.Heads, threads, 2 * keyTileBytes), parameters);
     }
 
     private static void EnqueueRunMass(IKernelRuntime runtime, DeviceTensor keys, DeviceTensor windowQueries, CompressionOptions options, KernelWorkspace ws, string type, float scale, uint keyTileBytes, int runTiles, bool similarity)
@@ -231,7 +239,7 @@ internal static class WindowScores
             parameters = parameters with { MeanKey = ws.MeanKey.Address, KeyNorm = ws.KeyNorm.Address, Similarity = ws.Similarity.Address };
         }
 
-        runtime.Launch($"window_run_mass<{type}>", Launch.Config(Launch.Blocks(KeyTiles(prefix), runTiles), (uint)keys.Heads, threads, 2 * keyTileBytes + headSumBytes + meanBytes), parameters);
+        runtime.Launch($"{RunKernel("window_run_mass", runtime, keys.Dim, threads)}<{type}>", Launch.Config(Launch.Blocks(KeyTiles(prefix), runTiles), (uint)keys.Heads, threads, 2 * keyTileBytes + headSumBytes + meanBytes), parameters);
     }
 
     /// <summary>window_tile_stats (a tile per block, run 1) and window_run_stats take the same parameters (kernels/common/window_tile_params.cuh).</summary>

@@ -6,6 +6,7 @@ using MixKV.Tensors;
 using MixKV.Tests.Kernels.Support;
 using MixKV.Tests.Support;
 using NUnit.Framework;
+using K = MixKV.Kernels;
 using Ref = MixKV.Reference;
 
 namespace MixKV.Tests.Kernels;
@@ -41,6 +42,22 @@ public sealed class PipelineKernelTests
 
     [TestCaseSource(nameof(Cases))]
     public void MatchesReference(KernelCase c) => CheckAgainstReference(backend, c);
+
+    /// <summary>The same check with the run kernels' wgmma forms (kernels/common/wgmma.cuh), as the CPU runtime runs them when asked.</summary>
+    [TestCaseSource(typeof(KernelCase), nameof(KernelCase.Warpgroup))]
+    public void WarpgroupFormsMatchReference(KernelCase c)
+    {
+        var runtime = (K.Runtime.EmulatedKernelRuntime)backend.Runtime;
+        runtime.WarpgroupProducts = true;
+        try
+        {
+            CheckAgainstReference(backend, c);
+        }
+        finally
+        {
+            runtime.WarpgroupProducts = false;
+        }
+    }
 
     /// <summary>The acceptance check of one case on any kernel backend (CudaPipelineTests runs it on a GPU).</summary>
     internal static void CheckAgainstReference(KernelBackend backend, KernelCase c)

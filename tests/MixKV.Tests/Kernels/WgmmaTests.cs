@@ -64,6 +64,35 @@ public sealed class WgmmaTests : EmulatedKernelFixture
         }
     }
 
+    /// <summary>
+    /// The run kernels' wgmma forms, as the CUDA backend compiles them for an H100 with MIXKV_WGMMA=1:
+    /// HGMMA in their SASS, one wait for the eight products of a tile (no serialization), and the
+    /// mma.sync forms beside them without it. Spills: KernelCompilationTests' 90a pass.
+    /// </summary>
+    [Test]
+    public void Sm90aRunKernelFormsAssembleToHgmma()
+    {
+        RequireSm90aCompiler();
+        KernelFile file = KernelSources.FileOf("window_run_stats_wgmma<mixkv_bf16>");
+        CompiledProgram cubin = KernelCompiler.Compile(file, "sm_90a", useCache: false);
+        string all = Disassemble(cubin);
+        foreach (string instance in file.Instances.Where(i => i.StartsWith("window_run_", StringComparison.Ordinal)))
+        {
+            string sass = FunctionSass(all, cubin, instance);
+            int products = CountOf(sass, "HGMMA.64x64x16.F32"), waits = CountOf(sass, "WARPGROUP.DEPBAR");
+            TestContext.Progress.WriteLine($"{instance,-38} sm_90a: {products} HGMMA, {waits} wait(s)");
+            if (instance.Contains("_wgmma", StringComparison.Ordinal))
+            {
+                Assert.That(products, Is.EqualTo(8), $"{instance}: a tile's eight k steps of D = 128");
+                Assert.That(waits, Is.EqualTo(1), $"{instance}: the products wait once per tile (more: ptxas serialized them)");
+            }
+            else
+            {
+                Assert.That(products, Is.Zero, $"{instance}: the mma.sync form holds no wgmma");
+            }
+        }
+    }
+
     [Test]
     [Repeat(4)]
     public void ProductOnAHopperGpuMatchesTheReference()
@@ -118,6 +147,17 @@ public sealed class WgmmaTests : EmulatedKernelFixture
         }
 
         Assert.Ignore($"{why}. CI runs it in the pass with MIXKV_CUDA_TOOLS=.tools/cuda12 (build.cake CompileSm90a)");
+    }
+
+    private static int CountOf(string text, string what)
+    {
+        int count = 0;
+        for (int at = text.IndexOf(what, StringComparison.Ordinal); at >= 0; at = text.IndexOf(what, at + what.Length, StringComparison.Ordinal))
+        {
+            count++;
+        }
+
+        return count;
     }
 
     /// <summary>The SASS of one instance, out of its program's (<see cref="Disassemble"/>).</summary>

@@ -97,6 +97,37 @@ public sealed class WindowScoresKernelTests : EmulatedKernelFixture
     }
 
     /// <summary>
+    /// window_run_stats' wgmma path (kernels/common/wgmma.cuh: D = 128 over two full warpgroups, G·W
+    /// 113 to 128), which the CPU runtime takes when asked (as the CUDA runtime does when compiled for
+    /// compute_90a), against the same reference and head_key_partials: a full and a partly filled last
+    /// warp, query heads straddling 16-row tiles, rows on 16 bytes (cp.async into the core layout) and
+    /// off them (16-bit loads), the masked tail, a short second run.
+    /// </summary>
+    [TestCase(DType.BF16, GqaReduction.Mean, 4, 32, false)]
+    [TestCase(DType.F16, GqaReduction.Max, 3, 40, true)]
+    [TestCase(DType.BF16, GqaReduction.Max, 5, 23, true)]
+    [TestCase(DType.F16, GqaReduction.Mean, 8, 16, false)]
+    public void WarpgroupPathMatchesTheReference(DType dtype, GqaReduction gqa, int groups, int window, bool offAlignment)
+    {
+        TestRandom rng = KernelCheck.Seeded();
+        const int dim = 128, runTiles = 4;
+        int runKeys = runTiles * K.WindowScores.TileKeys;
+        int heads = rng.Int(1, 2), tokens = rng.Int(runKeys + K.WindowScores.TileKeys + 1, 2 * runKeys - K.WindowScores.TileKeys);
+        string say = rng.Say($"Hkv {heads} G {groups} N {tokens} D {dim} W {window}{(offAlignment ? ", rows off 16 bytes" : "")}");
+        Assert.That(groups * window, Is.InRange(113, K.WindowScores.MaxRunRows), say);
+        var runtime = (K.Runtime.EmulatedKernelRuntime)backend.Runtime;
+        runtime.WarpgroupProducts = true;
+        try
+        {
+            AssertTileKernelsMatchTheReference(rng, dtype, gqa, heads, groups, tokens, dim, window, say, runTiles, offAlignment ? new Padding(1, 1, 3, 1) : Padding.None);
+        }
+        finally
+        {
+            runtime.WarpgroupProducts = false;
+        }
+    }
+
+    /// <summary>
     /// The run length the launcher picks: as long as possible while the blocks still cover every
     /// multiprocessor's two block slots (one run shorter would need more blocks than that), from 1 to 32.
     /// </summary>
@@ -123,10 +154,11 @@ public sealed class WindowScoresKernelTests : EmulatedKernelFixture
         }
     }
 
-    private void AssertTileKernelsMatchTheReference(TestRandom rng, DType dtype, GqaReduction gqa, int heads, int groups, int tokens, int dim, int window, string say, int? runTiles = null)
+    private void AssertTileKernelsMatchTheReference(TestRandom rng, DType dtype, GqaReduction gqa, int heads, int groups, int tokens, int dim, int window, string say, int? runTiles = null,
+                                                    Padding padding = default)
     {
         LayerData data = LayerData.Random(rng, heads, groups, tokens, dim, window, dtype);
-        StoredLayer stored = data.Store(rng.Coin() ? TensorLayout.Hnd : TensorLayout.Nhd);
+        StoredLayer stored = data.Store(rng.Coin() ? TensorLayout.Hnd : TensorLayout.Nhd, padding);
         int prefix = tokens - window, queryHeads = heads * groups;
         using var stage = new StageHarness(backend, queryHeads, heads, tokens, dim, window);
         DeviceTensor keys = stage.Upload(stored.Keys);

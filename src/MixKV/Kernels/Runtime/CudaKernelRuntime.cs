@@ -50,6 +50,15 @@ internal sealed class CudaKernelRuntime : IKernelRuntime
 
     public int Multiprocessors { get; }
 
+    /// <summary>
+    /// MIXKV_WGMMA=1 compiles for compute_90a on an sm_90 device (H100, H200) when NVRTC is 12 or newer,
+    /// so the window kernels multiply with wgmma. Opt-in until the path has been checked on such a
+    /// device: the CPU runtime runs it in CI, but only the hardware reads the shared-memory layouts.
+    /// </summary>
+    public const string WgmmaVariable = "MIXKV_WGMMA";
+
+    public bool WarpgroupProducts => architecture == "compute_90a";
+
     /// <summary>Opens device <paramref name="ordinal"/>; throws <see cref="CudaException"/> naming the failing call when there is none.</summary>
     public static CudaKernelRuntime Open(int ordinal = 0)
     {
@@ -58,9 +67,11 @@ internal sealed class CudaKernelRuntime : IKernelRuntime
         Version computeCapability = device.ComputeCapability;
         // NVRTC 11.8 targets up to compute_90; the driver JIT-compiles that PTX for newer parts.
         int capability = Math.Min(computeCapability.Major * 10 + computeCapability.Minor, 90);
+        // compute_90a's code runs on sm_90 parts alone, and NVRTC knows it from 12.0 on.
+        bool hopperProducts = computeCapability == new Version(9, 0) && Environment.GetEnvironmentVariable(WgmmaVariable) == "1" && NvrtcCompiler.Version.Major >= 12;
         CudaContext context = CudaContext.RetainPrimary(device);
         context.MakeCurrent();
-        return new CudaKernelRuntime(context, $"compute_{capability}", device.MultiprocessorCount, device.GetAttribute(CudaDeviceAttribute.MaxSharedMemoryPerBlockOptin));
+        return new CudaKernelRuntime(context, hopperProducts ? "compute_90a" : $"compute_{capability}", device.MultiprocessorCount, device.GetAttribute(CudaDeviceAttribute.MaxSharedMemoryPerBlockOptin));
     }
 
     public void Launch<TParams>(string instance, in LaunchConfig config, in TParams parameters)

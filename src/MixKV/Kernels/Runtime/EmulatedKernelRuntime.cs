@@ -25,6 +25,9 @@ internal sealed unsafe class EmulatedKernelRuntime : IKernelRuntime
     /// <summary>A fixed count, not the machine's cores: the same run lengths, so the same results, on every machine.</summary>
     public int Multiprocessors => 4;
 
+    /// <summary>Off unless set: the CUDA runtime's default (<see cref="CudaKernelRuntime.WgmmaVariable"/>).</summary>
+    public bool WarpgroupProducts { get; set; }
+
     /// <summary>Throws <see cref="InvalidOperationException"/> naming every place looked at when the library is missing.</summary>
     public static EmulatedKernelRuntime Open()
     {

@@ -20,6 +20,13 @@ internal interface IKernelRuntime : IDisposable
     /// </summary>
     int Multiprocessors { get; }
 
+    /// <summary>
+    /// Whether the launchers may pick the kernels' wgmma forms (kernels/common/wgmma.cuh): on the CUDA
+    /// driver, when the kernels were compiled for compute_90a; on the CPU runtime, which always holds
+    /// those forms, when its caller asks for them (the tests take both).
+    /// </summary>
+    bool WarpgroupProducts { get; }
+
     /// <summary>Queues <paramref name="instance"/> (e.g. "select_topk") with its params struct.</summary>
     void Launch<TParams>(string instance, in LaunchConfig config, in TParams parameters)
         where TParams : unmanaged;

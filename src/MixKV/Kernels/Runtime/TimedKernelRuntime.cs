@@ -17,6 +17,8 @@ internal sealed class TimedKernelRuntime(IKernelRuntime inner) : IKernelRuntime
 
     public int Multiprocessors => inner.Multiprocessors;
 
+    public bool WarpgroupProducts => inner.WarpgroupProducts;
+
     /// <summary>Every launch so far, in order.</summary>
     public IReadOnlyList<(string Instance, TimeSpan Elapsed)> Launches => launches;
 

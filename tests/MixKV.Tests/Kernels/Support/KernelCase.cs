@@ -114,5 +114,18 @@ public sealed record KernelCase(
 
     public Padding DrawPadding(TestRandom rng) => Padded ? new(rng.Int(1, 5), rng.Int(1, 7), rng.Int(0, 9), rng.Int(0, 5)) : Padding.None;
 
+    /// <summary>
+    /// Layers the run kernels' wgmma forms take (D = 128, G·W 113 to 128): every score mode that reads
+    /// K's statistics from the run kernels' tiles (norms, k̂·μ), both 16-bit dtypes, padded rows (off
+    /// 16 bytes: the 16-bit loads into the core layout), query heads straddling 16-row tiles.
+    /// </summary>
+    public static IEnumerable<TestCaseData> Warpgroup()
+    {
+        yield return Case(new KernelCase(2, 4, 300, 700, 128, 32, DType.BF16, TensorLayout.Hnd, false, BudgetMethod.SnapKV, ScoreMode.MixKV, GqaReduction.Mean, PoolingKind.Avg, 5));
+        yield return Case(new KernelCase(1, 8, 300, 700, 128, 16, DType.F16, TensorLayout.Nhd, true, BudgetMethod.AdaKV, ScoreMode.KeyDiff, GqaReduction.Max, PoolingKind.Max, 3));
+        yield return Case(new KernelCase(2, 3, 300, 600, 128, 40, DType.BF16, TensorLayout.Nhd, true, BudgetMethod.PyramidKV, ScoreMode.MixKVUniform, GqaReduction.Mean, PoolingKind.Avg, 7, Layers: 4, Layer: 1));
+        yield return Case(new KernelCase(1, 5, 200, 500, 128, 23, DType.F16, TensorLayout.Hnd, false, BudgetMethod.SnapKV, ScoreMode.KNorm, GqaReduction.Mean, PoolingKind.Avg, 1));
+    }
+
     private static TestCaseData Case(KernelCase c) => new TestCaseData(c).SetArgDisplayNames(c.ToString());
 }
