@@ -66,18 +66,35 @@ Task("CompileSm90a")
     .Does(() =>
 {
     var root = MakeAbsolute(Directory(".")).FullPath;
+    var results = artifacts + Directory("sm90a");
+    EnsureDirectoryExists(results);
+    CleanDirectory(results);
     DotNetTest("./tests/MixKV.Tests/MixKV.Tests.csproj", new DotNetTestSettings
     {
         Configuration = configuration,
         NoBuild = true,
-        Filter = "FullyQualifiedName~KernelCompilationTests.EveryInstanceCompilesAndFitsWithoutSpills|FullyQualifiedName~WgmmaTests.AssemblesToHgmma",
-        Loggers = new[] { "console;verbosity=normal" },
+        Filter = "FullyQualifiedName~KernelCompilationTests.EveryInstanceCompilesAndFitsWithoutSpills|FullyQualifiedName~WgmmaTests.Sm90a",
+        Loggers = new[] { "console;verbosity=normal", "trx;LogFileName=sm90a.trx" },
+        ResultsDirectory = results,
         EnvironmentVariables = new Dictionary<string, string>
         {
             ["MIXKV_CUDA_TOOLS"] = $"{root}/.tools/cuda12",
             ["MIXKV_COMPILE_ARCHITECTURES"] = "90a",
         },
     });
+
+    // A filter that matches less than it should passes silently: each of these must have run and passed.
+    var passed = System.Xml.Linq.XDocument.Load(results.Path.FullPath + "/sm90a.trx").Descendants()
+        .Where(e => e.Name.LocalName == "UnitTestResult" && (string)e.Attribute("outcome") == "Passed")
+        .Select(e => (string)e.Attribute("testName"))
+        .ToList();
+    foreach (var test in new[] { "EveryInstanceCompilesAndFitsWithoutSpills", "Sm90aSelfTestAssemblesToHgmmaWithoutSpills", "Sm90aRunKernelFormsAssembleToHgmma" })
+    {
+        if (!passed.Contains(test))
+        {
+            throw new Exception($"CompileSm90a: {test} did not run and pass (passed: {string.Join(", ", passed)})");
+        }
+    }
 });
 
 // The emulated kernel tests on small shapes once more, with the kernels instrumented by TSan and
