@@ -1,12 +1,11 @@
 using System.Diagnostics;
-using System.Runtime.InteropServices;
 using MixKV.Interop;
 using MixKV.Kernels;
 using MixKV.Kernels.Runtime;
-using MixKV.Tensors;
 using MixKV.Tests.Kernels.Support;
 using MixKV.Tests.Support;
 using NUnit.Framework;
+using static MixKV.Tests.Kernels.Support.WgmmaSelfTest;
 
 namespace MixKV.Tests.Kernels;
 
@@ -14,17 +13,15 @@ namespace MixKV.Tests.Kernels;
 /// Hopper's warpgroup product (kernels/common/wgmma.cuh) through the self-test kernel
 /// src/Emulator/selftest/wgmma.cu: D = A·Bᵀ (+ C) with A's fragments in registers and B staged in the
 /// core layout behind a descriptor, against a double-precision product of the same 16-bit values.
-/// Three places run it: the CPU runtime (every CI run: the emulation and the fragment and layout
-/// arithmetic around it), NVRTC 12+ with ptxas for sm_90a (CI's second compile pass, which holds CUDA
-/// 12.4: the instruction as written assembles, to HGMMA, without spills), and an H100 or H200 when one
-/// is present (the only check that the hardware reads the layouts as the emulation does).
+/// Here: the CPU runtime (every CI run: the emulation and the fragment and layout arithmetic around
+/// it), and NVRTC 12+ with ptxas for sm_90a (CI's second compile pass, which holds CUDA 12.4: the
+/// instruction as written assembles to HGMMA without spills, and so do the run kernels' wgmma forms).
+/// WgmmaGpuTests runs the product on an H100 or H200.
 /// </summary>
 [TestFixture]
 [NonParallelizable]
 public sealed class WgmmaTests : EmulatedKernelFixture
 {
-    private const int Columns = 64;
-
     [Test]
     [Repeat(6)]
     public void EmulatedProductMatchesTheReference()
@@ -36,7 +33,7 @@ public sealed class WgmmaTests : EmulatedKernelFixture
         using var bias = DeviceRegion.Of<float>(backend.Runtime, c.C);
         using var d = new DeviceRegion(backend.Runtime, (long)c.Rows * Columns * sizeof(float));
 
-        backend.Runtime.Launch(c.Instance, Launch.Config(1, 1, (uint)(2 * c.Rows)), c.Params(a.Pointer, b.Pointer, bias.Pointer, d.Pointer));
+        backend.Runtime.Launch(c.Instance, Config(c), c.Params(a.Pointer, b.Pointer, bias.Pointer, d.Pointer));
 
         c.Verify(d.Read<float>(c.Rows * Columns), rng);
         d.AssertGuardsIntact(rng.Say("D"));
@@ -93,44 +90,6 @@ public sealed class WgmmaTests : EmulatedKernelFixture
         }
     }
 
-    [Test]
-    [Repeat(4)]
-    public void ProductOnAHopperGpuMatchesTheReference()
-    {
-        if (!KernelBackendProbes.TryCuda(out string reason))
-        {
-            Assert.Ignore($"needs a CUDA device: {reason}");
-        }
-
-        CudaDriver.Initialize();
-        CudaDevice device = CudaDevice.Get(0);
-        if (device.ComputeCapability != new Version(9, 0) || NvrtcCompiler.Version.Major < 12)
-        {
-            Assert.Ignore($"needs an sm_90 device (H100/H200) and NVRTC 12+: {device} is {device.ComputeCapability}, NVRTC {NvrtcCompiler.Version}");
-        }
-
-        TestRandom rng = KernelCheck.Seeded();
-        ProductCase c = ProductCase.Random(rng);
-        using CudaContext context = CudaContext.RetainPrimary(device);
-        context.MakeCurrent();
-        KernelFile file = SelfTestFile();
-        CompiledProgram program = Compile(file, "compute_90a");
-        using CudaModule module = context.LoadModule(program);
-        using DeviceBuffer a = context.Allocate<ushort>(c.A.Length), b = context.Allocate<ushort>(c.B.Length);
-        using DeviceBuffer bias = context.Allocate<float>(c.C.Length), d = context.Allocate<float>(c.Rows * Columns);
-        a.CopyFrom<ushort>(c.A);
-        b.CopyFrom<ushort>(c.B);
-        bias.CopyFrom<float>(c.C);
-        DeviceMemory.Fill(d.Pointer, DeviceRegion.Poison, d.Length);
-
-        module.GetFunction(program.LoweredNames[c.Instance]).Launch(Launch.Config(1, 1, (uint)(2 * c.Rows)), c.Params(a.Pointer, b.Pointer, bias.Pointer, d.Pointer));
-        context.Synchronize();
-        var result = new float[c.Rows * Columns];
-        DeviceMemory.CopyDeviceToHost(d.Pointer, result.AsSpan());
-
-        c.Verify(result, rng);
-    }
-
     /// <summary>Ignored under NVRTC 11.8 (no sm_90a), unless the run asks for 90a: then it fails.</summary>
     private static void RequireSm90aCompiler()
     {
@@ -171,23 +130,6 @@ public sealed class WgmmaTests : EmulatedKernelFixture
         return next < 0 ? sass[at..] : sass[at..next];
     }
 
-    private static KernelFile SelfTestFile() => new("wgmma.cu", SelfTestText("wgmma.cu"), ["selftest_wgmma<mixkv_f16>", "selftest_wgmma<mixkv_bf16>"]);
-
-    /// <summary>src/Emulator/selftest/<paramref name="name"/>, embedded in this assembly (MixKV.Tests.csproj).</summary>
-    private static string SelfTestText(string name)
-    {
-        using Stream stream = typeof(WgmmaTests).Assembly.GetManifestResourceStream($"selftest/{name}")
-            ?? throw new InvalidOperationException($"selftest/{name} is not embedded in the test assembly");
-        using var reader = new StreamReader(stream);
-        return reader.ReadToEnd();
-    }
-
-    private static CompiledProgram Compile(KernelFile file, string architecture)
-    {
-        var headers = new Dictionary<string, string>(KernelSources.Headers, StringComparer.Ordinal) { ["params.h"] = SelfTestText("params.h") };
-        return NvrtcCompiler.Compile(file.Source, file.Name, [$"--gpu-architecture={architecture}", "-std=c++17"], file.Instances, headers);
-    }
-
     private static string Disassemble(CompiledProgram program)
     {
         byte[] cubin = program.Cubin ?? throw new AssertionException($"NVRTC returned no CUBIN for {program.Name}");
@@ -212,75 +154,5 @@ public sealed class WgmmaTests : EmulatedKernelFixture
         {
             File.Delete(path);
         }
-    }
-
-    /// <summary>One random product: R rows (one or two warpgroups), K a multiple of 16 up to 128.</summary>
-    private sealed record ProductCase(DType DType, int Rows, int Depth, bool Accumulate, ushort[] A, ushort[] B, float[] C)
-    {
-        public string Instance => DType == DType.BF16 ? "selftest_wgmma<mixkv_bf16>" : "selftest_wgmma<mixkv_f16>";
-
-        public static ProductCase Random(TestRandom rng)
-        {
-            DType dtype = rng.Coin() ? DType.BF16 : DType.F16;
-            int rows = 64 * rng.Int(1, 2), depth = 16 * rng.Int(1, 8);
-            // Values of a few magnitudes and both signs, with exact zeros among them (masked keys).
-            ushort Value() => ToBits(dtype, rng.Int(0, 9) == 0 ? 0f : (float)(rng.Gaussian() * Math.Pow(2, rng.Int(-3, 3))));
-            ushort[] a = [.. Enumerable.Range(0, rows * depth).Select(_ => Value())];
-            ushort[] b = [.. Enumerable.Range(0, Columns * depth).Select(_ => Value())];
-            float[] c = [.. Enumerable.Range(0, rows * Columns).Select(_ => (float)(rng.Gaussian() * 4))];
-            var product = new ProductCase(dtype, rows, depth, rng.Coin(), a, b, c);
-            TestContext.Progress.WriteLine($"  {dtype} rows {rows} depth {depth} accumulate {product.Accumulate}");
-            return product;
-        }
-
-        public WgmmaParams Params(DevicePointer a, DevicePointer b, DevicePointer c, DevicePointer d) => new()
-        {
-            A = a.Address,
-            B = b.Address,
-            C = c.Address,
-            D = d.Address,
-            Depth = Depth,
-            Accumulate = Accumulate ? 1 : 0,
-        };
-
-        /// <summary>
-        /// Every element written and within 2⁻¹⁶ of Σ|a·b| (+ |c|) of the exact sum: products of two
-        /// 16-bit values are exact in fp32, so only the fp32 accumulation of at most 128 terms (and c)
-        /// can differ, by at most ~128 · 2⁻²⁴ of that magnitude in any order.
-        /// </summary>
-        public void Verify(float[] d, TestRandom rng)
-        {
-            for (int r = 0; r < Rows; r++)
-            {
-                for (int n = 0; n < Columns; n++)
-                {
-                    double exact = Accumulate ? C[r * Columns + n] : 0, magnitude = Accumulate ? Math.Abs(C[r * Columns + n]) : 0;
-                    for (int k = 0; k < Depth; k++)
-                    {
-                        double term = (double)FromBits(DType, A[r * Depth + k]) * FromBits(DType, B[n * Depth + k]);
-                        exact += term;
-                        magnitude += Math.Abs(term);
-                    }
-
-                    float got = d[r * Columns + n];
-                    Assert.That(float.IsFinite(got), rng.Say($"D[{r}, {n}] = {got} (not written, or not finite)"));
-                    Assert.That(Math.Abs(got - exact), Is.LessThanOrEqualTo(magnitude * Math.ScaleB(1, -16) + 1e-30),
-                        rng.Say($"D[{r}, {n}] of {DType} rows {Rows} depth {Depth} accumulate {Accumulate}: exact {exact:R}"));
-                }
-            }
-        }
-
-        private static ushort ToBits(DType dtype, float value) =>
-            dtype == DType.BF16 ? ElementCodec.SingleToBFloat16(value) : BitConverter.HalfToUInt16Bits((Half)value);
-
-        private static float FromBits(DType dtype, ushort bits) =>
-            dtype == DType.BF16 ? ElementCodec.BFloat16ToSingle(bits) : (float)BitConverter.UInt16BitsToHalf(bits);
-    }
-
-    [StructLayout(LayoutKind.Sequential)]
-    private struct WgmmaParams
-    {
-        public ulong A, B, C, D;
-        public int Depth, Accumulate;
     }
 }
