@@ -17,9 +17,10 @@ namespace MixKV.Tests.Kernels;
 [NonParallelizable]
 public sealed class WgmmaGpuTests
 {
-    [Test]
-    [Repeat(4)]
-    public void ProductOnAHopperGpuMatchesTheReference()
+    private CudaDevice? device;
+
+    [OneTimeSetUp]
+    public void FindHopper()
     {
         if (!KernelBackendProbes.TryCuda(out string reason))
         {
@@ -27,18 +28,35 @@ public sealed class WgmmaGpuTests
         }
 
         CudaDriver.Initialize();
-        CudaDevice device = CudaDevice.Get(0);
+        device = CudaDevice.Get(0);
         if (device.ComputeCapability != new Version(9, 0) || NvrtcCompiler.Version.Major < 12)
         {
             Assert.Ignore($"needs an sm_90 device (H100/H200) and NVRTC 12+: {device} is {device.ComputeCapability}, NVRTC {NvrtcCompiler.Version}");
         }
+    }
 
+    [Test]
+    [Repeat(4)]
+    public void ProductOnAHopperGpuMatchesTheReference()
+    {
         TestRandom rng = KernelCheck.Seeded();
         ProductCase c = ProductCase.Random(rng);
-        using CudaContext context = CudaContext.RetainPrimary(device);
+        c.Verify(Run(c), rng);
+    }
+
+    /// <summary>Where the product reads A and B from: on a mismatch, which value each of the first wrong elements paired.</summary>
+    [Test]
+    public void LayoutProbeOnAHopperGpuReadsEachValueWhereTheLayoutPutsIt()
+    {
+        ProductCase c = ProductCase.Probe();
+        c.VerifyProbe(Run(c));
+    }
+
+    private float[] Run(ProductCase c)
+    {
+        using CudaContext context = CudaContext.RetainPrimary(device!);
         context.MakeCurrent();
-        KernelFile file = SelfTestFile();
-        CompiledProgram program = Compile(file, "compute_90a");
+        CompiledProgram program = Compile(SelfTestFile(), "compute_90a");
         using CudaModule module = context.LoadModule(program);
         using DeviceBuffer a = context.Allocate<ushort>(c.A.Length), b = context.Allocate<ushort>(c.B.Length);
         using DeviceBuffer bias = context.Allocate<float>(c.C.Length), d = context.Allocate<float>(c.Rows * Columns);
@@ -51,7 +69,6 @@ public sealed class WgmmaGpuTests
         context.Synchronize();
         var result = new float[c.Rows * Columns];
         DeviceMemory.CopyDeviceToHost(d.Pointer, result.AsSpan());
-
-        c.Verify(result, rng);
+        return result;
     }
 }

@@ -28,6 +28,19 @@ public sealed class WgmmaTests : EmulatedKernelFixture
     {
         TestRandom rng = KernelCheck.Seeded();
         ProductCase c = ProductCase.Random(rng);
+        c.Verify(Run(c, rng.Say("D")), rng);
+    }
+
+    /// <summary>The layout probe WgmmaGpuTests runs on a GPU passes on the CPU runtime: the probe is right.</summary>
+    [Test]
+    public void EmulatedLayoutProbeReadsEachValueWhereTheLayoutPutsIt()
+    {
+        ProductCase c = ProductCase.Probe();
+        c.VerifyProbe(Run(c, "the probe's D"));
+    }
+
+    private float[] Run(ProductCase c, string what)
+    {
         using var a = DeviceRegion.Of<ushort>(backend.Runtime, c.A);
         using var b = DeviceRegion.Of<ushort>(backend.Runtime, c.B);
         using var bias = DeviceRegion.Of<float>(backend.Runtime, c.C);
@@ -35,8 +48,8 @@ public sealed class WgmmaTests : EmulatedKernelFixture
 
         backend.Runtime.Launch(c.Instance, Config(c), c.Params(a.Pointer, b.Pointer, bias.Pointer, d.Pointer));
 
-        c.Verify(d.Read<float>(c.Rows * Columns), rng);
-        d.AssertGuardsIntact(rng.Say("D"));
+        d.AssertGuardsIntact(what);
+        return d.Read<float>(c.Rows * Columns);
     }
 
     [Test]

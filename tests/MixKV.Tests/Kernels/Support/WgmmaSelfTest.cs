@@ -92,6 +92,56 @@ internal static class WgmmaSelfTest
             }
         }
 
+        /// <summary>
+        /// A probe of the layouts rather than a random product: fp16, both warpgroups (128 rows), two k
+        /// steps (K 32), A's row r one-hot at k = r % 32, B[n][k] = 1 + 32n + k (integers, exact in fp16)
+        /// and C NaN (the first product must ignore it), so each D[r][n] names the one B value the
+        /// product paired with row r. <see cref="VerifyProbe"/> lists what was read instead: a layout
+        /// error on a GPU shows as a pattern to fix from, not as a mismatch in a sum.
+        /// </summary>
+        public static ProductCase Probe()
+        {
+            const int rows = 128, depth = 32;
+            var a = new ushort[rows * depth];
+            for (int r = 0; r < rows; r++)
+            {
+                a[r * depth + r % depth] = ToBits(DType.F16, 1f);
+            }
+
+            ushort[] b = [.. Enumerable.Range(0, Columns * depth).Select(i => ToBits(DType.F16, 1 + i))];  // i = 32n + k
+            float[] c = [.. Enumerable.Repeat(float.NaN, rows * Columns)];
+            return new ProductCase(DType.F16, rows, depth, Accumulate: false, a, b, c);
+        }
+
+        /// <summary>Every D[r][n] is B[n][r % 32] (<see cref="Probe"/>); else the first mismatches, each with the value it read.</summary>
+        public void VerifyProbe(float[] d)
+        {
+            var wrong = new List<string>();
+            int mismatches = 0;
+            for (int r = 0; r < Rows; r++)
+            {
+                for (int n = 0; n < Columns; n++)
+                {
+                    float got = d[r * Columns + n], want = 1 + (n * Depth) + (r % Depth);
+                    if (got == want)
+                    {
+                        continue;
+                    }
+
+                    mismatches++;
+                    if (wrong.Count < 24)
+                    {
+                        string read = got == 0 ? "0 (no B value)"
+                            : float.IsInteger(got) && got >= 1 && got <= Columns * Depth ? $"B[{(int)(got - 1) / Depth}, {(int)(got - 1) % Depth}]"
+                            : $"{got:R} (not one B value)";
+                        wrong.Add($"D[{r}, {n}] = {read}, want B[{n}, {r % Depth}]");
+                    }
+                }
+            }
+
+            Assert.That(mismatches, Is.Zero, $"{mismatches} of {Rows * Columns} products paired the wrong values; the first: {string.Join("; ", wrong)}");
+        }
+
         private static ushort ToBits(DType dtype, float value) =>
             dtype == DType.BF16 ? ElementCodec.SingleToBFloat16(value) : BitConverter.HalfToUInt16Bits((Half)value);
 
