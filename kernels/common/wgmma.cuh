@@ -13,9 +13,10 @@
 //   mixkv_shared_to_wgmma()      after this thread's own writes (st.shared or cp.async) to a B operand
 //                                and before the barrier that publishes it: they become visible to wgmma
 //   mixkv_wgmma_fence()          before a warpgroup's first product of a sequence
-//   mixkv_wgmma_m64n64k16<T>(d, a, desc, accumulate)
-//   mixkv_wgmma_commit(), mixkv_wgmma_wait<N>()   close the products issued since the last commit;
-//                                wait until at most N groups are pending, then read d
+//   mixkv_wgmma_m64n64k16<T>(d, a, desc, accumulate)   issue one product (accumulate false: d's old
+//                                values are not read); d is neither read nor written until the wait
+//   mixkv_wgmma_commit()         close the group of the products issued since the last commit
+//   mixkv_wgmma_wait<N>(d)       wait until at most N committed groups are in flight; then read d
 //
 // Fragments: warp w of the warpgroup (w = warp index % 4) holds rows 16w..16w+15 of the 64, in
 // mma.m16n8k16's layouts (common/mma.cuh), so a warp's A registers and accumulators are the ones its
@@ -30,10 +31,12 @@
 // over 8 rows of a chunk reads one core matrix: the same layout serves cp.async staging and the
 // ldmatrix readers, with no bank conflicts.
 //
-// The CPU runtime has no tensor cores: there the lanes swap A fragments through block-scoped memory
-// between two __syncwarp()s (as the mma emulation does), and every lane forms its 32 sums in k order
-// from shared memory as the descriptor addresses it, when the product is issued. Products of two
-// 16-bit values are exact in fp32, so only the accumulation order can differ from the hardware's.
+// The CPU runtime has no tensor cores: there a product is queued when issued and computed at the wait
+// that covers it, the latest the hardware may read B and write d, so a kernel that rewrites its B tile
+// or reads d before waiting gets wrong results on the CPU too. Then the lanes swap A fragments through
+// block-scoped memory between two __syncwarp()s (as the mma emulation does), and every lane forms its
+// 32 sums in k order from shared memory as the descriptor addresses it. Products of two 16-bit values
+// are exact in fp32, so only the accumulation order can differ from the hardware's.
 #ifndef MIXKV_COMMON_WGMMA_CUH
 #define MIXKV_COMMON_WGMMA_CUH
 
@@ -97,13 +100,6 @@ __device__ __forceinline__ void mixkv_wgmma_fence()
 #endif
 }
 
-__device__ __forceinline__ void mixkv_wgmma_commit()
-{
-#if !MIXKV_EMULATED
-    asm volatile("wgmma.commit_group.sync.aligned;" ::: "memory");
-#endif
-}
-
 // Keeps the compiler from moving reads or writes of the accumulators across the asynchronous
 // product: each register passes through an empty asm, ordered with the volatile wgmma statements.
 __device__ __forceinline__ void mixkv_wgmma_hold(float d[8][4])
@@ -119,33 +115,58 @@ MIXKV_UNROLL
 #endif
 }
 
-// Waits for the products; the accumulators are then safe to read (held, as above).
-template <int Pending>
-__device__ __forceinline__ void mixkv_wgmma_wait(float d[8][4])
-{
-#if !MIXKV_EMULATED
-    asm volatile("wgmma.wait_group.sync.aligned %0;" ::"n"(Pending) : "memory");
-#endif
-    mixkv_wgmma_hold(d);
-}
-
 #if MIXKV_EMULATED
 
+// A product issued and not yet computed (the CPU runtime's queue, in the header's comment).
+struct mixkv_wgmma_product {
+    unsigned a[4];
+    mixkv_wgmma_desc b;
+    float (*d)[4];
+    bool accumulate;
+    int group;                                // its commit group, -1 until committed
+    void (*run)(const mixkv_wgmma_product&);  // the dtype's arithmetic
+};
+
+#define MIXKV_WGMMA_MAX_PENDING 16  // products a thread may have issued and not waited for
+
+struct mixkv_wgmma_queue {
+    mixkv_wgmma_product products[MIXKV_WGMMA_MAX_PENDING];
+    int count;                       // products queued
+    int groups;                      // groups committed since the queue was last empty
+    unsigned long long block_serial; // the block they belong to
+};
+
+// The calling thread's queue: block-scoped storage, a slot per thread (blocks have at most 1024). A
+// block that ended with products in flight (wrong on a GPU too, or trapped) leaves them behind: the
+// next block on the worker starts with an empty queue instead of computing them into its registers.
+__device__ __forceinline__ mixkv_wgmma_queue& mixkv_wgmma_thread_queue()
+{
+    __shared__ mixkv_wgmma_queue queues[1024];
+    mixkv_wgmma_queue& queue = queues[threadIdx.x + blockDim.x * (threadIdx.y + blockDim.y * threadIdx.z)];
+    if (queue.block_serial != MIXKV_EMU_BLOCK_SERIAL) {
+        queue.count = queue.groups = 0;
+        queue.block_serial = MIXKV_EMU_BLOCK_SERIAL;
+    }
+    return queue;
+}
+
 template <typename T>
-__device__ __forceinline__ void mixkv_wgmma_m64n64k16(float d[8][4], const unsigned a[4], mixkv_wgmma_desc b, bool accumulate)
+__device__ __forceinline__ void mixkv_wgmma_compute(const mixkv_wgmma_product& p)
 {
     // Per warp of the block: every lane's four A registers (blocks have at most 32 warps).
     __shared__ unsigned exchange[32][32][4];
     const int linear = threadIdx.x + blockDim.x * (threadIdx.y + blockDim.y * threadIdx.z);
     const int lane = linear % 32, warp = linear / 32, group = lane / 4, pair = lane % 4;
+    const mixkv_wgmma_desc b = p.b;
+    float (*d)[4] = p.d;
     for (int i = 0; i < 4; ++i) {
-        exchange[warp][lane][i] = a[i];
+        exchange[warp][lane][i] = p.a[i];
     }
     __syncwarp();
     for (int c = 0; c < 8; ++c) {
         for (int i = 0; i < 4; ++i) {
             const int row = group + 8 * (i / 2), column = 8 * c + 2 * pair + i % 2;
-            float sum = accumulate ? d[c][i] : 0.0f;
+            float sum = p.accumulate ? d[c][i] : 0.0f;
             for (int k = 0; k < 16; ++k) {
                 T av, bv;
                 const unsigned word = exchange[warp][4 * (row % 8) + (k % 8) / 2][row / 8 + 2 * (k / 8)];
@@ -158,6 +179,24 @@ __device__ __forceinline__ void mixkv_wgmma_m64n64k16(float d[8][4], const unsig
         }
     }
     __syncwarp();  // nobody overwrites `exchange` with the next product before every lane has read it
+}
+
+template <typename T>
+__device__ __forceinline__ void mixkv_wgmma_m64n64k16(float d[8][4], const unsigned a[4], mixkv_wgmma_desc b, bool accumulate)
+{
+    mixkv_wgmma_queue& queue = mixkv_wgmma_thread_queue();
+    if (queue.count == MIXKV_WGMMA_MAX_PENDING) {
+        __trap();  // more products in flight than the CPU runtime keeps: wait for some first
+    }
+    mixkv_wgmma_product& p = queue.products[queue.count++];
+    for (int i = 0; i < 4; ++i) {
+        p.a[i] = a[i];
+    }
+    p.b = b;
+    p.d = d;
+    p.accumulate = accumulate;
+    p.group = -1;
+    p.run = mixkv_wgmma_compute<T>;
 }
 
 #else
@@ -199,6 +238,49 @@ __device__ __forceinline__ void mixkv_wgmma_m64n64k16<mixkv_bf16>(float d[8][4],
 }
 
 #endif  // MIXKV_EMULATED
+
+// Closes the group of the products issued since the last commit.
+__device__ __forceinline__ void mixkv_wgmma_commit()
+{
+#if MIXKV_EMULATED
+    mixkv_wgmma_queue& queue = mixkv_wgmma_thread_queue();
+    for (int i = 0; i < queue.count; ++i) {
+        if (queue.products[i].group < 0) {
+            queue.products[i].group = queue.groups;
+        }
+    }
+    ++queue.groups;
+#else
+    asm volatile("wgmma.commit_group.sync.aligned;" ::: "memory");
+#endif
+}
+
+// Waits until at most `Pending` committed groups of products are in flight; the accumulators of the
+// finished ones are then safe to read (held, as above). Every thread of the warpgroup calls it.
+template <int Pending>
+__device__ __forceinline__ void mixkv_wgmma_wait(float d[8][4])
+{
+#if MIXKV_EMULATED
+    // The products of the groups that must be done, in issue order (the lanes of a warp hold the same
+    // sequence, so each computes with its warp); the rest stay queued.
+    mixkv_wgmma_queue& queue = mixkv_wgmma_thread_queue();
+    int done = 0;
+    while (done < queue.count && queue.products[done].group >= 0 && queue.products[done].group < queue.groups - Pending) {
+        queue.products[done].run(queue.products[done]);
+        ++done;
+    }
+    for (int i = done; i < queue.count; ++i) {
+        queue.products[i - done] = queue.products[i];
+    }
+    queue.count -= done;
+    if (queue.count == 0) {
+        queue.groups = 0;  // a product's group is only ever compared with later commits of its block
+    }
+#else
+    asm volatile("wgmma.wait_group.sync.aligned %0;" ::"n"(Pending) : "memory");
+#endif
+    mixkv_wgmma_hold(d);
+}
 
 #endif  // MIXKV_WGMMA
 

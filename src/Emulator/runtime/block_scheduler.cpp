@@ -37,6 +37,7 @@ void prepare_fibers(Worker& worker, const LaunchJob& job, unsigned thread_count)
         fiber.view.block_dim = job.block;
         fiber.view.grid_dim = job.grid;
         fiber.view.dynamic_shared = worker.dynamic_shared;
+        fiber.view.block_serial = worker.blocks_run;
         fiber.state = FiberState::Runnable;
         reset_context(fiber);
         worker.runnable.push_back(i);
@@ -92,6 +93,7 @@ int run_block(Worker& worker, const LaunchJob& job, unsigned long long block_lin
         return MIXKV_EMU_ERROR_OUT_OF_MEMORY;
     }
     worker.job = &job;
+    ++worker.blocks_run;
     worker.block_idx = uint3{static_cast<unsigned>(block_linear % job.grid.x),
                              static_cast<unsigned>((block_linear / job.grid.x) % job.grid.y),
                              static_cast<unsigned>(block_linear / (static_cast<unsigned long long>(job.grid.x) * job.grid.y))};

@@ -43,6 +43,7 @@ struct Worker {
 
     const LaunchJob* job = nullptr;
     uint3 block_idx{0, 0, 0};
+    unsigned long long blocks_run = 0;  // every block this worker has started: ThreadView::block_serial
     unsigned barrier_generation = 0;
     std::string failure;  // message of the fiber that failed, set before it yields
 

@@ -12,6 +12,7 @@ struct ThreadView {
     dim3 block_dim;
     dim3 grid_dim;
     unsigned char* dynamic_shared;  // this block's dynamic shared memory, 128-byte aligned
+    unsigned long long block_serial;  // different for every block a worker runs (block-scoped state keyed by it starts afresh)
 };
 
 // Default (global-dynamic) TLS model: an initial-exec variable would mark the whole
@@ -26,6 +27,8 @@ extern thread_local const ThreadView* tls_view;
 #define blockIdx (::mixkv_emu::tls_view->block_idx)
 #define blockDim (::mixkv_emu::tls_view->block_dim)
 #define gridDim (::mixkv_emu::tls_view->grid_dim)
+// Not CUDA: which block this is, among every block the worker has run (kernels/common/wgmma.cuh's queue).
+#define MIXKV_EMU_BLOCK_SERIAL (::mixkv_emu::tls_view->block_serial)
 
 constexpr int warpSize = 32;
 
