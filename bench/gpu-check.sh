@@ -129,23 +129,25 @@ grep -q '^!! per-kernel' "$out/per-kernel.txt" && failed+=(per-kernel)
 # (bf16, snapkv, median of 20) queued as usual, launched as a captured graph (--graph), with the
 # K statistics back in head_token_stats (MIXKV_KEY_STATS_IN_RUNS=0: a third pass over K), with the
 # window kernels' runs of 8 and of 32 key tiles (MIXKV_RUN_TILES; WindowScores.RunTilesFor's choice is 16
-# at N 32K on 132 SMs), with the window run kernels' wgmma forms (MIXKV_WGMMA=1), and, given a
-# baseline, queued and as a graph the way the baseline does it.
+# at N 32K on 132 SMs), with the window run kernels' wgmma forms (MIXKV_WGMMA=1), with the selection's
+# grid form instead of the candidate form SnapKV's uniform cap takes (MIXKV_SELECT=grid: seven nodes
+# instead of two), and, given a baseline, queued and as a graph the way the baseline does it.
 echo
 echo "== A/B: resident layer, bf16 snapkv, median ms"
-variants=(queued graph wgmma wgmma-graph keys-in-head-stats runs-of-8 runs-of-32)
+variants=(queued graph wgmma wgmma-graph select-grid select-grid-graph keys-in-head-stats runs-of-8 runs-of-32)
 [ -n "${MIXKV_BASELINE_CLI:-}" ] && variants+=(baseline-queued baseline-graph)
 sizes=(4096 32768 131072)
 [ "$quick" = 1 ] && sizes=(32768)
 for n in "${sizes[@]}"; do
     for variant in "${variants[@]}"; do
-        flags=() keys=1 tool=cli runs= wgmma=
+        flags=() keys=1 tool=cli runs= wgmma= select=
         case "$variant" in *graph) flags=(--graph) ;; esac
+        case "$variant" in select-grid*) select=grid ;; esac
         [ "$variant" = keys-in-head-stats ] && keys=0
         case "$variant" in wgmma*) wgmma=1 ;; esac
         case "$variant" in runs-of-*) runs="${variant#runs-of-}" ;; esac
         case "$variant" in baseline-*) tool=baseline_cli ;; esac
-        median="$(MIXKV_WGMMA=$wgmma MIXKV_KEY_STATS_IN_RUNS=$keys MIXKV_RUN_TILES=$runs "$tool" bench --backend cuda --tokens "$n" --q-heads 32 --kv-heads 8 --head-dim 128 --window 32 \
+        median="$(MIXKV_SELECT=$select MIXKV_WGMMA=$wgmma MIXKV_KEY_STATS_IN_RUNS=$keys MIXKV_RUN_TILES=$runs "$tool" bench --backend cuda --tokens "$n" --q-heads 32 --kv-heads 8 --head-dim 128 --window 32 \
             --budget 256 --dtype bf16 --method snapkv --repeat 20 --warmup 3 --resident "${flags[@]}" --json |
             python3 -c 'import json,sys; print(json.load(sys.stdin)["median_ms"])')" || median=failed
         printf '  N %6d  %-19s %s\n' "$n" "$variant" "$median"
@@ -161,7 +163,7 @@ if command -v ncu > /dev/null || ls /opt/nvidia/nsight-compute/*/ncu /usr/local/
     echo "== Nsight Compute (ncu.txt, window_run_*-source.txt)"
     profile=(bash bench/gpu-profile.sh)
     [ -n "$bundle" ] && profile+=(--bundle "$bundle")
-    step ncu "${profile[@]}" 'window_run|head_value_stats|select_topk' > "$out/ncu.txt" 2>&1
+    step ncu "${profile[@]}" 'window_run|head_value_stats|select_(span_candidates|merge|topk)' > "$out/ncu.txt" 2>&1
     MIXKV_WGMMA=1 step "ncu (MIXKV_WGMMA=1)" "${profile[@]}" 'window_run_(stats|mass)_wgmma' > "$out/ncu-wgmma.txt" 2>&1
     for kernel in window_run_stats window_run_mass; do
         step "ncu source $kernel" "${profile[@]}" --source "$out/$kernel-source.csv" "$kernel" &&

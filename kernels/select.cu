@@ -12,9 +12,12 @@
 //                       span's block also writes the window positions P..N-1 after them. Writes
 //                       positions[cu_lens[h] .. cu_lens[h+1]).
 // Heads that keep every prefix row (cap >= P) or none (cap <= 0) skip the passes.
+// A uniform cap whose span candidates fit one block takes kernels/select_candidates.cu instead (two
+// launches); this grid form serves device caps (AdaKV) and the larger caps.
 #include "common/portability.cuh"
 #include "common/reduce.cuh"
 #include "common/radix_select.cuh"
+#include "common/ordered_keep.cuh"
 
 #define MIXKV_SELECT_PASSES MIXKV_RADIX_PASSES
 
@@ -65,14 +68,6 @@ __global__ void __launch_bounds__(32 * MIXKV_RADIX_MAX_WARPS, 4) select_radix_pa
                           [row](int n) { return mixkv_order_key(row[n]); }, &storage);
 }
 
-// The head's cut: every key above `threshold` is kept, and the first `ties` keys equal to it; with
-// `all`, every key (cap >= P).
-struct mixkv_select_cut {
-    unsigned threshold;
-    int ties;
-    bool all;
-};
-
 // Every thread of the block calls it (the replay syncs).
 __device__ __forceinline__ mixkv_select_cut mixkv_select_find_cut(const SelectParams& p, int head, mixkv_radix_storage* storage)
 {
@@ -83,16 +78,6 @@ __device__ __forceinline__ mixkv_select_cut mixkv_select_find_cut(const SelectPa
         cut.ties = storage->remaining;
     }
     return cut;
-}
-
-// A warp's piece of the block's span: [begin, end) of `piece` positions each.
-__device__ __forceinline__ void mixkv_select_warp_piece(const SelectParams& p, int* begin, int* end)
-{
-    const int warps = blockDim.x / MIXKV_WARP;
-    const int span_begin = mixkv_select_begin(p), span_end = mixkv_select_end(p);
-    const int piece = MIXKV_WARP * ((span_end - span_begin + MIXKV_WARP * warps - 1) / (MIXKV_WARP * warps));
-    *begin = min(span_begin + static_cast<int>(threadIdx.x / MIXKV_WARP) * piece, span_end);
-    *end = min(*begin + piece, span_end);
 }
 
 __global__ void __launch_bounds__(32 * MIXKV_RADIX_MAX_WARPS, 4) select_span_counts(const SelectParams p)
@@ -142,11 +127,10 @@ __global__ void __launch_bounds__(32 * MIXKV_RADIX_MAX_WARPS, 4) select_topk(con
     // take them from registers.
     const float* row = p.scores + static_cast<long long>(head) * p.prefix;
     auto key_of = [row](int n) { return mixkv_order_key(row[n]); };
-    const int lane = threadIdx.x % MIXKV_WARP;
     int begin, end;
-    mixkv_select_warp_piece(p, &begin, &end);
+    mixkv_warp_piece(mixkv_select_begin(p), mixkv_select_end(p), &begin, &end);
     unsigned keys[MIXKV_RADIX_BATCH];
-    mixkv_load_batch(begin + lane, end, MIXKV_WARP, key_of, keys);
+    mixkv_load_piece(begin, end, key_of, keys);
     const mixkv_select_cut cut = mixkv_select_find_cut(p, head, &storage);
     // The spans before this one: their kept rows come first, and they take the ties first. Taken in
     // span order, min(tied_b, ties left) per span adds up to min(Σ tied_b, ties), so two warp sums give
@@ -168,37 +152,7 @@ __global__ void __launch_bounds__(32 * MIXKV_RADIX_MAX_WARPS, 4) select_topk(con
         }
     }
     __syncthreads();
-    int above = 0, tied = 0;
-    mixkv_batched_after(keys, begin + lane, end, MIXKV_WARP, key_of, [&](int, unsigned key) {
-        above += cut.all || key > cut.threshold ? 1 : 0;
-        tied += !cut.all && key == cut.threshold ? 1 : 0;
-    });
-    above = mixkv_warp_reduce(above, mixkv_sum_op());
-    tied = mixkv_warp_reduce(tied, mixkv_sum_op());
-    // The scans see one value per warp (lane 0's); lane 0's prefix is the warps' before it.
-    int total = 0;
-    const int ties_before = __shfl_sync(MIXKV_FULL_MASK, mixkv_block_exclusive_scan(lane == 0 ? tied : 0, &total, scan_scratch), 0);
-    int ties_left = min(max(span_ties - ties_before, 0), tied);
-    int slot = span_slot + __shfl_sync(MIXKV_FULL_MASK, mixkv_block_exclusive_scan(lane == 0 ? above + ties_left : 0, &total, scan_scratch), 0);
-    const unsigned lanes_below = (1u << lane) - 1u;
-    for (int base = begin; base < end; base += MIXKV_RADIX_BATCH * MIXKV_WARP) {  // the same trips for the whole warp
-        if (base != begin) {
-            mixkv_load_batch(base + lane, end, MIXKV_WARP, key_of, keys);
-        }
-MIXKV_UNROLL
-        for (int j = 0; j < MIXKV_RADIX_BATCH; ++j) {
-            const int n = base + j * MIXKV_WARP + lane;
-            const bool tie = n < end && !cut.all && keys[j] == cut.threshold;
-            const unsigned ties = __ballot_sync(MIXKV_FULL_MASK, tie);
-            const bool keep = n < end && (cut.all || keys[j] > cut.threshold || (tie && __popc(ties & lanes_below) < ties_left));
-            const unsigned kept = __ballot_sync(MIXKV_FULL_MASK, keep);
-            if (keep) {
-                out[slot + __popc(kept & lanes_below)] = n;
-            }
-            slot += __popc(kept);
-            ties_left -= __popc(ties);
-        }
-    }
+    mixkv_keep_in_order(keys, begin, end, cut, span_slot, span_ties, scan_scratch, [out](int n, int slot) { out[slot] = n; });
 }
 
 MIXKV_KERNEL_INSTANCE("select_radix_pass", select_radix_pass, SelectParams)

@@ -223,6 +223,46 @@ MIXKV_UNROLL
     __syncthreads();
 }
 
+// The k-th largest of the keys the block's threads hold (keys[j] counts where bit j of `held` is
+// set), all four digit passes in one block over its shared histograms: afterwards every thread
+// reads that key in storage->prefix, and in storage->remaining how many keys equal to it are among
+// the k largest. 1 <= k <= the keys held; at most MIXKV_RADIX_MAX_WARPS warps. Every thread calls it.
+template <int B>
+__device__ __forceinline__ void mixkv_radix_block_select(const unsigned (&keys)[B], unsigned held, int k, mixkv_radix_storage* storage)
+{
+    if (threadIdx.x == 0) {
+        storage->prefix = 0u;
+        storage->remaining = k;
+    }
+    unsigned* mine = storage->histogram[threadIdx.x / MIXKV_WARP];
+    for (int pass = 0; pass < MIXKV_RADIX_PASSES; ++pass) {
+        const int shift = 24 - 8 * pass;
+        mixkv_radix_clear(storage);
+        __syncthreads();  // also publishes the prefix of the pass before
+        const unsigned prefix = storage->prefix;
+        const unsigned mask = mixkv_radix_mask_above(shift);
+MIXKV_UNROLL
+        for (int j = 0; j < B; ++j) {
+            if (((held >> j) & 1u) && (keys[j] & mask) == prefix) {
+                atomicAdd(&mine[(keys[j] >> shift) & 0xFFu], 1u);
+            }
+        }
+        __syncthreads();
+        mixkv_radix_sum_warps(storage);
+        __syncthreads();
+        if (threadIdx.x < MIXKV_WARP) {
+            const int top = MIXKV_RADIX_BINS - 1 - 8 * static_cast<int>(threadIdx.x);
+            unsigned counts[8];
+MIXKV_UNROLL
+            for (int j = 0; j < 8; ++j) {
+                counts[j] = storage->histogram[0][top - j];
+            }
+            mixkv_radix_find_bin(counts, shift, storage);
+        }
+        __syncthreads();
+    }
+}
+
 // The keys of one head that block blockIdx.x of a grid selection covers: [begin, end) of `length`,
 // `span` per block.
 __device__ __forceinline__ int mixkv_span_begin(int span) { return blockIdx.x * span; }

@@ -26,6 +26,8 @@ internal static class KernelTraffic
         int runTiles = Kernels.WindowScores.RunTilesFor(s.Tokens, s.KvHeads, multiprocessors);
         double columns = Kernels.WindowScores.StatisticColumns(s.DType, s.HeadDim, s.QueryHeads / s.KvHeads * s.Window, s.Window, s.Tokens, runTiles);
         string family = instance.Split('<')[0];
+        int uniformCap = (int)Math.Round((keptTokens / hkv) - w);
+        double candidates = prefix > 0 && uniformCap > 0 && uniformCap < prefix ? hkv * Kernels.Select.CandidateCount((int)prefix, uniformCap) : 0;
         return family switch
         {
             // K and V are checked inside head_token_stats whenever it runs (a compressed layer): then
@@ -53,6 +55,10 @@ internal static class KernelTraffic
             "select_radix_pass" => (launches * perPrefix, 0), // four passes, every score in each
             "select_span_counts" => (perPrefix, 0),
             "select_topk" => (perPrefix + (keptTokens * sizeof(int)), 0),
+            // The candidate form (a uniform cap): every score in, each span's top cap out as positions;
+            // the merge reads each candidate's position and score and writes the kept positions.
+            "select_span_candidates" => (perPrefix + (candidates * sizeof(int)), 0),
+            "select_merge" => ((2 * candidates * sizeof(int)) + (keptTokens * sizeof(int)), 0),
             // K and V: each kept row read and written (two gather_rows launches, or one gather_rows_pair).
             "gather_rows" or "gather_rows_pair" => ((2 * 2 * keptTokens * d * e) + (2 * keptTokens * sizeof(int)), 0),
             _ => null,

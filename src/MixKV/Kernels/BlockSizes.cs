@@ -20,7 +20,7 @@ internal static class BlockSizes
     public const int HeadKeyMean = 1024;
     public const int HeadTokenStats = 256;
     public const int MixScores = 512;
-    /// <summary>The grid selections of kernels/adakv.cu and kernels/select.cu: a block per <see cref="Kernels.RadixGrid.Span"/> keys of a head.</summary>
+    /// <summary>The selections of kernels/adakv.cu, select.cu and select_candidates.cu: a block per span of a head's keys (or, select_merge, per head).</summary>
     public const int RadixGrid = 256;
     /// <summary>kernels/adakv.cu's one-warp kernels: a head's factor, the caps.</summary>
     public const int AdakvSingle = 32;
@@ -48,7 +48,7 @@ internal static class BlockSizes
             "head_token_stats" or "head_value_stats" => HeadTokenStats,
             "mix_partials" or "mix_scores" => MixScores,
             "adakv_radix_pass" or "adakv_share_sums" or "adakv_head_counts" => RadixGrid,
-            "select_radix_pass" or "select_span_counts" or "select_topk" => RadixGrid,
+            "select_radix_pass" or "select_span_counts" or "select_topk" or "select_span_candidates" or "select_merge" => RadixGrid,
             "adakv_share_factor" or "adakv_caps" => AdakvSingle,
             "head_lengths" => HeadLengths,
             "gather_rows" or "gather_rows_pair" => GatherRows,

@@ -4,15 +4,73 @@ using MixKV.Kernels.Runtime;
 
 namespace MixKV.Kernels;
 
-/// <summary>Launcher of kernels/select.cu: per-head top-k in ascending position order (spec section 6), over a grid of blocks.</summary>
+/// <summary>
+/// Launcher of the per-head top-k in ascending position order (spec section 6), in one of two forms:
+/// kernels/select_candidates.cu (a span's top cap per block, then one block per head merges them: two
+/// launches) when the caps are uniform and small enough for the merge, otherwise kernels/select.cu's
+/// grid form (four radix passes over a grid, span counts, writes: six launches and a fill).
+/// </summary>
 internal static class Select
 {
-    /// <summary>Bytes of the scratch <see cref="Enqueue"/> needs: the heads' radix histograms, then the span counts [Hkv, spans, 2].</summary>
-    public static long ScratchBytes(int kvHeads, int prefix) => HistogramBytes(kvHeads) + (2L * kvHeads * RadixGrid.Blocks(prefix) * sizeof(int));
+    /// <summary>The two forms; <see cref="Enqueue"/> picks with <see cref="FormFor"/> unless told.</summary>
+    public enum Form
+    {
+        /// <summary>kernels/select.cu: every cap, device caps included.</summary>
+        Grid,
+
+        /// <summary>kernels/select_candidates.cu: a uniform cap whose candidates fit <see cref="MergeCapacity"/>.</summary>
+        Candidates,
+    }
+
+    /// <summary>Positions per select_span_candidates block: 256 threads of MIXKV_SPAN_KEYS (16) keys.</summary>
+    public const int CandidateSpan = BlockSizes.RadixGrid * 16;
+
+    /// <summary>Candidates select_merge holds for one head: 256 threads of MIXKV_MERGE_KEYS (32).</summary>
+    public const int MergeCapacity = BlockSizes.RadixGrid * 32;
+
+    /// <summary>MIXKV_SELECT=grid takes the grid form for every layer (bench/gpu-check.sh times both).</summary>
+    private static readonly bool GridOnly = Environment.GetEnvironmentVariable("MIXKV_SELECT") == "grid";
+
+    /// <summary>
+    /// The candidates the merge of one head ranks at cap <paramref name="cap"/> (0 &lt; cap &lt; P): each
+    /// span's top min(cap, its length).
+    /// </summary>
+    public static long CandidateCount(int prefix, int cap)
+    {
+        int lastSpan = (prefix - 1) / CandidateSpan;
+        return ((long)lastSpan * Math.Min(cap, CandidateSpan)) + Math.Min(cap, prefix - (lastSpan * CandidateSpan));
+    }
+
+    /// <summary>
+    /// The candidate form when every head has the same, host-known cap and the merge holds its
+    /// candidates (caps of 0 or P need no candidates); device caps (AdaKV) take the grid form.
+    /// </summary>
+    public static Form FormFor(int prefix, bool deviceCaps, int uniformCap) =>
+        !GridOnly && !deviceCaps && (uniformCap <= 0 || uniformCap >= prefix || CandidateCount(prefix, uniformCap) <= MergeCapacity) ? Form.Candidates : Form.Grid;
+
+    /// <summary>
+    /// Bytes of the scratch <see cref="Enqueue"/> needs, for either form: the grid form's radix
+    /// histograms and span counts [Hkv, spans, 2], or the candidate form's positions [Hkv, P].
+    /// </summary>
+    public static long ScratchBytes(int kvHeads, int prefix) =>
+        Math.Max(HistogramBytes(kvHeads) + (2L * kvHeads * RadixGrid.Blocks(prefix) * sizeof(int)), (long)kvHeads * prefix * sizeof(int));
 
     /// <param name="scratch"><see cref="ScratchBytes"/> bytes of device memory, 4-byte aligned; its contents need not be set.</param>
-    public static void Enqueue(IKernelRuntime runtime, int kvHeads, int prefix, int window, DevicePointer scores, DevicePointer? deviceCaps, int uniformCap, DevicePointer cuLens, DevicePointer positions, DevicePointer scratch, DevicePointer? status = null)
+    /// <param name="form">The form to launch; null picks it (<see cref="FormFor"/>). Candidates needs uniform caps that fit.</param>
+    public static void Enqueue(IKernelRuntime runtime, int kvHeads, int prefix, int window, DevicePointer scores, DevicePointer? deviceCaps, int uniformCap, DevicePointer cuLens, DevicePointer positions, DevicePointer scratch, DevicePointer? status = null, Form? form = null)
     {
+        Form chosen = form ?? FormFor(prefix, deviceCaps is not null, uniformCap);
+        if (chosen == Form.Candidates)
+        {
+            if (deviceCaps is not null || (uniformCap > 0 && uniformCap < prefix && CandidateCount(prefix, uniformCap) > MergeCapacity))
+            {
+                throw new ArgumentException($"the candidate form needs one host cap whose candidates fit {MergeCapacity} (cap {uniformCap}, P {prefix}, device caps {deviceCaps is not null})", nameof(form));
+            }
+
+            EnqueueCandidates(runtime, kvHeads, prefix, window, scores, uniformCap, cuLens, positions, scratch, status);
+            return;
+        }
+
         runtime.Fill(scratch, 0, HistogramBytes(kvHeads));
         var parameters = new SelectParams
         {
@@ -35,6 +93,25 @@ internal static class Select
         runtime.Launch("select_topk", grid, parameters);
     }
 
+    private static void EnqueueCandidates(IKernelRuntime runtime, int kvHeads, int prefix, int window, DevicePointer scores, int uniformCap, DevicePointer cuLens, DevicePointer positions, DevicePointer scratch, DevicePointer? status)
+    {
+        var parameters = new CandidateSelectParams
+        {
+            Scores = scores.Address,
+            CuLens = cuLens.Address,
+            Positions = positions.Address,
+            Status = status?.Address ?? 0,
+            Candidates = scratch.Address,
+            Prefix = prefix,
+            Window = window,
+            UniformCap = uniformCap,
+            Span = CandidateSpan,
+        };
+        int spans = Math.Max(1, (prefix + CandidateSpan - 1) / CandidateSpan);
+        runtime.Launch("select_span_candidates", Launch.Config((uint)spans, (uint)kvHeads, BlockSizes.RadixGrid), parameters);
+        runtime.Launch("select_merge", Launch.Config(1, (uint)kvHeads, BlockSizes.RadixGrid), parameters);
+    }
+
     private static long HistogramBytes(int kvHeads) => (long)kvHeads * RadixGrid.HistogramWords * sizeof(uint);
 }
 
@@ -43,4 +120,11 @@ internal struct SelectParams
 {
     public ulong Scores, Caps, CuLens, Positions, Status, Histograms, SpanCounts;
     public int Prefix, Window, UniformCap, Span, Pass, Reserved;
+}
+
+[KernelParams("select_candidates.cu"), StructLayout(LayoutKind.Sequential)]
+internal struct CandidateSelectParams
+{
+    public ulong Scores, Caps, CuLens, Positions, Status, Candidates;
+    public int Prefix, Window, UniformCap, Span;
 }

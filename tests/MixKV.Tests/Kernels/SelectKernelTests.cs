@@ -6,7 +6,10 @@ using Ref = MixKV.Reference;
 
 namespace MixKV.Tests.Kernels;
 
-/// <summary>kernels/select.cu (spec section 6): per-head top-cap in ascending position order, window last, ties to the lower position.</summary>
+/// <summary>
+/// kernels/select.cu and select_candidates.cu (spec section 6): per-head top-cap in ascending position
+/// order, window last, ties to the lower position. Uniform caps run through both forms.
+/// </summary>
 [TestFixture]
 [Category("TsanSmall")] // small shapes: also run once under ThreadSanitizer (build.cake TsanCheck)
 [NonParallelizable]
@@ -98,7 +101,89 @@ public sealed class SelectKernelTests : EmulatedKernelFixture
         Check(scores, heads, prefix, window, caps, deviceCaps: true, rng.Say($"P {prefix} W {window} caps [{string.Join(",", caps)}]"));
     }
 
-    private void Check(float[] scores, int heads, int prefix, int window, int[] caps, bool deviceCaps, string say)
+    /// <summary>
+    /// The candidate form (kernels/select_candidates.cu) over heads of several 4096-position spans: caps
+    /// below a span, above one (a whole span is then its candidates), and the largest whose candidates
+    /// still fit the merge (exactly <see cref="K.Select.MergeCapacity"/> of them), with planted ties.
+    /// </summary>
+    [Test]
+    public void CandidateFormOverSeveralSpans([Values(0, 1, 2)] int capChoice)
+    {
+        TestRandom rng = KernelCheck.Seeded();
+        int span = K.Select.CandidateSpan, heads = rng.Int(1, 4), window = rng.Int(0, 12);
+        // Above a span the whole of each full span is a candidate: two spans keep the count in the merge.
+        int prefix = capChoice == 1 ? rng.Int(span + 2, 2 * span) : rng.Int(2 * span + 1, 3 * span);
+        int cap = capChoice switch
+        {
+            0 => rng.Int(1, span / 8),
+            1 => rng.Int(span + 1, prefix - 1),
+            _ => LargestFittingCap(prefix),
+        };
+        Assert.That(K.Select.FormFor(prefix, deviceCaps: false, cap), Is.EqualTo(K.Select.Form.Candidates), $"P {prefix} cap {cap}");
+        float[] scores = KernelCheck.RandomScores(rng, heads * prefix, duplicates: heads * prefix / 4);
+        Check(scores, heads, prefix, window, Enumerable.Repeat(cap, heads).ToArray(), deviceCaps: false, rng.Say($"P {prefix} W {window} cap {cap} ({K.Select.CandidateCount(prefix, cap)} candidates)"));
+    }
+
+    /// <summary>
+    /// Scores falling with position over two spans, cut in either: the first span's candidates are then
+    /// all kept and the second's all dropped (or the reverse share), so a merge that mapped a candidate
+    /// to the wrong span or slot keeps the wrong rows.
+    /// </summary>
+    [Test]
+    public void CandidateFormWithFallingScores()
+    {
+        TestRandom rng = KernelCheck.Seeded();
+        int span = K.Select.CandidateSpan, heads = 2, prefix = rng.Int(span + 2, 2 * span), window = rng.Int(1, 8);
+        int cap = rng.Int(1, prefix - 1);
+        float offset = (float)rng.Uniform(-4.0, 4.0);
+        float[] scores = Enumerable.Range(0, heads * prefix).Select(i => offset - ((i % prefix) / 4096.0f)).ToArray();
+        Check(scores, heads, prefix, window, Enumerable.Repeat(cap, heads).ToArray(), deviceCaps: false, rng.Say($"P {prefix} W {window} cap {cap}, scores {offset} - n/4096"), K.Select.Form.Candidates);
+    }
+
+    /// <summary>Which form the launcher picks, and that it refuses the candidate form where the merge cannot hold the candidates.</summary>
+    [Test]
+    public void FormFollowsTheCapsAndTheMergeCapacity()
+    {
+        int prefix = 32768 - 32, fits = LargestFittingCap(prefix);
+        Assert.That(K.Select.CandidateCount(prefix, fits), Is.EqualTo(K.Select.MergeCapacity).Or.LessThan(K.Select.MergeCapacity));
+        Assert.That(K.Select.CandidateCount(prefix, fits + 1), Is.GreaterThan(K.Select.MergeCapacity));
+        Assert.That(K.Select.FormFor(prefix, deviceCaps: false, 224), Is.EqualTo(K.Select.Form.Candidates), "the issue's SnapKV layer");
+        Assert.That(K.Select.FormFor(prefix, deviceCaps: false, fits + 1), Is.EqualTo(K.Select.Form.Grid));
+        Assert.That(K.Select.FormFor(prefix, deviceCaps: true, 224), Is.EqualTo(K.Select.Form.Grid), "device caps");
+        Assert.That(K.Select.FormFor(prefix, deviceCaps: false, 0), Is.EqualTo(K.Select.Form.Candidates), "cap 0");
+        Assert.That(K.Select.FormFor(prefix, deviceCaps: false, prefix), Is.EqualTo(K.Select.Form.Candidates), "cap P");
+
+        var runtime = backend.Runtime;
+        using var region = new DeviceRegion(runtime, sizeof(int));
+        var ex = Assert.Throws<ArgumentException>(() => K.Select.Enqueue(runtime, 1, prefix, 0, region.Pointer, null, fits + 1, region.Pointer, region.Pointer, region.Pointer, form: K.Select.Form.Candidates));
+        Assert.That(ex!.ParamName, Is.EqualTo("form"));
+        region.AssertPoisoned(0, region.Bytes, "refused launch");
+        region.AssertGuardsIntact("refused launch");
+    }
+
+    private static int LargestFittingCap(int prefix)
+    {
+        int cap = 1;
+        while (cap + 1 < prefix && K.Select.CandidateCount(prefix, cap + 1) <= K.Select.MergeCapacity)
+        {
+            cap++;
+        }
+
+        return cap;
+    }
+
+    /// <summary>Runs each form that can take the caps (both when they are uniform and fit the merge) against the reference.</summary>
+    private void Check(float[] scores, int heads, int prefix, int window, int[] caps, bool deviceCaps, string say, K.Select.Form? only = null)
+    {
+        bool candidatesFit = !deviceCaps && (caps[0] <= 0 || caps[0] >= prefix || K.Select.CandidateCount(prefix, caps[0]) <= K.Select.MergeCapacity);
+        K.Select.Form[] forms = only is { } form ? [form] : candidatesFit ? [K.Select.Form.Grid, K.Select.Form.Candidates] : [K.Select.Form.Grid];
+        foreach (K.Select.Form f in forms)
+        {
+            CheckForm(scores, heads, prefix, window, caps, deviceCaps, $"{say}, {f} form", f);
+        }
+    }
+
+    private void CheckForm(float[] scores, int heads, int prefix, int window, int[] caps, bool deviceCaps, string say, K.Select.Form form)
     {
         var runtime = backend.Runtime;
         int[] lens = caps.Select(c => c + window).ToArray();
@@ -112,7 +197,7 @@ public sealed class SelectKernelTests : EmulatedKernelFixture
 
         using var scratch = new DeviceRegion(runtime, K.Select.ScratchBytes(heads, prefix));
 
-        K.Select.Enqueue(runtime, heads, prefix, window, s.Pointer, deviceCaps ? capsBuffer.Pointer : null, caps[0], cuBuffer.Pointer, positions.Pointer, scratch.Pointer);
+        K.Select.Enqueue(runtime, heads, prefix, window, s.Pointer, deviceCaps ? capsBuffer.Pointer : null, caps[0], cuBuffer.Pointer, positions.Pointer, scratch.Pointer, form: form);
 
         int[] expected = Ref.Select.Positions(KernelCheck.Rows(scores, heads, prefix), caps, prefix + window, window).SelectMany(p => p).ToArray();
         Assert.That(positions.Read<int>(total), Is.EqualTo(expected), say);

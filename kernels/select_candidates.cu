@@ -1,0 +1,122 @@
+// Per-head top-k (spec section 6) in two launches, for caps small enough that every span's own top
+// cap fits one block: kernels/select.cu's grid form takes seven graph nodes (a histogram fill, four
+// radix passes, span counts, the writes), each a dependent launch over a few KB of scores.
+//   select_span_candidates  grid (ceil(P / span), Hkv), 256 threads, span 4096: a block finds the
+//                           top min(cap, span length) of its span with four digit passes in shared
+//                           memory (no launch between them) and writes their positions, ascending, to
+//                           candidates[h, span start ..].
+//   select_merge            grid (1, Hkv), 256 threads: the head's candidates, span after span, are
+//                           its positions in ascending order; the block takes the top cap of them the
+//                           same way and writes positions[cu_lens[h] ..], then the window P..N-1.
+// Exact, ties included: a key among the head's top cap (ties to the lower position) has fewer than
+// cap keys ahead of it in the whole head, so fewer in its own span, so it is among its span's top
+// min(cap, span length) with the same tie order; and the merge ranks the candidates as the head does.
+// The launcher (Select.cs) takes this form when the candidates of the largest cap fit the merge's
+// registers, (spans - 1) * min(cap, span) + min(cap, last span's length) <= 256 * 32.
+#include "common/portability.cuh"
+#include "common/reduce.cuh"
+#include "common/radix_select.cuh"
+#include "common/ordered_keep.cuh"
+
+// Keys each thread of select_span_candidates holds: a span is 256 * 16 positions.
+#define MIXKV_SPAN_KEYS 16
+// Candidates each thread of select_merge holds: a head's candidates are at most 256 * 32.
+#define MIXKV_MERGE_KEYS 32
+
+struct CandidateSelectParams {
+    const float* scores;       // S [Hkv, P] (may be null when P == 0)
+    const int* caps;           // [Hkv] device caps, or null: every head keeps uniform_cap
+    const int* cu_lens;        // [Hkv + 1]
+    int* positions;            // [T]
+    const int* status;         // validate.cu's word, or null: non-zero means write nothing
+    int* candidates;           // [Hkv, P]: span s's candidates at s * span ..
+    int prefix;                // P
+    int window;                // rows always kept after the selected prefix rows
+    int uniform_cap;
+    int span;                  // positions per select_span_candidates block: blockDim.x * MIXKV_SPAN_KEYS
+};
+
+__device__ __forceinline__ int mixkv_candidate_cap(const CandidateSelectParams& p, int head) { return p.caps ? p.caps[head] : p.uniform_cap; }
+
+__device__ __forceinline__ bool mixkv_candidate_rejected(const CandidateSelectParams& p) { return p.status && *p.status; }
+
+// The head's cut over the keys its block holds: the top `take` of `count` keys (every key when
+// take >= count, no passes).
+template <int B>
+__device__ __forceinline__ mixkv_select_cut mixkv_block_cut(const unsigned (&keys)[B], unsigned held, int take, int count, mixkv_radix_storage* storage)
+{
+    mixkv_select_cut cut = {0u, 0, take >= count};
+    if (!cut.all) {
+        mixkv_radix_block_select(keys, held, take, storage);
+        cut.threshold = storage->prefix;
+        cut.ties = storage->remaining;
+    }
+    return cut;
+}
+
+__global__ void __launch_bounds__(32 * MIXKV_RADIX_MAX_WARPS, 4) select_span_candidates(const CandidateSelectParams p)
+{
+    __shared__ mixkv_radix_storage storage;
+    __shared__ int scan_scratch[MIXKV_WARP + 1];
+    const int head = blockIdx.y;
+    const int cap = mixkv_candidate_cap(p, head);
+    if (mixkv_candidate_rejected(p) || cap <= 0 || cap >= p.prefix) {
+        return;  // select_merge writes these heads without candidates
+    }
+    const int span_begin = static_cast<int>(blockIdx.x) * p.span;
+    const int span_end = min(span_begin + p.span, p.prefix);
+    const float* row = p.scores + static_cast<long long>(head) * p.prefix;
+    int begin, end;
+    mixkv_warp_piece(span_begin, span_end, &begin, &end);
+    unsigned keys[MIXKV_SPAN_KEYS];
+    mixkv_load_piece(begin, end, [row](int n) { return mixkv_order_key(row[n]); }, keys);
+    const int length = span_end - span_begin;
+    const int take = min(cap, length);
+    const mixkv_select_cut cut = mixkv_block_cut(keys, mixkv_piece_mask<MIXKV_SPAN_KEYS>(begin, end), take, length, &storage);
+    int* out = p.candidates + static_cast<long long>(head) * p.prefix + span_begin;
+    mixkv_keep_in_order(keys, begin, end, cut, 0, cut.ties, scan_scratch, [out](int n, int slot) { out[slot] = n; });
+}
+
+// One block per head: no occupancy to keep, so its 32 keys a thread may take the registers they need
+// (at four blocks an SM, ptxas spilled them).
+__global__ void __launch_bounds__(32 * MIXKV_RADIX_MAX_WARPS) select_merge(const CandidateSelectParams p)
+{
+    __shared__ mixkv_radix_storage storage;
+    __shared__ int scan_scratch[MIXKV_WARP + 1];
+    if (mixkv_candidate_rejected(p)) {
+        return;
+    }
+    const int head = blockIdx.y;
+    const int cap = mixkv_candidate_cap(p, head);
+    int* out = p.positions + p.cu_lens[head];
+    for (int w = threadIdx.x; w < p.window; w += blockDim.x) {
+        out[cap + w] = p.prefix + w;
+    }
+    if (cap <= 0) {
+        return;
+    }
+    if (cap >= p.prefix) {
+        for (int n = threadIdx.x; n < p.prefix; n += blockDim.x) {
+            out[n] = n;
+        }
+        return;
+    }
+    // Candidate c is the (c % per_span)-th of span c / per_span; every span but the last holds
+    // per_span of them.
+    const int per_span = min(cap, p.span);
+    const int last_span = (p.prefix - 1) / p.span;
+    const int count = last_span * per_span + min(cap, p.prefix - last_span * p.span);
+    const int* candidates = p.candidates + static_cast<long long>(head) * p.prefix;
+    const int span = p.span;
+    auto position_of = [candidates, per_span, span](int c) { return candidates[(c / per_span) * span + c % per_span]; };
+    const float* row = p.scores + static_cast<long long>(head) * p.prefix;
+    int begin, end;
+    mixkv_warp_piece(0, count, &begin, &end);
+    unsigned keys[MIXKV_MERGE_KEYS];
+    mixkv_load_piece(begin, end, [row, position_of](int c) { return mixkv_order_key(row[position_of(c)]); }, keys);
+    const mixkv_select_cut cut = mixkv_block_cut(keys, mixkv_piece_mask<MIXKV_MERGE_KEYS>(begin, end), cap, count, &storage);
+    mixkv_keep_in_order(keys, begin, end, cut, 0, cut.ties, scan_scratch, [out, position_of](int c, int slot) { out[slot] = position_of(c); });
+}
+
+MIXKV_KERNEL_INSTANCE("select_span_candidates", select_span_candidates, CandidateSelectParams)
+MIXKV_KERNEL_INSTANCE("select_merge", select_merge, CandidateSelectParams)
