@@ -104,15 +104,17 @@ public sealed class SelectKernelTests : EmulatedKernelFixture
     /// <summary>
     /// The candidate form (kernels/select_candidates.cu) over heads of several 4096-position spans: caps
     /// below a span, above one (a whole span is then its candidates), and the largest whose candidates
-    /// still fit the merge (exactly <see cref="K.Select.MergeCapacity"/> of them), with planted ties.
+    /// still fit the merge (at most <see cref="K.Select.MergeCapacity"/> of them), with planted ties; P
+    /// a whole number of spans or not.
     /// </summary>
     [Test]
-    public void CandidateFormOverSeveralSpans([Values(0, 1, 2)] int capChoice)
+    public void CandidateFormOverSeveralSpans([Values(0, 1, 2)] int capChoice, [Values] bool wholeSpans)
     {
         TestRandom rng = KernelCheck.Seeded();
         int span = K.Select.CandidateSpan, heads = rng.Int(1, 4), window = rng.Int(0, 12);
         // Above a span the whole of each full span is a candidate: two spans keep the count in the merge.
-        int prefix = capChoice == 1 ? rng.Int(span + 2, 2 * span) : rng.Int(2 * span + 1, 3 * span);
+        int spans = capChoice == 1 ? 2 : 3;
+        int prefix = wholeSpans ? spans * span : rng.Int(((spans - 1) * span) + 2, (spans * span) - 1);
         int cap = capChoice switch
         {
             0 => rng.Int(1, span / 8),
