@@ -130,8 +130,8 @@ grep -q '^!! per-kernel' "$out/per-kernel.txt" && failed+=(per-kernel)
 # K statistics back in head_token_stats (MIXKV_KEY_STATS_IN_RUNS=0: a third pass over K), with the
 # window kernels' runs of 8 and of 32 key tiles (MIXKV_RUN_TILES; WindowScores.RunTilesFor's choice is 16
 # at N 32K on 132 SMs), with the window run kernels' wgmma forms (MIXKV_WGMMA=1), with the selection's
-# grid form instead of the candidate form SnapKV's uniform cap takes (MIXKV_SELECT=grid: seven nodes
-# instead of two), and, given a baseline, queued and as a graph the way the baseline does it.
+# grid form instead of the candidate form SnapKV's uniform cap takes (MIXKV_SELECT=grid: head_lengths,
+# a fill and six launches instead of two), and, given a baseline, queued and as a graph the way the baseline does it.
 echo
 echo "== A/B: resident layer, bf16 snapkv, median ms"
 variants=(queued graph wgmma wgmma-graph select-grid select-grid-graph keys-in-head-stats runs-of-8 runs-of-32)

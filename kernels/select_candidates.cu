@@ -1,17 +1,18 @@
 // Per-head top-k (spec section 6) in two launches, for caps small enough that every span's own top
-// cap fits one block: kernels/select.cu's grid form takes seven graph nodes (a histogram fill, four
-// radix passes, span counts, the writes), each a dependent launch over a few KB of scores.
+// cap fits one block: kernels/select.cu's grid form takes eight graph nodes (head_lengths, a histogram
+// fill, four radix passes, span counts, the writes), each a dependent launch over a few KB of scores.
 //   select_span_candidates  grid (ceil(P / span), Hkv), 256 threads, span 4096: a block finds the
 //                           top min(cap, span length) of its span with four digit passes in shared
 //                           memory (no launch between them) and writes their positions, ascending, to
 //                           candidates[h, span start ..].
 //   select_merge            grid (1, Hkv), 256 threads: the head's candidates, span after span, are
 //                           its positions in ascending order; the block takes the top cap of them the
-//                           same way and writes positions[cu_lens[h] ..], then the window P..N-1.
+//                           same way and writes positions[cu_lens[h] ..], then the window P..N-1 (and,
+//                           given head_lens, the lengths that budget.cu's head_lengths would write).
 // Exact, ties included: a key among the head's top cap (ties to the lower position) has fewer than
 // cap keys ahead of it in the whole head, so fewer in its own span, so it is among its span's top
 // min(cap, span length) with the same tie order; and the merge ranks the candidates as the head does.
-// The launcher (Select.cs) takes this form when the candidates of the largest cap fit the merge's
+// The launcher (Select.cs) takes this form for a uniform cap whose candidates fit the merge's
 // registers, (spans - 1) * min(cap, span) + min(cap, last span's length) <= 256 * 32.
 #include "common/portability.cuh"
 #include "common/reduce.cuh"
@@ -26,7 +27,9 @@
 struct CandidateSelectParams {
     const float* scores;       // S [Hkv, P] (may be null when P == 0)
     const int* caps;           // [Hkv] device caps, or null: every head keeps uniform_cap
-    const int* cu_lens;        // [Hkv + 1]
+    int* cu_lens;              // [Hkv + 1]: read, or with head_lens written
+    int* head_lens;            // [Hkv] or null; non-null (uniform cap only): select_merge writes the lengths
+                               // cap + W and cu_lens, in place of a head_lengths launch before it
     int* positions;            // [T]
     const int* status;         // validate.cu's word, or null: non-zero means write nothing
     int* candidates;           // [Hkv, P]: span s's candidates at s * span ..
@@ -88,7 +91,14 @@ __global__ void __launch_bounds__(32 * MIXKV_RADIX_MAX_WARPS) select_merge(const
     }
     const int head = blockIdx.y;
     const int cap = mixkv_candidate_cap(p, head);
-    int* out = p.positions + p.cu_lens[head];
+    if (p.head_lens && threadIdx.x == 0) {
+        p.head_lens[head] = cap + p.window;
+        p.cu_lens[head + 1] = (head + 1) * (cap + p.window);
+        if (head == 0) {
+            p.cu_lens[0] = 0;
+        }
+    }
+    int* out = p.positions + (p.head_lens ? head * (cap + p.window) : p.cu_lens[head]);
     for (int w = threadIdx.x; w < p.window; w += blockDim.x) {
         out[cap + w] = p.prefix + w;
     }

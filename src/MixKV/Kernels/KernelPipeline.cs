@@ -143,9 +143,9 @@ internal static class KernelPipeline
             deviceCaps = ws.Caps;
         }
 
-        Budget.EnqueueHeadLengths(runtime, plan.KvHeads, deviceCaps, plan.UniformCap, plan.Window, output.HeadLens, output.CuLens, status);
         afterStage?.Invoke(Stage.Budget);
-        Select.Enqueue(runtime, plan.KvHeads, plan.Prefix, plan.Window, ws.Scores, deviceCaps, plan.UniformCap, output.CuLens, output.Positions, ws.SelectScratch, status);
+        // The lengths too: a uniform cap's candidate form writes them in its merge, saving a launch.
+        Select.Enqueue(runtime, plan.KvHeads, plan.Prefix, plan.Window, ws.Scores, deviceCaps, plan.UniformCap, output.CuLens, output.Positions, ws.SelectScratch, status, headLens: output.HeadLens);
         afterStage?.Invoke(Stage.Select);
         return status;
     }

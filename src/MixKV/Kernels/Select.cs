@@ -7,8 +7,9 @@ namespace MixKV.Kernels;
 /// <summary>
 /// Launcher of the per-head top-k in ascending position order (spec section 6), in one of two forms:
 /// kernels/select_candidates.cu (a span's top cap per block, then one block per head merges them: two
-/// launches) when the caps are uniform and small enough for the merge, otherwise kernels/select.cu's
-/// grid form (four radix passes over a grid, span counts, writes: six launches and a fill).
+/// launches, the lengths written by the merge) when the caps are uniform and small enough for the
+/// merge, otherwise kernels/select.cu's grid form (four radix passes over a grid, span counts, writes:
+/// six launches and a fill, after head_lengths).
 /// </summary>
 internal static class Select
 {
@@ -55,9 +56,15 @@ internal static class Select
     public static long ScratchBytes(int kvHeads, int prefix) =>
         Math.Max(HistogramBytes(kvHeads) + (2L * kvHeads * RadixGrid.Blocks(prefix) * sizeof(int)), (long)kvHeads * prefix * sizeof(int));
 
+    /// <param name="cuLens">[Hkv + 1]: the heads' offsets into <paramref name="positions"/>, read; or, given <paramref name="headLens"/>, written.</param>
     /// <param name="scratch"><see cref="ScratchBytes"/> bytes of device memory, 4-byte aligned; its contents need not be set.</param>
     /// <param name="form">The form to launch; null picks it (<see cref="FormFor"/>). Candidates needs uniform caps that fit.</param>
-    public static void Enqueue(IKernelRuntime runtime, int kvHeads, int prefix, int window, DevicePointer scores, DevicePointer? deviceCaps, int uniformCap, DevicePointer cuLens, DevicePointer positions, DevicePointer scratch, DevicePointer? status = null, Form? form = null)
+    /// <param name="headLens">
+    /// [Hkv], or null when budget.cu's head_lengths already wrote <paramref name="cuLens"/>. Given, the
+    /// selection writes the lengths cap_h + W and cu_lens first, as head_lengths does: the candidate
+    /// form in its merge (one launch fewer), the grid form by launching head_lengths.
+    /// </param>
+    public static void Enqueue(IKernelRuntime runtime, int kvHeads, int prefix, int window, DevicePointer scores, DevicePointer? deviceCaps, int uniformCap, DevicePointer cuLens, DevicePointer positions, DevicePointer scratch, DevicePointer? status = null, Form? form = null, DevicePointer? headLens = null)
     {
         Form chosen = form ?? FormFor(prefix, deviceCaps is not null, uniformCap);
         if (chosen == Form.Candidates)
@@ -67,8 +74,13 @@ internal static class Select
                 throw new ArgumentException($"the candidate form needs one host cap whose candidates fit {MergeCapacity} (cap {uniformCap}, P {prefix}, device caps {deviceCaps is not null})", nameof(form));
             }
 
-            EnqueueCandidates(runtime, kvHeads, prefix, window, scores, uniformCap, cuLens, positions, scratch, status);
+            EnqueueCandidates(runtime, kvHeads, prefix, window, scores, uniformCap, cuLens, headLens, positions, scratch, status);
             return;
+        }
+
+        if (headLens is { } lengths)
+        {
+            Budget.EnqueueHeadLengths(runtime, kvHeads, deviceCaps, uniformCap, window, lengths, cuLens, status);
         }
 
         runtime.Fill(scratch, 0, HistogramBytes(kvHeads));
@@ -93,12 +105,13 @@ internal static class Select
         runtime.Launch("select_topk", grid, parameters);
     }
 
-    private static void EnqueueCandidates(IKernelRuntime runtime, int kvHeads, int prefix, int window, DevicePointer scores, int uniformCap, DevicePointer cuLens, DevicePointer positions, DevicePointer scratch, DevicePointer? status)
+    private static void EnqueueCandidates(IKernelRuntime runtime, int kvHeads, int prefix, int window, DevicePointer scores, int uniformCap, DevicePointer cuLens, DevicePointer? headLens, DevicePointer positions, DevicePointer scratch, DevicePointer? status)
     {
         var parameters = new CandidateSelectParams
         {
             Scores = scores.Address,
             CuLens = cuLens.Address,
+            HeadLens = headLens?.Address ?? 0,
             Positions = positions.Address,
             Status = status?.Address ?? 0,
             Candidates = scratch.Address,
@@ -125,6 +138,6 @@ internal struct SelectParams
 [KernelParams("select_candidates.cu"), StructLayout(LayoutKind.Sequential)]
 internal struct CandidateSelectParams
 {
-    public ulong Scores, Caps, CuLens, Positions, Status, Candidates;
+    public ulong Scores, Caps, CuLens, HeadLens, Positions, Status, Candidates;
     public int Prefix, Window, UniformCap, Span;
 }

@@ -174,18 +174,24 @@ public sealed class SelectKernelTests : EmulatedKernelFixture
         return cap;
     }
 
-    /// <summary>Runs each form that can take the caps (both when they are uniform and fit the merge) against the reference.</summary>
+    /// <summary>
+    /// Runs each form that can take the caps (both when they are uniform and fit the merge) against the
+    /// reference, each once reading cu_lens and once writing the lengths itself (headLens given).
+    /// </summary>
     private void Check(float[] scores, int heads, int prefix, int window, int[] caps, bool deviceCaps, string say, K.Select.Form? only = null)
     {
         bool candidatesFit = !deviceCaps && (caps[0] <= 0 || caps[0] >= prefix || K.Select.CandidateCount(prefix, caps[0]) <= K.Select.MergeCapacity);
         K.Select.Form[] forms = only is { } form ? [form] : candidatesFit ? [K.Select.Form.Grid, K.Select.Form.Candidates] : [K.Select.Form.Grid];
         foreach (K.Select.Form f in forms)
         {
-            CheckForm(scores, heads, prefix, window, caps, deviceCaps, $"{say}, {f} form", f);
+            foreach (bool writesLengths in new[] { false, true })
+            {
+                CheckForm(scores, heads, prefix, window, caps, deviceCaps, $"{say}, {f} form{(writesLengths ? ", lengths written" : string.Empty)}", f, writesLengths);
+            }
         }
     }
 
-    private void CheckForm(float[] scores, int heads, int prefix, int window, int[] caps, bool deviceCaps, string say, K.Select.Form form)
+    private void CheckForm(float[] scores, int heads, int prefix, int window, int[] caps, bool deviceCaps, string say, K.Select.Form form, bool writesLengths)
     {
         var runtime = backend.Runtime;
         int[] lens = caps.Select(c => c + window).ToArray();
@@ -193,19 +199,32 @@ public sealed class SelectKernelTests : EmulatedKernelFixture
         int total = cu[heads];
         using DeviceRegion s = DeviceRegion.Of<float>(runtime, scores);
         using DeviceRegion capsBuffer = DeviceRegion.Of<int>(runtime, caps);
-        using DeviceRegion cuBuffer = DeviceRegion.Of<int>(runtime, cu);
+        // Read as given, or poisoned for the selection to write.
+        using DeviceRegion cuBuffer = writesLengths ? new DeviceRegion(runtime, (heads + 1) * sizeof(int)) : DeviceRegion.Of<int>(runtime, cu);
+        using var lensBuffer = new DeviceRegion(runtime, heads * sizeof(int));
         int slack = 16; // positions past T must stay poisoned
         using var positions = new DeviceRegion(runtime, (total + slack) * sizeof(int));
 
         using var scratch = new DeviceRegion(runtime, K.Select.ScratchBytes(heads, prefix));
 
-        K.Select.Enqueue(runtime, heads, prefix, window, s.Pointer, deviceCaps ? capsBuffer.Pointer : null, caps[0], cuBuffer.Pointer, positions.Pointer, scratch.Pointer, form: form);
+        K.Select.Enqueue(runtime, heads, prefix, window, s.Pointer, deviceCaps ? capsBuffer.Pointer : null, caps[0], cuBuffer.Pointer, positions.Pointer, scratch.Pointer, form: form,
+            headLens: writesLengths ? lensBuffer.Pointer : null);
+
+        if (writesLengths)
+        {
+            Assert.That(lensBuffer.Read<int>(heads), Is.EqualTo(lens), $"{say}: head_lens");
+            Assert.That(cuBuffer.Read<int>(heads + 1), Is.EqualTo(cu), $"{say}: cu_lens");
+        }
+        else
+        {
+            lensBuffer.AssertPoisoned(0, lensBuffer.Bytes, $"{say}: head_lens untouched");
+        }
 
         int[] expected = Ref.Select.Positions(KernelCheck.Rows(scores, heads, prefix), caps, prefix + window, window).SelectMany(p => p).ToArray();
         Assert.That(positions.Read<int>(total), Is.EqualTo(expected), say);
         positions.AssertPoisoned(total * sizeof(int), positions.Bytes, say);
         Assert.That(s.Read<float>(scores.Length), Is.EqualTo(scores), $"{say}: S is read only");
-        foreach (DeviceRegion b in new[] { s, capsBuffer, cuBuffer, positions })
+        foreach (DeviceRegion b in new[] { s, capsBuffer, cuBuffer, lensBuffer, positions })
         {
             b.AssertGuardsIntact(say);
         }
