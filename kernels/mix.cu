@@ -1,7 +1,8 @@
 // Final scores S[h, n] of the six modes (spec sections 3 and 4), in two kernels over the same grid
 // (ceil(P / chunk), Hkv), 512 threads, a block per chunk of a head:
 //   mix_partials  the chunk's sums of A, value norms, -key norms and -s and min/max of the last
-//                 three, written to partials[h, block, 10];
+//                 three, written to partials[h, block, 10]; given the raw mass, it pools A as it
+//                 reads it and writes it (window_pool's work, one launch fewer in the pipeline);
 //   mix_scores    every block reduces its head's partials (a thread per block, one tree: the same
 //                 bits in every block), then writes S over its chunk.
 // The mean of a min-max-normalised score follows from the mean of the raw score, so fit() needs no
@@ -9,6 +10,7 @@
 // took 83 us on an H100 at N = 32768: 8 blocks cannot keep the memory busy.)
 #include "common/portability.cuh"
 #include "common/reduce.cuh"
+#include "common/pool.cuh"
 
 // Mode numbers, equal to the C# ScoreMode enum values.
 #define MIXKV_MODE_ATTENTION 0
@@ -24,7 +26,8 @@
 #define MIXKV_UNIFORM_WEIGHT 0.33f
 
 struct MixParams {
-    const float* attention;    // A [Hkv, P]
+    float* attention;          // A [Hkv, P]: read, or with raw written by mix_partials
+    const float* raw;          // [Hkv, P] the unpooled mass, or null: A is pooled already (window_pool)
     const float* key_norm;     // [Hkv, P]
     const float* value_norm;   // [Hkv, P]
     const float* similarity;   // [Hkv, P]
@@ -35,6 +38,8 @@ struct MixParams {
     int mode;
     int blocks;                // per head, at most the block size
     int chunk;                 // prefix tokens per block
+    int pool_kernel;           // with raw: window_pool's kernel (odd) and kind (1: max)
+    int pool_max;
 };
 
 // Fields of a partial: sums of A, v, -||k||, -s; then min and max of v, -||k|| and -s.
@@ -102,7 +107,13 @@ __device__ void mixkv_mix_chunk(const MixParams& p, long long base, int begin, i
     float sum_a = 0.0f, sum_v = 0.0f, sum_k = 0.0f, sum_d = 0.0f;
     float min_v = 3.0e38f, max_v = -3.0e38f, min_k = 3.0e38f, max_k = -3.0e38f, min_d = 3.0e38f, max_d = -3.0e38f;
     for (int n = begin + threadIdx.x; n < end; n += blockDim.x) {
-        const float a = p.attention[base + n];
+        float a;
+        if (p.raw) {
+            a = mixkv_pool_at(p.raw + base, p.prefix, n, p.pool_kernel, p.pool_max != 0);
+            p.attention[base + n] = a;
+        } else {
+            a = p.attention[base + n];
+        }
         const float v = p.value_norm[base + n];
         const float k = -p.key_norm[base + n];
         const float d = -p.similarity[base + n];

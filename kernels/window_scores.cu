@@ -7,12 +7,14 @@
 //                     each logit of the G*W query rows of its group, p = exp(logit - m) / l,
 //                     mean over the window, then GQA mean/max. Writes raw[Hkv, P].
 //   window_pool       grid (ceil(P/256), Hkv): stride-1 pooling, kernel k, k/2 zero padding
-//                     (avg divides by k always; max skips padding). Writes A[Hkv, P].
+//                     (avg divides by k always; max skips padding). Writes A[Hkv, P]. The pipeline
+//                     skips it: mix_partials pools as it reads (common/pool.cuh, the same bits).
 #include "common/portability.cuh"
 #include "common/dtype.cuh"
 #include "common/reduce.cuh"
 #include "common/window_mass_params.cuh"
 #include "common/dot.cuh"
+#include "common/pool.cuh"
 
 struct WindowRowStatsParams {
     const void* keys;          // [Hkv, N, D] storage dtype, strides below (elements)
@@ -110,15 +112,7 @@ __global__ void window_pool(const WindowPoolParams p)
     if (n >= p.prefix) {
         return;
     }
-    const float* row = p.raw + head * p.prefix;
-    const int half = p.kernel / 2;
-    const int from = n - half < 0 ? 0 : n - half;
-    const int to = n + half >= p.prefix ? p.prefix - 1 : n + half;
-    float acc = p.pool_max ? MIXKV_NEG_INF : 0.0f;
-    for (int i = from; i <= to; ++i) {
-        acc = p.pool_max ? fmaxf(acc, row[i]) : acc + row[i];
-    }
-    p.pooled[head * p.prefix + n] = p.pool_max ? acc : acc / static_cast<float>(p.kernel);
+    p.pooled[head * p.prefix + n] = mixkv_pool_at(p.raw + head * p.prefix, p.prefix, n, p.kernel, p.pool_max != 0);
 }
 
 MIXKV_KERNEL_INSTANCE("window_row_stats<float>", window_row_stats<float>, WindowRowStatsParams)

@@ -46,7 +46,7 @@ internal static class KernelTraffic
             "head_key_mean" => (hkv * tiles * d * Fp32, 0),
             "head_token_stats" => ((2 * keys) + (3 * perPrefix), 0), // every row of K and V in (the window's checked finite), the norms and similarity out
             "head_value_stats" => (keys + perPrefix, 0), // every row of V in (V has K's shape), the value norms out
-            "mix_partials" => (4 * perPrefix, 0), // A, value norm, key norm, similarity in
+            "mix_partials" => (5 * perPrefix, 0), // the raw mass, value norm, key norm, similarity in, pooled A out (the pipeline skips window_pool)
             "mix_scores" => (5 * perPrefix, 0), // the same in again; S out
             // Every score in once per launch: four radix passes per selection (two selections when
             // normalising), one launch of the sums and of the counts.

@@ -118,7 +118,8 @@ internal static class KernelPipeline
 
         if (headStats)
         {
-            WindowScores.Enqueue(runtime, keys, window, plan.Options, ws, keyStatistics: keysInRuns ? new WindowScores.KeyStatistics(status, checkQueries) : null);
+            // A is pooled by mix_partials as it reads it (one launch fewer than window_pool).
+            WindowScores.Enqueue(runtime, keys, window, plan.Options, ws, keyStatistics: keysInRuns ? new WindowScores.KeyStatistics(status, checkQueries) : null, pool: false);
             afterStage?.Invoke(Stage.WindowScores);
             if (keysInRuns)
             {
@@ -132,7 +133,7 @@ internal static class KernelPipeline
             afterStage?.Invoke(Stage.HeadStats);
             DevicePointer redundancy = plan.Options.Redundancy is null ? ws.OnlineRedundancy : ws.OfflineRedundancy;
 
-            Mix.Enqueue(runtime, plan.KvHeads, plan.Prefix, plan.Options.Score, redundancy, ws);
+            Mix.Enqueue(runtime, plan.KvHeads, plan.Prefix, plan.Options.Score, redundancy, ws, poolFrom: plan.Options);
             afterStage?.Invoke(Stage.Mix);
         }
 

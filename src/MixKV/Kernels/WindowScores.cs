@@ -11,7 +11,7 @@ namespace MixKV.Kernels;
 /// Launcher of importance A (spec section 2): kernels/window_run.cu (tensor cores, window rows resident,
 /// G·W &lt;= 128 and W &gt;= 8) or kernels/window_mma.cu (tensor cores) for fp16/bf16
 /// caches whose D is a multiple of 16, kernels/window_scores.cu (CUDA cores) otherwise; all end in
-/// window_pool.
+/// window_pool, unless the caller leaves the pooling to mix_partials (the pipeline does).
 /// </summary>
 internal static class WindowScores
 {
@@ -104,7 +104,11 @@ internal static class WindowScores
 
     /// <param name="runTiles">The run kernels' run length; null: <see cref="RunTilesFor"/> on this runtime.</param>
     /// <param name="keyStatistics">Also the K statistics (run kernels only); null: window scores and key partials alone.</param>
-    public static void Enqueue(IKernelRuntime runtime, DeviceTensor keys, DeviceTensor windowQueries, CompressionOptions options, KernelWorkspace ws, int? runTiles = null, KeyStatistics? keyStatistics = null)
+    /// <param name="pool">
+    /// False leaves the raw mass in <see cref="KernelWorkspace.RawAttention"/> for <see cref="Mix.Enqueue"/>
+    /// to pool as it reads it (the pipeline); true pools it into <see cref="KernelWorkspace.Attention"/> here.
+    /// </param>
+    public static void Enqueue(IKernelRuntime runtime, DeviceTensor keys, DeviceTensor windowQueries, CompressionOptions options, KernelWorkspace ws, int? runTiles = null, KeyStatistics? keyStatistics = null, bool pool = true)
     {
         if (keyStatistics is not null && !UsesRuns(keys.DType, keys.Dim, windowQueries.Heads / keys.Heads * windowQueries.Tokens, windowQueries.Tokens))
         {
@@ -123,6 +127,11 @@ internal static class WindowScores
         else
         {
             EnqueueCudaCores(runtime, keys, windowQueries, options, ws, type, scale);
+        }
+
+        if (!pool)
+        {
+            return;
         }
 
         runtime.Launch("window_pool", Launch.Config(Launch.Blocks(prefix, BlockSizes.WindowPool), (uint)keys.Heads, BlockSizes.WindowPool), new WindowPoolParams

@@ -60,6 +60,51 @@ public sealed class MixKernelTests : EmulatedKernelFixture
         Assert.That(Run(inputs, ScoreMode.MixKV), Is.EqualTo(Run(inputs, ScoreMode.KeyDiff)), rng.Say($"P {inputs.Prefix}"));
     }
 
+    /// <summary>
+    /// mix_partials pooling the raw mass as it reads it (the pipeline's form, no window_pool launch)
+    /// writes the A that window_pool writes, bit for bit, and the same S; A is the reference pooling
+    /// within the fp32 tolerance. Both kinds, kernels 1 to 9, prefixes shorter than the kernel too.
+    /// </summary>
+    [Test]
+    public void PoolingAsItReadsEqualsWindowPool([Values] PoolingKind pooling, [Values(1, 3, 7, 9)] int kernel)
+    {
+        TestRandom rng = KernelCheck.Seeded();
+        Inputs inputs = Inputs.Random(rng, rng.Int(1, 4), rng.Int(1, 3) == 1 ? rng.Int(1, kernel) : rng.Int(kernel + 1, 1300));
+        var options = new CompressionOptions { Pooling = pooling, PoolingKernel = kernel };
+        string say = rng.Say($"{pooling.Name()} kernel {kernel} P {inputs.Prefix} heads {inputs.Heads}");
+        (float[] pooledApart, float[] scoresApart) = RunPooled(inputs, options, fused: false);
+        (float[] pooledFused, float[] scoresFused) = RunPooled(inputs, options, fused: true);
+        Assert.That(pooledFused, Is.EqualTo(pooledApart), $"{say}: A");
+        Assert.That(scoresFused, Is.EqualTo(scoresApart), $"{say}: S");
+        double[][] expected = Enumerable.Range(0, inputs.Heads)
+            .Select(h => Ref.WindowScores.Pool(inputs.Attention.Skip(h * inputs.Prefix).Take(inputs.Prefix).Select(v => (double)v).ToArray(), pooling, kernel)).ToArray();
+        KernelCheck.AssertClose(pooledFused, expected, KernelCheck.F32Tolerance, $"{say}: A against the reference pooling", floorFraction: 1);
+    }
+
+    /// <summary>The raw mass (inputs.Attention) pooled by window_pool then mixed, or pooled by mix_partials: A and S.</summary>
+    private (float[] Pooled, float[] Scores) RunPooled(Inputs inputs, CompressionOptions options, bool fused)
+    {
+        using StageHarness stage = Stage(inputs, rawMass: true);
+        K.KernelWorkspace ws = stage.Workspace;
+        if (!fused)
+        {
+            stage.Runtime.Launch("window_pool", K.Launch.Config(K.Launch.Blocks(inputs.Prefix, K.BlockSizes.WindowPool), (uint)inputs.Heads, K.BlockSizes.WindowPool), new K.WindowPoolParams
+            {
+                Raw = ws.RawAttention.Address,
+                Pooled = ws.Attention.Address,
+                Prefix = inputs.Prefix,
+                Kernel = options.PoolingKernel,
+                PoolMax = options.Pooling == PoolingKind.Max ? 1 : 0,
+            });
+        }
+
+        K.Mix.Enqueue(stage.Runtime, inputs.Heads, inputs.Prefix, ScoreMode.MixKV, ws.OnlineRedundancy, ws, poolFrom: fused ? options : null);
+        stage.AssertWroteOnly("pool and mix", (ws.Scores, inputs.Heads * inputs.Prefix), (ws.Attention, inputs.Heads * inputs.Prefix), (ws.RawAttention, inputs.Heads * inputs.Prefix),
+            (ws.KeyNorm, inputs.Heads * inputs.Prefix), (ws.ValueNorm, inputs.Heads * inputs.Prefix), (ws.Similarity, inputs.Heads * inputs.Prefix), (ws.OnlineRedundancy, inputs.Heads),
+            (ws.MixPartials, inputs.Heads * K.Mix.MaxBlocksPerHead * K.Mix.PartialFields));
+        return (stage.Floats(ws.Attention, inputs.Heads * inputs.Prefix), stage.Floats(ws.Scores, inputs.Heads * inputs.Prefix));
+    }
+
     private static double[][] Expected(Inputs inputs, ScoreMode mode)
     {
         var result = new double[inputs.Heads][];
@@ -74,13 +119,8 @@ public sealed class MixKernelTests : EmulatedKernelFixture
 
     private float[] Run(Inputs inputs, ScoreMode mode)
     {
-        using var stage = new StageHarness(backend, inputs.Heads, inputs.Heads, inputs.Prefix + 1, 4, 1);
+        using StageHarness stage = Stage(inputs, rawMass: false);
         K.KernelWorkspace ws = stage.Workspace;
-        Copy(stage, inputs.Attention, ws.Attention);
-        Copy(stage, inputs.KeyNorms, ws.KeyNorm);
-        Copy(stage, inputs.ValueNorms, ws.ValueNorm);
-        Copy(stage, inputs.Similarity, ws.Similarity);
-        Copy(stage, inputs.Redundancy, ws.OnlineRedundancy);
         byte[] before = stage.WorkspaceBuffer.Span.ToArray();
 
         K.Mix.Enqueue(stage.Runtime, inputs.Heads, inputs.Prefix, mode, ws.OnlineRedundancy, ws);
@@ -101,6 +141,19 @@ public sealed class MixKernelTests : EmulatedKernelFixture
             (ws.ValueNorm, inputs.Heads * inputs.Prefix), (ws.Similarity, inputs.Heads * inputs.Prefix), (ws.OnlineRedundancy, inputs.Heads),
             (ws.MixPartials, inputs.Heads * K.Mix.MaxBlocksPerHead * K.Mix.PartialFields));
         return stage.Floats(ws.Scores, inputs.Heads * inputs.Prefix);
+    }
+
+    /// <summary>A workspace holding the inputs: inputs.Attention as A, or as the raw mass that pooling turns into A.</summary>
+    private StageHarness Stage(Inputs inputs, bool rawMass)
+    {
+        var stage = new StageHarness(backend, inputs.Heads, inputs.Heads, inputs.Prefix + 1, 4, 1);
+        K.KernelWorkspace ws = stage.Workspace;
+        Copy(stage, inputs.Attention, rawMass ? ws.RawAttention : ws.Attention);
+        Copy(stage, inputs.KeyNorms, ws.KeyNorm);
+        Copy(stage, inputs.ValueNorms, ws.ValueNorm);
+        Copy(stage, inputs.Similarity, ws.Similarity);
+        Copy(stage, inputs.Redundancy, ws.OnlineRedundancy);
+        return stage;
     }
 
     private static void Copy(StageHarness stage, float[] values, DevicePointer to) => stage.Runtime.CopyToDevice(MemoryMarshal.AsBytes(values.AsSpan()), to);
