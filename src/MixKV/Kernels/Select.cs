@@ -42,12 +42,16 @@ internal static class Select
         return ((long)lastSpan * Math.Min(cap, CandidateSpan)) + Math.Min(cap, prefix - (lastSpan * CandidateSpan));
     }
 
+    /// <summary>Whether the merge holds the candidates of a uniform cap (caps of 0 or P need none).</summary>
+    public static bool CandidatesFit(int prefix, int uniformCap) =>
+        uniformCap <= 0 || uniformCap >= prefix || CandidateCount(prefix, uniformCap) <= MergeCapacity;
+
     /// <summary>
-    /// The candidate form when every head has the same, host-known cap and the merge holds its
-    /// candidates (caps of 0 or P need no candidates); device caps (AdaKV) take the grid form.
+    /// The candidate form when every head has the same, host-known cap whose candidates fit the merge;
+    /// device caps (AdaKV) take the grid form.
     /// </summary>
     public static Form FormFor(int prefix, bool deviceCaps, int uniformCap) =>
-        !GridOnly && !deviceCaps && (uniformCap <= 0 || uniformCap >= prefix || CandidateCount(prefix, uniformCap) <= MergeCapacity) ? Form.Candidates : Form.Grid;
+        !GridOnly && !deviceCaps && CandidatesFit(prefix, uniformCap) ? Form.Candidates : Form.Grid;
 
     /// <summary>
     /// Bytes of the scratch <see cref="Enqueue"/> needs, for either form: the grid form's radix
@@ -69,7 +73,7 @@ internal static class Select
         Form chosen = form ?? FormFor(prefix, deviceCaps is not null, uniformCap);
         if (chosen == Form.Candidates)
         {
-            if (deviceCaps is not null || (uniformCap > 0 && uniformCap < prefix && CandidateCount(prefix, uniformCap) > MergeCapacity))
+            if (deviceCaps is not null || !CandidatesFit(prefix, uniformCap))
             {
                 throw new ArgumentException($"the candidate form needs one host cap whose candidates fit {MergeCapacity} (cap {uniformCap}, P {prefix}, device caps {deviceCaps is not null})", nameof(form));
             }
