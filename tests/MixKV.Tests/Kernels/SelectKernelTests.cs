@@ -79,10 +79,11 @@ public sealed class SelectKernelTests : EmulatedKernelFixture
     /// <summary>
     /// Scores that only unvalidated inputs produce (CheckFinite off): NaN, both infinities and both
     /// zeros among ordinary values. The kernel ranks them as the reference does: NaN below every
-    /// number whatever its sign bit, -0 equal to +0 (the lower position first).
+    /// number whatever its sign bit, -0 equal to +0 (the lower position first). Uniform caps take both
+    /// forms, over one span and over three of the candidate form's.
     /// </summary>
     [Test]
-    public void NaNInfinitiesAndSignedZerosRankAsTheReference([Values(40, 1300)] int prefix)
+    public void NaNInfinitiesAndSignedZerosRankAsTheReference([Values(40, 1300, 9000)] int prefix, [Values] bool deviceCaps)
     {
         TestRandom rng = KernelCheck.Seeded();
         int heads = 3, window = rng.Int(0, 6);
@@ -97,8 +98,9 @@ public sealed class SelectKernelTests : EmulatedKernelFixture
             }
         }
 
-        int[] caps = Enumerable.Range(0, heads).Select(_ => rng.Int(1, prefix - 1)).ToArray();
-        Check(scores, heads, prefix, window, caps, deviceCaps: true, rng.Say($"P {prefix} W {window} caps [{string.Join(",", caps)}]"));
+        int uniform = rng.Int(1, Math.Min(prefix - 1, 2000));
+        int[] caps = Enumerable.Range(0, heads).Select(_ => deviceCaps ? rng.Int(1, prefix - 1) : uniform).ToArray();
+        Check(scores, heads, prefix, window, caps, deviceCaps, rng.Say($"P {prefix} W {window} caps [{string.Join(",", caps)}]"));
     }
 
     /// <summary>
