@@ -12,8 +12,9 @@
 // Exact, ties included: a key among the head's top cap (ties to the lower position) has fewer than
 // cap keys ahead of it in the whole head, so fewer in its own span, so it is among its span's top
 // min(cap, span length) with the same tie order; and the merge ranks the candidates as the head does.
-// The launcher (Select.cs) takes this form for a uniform cap whose candidates fit the merge's
-// registers, (spans - 1) * min(cap, span) + min(cap, last span's length) <= 256 * 32.
+// The launcher (Select.cs) takes this form when every head's candidates fit the merge's registers,
+// (spans - 1) * min(cap, span) + min(cap, last span's length) <= 256 * 32: for a uniform cap by that
+// count, for device caps (AdaKV, never above P) when P itself fits.
 #include "common/portability.cuh"
 #include "common/reduce.cuh"
 #include "common/radix_select.cuh"
@@ -26,7 +27,7 @@
 
 struct CandidateSelectParams {
     const float* scores;       // S [Hkv, P] (may be null when P == 0)
-    const int* caps;           // [Hkv] device caps, or null: every head keeps uniform_cap
+    const int* caps;           // [Hkv] device caps (P <= 256 * 32 then), or null: every head keeps uniform_cap
     int* cu_lens;              // [Hkv + 1]: read, or with head_lens written
     int* head_lens;            // [Hkv] or null; non-null (uniform cap only): select_merge writes the lengths
                                // cap + W and cu_lens, in place of a head_lengths launch before it

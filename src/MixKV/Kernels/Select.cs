@@ -7,9 +7,9 @@ namespace MixKV.Kernels;
 /// <summary>
 /// Launcher of the per-head top-k in ascending position order (spec section 6), in one of two forms:
 /// kernels/select_candidates.cu (a span's top cap per block, then one block per head merges them: two
-/// launches, the lengths written by the merge) when the caps are uniform and small enough for the
-/// merge, otherwise kernels/select.cu's grid form (four radix passes over a grid, span counts, writes:
-/// six launches and a fill, after head_lengths).
+/// launches; for a uniform cap the merge writes the lengths too) when the merge holds every head's
+/// candidates, otherwise kernels/select.cu's grid form (four radix passes over a grid, span counts,
+/// writes: six launches and a fill, after head_lengths).
 /// </summary>
 internal static class Select
 {
@@ -19,7 +19,7 @@ internal static class Select
         /// <summary>kernels/select.cu: every cap, device caps included.</summary>
         Grid,
 
-        /// <summary>kernels/select_candidates.cu: a uniform cap whose candidates fit <see cref="MergeCapacity"/>.</summary>
+        /// <summary>kernels/select_candidates.cu: caps whose candidates fit <see cref="MergeCapacity"/> (<see cref="FormFor"/>).</summary>
         Candidates,
     }
 
@@ -47,11 +47,13 @@ internal static class Select
         uniformCap <= 0 || uniformCap >= prefix || CandidateCount(prefix, uniformCap) <= MergeCapacity;
 
     /// <summary>
-    /// The candidate form when every head has the same, host-known cap whose candidates fit the merge;
-    /// device caps (AdaKV) take the grid form.
+    /// The candidate form when the merge holds every head's candidates: a uniform cap's (SnapKV,
+    /// PyramidKV) by <see cref="CandidatesFit"/>; device caps (AdaKV), which the host does not know but
+    /// which never pass P, only while P itself fits (N up to about 8K, where a layer's fixed launch
+    /// costs weigh most).
     /// </summary>
     public static Form FormFor(int prefix, bool deviceCaps, int uniformCap) =>
-        !GridOnly && !deviceCaps && CandidatesFit(prefix, uniformCap) ? Form.Candidates : Form.Grid;
+        !GridOnly && (deviceCaps ? prefix <= MergeCapacity : CandidatesFit(prefix, uniformCap)) ? Form.Candidates : Form.Grid;
 
     /// <summary>
     /// Bytes of the scratch <see cref="Enqueue"/> needs, for either form: the grid form's radix
@@ -62,23 +64,30 @@ internal static class Select
 
     /// <param name="cuLens">[Hkv + 1]: the heads' offsets into <paramref name="positions"/>, read; or, given <paramref name="headLens"/>, written.</param>
     /// <param name="scratch"><see cref="ScratchBytes"/> bytes of device memory, 4-byte aligned; its contents need not be set.</param>
-    /// <param name="form">The form to launch; null picks it (<see cref="FormFor"/>). Candidates needs uniform caps that fit.</param>
+    /// <param name="form">The form to launch; null picks it (<see cref="FormFor"/>). Candidates needs caps that fit, as FormFor says.</param>
     /// <param name="headLens">
     /// [Hkv], or null when budget.cu's head_lengths already wrote <paramref name="cuLens"/>. Given, the
     /// selection writes the lengths cap_h + W and cu_lens first, as head_lengths does: the candidate
-    /// form in its merge (one launch fewer), the grid form by launching head_lengths.
+    /// form of a uniform cap in its merge (one launch fewer), otherwise by launching head_lengths.
     /// </param>
     public static void Enqueue(IKernelRuntime runtime, int kvHeads, int prefix, int window, DevicePointer scores, DevicePointer? deviceCaps, int uniformCap, DevicePointer cuLens, DevicePointer positions, DevicePointer scratch, DevicePointer? status = null, Form? form = null, DevicePointer? headLens = null)
     {
         Form chosen = form ?? FormFor(prefix, deviceCaps is not null, uniformCap);
         if (chosen == Form.Candidates)
         {
-            if (deviceCaps is not null || !CandidatesFit(prefix, uniformCap))
+            if (deviceCaps is null ? !CandidatesFit(prefix, uniformCap) : prefix > MergeCapacity)
             {
-                throw new ArgumentException($"the candidate form needs one host cap whose candidates fit {MergeCapacity} (cap {uniformCap}, P {prefix}, device caps {deviceCaps is not null})", nameof(form));
+                throw new ArgumentException($"the candidate form needs caps whose candidates fit {MergeCapacity} (P {prefix}, {(deviceCaps is null ? $"cap {uniformCap}" : "device caps, up to P")})", nameof(form));
             }
 
-            EnqueueCandidates(runtime, kvHeads, prefix, window, scores, uniformCap, cuLens, headLens, positions, scratch, status);
+            if (deviceCaps is not null && headLens is { } deviceLengths)
+            {
+                // Only a host cap gives the merge the offsets without cu_lens.
+                Budget.EnqueueHeadLengths(runtime, kvHeads, deviceCaps, uniformCap, window, deviceLengths, cuLens, status);
+                headLens = null;
+            }
+
+            EnqueueCandidates(runtime, kvHeads, prefix, window, scores, deviceCaps, uniformCap, cuLens, headLens, positions, scratch, status);
             return;
         }
 
@@ -109,11 +118,12 @@ internal static class Select
         runtime.Launch("select_topk", grid, parameters);
     }
 
-    private static void EnqueueCandidates(IKernelRuntime runtime, int kvHeads, int prefix, int window, DevicePointer scores, int uniformCap, DevicePointer cuLens, DevicePointer? headLens, DevicePointer positions, DevicePointer scratch, DevicePointer? status)
+    private static void EnqueueCandidates(IKernelRuntime runtime, int kvHeads, int prefix, int window, DevicePointer scores, DevicePointer? deviceCaps, int uniformCap, DevicePointer cuLens, DevicePointer? headLens, DevicePointer positions, DevicePointer scratch, DevicePointer? status)
     {
         var parameters = new CandidateSelectParams
         {
             Scores = scores.Address,
+            Caps = deviceCaps?.Address ?? 0,
             CuLens = cuLens.Address,
             HeadLens = headLens?.Address ?? 0,
             Positions = positions.Address,

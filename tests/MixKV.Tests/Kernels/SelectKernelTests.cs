@@ -18,10 +18,11 @@ public sealed class SelectKernelTests : EmulatedKernelFixture
     /// <summary>
     /// Different device caps per head, always including 0 and P, random scores with planted exact ties;
     /// 4500 spans three blocks of a head (2048 positions each), whose kept rows and ties must follow
-    /// one another in position order.
+    /// one another in position order. Up to P = 8192 the candidate form takes device caps too (two
+    /// full spans of 4096 at 8192); 9000 is the grid form's alone.
     /// </summary>
     [Test]
-    public void DeviceCapsPerHeadWithPlantedTies([Values(1, 9, 700, 1500, 4500)] int prefix)
+    public void DeviceCapsPerHeadWithPlantedTies([Values(1, 9, 700, 1500, 4500, 8192, 9000)] int prefix)
     {
         TestRandom rng = KernelCheck.Seeded();
         int heads = 6, window = rng.Int(0, 20);
@@ -153,7 +154,9 @@ public sealed class SelectKernelTests : EmulatedKernelFixture
         Assert.That(K.Select.CandidateCount(prefix, fits + 1), Is.GreaterThan(K.Select.MergeCapacity));
         Assert.That(K.Select.FormFor(prefix, deviceCaps: false, 224), Is.EqualTo(K.Select.Form.Candidates), "the issue's SnapKV layer");
         Assert.That(K.Select.FormFor(prefix, deviceCaps: false, fits + 1), Is.EqualTo(K.Select.Form.Grid));
-        Assert.That(K.Select.FormFor(prefix, deviceCaps: true, 224), Is.EqualTo(K.Select.Form.Grid), "device caps");
+        Assert.That(K.Select.FormFor(prefix, deviceCaps: true, 224), Is.EqualTo(K.Select.Form.Grid), "device caps past the merge's P");
+        Assert.That(K.Select.FormFor(K.Select.MergeCapacity, deviceCaps: true, 224), Is.EqualTo(K.Select.Form.Candidates), "device caps, P within the merge");
+        Assert.That(K.Select.FormFor(K.Select.MergeCapacity + 1, deviceCaps: true, 224), Is.EqualTo(K.Select.Form.Grid), "device caps, P one past the merge");
         Assert.That(K.Select.FormFor(prefix, deviceCaps: false, 0), Is.EqualTo(K.Select.Form.Candidates), "cap 0");
         Assert.That(K.Select.FormFor(prefix, deviceCaps: false, prefix), Is.EqualTo(K.Select.Form.Candidates), "cap P");
 
@@ -161,6 +164,8 @@ public sealed class SelectKernelTests : EmulatedKernelFixture
         using var region = new DeviceRegion(runtime, sizeof(int));
         var ex = Assert.Throws<ArgumentException>(() => K.Select.Enqueue(runtime, 1, prefix, 0, region.Pointer, null, fits + 1, region.Pointer, region.Pointer, region.Pointer, form: K.Select.Form.Candidates));
         Assert.That(ex!.ParamName, Is.EqualTo("form"));
+        ex = Assert.Throws<ArgumentException>(() => K.Select.Enqueue(runtime, 1, K.Select.MergeCapacity + 1, 0, region.Pointer, region.Pointer, 0, region.Pointer, region.Pointer, region.Pointer, form: K.Select.Form.Candidates));
+        Assert.That(ex!.ParamName, Is.EqualTo("form"), "device caps past the merge's P");
         region.AssertPoisoned(0, region.Bytes, "refused launch");
         region.AssertGuardsIntact("refused launch");
     }
@@ -182,7 +187,7 @@ public sealed class SelectKernelTests : EmulatedKernelFixture
     /// </summary>
     private void Check(float[] scores, int heads, int prefix, int window, int[] caps, bool deviceCaps, string say, K.Select.Form? only = null)
     {
-        bool candidatesFit = !deviceCaps && K.Select.CandidatesFit(prefix, caps[0]);
+        bool candidatesFit = deviceCaps ? prefix <= K.Select.MergeCapacity : K.Select.CandidatesFit(prefix, caps[0]);
         K.Select.Form[] forms = only is { } form ? [form] : candidatesFit ? [K.Select.Form.Grid, K.Select.Form.Candidates] : [K.Select.Form.Grid];
         foreach (K.Select.Form f in forms)
         {
