@@ -131,26 +131,29 @@ grep -q '^!! per-kernel' "$out/per-kernel.txt" && failed+=(per-kernel)
 # window kernels' runs of 8 and of 32 key tiles (MIXKV_RUN_TILES; WindowScores.RunTilesFor's choice is 16
 # at N 32K on 132 SMs), with the window run kernels' wgmma forms (MIXKV_WGMMA=1), with the selection's
 # grid form instead of the candidate form SnapKV's uniform cap takes (MIXKV_SELECT=grid: head_lengths,
-# a fill and six launches instead of two), and, given a baseline, queued and as a graph the way the baseline does it.
+# a fill and six launches instead of two), AdaKV as a graph both ways (MIXKV_SELECT=grid also sends its
+# shares back to the radix passes), and, given a baseline, queued and as a graph the way the baseline
+# does it (AdaKV as a graph too).
 echo
-echo "== A/B: resident layer, bf16 snapkv, median ms"
-variants=(queued graph wgmma wgmma-graph select-grid select-grid-graph keys-in-head-stats runs-of-8 runs-of-32)
-[ -n "${MIXKV_BASELINE_CLI:-}" ] && variants+=(baseline-queued baseline-graph)
+echo "== A/B: resident layer, bf16, snapkv unless the row says adakv, median ms"
+variants=(queued graph wgmma wgmma-graph select-grid select-grid-graph adakv-graph adakv-select-grid-graph keys-in-head-stats runs-of-8 runs-of-32)
+[ -n "${MIXKV_BASELINE_CLI:-}" ] && variants+=(baseline-queued baseline-graph baseline-adakv-graph)
 sizes=(4096 32768 131072)
 [ "$quick" = 1 ] && sizes=(32768)
 for n in "${sizes[@]}"; do
     for variant in "${variants[@]}"; do
-        flags=() keys=1 tool=cli runs= wgmma= select=
+        flags=() keys=1 tool=cli runs= wgmma= select= method=snapkv
         case "$variant" in *graph) flags=(--graph) ;; esac
-        case "$variant" in select-grid*) select=grid ;; esac
+        case "$variant" in *select-grid*) select=grid ;; esac
+        case "$variant" in *adakv*) method=adakv ;; esac
         [ "$variant" = keys-in-head-stats ] && keys=0
         case "$variant" in wgmma*) wgmma=1 ;; esac
         case "$variant" in runs-of-*) runs="${variant#runs-of-}" ;; esac
         case "$variant" in baseline-*) tool=baseline_cli ;; esac
         median="$(MIXKV_SELECT=$select MIXKV_WGMMA=$wgmma MIXKV_KEY_STATS_IN_RUNS=$keys MIXKV_RUN_TILES=$runs "$tool" bench --backend cuda --tokens "$n" --q-heads 32 --kv-heads 8 --head-dim 128 --window 32 \
-            --budget 256 --dtype bf16 --method snapkv --repeat 20 --warmup 3 --resident "${flags[@]}" --json |
+            --budget 256 --dtype bf16 --method "$method" --repeat 20 --warmup 3 --resident "${flags[@]}" --json |
             python3 -c 'import json,sys; print(json.load(sys.stdin)["median_ms"])')" || median=failed
-        printf '  N %6d  %-19s %s\n' "$n" "$variant" "$median"
+        printf '  N %6d  %-23s %s\n' "$n" "$variant" "$median"
     done
 done 2>&1 | tee "$out/ab.txt"
 grep -q 'failed$' "$out/ab.txt" && failed+=(ab)

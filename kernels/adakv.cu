@@ -17,9 +17,17 @@
 //                       allocation's threshold and equal to it (integer atomics into head_counts).
 //   adakv_caps          grid 1, 32 threads: ties go to the lower heads first, then
 //                       cap_h = round_half_even(count·(1 - alpha) + floor(base·alpha)) clamped to [0, P].
+// When each head's top base fits select_merge's candidates (Select.CandidatesFit), the shares take two
+// launches instead of six: kernels/select_candidates.cu's select_span_candidates over A with cap =
+// base, then
+//   adakv_share_merge   grid Hkv, 256 threads: the head's top base from those candidates (as
+//                       select_merge takes them), the sum of the kept ones (the ties as the cut value
+//                       times their number) and of all the head's scores, each in the block's fixed
+//                       order; factor = top / all (1 when the head has no mass).
 #include "common/portability.cuh"
 #include "common/reduce.cuh"
 #include "common/radix_select.cuh"
+#include "common/span_candidates.cuh"
 
 #define MIXKV_ADAKV_PASSES MIXKV_RADIX_PASSES  // 8-bit digits of a 32-bit key
 
@@ -30,6 +38,7 @@ struct AdakvParams {
     float* share_sums;         // [Hkv, blocks, 2]: above the head's threshold, all
     int* head_counts;          // [Hkv, 2]: above the allocation's threshold, equal to it; zeroed first
     int* caps;                 // [Hkv]
+    const int* candidates;     // adakv_share_merge: select_span_candidates' [Hkv, P] at cap = base
     int heads;
     int prefix;                // P >= 1
     int base;                  // budget - W, 1 <= base <= P
@@ -38,6 +47,8 @@ struct AdakvParams {
     int per_head;              // adakv_radix_pass: 1 for the shares, 0 for the allocation
     int normalize;
     int floor_keep;            // floor(base * alpha), computed on the host in double like the spec
+    int candidate_span;        // adakv_share_merge: select_span_candidates' span
+    int reserved;
     double keep_share;         // 1 - alpha
 };
 
@@ -123,6 +134,47 @@ __global__ void adakv_share_factor(const AdakvParams p)
     }
 }
 
+// Candidates each thread of adakv_share_merge holds: 256 * 32, select_merge's.
+#define MIXKV_SHARE_MERGE_KEYS 32
+
+// One block per head, no occupancy to keep: the 32 keys a thread holds take the registers they need.
+__global__ void __launch_bounds__(32 * MIXKV_RADIX_MAX_WARPS) adakv_share_merge(const AdakvParams p)
+{
+    __shared__ mixkv_radix_storage storage;
+    __shared__ float scratch[MIXKV_WARP];
+    const int head = blockIdx.x;
+    const float* row = p.attention + static_cast<long long>(head) * p.prefix;
+    float all = 0.0f;
+    for (int n = threadIdx.x; n < p.prefix; n += blockDim.x) {
+        all += row[n];
+    }
+    all = mixkv_block_reduce(all, mixkv_sum_op(), 0.0f, scratch);
+    float top = all;  // base >= P: the top base is every score
+    if (p.base < p.prefix) {
+        const mixkv_span_candidates candidates = mixkv_head_candidates(p.candidates + static_cast<long long>(head) * p.prefix, p.prefix, p.candidate_span, p.base);
+        int begin, end;
+        mixkv_warp_piece(0, candidates.count, &begin, &end);
+        unsigned keys[MIXKV_SHARE_MERGE_KEYS];
+        mixkv_load_piece(begin, end, [row, candidates](int c) { return mixkv_order_key(row[candidates.position(c)]); }, keys);
+        const unsigned held = mixkv_piece_mask<MIXKV_SHARE_MERGE_KEYS>(begin, end);
+        const mixkv_select_cut cut = mixkv_block_cut(keys, held, p.base, candidates.count, &storage);
+        // A's scores are finite, so each key maps back to its score (a -0 to +0, which adds the same).
+        float above = 0.0f;
+MIXKV_UNROLL
+        for (int j = 0; j < MIXKV_SHARE_MERGE_KEYS; ++j) {
+            if (((held >> j) & 1u) && (cut.all || keys[j] > cut.threshold)) {
+                above += mixkv_key_to_float(keys[j]);
+            }
+        }
+        above = mixkv_block_reduce(above, mixkv_sum_op(), 0.0f, scratch);
+        top = cut.all ? above : above + static_cast<float>(cut.ties) * mixkv_key_to_float(cut.threshold);
+    }
+    if (threadIdx.x == 0) {
+        // A head without attention mass has nothing to rescale (the reference's choice).
+        p.factor[head] = all > 0.0f ? top / all : 1.0f;
+    }
+}
+
 __global__ void __launch_bounds__(32 * MIXKV_RADIX_MAX_WARPS, 4) adakv_head_counts(const AdakvParams p)
 {
     __shared__ mixkv_radix_storage storage;
@@ -168,5 +220,6 @@ __global__ void adakv_caps(const AdakvParams p)
 MIXKV_KERNEL_INSTANCE("adakv_radix_pass", adakv_radix_pass, AdakvParams)
 MIXKV_KERNEL_INSTANCE("adakv_share_sums", adakv_share_sums, AdakvParams)
 MIXKV_KERNEL_INSTANCE("adakv_share_factor", adakv_share_factor, AdakvParams)
+MIXKV_KERNEL_INSTANCE("adakv_share_merge", adakv_share_merge, AdakvParams)
 MIXKV_KERNEL_INSTANCE("adakv_head_counts", adakv_head_counts, AdakvParams)
 MIXKV_KERNEL_INSTANCE("adakv_caps", adakv_caps, AdakvParams)

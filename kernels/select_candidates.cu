@@ -19,6 +19,7 @@
 #include "common/reduce.cuh"
 #include "common/radix_select.cuh"
 #include "common/ordered_keep.cuh"
+#include "common/span_candidates.cuh"
 
 // Keys each thread of select_span_candidates holds: a span is 256 * 16 positions.
 #define MIXKV_SPAN_KEYS 16
@@ -43,20 +44,6 @@ struct CandidateSelectParams {
 __device__ __forceinline__ int mixkv_candidate_cap(const CandidateSelectParams& p, int head) { return p.caps ? p.caps[head] : p.uniform_cap; }
 
 __device__ __forceinline__ bool mixkv_candidate_rejected(const CandidateSelectParams& p) { return p.status && *p.status; }
-
-// The head's cut over the keys its block holds: the top `take` of `count` keys (every key when
-// take >= count, no passes).
-template <int B>
-__device__ __forceinline__ mixkv_select_cut mixkv_block_cut(const unsigned (&keys)[B], unsigned held, int take, int count, mixkv_radix_storage* storage)
-{
-    mixkv_select_cut cut = {0u, 0, take >= count};
-    if (!cut.all) {
-        mixkv_radix_block_select(keys, held, take, storage);
-        cut.threshold = storage->prefix;
-        cut.ties = storage->remaining;
-    }
-    return cut;
-}
 
 __global__ void __launch_bounds__(32 * MIXKV_RADIX_MAX_WARPS, 4) select_span_candidates(const CandidateSelectParams p)
 {
@@ -112,21 +99,14 @@ __global__ void __launch_bounds__(32 * MIXKV_RADIX_MAX_WARPS) select_merge(const
         }
         return;
     }
-    // Candidate c is the (c % per_span)-th of span c / per_span; every span but the last holds
-    // per_span of them.
-    const int per_span = min(cap, p.span);
-    const int last_span = (p.prefix - 1) / p.span;
-    const int count = last_span * per_span + min(cap, p.prefix - last_span * p.span);
-    const int* candidates = p.candidates + static_cast<long long>(head) * p.prefix;
-    const int span = p.span;
-    auto position_of = [candidates, per_span, span](int c) { return candidates[(c / per_span) * span + c % per_span]; };
+    const mixkv_span_candidates candidates = mixkv_head_candidates(p.candidates + static_cast<long long>(head) * p.prefix, p.prefix, p.span, cap);
     const float* row = p.scores + static_cast<long long>(head) * p.prefix;
     int begin, end;
-    mixkv_warp_piece(0, count, &begin, &end);
+    mixkv_warp_piece(0, candidates.count, &begin, &end);
     unsigned keys[MIXKV_MERGE_KEYS];
-    mixkv_load_piece(begin, end, [row, position_of](int c) { return mixkv_order_key(row[position_of(c)]); }, keys);
-    const mixkv_select_cut cut = mixkv_block_cut(keys, mixkv_piece_mask<MIXKV_MERGE_KEYS>(begin, end), cap, count, &storage);
-    mixkv_keep_in_order(keys, begin, end, cut, 0, cut.ties, scan_scratch, [out, position_of](int c, int slot) { out[slot] = position_of(c); });
+    mixkv_load_piece(begin, end, [row, candidates](int c) { return mixkv_order_key(row[candidates.position(c)]); }, keys);
+    const mixkv_select_cut cut = mixkv_block_cut(keys, mixkv_piece_mask<MIXKV_MERGE_KEYS>(begin, end), cap, candidates.count, &storage);
+    mixkv_keep_in_order(keys, begin, end, cut, 0, cut.ties, scan_scratch, [out, candidates](int c, int slot) { out[slot] = candidates.position(c); });
 }
 
 MIXKV_KERNEL_INSTANCE("select_span_candidates", select_span_candidates, CandidateSelectParams)

@@ -52,6 +52,9 @@ internal static class KernelTraffic
             // normalising), one launch of the sums and of the counts.
             "adakv_radix_pass" => (launches * perPrefix, 0),
             "adakv_share_sums" or "adakv_head_counts" => (perPrefix, 0),
+            // Every score in for the sum of all, each candidate's position and score (the shares'
+            // candidates at base, about the kept rows' cap) for the sum of the top.
+            "adakv_share_merge" => (perPrefix + (2 * candidates * sizeof(int)), 0),
             "select_radix_pass" => (launches * perPrefix, 0), // four passes, every score in each
             "select_span_counts" => (perPrefix, 0),
             "select_topk" => (perPrefix + (keptTokens * sizeof(int)), 0),

@@ -47,7 +47,7 @@ internal static class BlockSizes
             "head_key_mean" or "window_merge_key_mean" => HeadKeyMean,
             "head_token_stats" or "head_value_stats" => HeadTokenStats,
             "mix_partials" or "mix_scores" => MixScores,
-            "adakv_radix_pass" or "adakv_share_sums" or "adakv_head_counts" => RadixGrid,
+            "adakv_radix_pass" or "adakv_share_sums" or "adakv_head_counts" or "adakv_share_merge" => RadixGrid,
             "select_radix_pass" or "select_span_counts" or "select_topk" or "select_span_candidates" or "select_merge" => RadixGrid,
             "adakv_share_factor" or "adakv_caps" => AdakvSingle,
             "head_lengths" => HeadLengths,

@@ -9,10 +9,13 @@ namespace MixKV.Kernels;
 internal static class Budget
 {
     /// <summary>
-    /// cap_h for every head, on the device (kernels/adakv.cu): the heads' shares when normalising, four
-    /// radix passes per selection over the whole grid, then the counts and the caps.
+    /// cap_h for every head, on the device (kernels/adakv.cu): the heads' shares when normalising, then
+    /// the allocation's four radix passes over the whole grid, the counts and the caps. The shares take
+    /// the selection's candidate form (<see cref="Select.EnqueueSpanCandidates"/> and adakv_share_merge:
+    /// two launches) when each head's top base fits its merge, else four radix passes and the sums.
     /// </summary>
-    public static void EnqueueAdaKV(IKernelRuntime runtime, int kvHeads, int prefix, int baseCap, CompressionOptions options, KernelWorkspace ws)
+    /// <param name="sharesForm">The shares' form; null picks it as <see cref="Select.FormFor"/> does for a uniform cap of base.</param>
+    public static void EnqueueAdaKV(IKernelRuntime runtime, int kvHeads, int prefix, int baseCap, CompressionOptions options, KernelWorkspace ws, Select.Form? sharesForm = null)
     {
         runtime.Fill(ws.AdakvHistograms, 0, KernelWorkspace.AdakvHistogramWords(kvHeads) * sizeof(uint));
         runtime.Fill(ws.AdakvHeadCounts, 0, 2L * kvHeads * sizeof(int));
@@ -24,22 +27,34 @@ internal static class Budget
             ShareSums = ws.AdakvShareSums.Address,
             HeadCounts = ws.AdakvHeadCounts.Address,
             Caps = ws.Caps.Address,
+            Candidates = ws.SelectScratch.Address,
             Heads = kvHeads,
             Prefix = prefix,
             Base = baseCap,
             Span = RadixGrid.Span,
             Normalize = options.Normalize ? 1 : 0,
             FloorKeep = (int)Math.Floor(baseCap * options.FloorAlpha),
+            CandidateSpan = Select.CandidateSpan,
             KeepShare = 1.0 - options.FloorAlpha,
         };
         LaunchConfig grid = Launch.Config((uint)RadixGrid.Blocks(prefix), (uint)kvHeads, BlockSizes.RadixGrid);
-        if (options.Normalize)
+        Select.Form shares = sharesForm ?? Select.FormFor(prefix, deviceCaps: false, baseCap);
+        if (options.Normalize && shares == Select.Form.Candidates)
         {
-            RadixGrid.EnqueuePasses(runtime, "adakv_radix_pass", grid, pass => parameters with { PerHead = 1, Pass = pass });
-            runtime.Launch("adakv_share_sums", grid, parameters);
+            // The select scratch is free until the selection itself, after the caps.
+            Select.EnqueueSpanCandidates(runtime, kvHeads, prefix, ws.Attention, baseCap, ws.SelectScratch);
+            runtime.Launch("adakv_share_merge", Launch.Config((uint)kvHeads, 1, BlockSizes.RadixGrid), parameters);
         }
+        else
+        {
+            if (options.Normalize)
+            {
+                RadixGrid.EnqueuePasses(runtime, "adakv_radix_pass", grid, pass => parameters with { PerHead = 1, Pass = pass });
+                runtime.Launch("adakv_share_sums", grid, parameters);
+            }
 
-        runtime.Launch("adakv_share_factor", Launch.Config((uint)kvHeads, 1, BlockSizes.AdakvSingle), parameters);
+            runtime.Launch("adakv_share_factor", Launch.Config((uint)kvHeads, 1, BlockSizes.AdakvSingle), parameters);
+        }
         RadixGrid.EnqueuePasses(runtime, "adakv_radix_pass", grid, pass => parameters with { PerHead = 0, Pass = pass });
         runtime.Launch("adakv_head_counts", grid, parameters);
         runtime.Launch("adakv_caps", Launch.Config(1, 1, BlockSizes.AdakvSingle), parameters);
@@ -64,8 +79,8 @@ internal static class Budget
 [KernelParams("adakv.cu"), StructLayout(LayoutKind.Sequential)]
 internal struct AdakvParams
 {
-    public ulong Attention, Factor, Histograms, ShareSums, HeadCounts, Caps;
-    public int Heads, Prefix, Base, Span, Pass, PerHead, Normalize, FloorKeep;
+    public ulong Attention, Factor, Histograms, ShareSums, HeadCounts, Caps, Candidates;
+    public int Heads, Prefix, Base, Span, Pass, PerHead, Normalize, FloorKeep, CandidateSpan, Reserved;
     public double KeepShare;
 }
 

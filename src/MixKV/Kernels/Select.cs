@@ -134,10 +134,26 @@ internal static class Select
             UniformCap = uniformCap,
             Span = CandidateSpan,
         };
-        int spans = Math.Max(1, (prefix + CandidateSpan - 1) / CandidateSpan);
-        runtime.Launch("select_span_candidates", Launch.Config((uint)spans, (uint)kvHeads, BlockSizes.RadixGrid), parameters);
+        runtime.Launch("select_span_candidates", SpanGrid(kvHeads, prefix), parameters);
         runtime.Launch("select_merge", Launch.Config(1, (uint)kvHeads, BlockSizes.RadixGrid), parameters);
     }
+
+    /// <summary>
+    /// select_span_candidates alone over <paramref name="scores"/> [Hkv, P] at one cap (0 &lt; cap &lt; P, or
+    /// nothing is written): each span's top cap into <paramref name="scratch"/> ([Hkv, P] ints), for a
+    /// merge of the caller's (kernels/adakv.cu's shares).
+    /// </summary>
+    public static void EnqueueSpanCandidates(IKernelRuntime runtime, int kvHeads, int prefix, DevicePointer scores, int cap, DevicePointer scratch) =>
+        runtime.Launch("select_span_candidates", SpanGrid(kvHeads, prefix), new CandidateSelectParams
+        {
+            Scores = scores.Address,
+            Candidates = scratch.Address,
+            Prefix = prefix,
+            UniformCap = cap,
+            Span = CandidateSpan,
+        });
+
+    private static LaunchConfig SpanGrid(int kvHeads, int prefix) => Launch.Config((uint)Math.Max(1, (prefix + CandidateSpan - 1) / CandidateSpan), (uint)kvHeads, BlockSizes.RadixGrid);
 
     private static long HistogramBytes(int kvHeads) => (long)kvHeads * RadixGrid.HistogramWords * sizeof(uint);
 }

@@ -38,9 +38,10 @@ public sealed class BudgetKernelTests : EmulatedKernelFixture
     /// <summary>
     /// With normalisation: each head's factor sum(top base)/sum(all) within 1e-6 relative (1e-4 percent) of double, and the caps
     /// equal the reference unless the reference allocation's cut is a near-tie (1e-5 of the largest score).
+    /// Both forms of the shares' selection (radix passes over the grid, or span candidates and a merge).
     /// </summary>
     [Test]
-    public void NormalisedCapsMatchTheReference([Values(2, 5)] int heads)
+    public void NormalisedCapsMatchTheReference([Values(2, 5)] int heads, [Values] bool candidateShares)
     {
         TestRandom rng = KernelCheck.Seeded();
         for (int trial = 0; trial < 8; trial++)
@@ -48,8 +49,8 @@ public sealed class BudgetKernelTests : EmulatedKernelFixture
             int prefix = rng.Int(2, 600), baseCap = rng.Int(1, prefix);
             double alpha = rng.Pick([0.0, 0.2, rng.Uniform(0, 0.95)]);
             float[] attention = PlantedTies(rng, heads, prefix);
-            string say = rng.Say($"trial {trial}: Hkv {heads} P {prefix} base {baseCap} alpha {alpha}");
-            (int[] caps, float[] factor) = Allocate(attention, heads, prefix, baseCap, alpha, normalize: true);
+            string say = rng.Say($"trial {trial}: Hkv {heads} P {prefix} base {baseCap} alpha {alpha}, shares {(candidateShares ? "candidates" : "grid")}");
+            (int[] caps, float[] factor) = Allocate(attention, heads, prefix, baseCap, alpha, normalize: true, candidateShares ? K.Select.Form.Candidates : K.Select.Form.Grid);
             double[][] rows = KernelCheck.Rows(attention, heads, prefix);
             for (int h = 0; h < heads; h++)
             {
@@ -59,6 +60,24 @@ public sealed class BudgetKernelTests : EmulatedKernelFixture
 
             AssertNormalisedCaps(caps, attention, heads, prefix, baseCap, alpha, say);
         }
+    }
+
+    /// <summary>
+    /// base = P, the largest base that compresses: every head's top base is all of it, so each factor is
+    /// 1 (within the same 1e-6), in both forms of the shares (the candidate form takes no candidates
+    /// then), across more than one span of either form.
+    /// </summary>
+    [Test]
+    public void BaseOfEveryScoreGivesFactorsOfOne([Values] bool candidateShares)
+    {
+        TestRandom rng = KernelCheck.Seeded();
+        int heads = rng.Int(2, 4), prefix = rng.Int(2, 5000);
+        double alpha = rng.Pick([0.0, 0.2, rng.Uniform(0, 0.95)]);
+        float[] attention = PlantedTies(rng, heads, prefix);
+        string say = rng.Say($"Hkv {heads} P {prefix} = base, alpha {alpha}, shares {(candidateShares ? "candidates" : "grid")}");
+        (int[] caps, float[] factor) = Allocate(attention, heads, prefix, prefix, alpha, normalize: true, candidateShares ? K.Select.Form.Candidates : K.Select.Form.Grid);
+        Assert.That(factor, Is.All.EqualTo(1.0).Within(1e-4).Percent, say);
+        AssertNormalisedCaps(caps, attention, heads, prefix, prefix, alpha, say);
     }
 
     /// <summary>The normalised caps equal the reference's unless its allocation's cut is a near-tie (1e-5 of the largest scaled score).</summary>
@@ -76,17 +95,18 @@ public sealed class BudgetKernelTests : EmulatedKernelFixture
     /// <summary>
     /// Heads of several blocks each (kernels/adakv.cu gives a block 2048 keys of one head, so a block's
     /// histogram is part of a head's, and a head's share sums come from several blocks): the caps
-    /// equal the reference exactly without normalisation; with it, the factors agree as above.
+    /// equal the reference exactly without normalisation; with it, the factors agree as above, the
+    /// shares' candidate form over two spans of 4096.
     /// </summary>
     [Test]
-    public void HeadsSpanningSeveralBlocksMatchTheReference([Values] bool normalize)
+    public void HeadsSpanningSeveralBlocksMatchTheReference([Values] bool normalize, [Values] bool candidateShares)
     {
         TestRandom rng = KernelCheck.Seeded();
         int heads = rng.Int(2, 4), prefix = rng.Int(2 * K.RadixGrid.Span + 1, 3 * K.RadixGrid.Span), baseCap = rng.Int(1, prefix);
         double alpha = rng.Pick([0.0, 0.2, rng.Uniform(0, 0.95)]);
         float[] attention = PlantedTies(rng, heads, prefix);
-        string say = rng.Say($"Hkv {heads} P {prefix} base {baseCap} alpha {alpha} normalise {normalize}");
-        (int[] caps, float[] factor) = Allocate(attention, heads, prefix, baseCap, alpha, normalize);
+        string say = rng.Say($"Hkv {heads} P {prefix} base {baseCap} alpha {alpha} normalise {normalize}, shares {(candidateShares ? "candidates" : "grid")}");
+        (int[] caps, float[] factor) = Allocate(attention, heads, prefix, baseCap, alpha, normalize, candidateShares ? K.Select.Form.Candidates : K.Select.Form.Grid);
         if (!normalize)
         {
             Assert.That(caps, Is.EqualTo(ReferenceCaps(attention, heads, prefix, baseCap, alpha, false)), say);
@@ -168,17 +188,18 @@ public sealed class BudgetKernelTests : EmulatedKernelFixture
     private static int[] ReferenceCaps(float[] attention, int heads, int prefix, int baseCap, double alpha, bool normalize) =>
         Ref.Budget.AdaKVCaps(KernelCheck.Rows(attention, heads, prefix), baseCap, alpha, normalize).Select(c => Math.Clamp(c, 0, prefix)).ToArray();
 
-    private (int[] Caps, float[] Factor) Allocate(float[] attention, int heads, int prefix, int baseCap, double alpha, bool normalize)
+    private (int[] Caps, float[] Factor) Allocate(float[] attention, int heads, int prefix, int baseCap, double alpha, bool normalize, K.Select.Form? shares = null)
     {
         using var stage = new StageHarness(backend, heads, heads, prefix + 1, 4, 1);
         K.KernelWorkspace ws = stage.Workspace;
         stage.Runtime.CopyToDevice(MemoryMarshal.AsBytes(attention.AsSpan()), ws.Attention);
         var options = new CompressionOptions { FloorAlpha = alpha, Normalize = normalize };
 
-        K.Budget.EnqueueAdaKV(stage.Runtime, heads, prefix, baseCap, options, ws);
+        K.Budget.EnqueueAdaKV(stage.Runtime, heads, prefix, baseCap, options, ws, shares);
 
         stage.AssertWroteOnly("adakv", (ws.Attention, heads * prefix), (ws.Factor, heads), (ws.Caps, heads),
-            (ws.AdakvHistograms, K.KernelWorkspace.AdakvHistogramWords(heads)), (ws.AdakvShareSums, 2L * heads * K.RadixGrid.Blocks(prefix)), (ws.AdakvHeadCounts, 2L * heads));
+            (ws.AdakvHistograms, K.KernelWorkspace.AdakvHistogramWords(heads)), (ws.AdakvShareSums, 2L * heads * K.RadixGrid.Blocks(prefix)), (ws.AdakvHeadCounts, 2L * heads),
+            (ws.SelectScratch, K.Select.ScratchBytes(heads, prefix) / sizeof(int)));
         Assert.That(stage.Floats(ws.Attention, heads * prefix), Is.EqualTo(attention), "A is read only");
         var caps = new int[heads];
         stage.Runtime.CopyToHost(ws.Caps, MemoryMarshal.AsBytes(caps.AsSpan()));
