@@ -17,8 +17,7 @@ internal static class Budget
     /// <param name="sharesForm">The shares' form; null picks it as <see cref="Select.FormFor"/> does for a uniform cap of base.</param>
     public static void EnqueueAdaKV(IKernelRuntime runtime, int kvHeads, int prefix, int baseCap, CompressionOptions options, KernelWorkspace ws, Select.Form? sharesForm = null)
     {
-        runtime.Fill(ws.AdakvHistograms, 0, KernelWorkspace.AdakvHistogramWords(kvHeads) * sizeof(uint));
-        runtime.Fill(ws.AdakvHeadCounts, 0, 2L * kvHeads * sizeof(int));
+        runtime.Fill(ws.AdakvHistograms, 0, ws.AdakvCountersBytes);  // the histograms and the head counts, one graph node
         var parameters = new AdakvParams
         {
             Attention = ws.Attention.Address,

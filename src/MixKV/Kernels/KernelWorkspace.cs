@@ -44,9 +44,11 @@ internal sealed class KernelWorkspace
         Caps = Take(kvHeads);
         Status = Take(1);
         MixPartials = Take((long)kvHeads * Mix.MaxBlocksPerHead * Mix.PartialFields);
+        // The counters AdaKV zeroes first, side by side so one fill clears both.
         AdakvHistograms = Take(AdakvHistogramWords(kvHeads));
-        AdakvShareSums = Take(2L * kvHeads * RadixGrid.Blocks(prefix));
         AdakvHeadCounts = Take(2L * kvHeads);
+        AdakvCountersBytes = (long)(AdakvHeadCounts.Address - AdakvHistograms.Address) + (2L * kvHeads * sizeof(int));
+        AdakvShareSums = Take(2L * kvHeads * RadixGrid.Blocks(prefix));
         SelectScratch = Take(Select.ScratchBytes(kvHeads, prefix) / sizeof(uint));
         Bytes = offset;
     }
@@ -103,6 +105,9 @@ internal sealed class KernelWorkspace
 
     /// <summary>adakv_head_counts' per-head counts, [Hkv, 2] int32 (above the allocation's threshold, equal to it).</summary>
     public DevicePointer AdakvHeadCounts { get; }
+
+    /// <summary>Bytes from <see cref="AdakvHistograms"/> to the end of <see cref="AdakvHeadCounts"/>, which follows it: one fill zeroes both.</summary>
+    public long AdakvCountersBytes { get; }
 
     /// <summary>The selection's radix histograms and span counts (<see cref="Select.ScratchBytes"/>).</summary>
     public DevicePointer SelectScratch { get; }
