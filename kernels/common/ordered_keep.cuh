@@ -9,6 +9,7 @@
 
 #include "portability.cuh"
 #include "reduce.cuh"
+#include "radix_select.cuh"
 
 // A selection's cut: every key above `threshold` is kept, and the first `ties` keys equal to it;
 // with `all`, every key.
@@ -30,17 +31,11 @@ __device__ __forceinline__ void mixkv_warp_piece(int first, int last, int* begin
 }
 
 // Loads the calling lane's keys of its warp's piece: keys[j] = key_of(begin + j * 32 + lane), 0 at
-// or past `end` (those never count: the callers test the index). The loads are independent, so the
-// warp waits for memory once.
+// or past `end` (those never count: the callers test the index), as one batch (mixkv_load_batch).
 template <int B, typename KeyOf>
 __device__ __forceinline__ void mixkv_load_piece(int begin, int end, KeyOf key_of, unsigned (&keys)[B])
 {
-    const int lane = threadIdx.x % MIXKV_WARP;
-MIXKV_UNROLL
-    for (int j = 0; j < B; ++j) {
-        const int n = begin + j * MIXKV_WARP + lane;
-        keys[j] = n < end ? key_of(n) : 0u;
-    }
+    mixkv_load_batch(begin + static_cast<int>(threadIdx.x % MIXKV_WARP), end, MIXKV_WARP, key_of, keys);
 }
 
 // Bit j set when the calling lane's keys[j] lies inside its warp's piece [begin, end).

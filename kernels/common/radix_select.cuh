@@ -41,11 +41,11 @@ __device__ __forceinline__ float mixkv_key_to_float(unsigned key)
 
 // The values of one batch of positions, first, first + stride, ... (V() at or past `end`),
 // loaded together: the loads are independent, so a warp waits for memory once per batch.
-template <typename V, typename Load>
-__device__ __forceinline__ void mixkv_load_batch(int first, int end, int stride, Load load, V (&values)[MIXKV_RADIX_BATCH])
+template <typename V, int B, typename Load>
+__device__ __forceinline__ void mixkv_load_batch(int first, int end, int stride, Load load, V (&values)[B])
 {
 MIXKV_UNROLL
-    for (int j = 0; j < MIXKV_RADIX_BATCH; ++j) {
+    for (int j = 0; j < B; ++j) {
         const int n = first + j * stride;
         values[j] = n < end ? load(n) : V();
     }

@@ -120,19 +120,14 @@ internal static class Select
 
     private static void EnqueueCandidates(IKernelRuntime runtime, int kvHeads, int prefix, int window, DevicePointer scores, DevicePointer? deviceCaps, int uniformCap, DevicePointer cuLens, DevicePointer? headLens, DevicePointer positions, DevicePointer scratch, DevicePointer? status)
     {
-        var parameters = new CandidateSelectParams
+        CandidateSelectParams parameters = SpanParams(prefix, scores, uniformCap, scratch) with
         {
-            Scores = scores.Address,
             Caps = deviceCaps?.Address ?? 0,
             CuLens = cuLens.Address,
             HeadLens = headLens?.Address ?? 0,
             Positions = positions.Address,
             Status = status?.Address ?? 0,
-            Candidates = scratch.Address,
-            Prefix = prefix,
             Window = window,
-            UniformCap = uniformCap,
-            Span = CandidateSpan,
         };
         runtime.Launch("select_span_candidates", SpanGrid(kvHeads, prefix), parameters);
         runtime.Launch("select_merge", Launch.Config(1, (uint)kvHeads, BlockSizes.RadixGrid), parameters);
@@ -144,14 +139,17 @@ internal static class Select
     /// merge of the caller's (kernels/adakv.cu's shares).
     /// </summary>
     public static void EnqueueSpanCandidates(IKernelRuntime runtime, int kvHeads, int prefix, DevicePointer scores, int cap, DevicePointer scratch) =>
-        runtime.Launch("select_span_candidates", SpanGrid(kvHeads, prefix), new CandidateSelectParams
-        {
-            Scores = scores.Address,
-            Candidates = scratch.Address,
-            Prefix = prefix,
-            UniformCap = cap,
-            Span = CandidateSpan,
-        });
+        runtime.Launch("select_span_candidates", SpanGrid(kvHeads, prefix), SpanParams(prefix, scores, cap, scratch));
+
+    /// <summary>What select_span_candidates reads: the scores, one cap, where the candidates go.</summary>
+    private static CandidateSelectParams SpanParams(int prefix, DevicePointer scores, int cap, DevicePointer scratch) => new()
+    {
+        Scores = scores.Address,
+        Candidates = scratch.Address,
+        Prefix = prefix,
+        UniformCap = cap,
+        Span = CandidateSpan,
+    };
 
     private static LaunchConfig SpanGrid(int kvHeads, int prefix) => Launch.Config((uint)Math.Max(1, (prefix + CandidateSpan - 1) / CandidateSpan), (uint)kvHeads, BlockSizes.RadixGrid);
 
