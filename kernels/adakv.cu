@@ -22,8 +22,9 @@
 // base, then
 //   adakv_share_merge   grid Hkv, 256 threads: the head's top base from those candidates (as
 //                       select_merge takes them), the sum of the kept ones (the ties as the cut value
-//                       times their number) and of all the head's scores, each in the block's fixed
-//                       order; factor = top / all (1 when the head has no mass).
+//                       times their number) and of all the head's scores (the spans' sums that
+//                       select_span_candidates wrote), each in a fixed order; factor = top / all (1
+//                       when the head has no mass).
 #include "common/portability.cuh"
 #include "common/reduce.cuh"
 #include "common/radix_select.cuh"
@@ -35,7 +36,8 @@ struct AdakvParams {
     const float* attention;    // A [Hkv, P]
     float* factor;             // [Hkv]: the allocation's scale, written by adakv_share_factor
     unsigned* histograms;      // [Hkv + 1, 4, 256]: the heads' shares, then the allocation; zeroed first
-    float* share_sums;         // [Hkv, blocks, 2]: above the head's threshold, all
+    float* share_sums;         // [Hkv, blocks, 2]: above the head's threshold, all; adakv_share_merge reads
+                               // select_span_candidates' span sums [Hkv, spans] here
     int* head_counts;          // [Hkv, 2]: above the allocation's threshold, equal to it; zeroed first
     int* caps;                 // [Hkv]
     const int* candidates;     // adakv_share_merge: select_span_candidates' [Hkv, P] at cap = base
@@ -144,9 +146,10 @@ __global__ void __launch_bounds__(32 * MIXKV_RADIX_MAX_WARPS) adakv_share_merge(
     __shared__ float scratch[MIXKV_WARP];
     const int head = blockIdx.x;
     const float* row = p.attention + static_cast<long long>(head) * p.prefix;
+    const int spans = (p.prefix + p.candidate_span - 1) / p.candidate_span;
     float all = 0.0f;
-    for (int n = threadIdx.x; n < p.prefix; n += blockDim.x) {
-        all += row[n];
+    for (int s = threadIdx.x; s < spans; s += blockDim.x) {
+        all += p.share_sums[static_cast<long long>(head) * spans + s];
     }
     all = mixkv_block_reduce(all, mixkv_sum_op(), 0.0f, scratch);
     float top = all;  // base >= P: the top base is every score

@@ -4,7 +4,8 @@
 //   select_span_candidates  grid (ceil(P / span), Hkv), 256 threads, span 4096: a block finds the
 //                           top min(cap, span length) of its span with four digit passes in shared
 //                           memory (no launch between them) and writes their positions, ascending, to
-//                           candidates[h, span start ..].
+//                           the head's row of candidates, the spans' lists end to end
+//                           (common/span_candidates.cuh); given span_sums, also its scores' sum there.
 //   select_merge            grid (1, Hkv), 256 threads: the head's candidates, span after span, are
 //                           its positions in ascending order; the block takes the top cap of them the
 //                           same way and writes positions[cu_lens[h] ..], then the window P..N-1 (and,
@@ -34,7 +35,8 @@ struct CandidateSelectParams {
                                // cap + W and cu_lens, in place of a head_lengths launch before it
     int* positions;            // [T]
     const int* status;         // validate.cu's word, or null: non-zero means write nothing
-    int* candidates;           // [Hkv, P]: span s's candidates at s * span ..
+    int* candidates;           // [Hkv, P]: span s's candidates at s * min(cap, span) ..
+    float* span_sums;          // [Hkv, spans] or null: each span's sum of its scores (adakv_share_merge's total)
     int prefix;                // P
     int window;                // rows always kept after the selected prefix rows
     int uniform_cap;
@@ -49,9 +51,10 @@ __global__ void __launch_bounds__(32 * MIXKV_RADIX_MAX_WARPS, 4) select_span_can
 {
     __shared__ mixkv_radix_storage storage;
     __shared__ int scan_scratch[MIXKV_WARP + 1];
+    __shared__ float sum_scratch[MIXKV_WARP];
     const int head = blockIdx.y;
     const int cap = mixkv_candidate_cap(p, head);
-    if (mixkv_candidate_rejected(p) || cap <= 0 || cap >= p.prefix) {
+    if (mixkv_candidate_rejected(p) || (!p.span_sums && (cap <= 0 || cap >= p.prefix))) {
         return;  // select_merge writes these heads without candidates
     }
     const int span_begin = static_cast<int>(blockIdx.x) * p.span;
@@ -61,10 +64,28 @@ __global__ void __launch_bounds__(32 * MIXKV_RADIX_MAX_WARPS, 4) select_span_can
     mixkv_warp_piece(span_begin, span_end, &begin, &end);
     unsigned keys[MIXKV_SPAN_KEYS];
     mixkv_load_piece(begin, end, [row](int n) { return mixkv_order_key(row[n]); }, keys);
+    if (p.span_sums) {
+        // The scores back from their keys (finite ones exactly; -0 as +0, which adds the same), each
+        // lane's in position order, then the block's tree: a fixed order.
+        float sum = 0.0f;
+MIXKV_UNROLL
+        for (int j = 0; j < MIXKV_SPAN_KEYS; ++j) {
+            if (begin + j * MIXKV_WARP + static_cast<int>(threadIdx.x % MIXKV_WARP) < end) {
+                sum += mixkv_key_to_float(keys[j]);
+            }
+        }
+        sum = mixkv_block_reduce(sum, mixkv_sum_op(), 0.0f, sum_scratch);
+        if (threadIdx.x == 0) {
+            p.span_sums[static_cast<long long>(head) * gridDim.x + blockIdx.x] = sum;
+        }
+        if (cap <= 0 || cap >= p.prefix) {
+            return;
+        }
+    }
     const int length = span_end - span_begin;
     const int take = min(cap, length);
     const mixkv_select_cut cut = mixkv_block_cut(keys, mixkv_piece_mask<MIXKV_SPAN_KEYS>(begin, end), take, length, &storage);
-    int* out = p.candidates + static_cast<long long>(head) * p.prefix + span_begin;
+    int* out = p.candidates + static_cast<long long>(head) * p.prefix + mixkv_span_candidates_offset(blockIdx.x, p.span, cap);
     mixkv_keep_in_order(keys, begin, end, cut, 0, cut.ties, scan_scratch, [out](int n, int slot) { out[slot] = n; });
 }
 

@@ -9,23 +9,24 @@
 #include "radix_select.cuh"
 #include "common/ordered_keep.cuh"  // by its name under kernels/: NVRTC resolves no other form for a header no .cu names
 
-// Candidate c of a head (0 <= c < count) is the (c % per_span)-th of span c / per_span: every span
-// but the last holds per_span = min(cap, span) of them. Ascending c is ascending position.
+// A head's candidates: span s's top min(cap, span) positions, ascending, at s * min(cap, span) of the
+// head's row, so that the spans' lists lie end to end and candidate c is positions[c] (no division
+// by the span's share in the merges' loads). Ascending c is ascending position.
 struct mixkv_span_candidates {
     const int* positions;      // the head's row of the candidates buffer
-    int per_span;
-    int span;
     int count;
 
-    __device__ __forceinline__ int position(int c) const { return positions[(c / per_span) * span + c % per_span]; }
+    __device__ __forceinline__ int position(int c) const { return positions[c]; }
 };
+
+// Where span `span_index` of a head writes its candidates in the head's row, at cap `cap`.
+__device__ __forceinline__ int mixkv_span_candidates_offset(int span_index, int span, int cap) { return span_index * min(cap, span); }
 
 // The candidates of one head's top `cap` of `prefix` keys (0 < cap < prefix), spans of `span`.
 __device__ __forceinline__ mixkv_span_candidates mixkv_head_candidates(const int* positions, int prefix, int span, int cap)
 {
-    const int per_span = min(cap, span);
     const int last_span = (prefix - 1) / span;
-    return {positions, per_span, span, last_span * per_span + min(cap, prefix - last_span * span)};
+    return {positions, mixkv_span_candidates_offset(last_span, span, cap) + min(cap, prefix - last_span * span)};
 }
 
 // The cut of the top `take` of the `count` keys the block holds (every key when take >= count, with

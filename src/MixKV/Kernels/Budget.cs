@@ -11,8 +11,9 @@ internal static class Budget
     /// <summary>
     /// cap_h for every head, on the device (kernels/adakv.cu): the heads' shares when normalising, then
     /// the allocation's four radix passes over the whole grid, the counts and the caps. The shares take
-    /// the selection's candidate form (<see cref="Select.EnqueueSpanCandidates"/> and adakv_share_merge:
-    /// two launches) when each head's top base fits its merge, else four radix passes and the sums.
+    /// four radix passes and the sums, or the selection's candidate form (<see cref="Select.EnqueueSpanCandidates"/>
+    /// and adakv_share_merge: two launches) where <see cref="Select.FormFor"/> would take it for a
+    /// uniform cap of base.
     /// </summary>
     /// <param name="sharesForm">The shares' form; null picks it as <see cref="Select.FormFor"/> does for a uniform cap of base.</param>
     public static void EnqueueAdaKV(IKernelRuntime runtime, int kvHeads, int prefix, int baseCap, CompressionOptions options, KernelWorkspace ws, Select.Form? sharesForm = null)
@@ -41,7 +42,8 @@ internal static class Budget
         if (options.Normalize && shares == Select.Form.Candidates)
         {
             // The select scratch is free until the selection itself, after the caps.
-            Select.EnqueueSpanCandidates(runtime, kvHeads, prefix, ws.Attention, baseCap, ws.SelectScratch);
+            // The share sums' buffer ([Hkv, RadixGrid blocks, 2]) holds the spans' sums: spans are longer.
+            Select.EnqueueSpanCandidates(runtime, kvHeads, prefix, ws.Attention, baseCap, ws.SelectScratch, ws.AdakvShareSums);
             runtime.Launch("adakv_share_merge", Launch.Config((uint)kvHeads, 1, BlockSizes.RadixGrid), parameters);
         }
         else

@@ -134,12 +134,16 @@ internal static class Select
     }
 
     /// <summary>
-    /// select_span_candidates alone over <paramref name="scores"/> [Hkv, P] at one cap (0 &lt; cap &lt; P, or
-    /// nothing is written): each span's top cap into <paramref name="scratch"/> ([Hkv, P] ints), for a
-    /// merge of the caller's (kernels/adakv.cu's shares).
+    /// select_span_candidates alone over <paramref name="scores"/> [Hkv, P] at one cap, for a merge of
+    /// the caller's (kernels/adakv.cu's shares): each span's top cap into <paramref name="scratch"/>
+    /// ([Hkv, P] ints; none when cap is 0 or P), and each span's sum of its scores into
+    /// <paramref name="spanSums"/> ([Hkv, <see cref="CandidateSpans"/>] floats).
     /// </summary>
-    public static void EnqueueSpanCandidates(IKernelRuntime runtime, int kvHeads, int prefix, DevicePointer scores, int cap, DevicePointer scratch) =>
-        runtime.Launch("select_span_candidates", SpanGrid(kvHeads, prefix), SpanParams(prefix, scores, cap, scratch));
+    public static void EnqueueSpanCandidates(IKernelRuntime runtime, int kvHeads, int prefix, DevicePointer scores, int cap, DevicePointer scratch, DevicePointer spanSums) =>
+        runtime.Launch("select_span_candidates", SpanGrid(kvHeads, prefix), SpanParams(prefix, scores, cap, scratch) with { SpanSums = spanSums.Address });
+
+    /// <summary>select_span_candidates' blocks over one head of <paramref name="prefix"/> scores (one when P is 0).</summary>
+    public static int CandidateSpans(int prefix) => Math.Max(1, (prefix + CandidateSpan - 1) / CandidateSpan);
 
     /// <summary>What select_span_candidates reads: the scores, one cap, where the candidates go.</summary>
     private static CandidateSelectParams SpanParams(int prefix, DevicePointer scores, int cap, DevicePointer scratch) => new()
@@ -151,7 +155,7 @@ internal static class Select
         Span = CandidateSpan,
     };
 
-    private static LaunchConfig SpanGrid(int kvHeads, int prefix) => Launch.Config((uint)Math.Max(1, (prefix + CandidateSpan - 1) / CandidateSpan), (uint)kvHeads, BlockSizes.RadixGrid);
+    private static LaunchConfig SpanGrid(int kvHeads, int prefix) => Launch.Config((uint)CandidateSpans(prefix), (uint)kvHeads, BlockSizes.RadixGrid);
 
     private static long HistogramBytes(int kvHeads) => (long)kvHeads * RadixGrid.HistogramWords * sizeof(uint);
 }
@@ -166,6 +170,6 @@ internal struct SelectParams
 [KernelParams("select_candidates.cu"), StructLayout(LayoutKind.Sequential)]
 internal struct CandidateSelectParams
 {
-    public ulong Scores, Caps, CuLens, HeadLens, Positions, Status, Candidates;
+    public ulong Scores, Caps, CuLens, HeadLens, Positions, Status, Candidates, SpanSums;
     public int Prefix, Window, UniformCap, Span;
 }
