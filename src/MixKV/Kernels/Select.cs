@@ -6,10 +6,10 @@ namespace MixKV.Kernels;
 
 /// <summary>
 /// Launcher of the per-head top-k in ascending position order (spec section 6), in one of two forms:
-/// kernels/select_candidates.cu (a span's top cap per block, then one block per head merges them: two
-/// launches; for a uniform cap the merge writes the lengths too) when the merge holds every head's
-/// candidates, otherwise kernels/select.cu's grid form (four radix passes over a grid, span counts,
-/// writes: six launches and a fill, after head_lengths).
+/// kernels/select.cu's grid form (four radix passes over a grid, span counts, writes: six launches and
+/// a fill, after head_lengths), the default and the one for every cap; or kernels/select_candidates.cu
+/// (a span's top cap per block, then one block per head merges them: two launches; for a uniform cap
+/// the merge writes the lengths too) when the merge holds every head's candidates and it is asked for.
 /// </summary>
 internal static class Select
 {
@@ -29,8 +29,12 @@ internal static class Select
     /// <summary>Candidates select_merge holds for one head: 256 threads of MIXKV_MERGE_KEYS (32).</summary>
     public const int MergeCapacity = BlockSizes.RadixGrid * 32;
 
-    /// <summary>MIXKV_SELECT=grid takes the grid form for every layer (bench/gpu-check.sh times both).</summary>
-    private static readonly bool GridOnly = Environment.GetEnvironmentVariable("MIXKV_SELECT") == "grid";
+    /// <summary>
+    /// MIXKV_SELECT=candidates takes the candidate form wherever it can (bench/gpu-check.sh times both).
+    /// The grid form is the default: on an H100 at the issue's layer (N 32K) it was the faster one,
+    /// SnapKV and AdaKV both (bench/results/gpu-2026-11-27.md, call 6).
+    /// </summary>
+    public static readonly bool PreferCandidates = Environment.GetEnvironmentVariable("MIXKV_SELECT") == "candidates";
 
     /// <summary>
     /// The candidates the merge of one head ranks at cap <paramref name="cap"/> (0 &lt; cap &lt; P): each
@@ -47,13 +51,16 @@ internal static class Select
         uniformCap <= 0 || uniformCap >= prefix || CandidateCount(prefix, uniformCap) <= MergeCapacity;
 
     /// <summary>
-    /// The candidate form when the merge holds every head's candidates: a uniform cap's (SnapKV,
-    /// PyramidKV) by <see cref="CandidatesFit"/>; device caps (AdaKV), which the host does not know but
-    /// which never pass P, only while P itself fits (N up to about 8K, where a layer's fixed launch
-    /// costs weigh most).
+    /// Whether the candidate form can take the caps: the merge holds every head's candidates, a uniform
+    /// cap's (SnapKV, PyramidKV) by <see cref="CandidatesFit"/>; device caps (AdaKV), which the host
+    /// does not know but which never pass P, only while P itself fits.
     /// </summary>
-    public static Form FormFor(int prefix, bool deviceCaps, int uniformCap) =>
-        !GridOnly && (deviceCaps ? prefix <= MergeCapacity : CandidatesFit(prefix, uniformCap)) ? Form.Candidates : Form.Grid;
+    public static bool CandidatesTake(int prefix, bool deviceCaps, int uniformCap) =>
+        deviceCaps ? prefix <= MergeCapacity : CandidatesFit(prefix, uniformCap);
+
+    /// <summary>The form <see cref="Enqueue"/> launches when not told: the candidates where they can take the caps and are preferred (<see cref="PreferCandidates"/> unless given).</summary>
+    public static Form FormFor(int prefix, bool deviceCaps, int uniformCap, bool? preferCandidates = null) =>
+        (preferCandidates ?? PreferCandidates) && CandidatesTake(prefix, deviceCaps, uniformCap) ? Form.Candidates : Form.Grid;
 
     /// <summary>
     /// Bytes of the scratch <see cref="Enqueue"/> needs, for either form: the grid form's radix
@@ -75,7 +82,7 @@ internal static class Select
         Form chosen = form ?? FormFor(prefix, deviceCaps is not null, uniformCap);
         if (chosen == Form.Candidates)
         {
-            if (deviceCaps is null ? !CandidatesFit(prefix, uniformCap) : prefix > MergeCapacity)
+            if (!CandidatesTake(prefix, deviceCaps is not null, uniformCap))
             {
                 throw new ArgumentException($"the candidate form needs caps whose candidates fit {MergeCapacity} (P {prefix}, {(deviceCaps is null ? $"cap {uniformCap}" : "device caps, up to P")})", nameof(form));
             }

@@ -124,7 +124,7 @@ public sealed class SelectKernelTests : EmulatedKernelFixture
             1 => rng.Int(span + 1, prefix - 1),
             _ => LargestFittingCap(prefix),
         };
-        Assert.That(K.Select.FormFor(prefix, deviceCaps: false, cap), Is.EqualTo(K.Select.Form.Candidates), $"P {prefix} cap {cap}");
+        Assert.That(K.Select.CandidatesTake(prefix, deviceCaps: false, cap), Is.True, $"P {prefix} cap {cap}");
         float[] scores = KernelCheck.RandomScores(rng, heads * prefix, duplicates: heads * prefix / 4);
         Check(scores, heads, prefix, window, Enumerable.Repeat(cap, heads).ToArray(), deviceCaps: false, rng.Say($"P {prefix} W {window} cap {cap} ({K.Select.CandidateCount(prefix, cap)} candidates)"));
     }
@@ -152,13 +152,22 @@ public sealed class SelectKernelTests : EmulatedKernelFixture
         int prefix = 32768 - 32, fits = LargestFittingCap(prefix);
         Assert.That(K.Select.CandidateCount(prefix, fits), Is.EqualTo(K.Select.MergeCapacity).Or.LessThan(K.Select.MergeCapacity));
         Assert.That(K.Select.CandidateCount(prefix, fits + 1), Is.GreaterThan(K.Select.MergeCapacity));
-        Assert.That(K.Select.FormFor(prefix, deviceCaps: false, 224), Is.EqualTo(K.Select.Form.Candidates), "the issue's SnapKV layer");
-        Assert.That(K.Select.FormFor(prefix, deviceCaps: false, fits + 1), Is.EqualTo(K.Select.Form.Grid));
-        Assert.That(K.Select.FormFor(prefix, deviceCaps: true, 224), Is.EqualTo(K.Select.Form.Grid), "device caps past the merge's P");
-        Assert.That(K.Select.FormFor(K.Select.MergeCapacity, deviceCaps: true, 224), Is.EqualTo(K.Select.Form.Candidates), "device caps, P within the merge");
-        Assert.That(K.Select.FormFor(K.Select.MergeCapacity + 1, deviceCaps: true, 224), Is.EqualTo(K.Select.Form.Grid), "device caps, P one past the merge");
-        Assert.That(K.Select.FormFor(prefix, deviceCaps: false, 0), Is.EqualTo(K.Select.Form.Candidates), "cap 0");
-        Assert.That(K.Select.FormFor(prefix, deviceCaps: false, prefix), Is.EqualTo(K.Select.Form.Candidates), "cap P");
+        (int Prefix, bool DeviceCaps, int Cap, bool Takes, string Case)[] cases =
+        [
+            (prefix, false, 224, true, "the issue's SnapKV layer"),
+            (prefix, false, fits + 1, false, "one past the largest fitting cap"),
+            (prefix, true, 224, false, "device caps past the merge's P"),
+            (K.Select.MergeCapacity, true, 224, true, "device caps, P within the merge"),
+            (K.Select.MergeCapacity + 1, true, 224, false, "device caps, P one past the merge"),
+            (prefix, false, 0, true, "cap 0"),
+            (prefix, false, prefix, true, "cap P"),
+        ];
+        foreach (var c in cases)
+        {
+            Assert.That(K.Select.CandidatesTake(c.Prefix, c.DeviceCaps, c.Cap), Is.EqualTo(c.Takes), c.Case);
+            Assert.That(K.Select.FormFor(c.Prefix, c.DeviceCaps, c.Cap, preferCandidates: true), Is.EqualTo(c.Takes ? K.Select.Form.Candidates : K.Select.Form.Grid), $"{c.Case}, candidates preferred");
+            Assert.That(K.Select.FormFor(c.Prefix, c.DeviceCaps, c.Cap, preferCandidates: false), Is.EqualTo(K.Select.Form.Grid), $"{c.Case}, grid preferred");
+        }
 
         var runtime = backend.Runtime;
         using var region = new DeviceRegion(runtime, sizeof(int));
