@@ -167,7 +167,7 @@ if command -v ncu > /dev/null || ls /opt/nvidia/nsight-compute/*/ncu /usr/local/
     echo "== Nsight Compute (ncu.txt, window_run_*-source.txt)"
     profile=(bash bench/gpu-profile.sh)
     [ -n "$bundle" ] && profile+=(--bundle "$bundle")
-    step ncu "${profile[@]}" 'window_run|head_value_stats|select_(radix_pass|topk)' > "$out/ncu.txt" 2>&1
+    step ncu "${profile[@]}" 'window_run|window_merge_key_mean|head_value_stats|mix_|select_(radix_pass|topk)' > "$out/ncu.txt" 2>&1
     MIXKV_SELECT=candidates step "ncu (MIXKV_SELECT=candidates)" "${profile[@]}" 'select_(span_candidates|merge)' > "$out/ncu-candidates.txt" 2>&1
     MIXKV_WGMMA=1 step "ncu (MIXKV_WGMMA=1)" "${profile[@]}" 'window_run_(stats|mass)_wgmma' > "$out/ncu-wgmma.txt" 2>&1
     for kernel in window_run_stats window_run_mass; do
