@@ -19,7 +19,7 @@
 #
 # Every step runs even when one before it failed; the exit status is 1 if any did. Output in $OUT
 # (default artifacts/gpu-check): tests.txt, bench.txt, peer.jsonl, table.txt, per-kernel.txt, ab.txt, and
-# with ncu: ncu.txt, ncu-wgmma.txt, ncu-candidates.txt, window_run_{stats,mass}-source.txt.
+# with ncu: ncu.txt, ncu-wgmma.txt, ncu-select-grid.txt, window_run_{stats,mass}-source.txt.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 out="${OUT:-artifacts/gpu-check}"
@@ -111,8 +111,8 @@ fi
 # launch latency included); the median above each table is the resident layer (--resident).
 echo
 echo "== per kernel: N 32768, Hq 32, Hkv 8, D 128, W 32, budget 256 (bf16: tensor-core window scores; f32: CUDA cores)"
-runs=("bf16 snapkv" "bf16 adakv" "f32 snapkv" "bf16 snapkv candidates" "bf16 adakv candidates")
-[ "$quick" = 1 ] && runs=("bf16 snapkv" "bf16 snapkv wgmma" "bf16 snapkv candidates" "bf16 adakv candidates")
+runs=("bf16 snapkv" "bf16 adakv" "f32 snapkv" "bf16 snapkv select-grid" "bf16 adakv candidates")
+[ "$quick" = 1 ] && runs=("bf16 snapkv" "bf16 snapkv wgmma" "bf16 snapkv select-grid" "bf16 adakv candidates")
 [ -n "${MIXKV_BASELINE_CLI:-}" ] && runs+=("bf16 snapkv baseline")
 for run in "${runs[@]}"; do
     set -- $run
@@ -120,7 +120,8 @@ for run in "${runs[@]}"; do
     [ "${3:-}" = baseline ] && tool=baseline_cli && echo "-- the same, as the baseline computes it ($MIXKV_BASELINE_CLI)"
     [ "${3:-}" = wgmma ] && wgmma=1 && echo "-- the same, the window run kernels' wgmma forms (MIXKV_WGMMA=1)"
     [ "${3:-}" = keys-in-head-stats ] && keys=0 && echo "-- the same, K statistics in head_token_stats (MIXKV_KEY_STATS_IN_RUNS=0)"
-    [ "${3:-}" = candidates ] && select=candidates && echo "-- the same, the selection's candidate form (MIXKV_SELECT=candidates)"
+    [ "${3:-}" = select-grid ] && select=grid && echo "-- the same, the selection's grid form (MIXKV_SELECT=grid)"
+    [ "${3:-}" = candidates ] && select=candidates && echo "-- the same, the selection's candidate form wherever it fits (MIXKV_SELECT=candidates)"
     MIXKV_SELECT=$select MIXKV_WGMMA=$wgmma MIXKV_KEY_STATS_IN_RUNS=$keys step "per-kernel $run" "$tool" bench --backend cuda --tokens 32768 --q-heads 32 --kv-heads 8 --head-dim 128 --window 32 \
         --budget 256 --dtype "$1" --method "$2" --repeat 10 --warmup 2 --resident --per-kernel --copy-gbps "$gbps"
 done 2>&1 | tee "$out/per-kernel.txt"
@@ -130,14 +131,15 @@ grep -q '^!! per-kernel' "$out/per-kernel.txt" && failed+=(per-kernel)
 # (bf16, snapkv, median of 20) queued as usual, launched as a captured graph (--graph), with the
 # K statistics back in head_token_stats (MIXKV_KEY_STATS_IN_RUNS=0: a third pass over K), with the
 # window kernels' runs of 8 and of 32 key tiles (MIXKV_RUN_TILES; WindowScores.RunTilesFor's choice is 16
-# at N 32K on 132 SMs), with the window run kernels' wgmma forms (MIXKV_WGMMA=1), with the selection's
-# candidate form instead of the grid form (MIXKV_SELECT=candidates: two launches instead of head_lengths,
-# a fill and six), AdaKV as a graph both ways (MIXKV_SELECT=candidates also takes its shares from the
-# span candidates), and, given a baseline, queued and as a graph the way the baseline does it (AdaKV as
-# a graph too).
+# at N 32K on 132 SMs), with the window run kernels' wgmma forms (MIXKV_WGMMA=1), with each form of the
+# selection for every layer instead of Select.FormFor's measured choice (MIXKV_SELECT=grid: head_lengths,
+# a fill and six launches; MIXKV_SELECT=candidates: two launches wherever the merge holds them), AdaKV
+# as a graph all three ways (the setting decides its shares too), and, given a baseline, queued and as a
+# graph the way the baseline does it (AdaKV as a graph too).
 echo
 echo "== A/B: resident layer, bf16, snapkv unless the row says adakv, median ms"
-variants=(queued graph wgmma wgmma-graph select-candidates select-candidates-graph adakv-graph adakv-candidates-graph keys-in-head-stats runs-of-8 runs-of-32)
+variants=(queued graph wgmma wgmma-graph select-grid select-grid-graph select-candidates select-candidates-graph adakv-graph adakv-select-grid-graph
+    adakv-candidates-graph keys-in-head-stats runs-of-8 runs-of-32)
 [ -n "${MIXKV_BASELINE_CLI:-}" ] && variants+=(baseline-queued baseline-graph baseline-adakv-graph)
 sizes=(4096 32768 131072)
 [ "$quick" = 1 ] && sizes=(32768)
@@ -145,7 +147,7 @@ for n in "${sizes[@]}"; do
     for variant in "${variants[@]}"; do
         flags=() keys=1 tool=cli runs= wgmma= select= method=snapkv
         case "$variant" in *graph) flags=(--graph) ;; esac
-        case "$variant" in *candidates*) select=candidates ;; esac
+        case "$variant" in *select-grid*) select=grid ;; *candidates*) select=candidates ;; esac
         case "$variant" in *adakv*) method=adakv ;; esac
         [ "$variant" = keys-in-head-stats ] && keys=0
         case "$variant" in wgmma*) wgmma=1 ;; esac
@@ -167,8 +169,8 @@ if command -v ncu > /dev/null || ls /opt/nvidia/nsight-compute/*/ncu /usr/local/
     echo "== Nsight Compute (ncu.txt, window_run_*-source.txt)"
     profile=(bash bench/gpu-profile.sh)
     [ -n "$bundle" ] && profile+=(--bundle "$bundle")
-    step ncu "${profile[@]}" 'window_run|window_merge_key_mean|head_value_stats|mix_|select_(radix_pass|topk)' > "$out/ncu.txt" 2>&1
-    MIXKV_SELECT=candidates step "ncu (MIXKV_SELECT=candidates)" "${profile[@]}" 'select_(span_candidates|merge)' > "$out/ncu-candidates.txt" 2>&1
+    step ncu "${profile[@]}" 'window_run|window_merge_key_mean|head_value_stats|mix_|select_(span_candidates|merge)' > "$out/ncu.txt" 2>&1
+    MIXKV_SELECT=grid step "ncu (MIXKV_SELECT=grid)" "${profile[@]}" 'select_(radix_pass|topk)' > "$out/ncu-select-grid.txt" 2>&1
     MIXKV_WGMMA=1 step "ncu (MIXKV_WGMMA=1)" "${profile[@]}" 'window_run_(stats|mass)_wgmma' > "$out/ncu-wgmma.txt" 2>&1
     for kernel in window_run_stats window_run_mass; do
         step "ncu source $kernel" "${profile[@]}" --source "$out/$kernel-source.csv" "$kernel" &&

@@ -12,10 +12,9 @@ internal static class Budget
     /// cap_h for every head, on the device (kernels/adakv.cu): the heads' shares when normalising, then
     /// the allocation's four radix passes over the whole grid, the counts and the caps. The shares take
     /// four radix passes and the sums, or the selection's candidate form (<see cref="Select.EnqueueSpanCandidates"/>
-    /// and adakv_share_merge: two launches) where <see cref="Select.FormFor"/> would take it for a
-    /// uniform cap of base.
+    /// and adakv_share_merge: two launches) where <see cref="Select.SharesFormFor"/> takes it.
     /// </summary>
-    /// <param name="sharesForm">The shares' form; null picks it as <see cref="Select.FormFor"/> does for a uniform cap of base.</param>
+    /// <param name="sharesForm">The shares' form; null picks it with <see cref="Select.SharesFormFor"/>.</param>
     public static void EnqueueAdaKV(IKernelRuntime runtime, int kvHeads, int prefix, int baseCap, CompressionOptions options, KernelWorkspace ws, Select.Form? sharesForm = null)
     {
         runtime.Fill(ws.AdakvHistograms, 0, ws.AdakvCountersBytes);  // the histograms and the head counts, one graph node
@@ -38,7 +37,7 @@ internal static class Budget
             KeepShare = 1.0 - options.FloorAlpha,
         };
         LaunchConfig grid = Launch.Config((uint)RadixGrid.Blocks(prefix), (uint)kvHeads, BlockSizes.RadixGrid);
-        Select.Form shares = sharesForm ?? Select.FormFor(prefix, deviceCaps: false, baseCap);
+        Select.Form shares = sharesForm ?? Select.SharesFormFor(prefix, baseCap);
         if (options.Normalize && shares == Select.Form.Candidates)
         {
             // The select scratch is free until the selection itself, after the caps.

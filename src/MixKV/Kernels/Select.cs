@@ -7,9 +7,10 @@ namespace MixKV.Kernels;
 /// <summary>
 /// Launcher of the per-head top-k in ascending position order (spec section 6), in one of two forms:
 /// kernels/select.cu's grid form (four radix passes over a grid, span counts, writes: six launches and
-/// a fill, after head_lengths), the default and the one for every cap; or kernels/select_candidates.cu
-/// (a span's top cap per block, then one block per head merges them: two launches; for a uniform cap
-/// the merge writes the lengths too) when the merge holds every head's candidates and it is asked for.
+/// a fill, after head_lengths), for every cap; or kernels/select_candidates.cu (a span's top cap per
+/// block, then one block per head merges them: two launches; for a uniform cap the merge writes the
+/// lengths too) when the merge holds every head's candidates, taken where it was measured faster
+/// (<see cref="FormFor"/>).
 /// </summary>
 internal static class Select
 {
@@ -29,12 +30,35 @@ internal static class Select
     /// <summary>Candidates select_merge holds for one head: 256 threads of MIXKV_MERGE_KEYS (32).</summary>
     public const int MergeCapacity = BlockSizes.RadixGrid * 32;
 
+    /// <summary>How <see cref="FormFor"/> chooses; MIXKV_SELECT=grid or =candidates sets it (bench/gpu-check.sh times all three).</summary>
+    public enum Preference
+    {
+        /// <summary>The faster form where it was measured (<see cref="FormFor"/>).</summary>
+        Measured,
+
+        /// <summary>The grid form for every layer.</summary>
+        Grid,
+
+        /// <summary>The candidate form wherever it can take the caps.</summary>
+        Candidates,
+    }
+
     /// <summary>
-    /// MIXKV_SELECT=candidates takes the candidate form wherever it can (bench/gpu-check.sh times both).
-    /// The grid form is the default: on an H100 at the layer (N 32K) it was the faster one,
-    /// SnapKV and AdaKV both (bench/results/gpu-2026-11-27.md, call 6).
+    /// Candidates per head up to which a uniform cap takes the candidate form by default. One block
+    /// per head merges them, so the merge grows with their number: on an H100 the candidate form was
+    /// the faster at 224 candidates (N 4K: 0.066 against 0.078 ms as a graph) and 1792 (N 32K: 0.206
+    /// against 0.209), the slower at 7168 (N 128K: 0.634 against 0.631; bench/results/gpu-2026-11-27.md,
+    /// call 7). The limit is a span's worth, between the last two.
     /// </summary>
-    public static readonly bool PreferCandidates = Environment.GetEnvironmentVariable("MIXKV_SELECT") == "candidates";
+    public const int FasterCandidates = CandidateSpan;
+
+    /// <summary>The preference MIXKV_SELECT gives (grid, candidates), else <see cref="Preference.Measured"/>.</summary>
+    public static readonly Preference Preferred = Environment.GetEnvironmentVariable("MIXKV_SELECT") switch
+    {
+        "grid" => Preference.Grid,
+        "candidates" => Preference.Candidates,
+        _ => Preference.Measured,
+    };
 
     /// <summary>
     /// The candidates the merge of one head ranks at cap <paramref name="cap"/> (0 &lt; cap &lt; P): each
@@ -58,9 +82,36 @@ internal static class Select
     public static bool CandidatesTake(int prefix, bool deviceCaps, int uniformCap) =>
         deviceCaps ? prefix <= MergeCapacity : CandidatesFit(prefix, uniformCap);
 
-    /// <summary>The form <see cref="Enqueue"/> launches when not told: the candidates where they can take the caps and are preferred (<see cref="PreferCandidates"/> unless given).</summary>
-    public static Form FormFor(int prefix, bool deviceCaps, int uniformCap, bool? preferCandidates = null) =>
-        (preferCandidates ?? PreferCandidates) && CandidatesTake(prefix, deviceCaps, uniformCap) ? Form.Candidates : Form.Grid;
+    /// <summary>
+    /// The form <see cref="Enqueue"/> launches when not told (<paramref name="preference"/>, else
+    /// <see cref="Preferred"/>). Measured: a uniform cap takes the candidate form when it can and its
+    /// head's candidates number at most <see cref="FasterCandidates"/> (caps of 0 or P need none);
+    /// device caps (AdaKV) take it while P fits the merge (N 4K on the H100: 0.108 against 0.123 ms as
+    /// a graph, with <see cref="SharesFormFor"/>).
+    /// </summary>
+    public static Form FormFor(int prefix, bool deviceCaps, int uniformCap, Preference? preference = null)
+    {
+        if (!CandidatesTake(prefix, deviceCaps, uniformCap))
+        {
+            return Form.Grid;
+        }
+
+        return (preference ?? Preferred) switch
+        {
+            Preference.Grid => Form.Grid,
+            Preference.Candidates => Form.Candidates,
+            _ => deviceCaps || uniformCap <= 0 || uniformCap >= prefix || CandidateCount(prefix, uniformCap) <= FasterCandidates ? Form.Candidates : Form.Grid,
+        };
+    }
+
+    /// <summary>
+    /// The form of AdaKV's shares (each head's top <paramref name="baseCap"/>; Budget.EnqueueAdaKV).
+    /// Measured: the AdaKV selection's own (<see cref="FormFor"/> with device caps), as past P = 8192
+    /// the shares' candidates alone were slower than the grid's passes (N 32K and 128K on the H100:
+    /// 0.260 against 0.257 ms, 0.693 against 0.684, call 7); otherwise a uniform cap of base's.
+    /// </summary>
+    public static Form SharesFormFor(int prefix, int baseCap, Preference? preference = null) =>
+        (preference ?? Preferred) == Preference.Measured ? FormFor(prefix, deviceCaps: true, baseCap, preference) : FormFor(prefix, deviceCaps: false, baseCap, preference);
 
     /// <summary>
     /// Bytes of the scratch <see cref="Enqueue"/> needs, for either form: the grid form's radix

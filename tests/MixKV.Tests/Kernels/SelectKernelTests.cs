@@ -145,7 +145,7 @@ public sealed class SelectKernelTests : EmulatedKernelFixture
         Check(scores, heads, prefix, window, Enumerable.Repeat(cap, heads).ToArray(), deviceCaps: false, rng.Say($"P {prefix} W {window} cap {cap}, scores {offset} - n/4096"), K.Select.Form.Candidates);
     }
 
-    /// <summary>Which form the launcher picks, and that it refuses the candidate form where the merge cannot hold the candidates.</summary>
+    /// <summary>Which form the launcher picks under each preference, and that it refuses the candidate form where the merge cannot hold the candidates.</summary>
     [Test]
     public void FormFollowsTheCapsAndTheMergeCapacity()
     {
@@ -165,9 +165,30 @@ public sealed class SelectKernelTests : EmulatedKernelFixture
         foreach (var c in cases)
         {
             Assert.That(K.Select.CandidatesTake(c.Prefix, c.DeviceCaps, c.Cap), Is.EqualTo(c.Takes), c.Case);
-            Assert.That(K.Select.FormFor(c.Prefix, c.DeviceCaps, c.Cap, preferCandidates: true), Is.EqualTo(c.Takes ? K.Select.Form.Candidates : K.Select.Form.Grid), $"{c.Case}, candidates preferred");
-            Assert.That(K.Select.FormFor(c.Prefix, c.DeviceCaps, c.Cap, preferCandidates: false), Is.EqualTo(K.Select.Form.Grid), $"{c.Case}, grid preferred");
+            Assert.That(K.Select.FormFor(c.Prefix, c.DeviceCaps, c.Cap, K.Select.Preference.Candidates), Is.EqualTo(c.Takes ? K.Select.Form.Candidates : K.Select.Form.Grid), $"{c.Case}, candidates preferred");
+            Assert.That(K.Select.FormFor(c.Prefix, c.DeviceCaps, c.Cap, K.Select.Preference.Grid), Is.EqualTo(K.Select.Form.Grid), $"{c.Case}, grid preferred");
+            Assert.That(K.Select.FormFor(c.Prefix, c.DeviceCaps, c.Cap, K.Select.Preference.Measured), Is.EqualTo(c.Takes ? K.Select.Form.Candidates : K.Select.Form.Grid), $"{c.Case}, measured");
         }
+
+        // Measured, a uniform cap keeps the candidate form up to FasterCandidates a head: the issue's
+        // layer at N 4K (224) and 32K (1792), not at 128K (7168).
+        (int Prefix, int Cap, bool Candidates)[] measured =
+        [
+            (4096 - 32, 224, true), (prefix, 224, true), ((4 * K.Select.CandidateSpan) - 1, K.Select.CandidateSpan / 4, true),
+            (4 * K.Select.CandidateSpan, K.Select.CandidateSpan / 4, true), ((4 * K.Select.CandidateSpan) + 1, K.Select.CandidateSpan / 4, false), (131072 - 32, 224, false),
+        ];
+        foreach ((int p, int cap, bool candidates) in measured)
+        {
+            Assert.That(K.Select.CandidateCount(p, cap) <= K.Select.FasterCandidates, Is.EqualTo(candidates), $"P {p} cap {cap}: {K.Select.CandidateCount(p, cap)} candidates");
+            Assert.That(K.Select.FormFor(p, deviceCaps: false, cap, K.Select.Preference.Measured), Is.EqualTo(candidates ? K.Select.Form.Candidates : K.Select.Form.Grid), $"P {p} cap {cap}, measured");
+        }
+
+        // AdaKV's shares: the selection's form when measured (P within the merge), a uniform cap's otherwise.
+        Assert.That(K.Select.SharesFormFor(K.Select.MergeCapacity, 224, K.Select.Preference.Measured), Is.EqualTo(K.Select.Form.Candidates));
+        Assert.That(K.Select.SharesFormFor(prefix, 224, K.Select.Preference.Measured), Is.EqualTo(K.Select.Form.Grid), "shares past the merge's P, measured");
+        Assert.That(K.Select.SharesFormFor(prefix, 224, K.Select.Preference.Candidates), Is.EqualTo(K.Select.Form.Candidates), "shares past the merge's P, candidates preferred");
+        Assert.That(K.Select.SharesFormFor(prefix, fits + 1, K.Select.Preference.Candidates), Is.EqualTo(K.Select.Form.Grid), "shares whose candidates do not fit");
+        Assert.That(K.Select.SharesFormFor(K.Select.MergeCapacity, 224, K.Select.Preference.Grid), Is.EqualTo(K.Select.Form.Grid));
 
         var runtime = backend.Runtime;
         using var region = new DeviceRegion(runtime, sizeof(int));
