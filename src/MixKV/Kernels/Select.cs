@@ -48,7 +48,8 @@ internal static class Select
     /// per head merges them, so the merge grows with their number: on an H100 the candidate form was
     /// the faster at 224 candidates (N 4K: 0.066 against 0.078 ms as a graph) and 1792 (N 32K: 0.206
     /// against 0.209), the slower at 7168 (N 128K: 0.634 against 0.631; bench/results/gpu-2026-11-27.md,
-    /// call 7). The limit is a span's worth, between the last two.
+    /// call 7), though by less than one configuration's spread (call 8). The limit is a span's worth,
+    /// between the last two.
     /// </summary>
     public const int FasterCandidates = CandidateSpan;
 
@@ -107,8 +108,9 @@ internal static class Select
     /// <summary>
     /// The form of AdaKV's shares (each head's top <paramref name="baseCap"/>; Budget.EnqueueAdaKV).
     /// Measured: the AdaKV selection's own (<see cref="FormFor"/> with device caps), as past P = 8192
-    /// the shares' candidates alone were slower than the grid's passes (N 32K and 128K on the H100:
-    /// 0.260 against 0.257 ms, 0.693 against 0.684, call 7); otherwise a uniform cap of base's.
+    /// the shares' candidates alone were no faster than the grid's passes (N 32K and 128K on the H100:
+    /// 0.260 against 0.257 ms, 0.693 against 0.684, call 7; within a run's spread, call 8); otherwise a
+    /// uniform cap of base's.
     /// </summary>
     public static Form SharesFormFor(int prefix, int baseCap, Preference? preference = null) =>
         (preference ?? Preferred) == Preference.Measured ? FormFor(prefix, deviceCaps: true, baseCap, preference) : FormFor(prefix, deviceCaps: false, baseCap, preference);
