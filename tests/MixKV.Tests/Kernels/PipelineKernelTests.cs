@@ -74,6 +74,12 @@ public sealed class PipelineKernelTests
 
         stored.AssertUnchanged(before, $"{say}: the kernels modified their inputs");
         int heads = c.KvHeads, window = Math.Min(options.Window, tokens), prefix = tokens - window;
+        if (c.GridSelection)
+        {
+            bool deviceCaps = options.Method == BudgetMethod.AdaKV;
+            Assert.That(K.Select.FormFor(prefix, deviceCaps, options.Budget - window, K.Select.Preference.Measured), Is.EqualTo(K.Select.Form.Grid), $"{say}: the case should take the grid selection");
+        }
+
         Assert.That(actual.Kept.Compressed, Is.EqualTo(expected.Compressed), $"{say}: compressed flag");
         Assert.That(actual.Kept.Prefix, Is.EqualTo(expected.Prefix), $"{say}: prefix");
 

@@ -13,11 +13,11 @@ namespace MixKV.Tests.Kernels.Support;
 public sealed record KernelCase(
     int KvHeads, int Groups, int MinTokens, int MaxTokens, int Dim, int Window, DType DType, TensorLayout Layout, bool Padded,
     BudgetMethod Method, ScoreMode Score, GqaReduction Gqa, PoolingKind Pooling, int Kernel,
-    int Layers = 1, int Layer = 0, bool Normalize = true, int Skip = 0, bool Offline = false, bool Uncompressed = false)
+    int Layers = 1, int Layer = 0, bool Normalize = true, int Skip = 0, bool Offline = false, bool Uncompressed = false, bool GridSelection = false)
 {
     public override string ToString() =>
         $"{Method.Name()}/{Score.Name()} Hkv{KvHeads} G{Groups} N{MinTokens}-{MaxTokens} D{Dim} W{Window} {DType.Name()} {Layout}{(Padded ? "+pad" : string.Empty)} " +
-        $"gqa-{Gqa.Name()} pool-{Pooling.Name()}{Kernel} L{Layer}/{Layers}{(Method == BudgetMethod.AdaKV ? $" norm-{Normalize} skip{Skip}" : string.Empty)}{(Offline ? " offline-r" : string.Empty)}{(Uncompressed ? " uncompressed" : string.Empty)}";
+        $"gqa-{Gqa.Name()} pool-{Pooling.Name()}{Kernel} L{Layer}/{Layers}{(Method == BudgetMethod.AdaKV ? $" norm-{Normalize} skip{Skip}" : string.Empty)}{(Offline ? " offline-r" : string.Empty)}{(Uncompressed ? " uncompressed" : string.Empty)}{(GridSelection ? " grid-select" : string.Empty)}";
 
     public static IEnumerable<TestCaseData> All()
     {
@@ -76,9 +76,16 @@ public sealed record KernelCase(
         // More KV heads than the one-block AdaKV allocation had room for (256; the grid form has no such limit).
         yield return Case(new KernelCase(300, 1, 40, 60, 8, 8, DType.F16, TensorLayout.Hnd, false, BudgetMethod.AdaKV, ScoreMode.MixKV, GqaReduction.Mean, PoolingKind.Avg, 3));
 
-        // Heads of two or three spans of the grid selections (kernels/select.cu, adakv.cu: 2048 positions each).
+        // Heads of two or three spans of the grid selections (kernels/select.cu, adakv.cu: 2048 positions
+        // each) and of two of the candidate form's (4096), whichever form the drawn cap takes.
         yield return Case(new KernelCase(2, 2, 4200, 6500, 32, 16, DType.BF16, TensorLayout.Hnd, false, BudgetMethod.AdaKV, ScoreMode.MixKV, GqaReduction.Mean, PoolingKind.Avg, 5));
         yield return Case(new KernelCase(3, 1, 4200, 6500, 16, 8, DType.F32, TensorLayout.Nhd, true, BudgetMethod.SnapKV, ScoreMode.Attention, GqaReduction.Max, PoolingKind.Max, 3));
+
+        // Layers whose selection takes the grid form by the measured choice (Select.FormFor; the
+        // shorter layers above take the candidate form): a uniform cap of more than FasterCandidates
+        // candidates a head, and AdaKV past the merge's P (its shares too).
+        yield return Case(new KernelCase(2, 2, 6000, 6500, 16, 8, DType.F16, TensorLayout.Nhd, false, BudgetMethod.SnapKV, ScoreMode.MixKV, GqaReduction.Mean, PoolingKind.Avg, 5, GridSelection: true));
+        yield return Case(new KernelCase(2, 1, 8300, 8700, 16, 8, DType.BF16, TensorLayout.Hnd, true, BudgetMethod.AdaKV, ScoreMode.MixKV, GqaReduction.Max, PoolingKind.Max, 3, GridSelection: true));
     }
 
     public LayerData Data(TestRandom rng, out int tokens)
@@ -90,7 +97,11 @@ public sealed record KernelCase(
     public (CompressionOptions Options, LayerPosition Layer) DrawOptions(TestRandom rng, int tokens)
     {
         int prefix = tokens - Window;
-        int budget = Uncompressed || prefix < 1 ? tokens + Window + rng.Int(1, 10) : Window + rng.Int(1, prefix);
+        // A grid-selection layer's uniform cap is at least half of P, so past 8192 - P (about 2000 at
+        // these N) its two spans give more than FasterCandidates candidates.
+        int budget = Uncompressed || prefix < 1 ? tokens + Window + rng.Int(1, 10)
+            : GridSelection && Method != BudgetMethod.AdaKV ? Window + rng.Int(prefix / 2, prefix - 1)
+            : Window + rng.Int(1, prefix);
         RedundancyTable? table = Offline
             ? new RedundancyTable(Enumerable.Range(0, Layers).Select(_ => (IReadOnlyList<double>)Enumerable.Range(0, KvHeads).Select(_ => rng.Uniform(0, 1)).ToArray()).ToArray())
             : null;
