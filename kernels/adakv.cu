@@ -17,8 +17,8 @@
 //                       allocation's threshold and equal to it (integer atomics into head_counts).
 //   adakv_caps          grid 1, 32 threads: ties go to the lower heads first, then
 //                       cap_h = round_half_even(count·(1 - alpha) + floor(base·alpha)) clamped to [0, P].
-// When each head's top base fits select_merge's candidates (Select.CandidatesFit), the shares take two
-// launches instead of six: kernels/select_candidates.cu's select_span_candidates over A with cap =
+// Where Select.SharesFormFor takes the candidate form (by default with the AdaKV selection's, P <= 8192),
+// the shares take two launches instead of six: kernels/select_candidates.cu's select_span_candidates over A with cap =
 // base, then
 //   adakv_share_merge   grid Hkv, 256 threads: the head's top base from those candidates (as
 //                       select_merge takes them), the sum of the kept ones (the ties as the cut value

@@ -12,8 +12,8 @@
 //                       span's block also writes the window positions P..N-1 after them. Writes
 //                       positions[cu_lens[h] .. cu_lens[h+1]).
 // Heads that keep every prefix row (cap >= P) or none (cap <= 0) skip the passes.
-// A uniform cap whose span candidates fit one block takes kernels/select_candidates.cu instead (two
-// launches); this grid form serves device caps (AdaKV) and the larger caps.
+// kernels/select_candidates.cu is the two-launch alternative for caps whose span candidates fit one
+// block; Select.FormFor picks between the two by the H100's measurements.
 #include "common/portability.cuh"
 #include "common/reduce.cuh"
 #include "common/radix_select.cuh"

@@ -65,13 +65,14 @@ __global__ void __launch_bounds__(32 * MIXKV_RADIX_MAX_WARPS, 4) select_span_can
     mixkv_warp_piece(span_begin, span_end, &begin, &end);
     unsigned keys[MIXKV_SPAN_KEYS];
     mixkv_load_piece(begin, end, [row](int n) { return mixkv_order_key(row[n]); }, keys);
+    const unsigned held = mixkv_piece_mask<MIXKV_SPAN_KEYS>(begin, end);
     if (p.span_sums) {
         // The scores back from their keys (finite ones exactly; -0 as +0, which adds the same), each
         // lane's in position order, then the block's tree: a fixed order.
         float sum = 0.0f;
 MIXKV_UNROLL
         for (int j = 0; j < MIXKV_SPAN_KEYS; ++j) {
-            if (begin + j * MIXKV_WARP + static_cast<int>(threadIdx.x % MIXKV_WARP) < end) {
+            if ((held >> j) & 1u) {
                 sum += mixkv_key_to_float(keys[j]);
             }
         }
@@ -85,7 +86,7 @@ MIXKV_UNROLL
     }
     const int length = span_end - span_begin;
     const int take = min(cap, length);
-    const mixkv_select_cut cut = mixkv_block_cut(keys, mixkv_piece_mask<MIXKV_SPAN_KEYS>(begin, end), take, length, &storage);
+    const mixkv_select_cut cut = mixkv_block_cut(keys, held, take, length, &storage);
     int* out = p.candidates + static_cast<long long>(head) * p.prefix + mixkv_span_candidates_offset(blockIdx.x, p.span, cap);
     mixkv_keep_in_order(keys, begin, end, cut, 0, cut.ties, scan_scratch, [out](int n, int slot) { out[slot] = n; });
 }

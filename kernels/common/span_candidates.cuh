@@ -1,6 +1,6 @@
 // The candidates of a head's top `cap` that kernels/select_candidates.cu's select_span_candidates
-// writes (each span's top min(cap, span length), positions ascending at the span's start in a
-// [Hkv, P] buffer), and the block-wide cut over keys a block holds. Read by select_merge and by
+// writes (each span's top min(cap, span length), positions ascending, the spans' lists end to end in
+// the head's row of a [Hkv, P] buffer), and the block-wide cut over keys a block holds. Read by select_merge and by
 // kernels/adakv.cu's adakv_share_merge.
 #ifndef MIXKV_COMMON_SPAN_CANDIDATES_CUH
 #define MIXKV_COMMON_SPAN_CANDIDATES_CUH

@@ -27,7 +27,7 @@ internal static class KernelTraffic
         double columns = Kernels.WindowScores.StatisticColumns(s.DType, s.HeadDim, s.QueryHeads / s.KvHeads * s.Window, s.Window, s.Tokens, runTiles);
         string family = instance.Split('<')[0];
         int uniformCap = (int)Math.Round((keptTokens / hkv) - w);
-        double candidates = prefix > 0 && uniformCap > 0 && uniformCap < prefix ? hkv * Kernels.Select.CandidateCount((int)prefix, uniformCap) : 0;
+        double candidates = hkv * Kernels.Select.CandidateCount((int)prefix, uniformCap);
         return family switch
         {
             // K and V are checked inside head_token_stats whenever it runs (a compressed layer): then

@@ -62,18 +62,22 @@ internal static class Select
     };
 
     /// <summary>
-    /// The candidates the merge of one head ranks at cap <paramref name="cap"/> (0 &lt; cap &lt; P): each
-    /// span's top min(cap, its length).
+    /// The candidates the merge of one head ranks at cap <paramref name="cap"/>: each span's top
+    /// min(cap, its length); none for a cap of 0 or P and above, which the merge writes without them.
     /// </summary>
     public static long CandidateCount(int prefix, int cap)
     {
+        if (cap <= 0 || cap >= prefix)
+        {
+            return 0;
+        }
+
         int lastSpan = (prefix - 1) / CandidateSpan;
         return ((long)lastSpan * Math.Min(cap, CandidateSpan)) + Math.Min(cap, prefix - (lastSpan * CandidateSpan));
     }
 
-    /// <summary>Whether the merge holds the candidates of a uniform cap (caps of 0 or P need none).</summary>
-    public static bool CandidatesFit(int prefix, int uniformCap) =>
-        uniformCap <= 0 || uniformCap >= prefix || CandidateCount(prefix, uniformCap) <= MergeCapacity;
+    /// <summary>Whether the merge holds the candidates of a uniform cap.</summary>
+    public static bool CandidatesFit(int prefix, int uniformCap) => CandidateCount(prefix, uniformCap) <= MergeCapacity;
 
     /// <summary>
     /// Whether the candidate form can take the caps: the merge holds every head's candidates, a uniform
@@ -86,7 +90,7 @@ internal static class Select
     /// <summary>
     /// The form <see cref="Enqueue"/> launches when not told (<paramref name="preference"/>, else
     /// <see cref="Preferred"/>). Measured: a uniform cap takes the candidate form when it can and its
-    /// head's candidates number at most <see cref="FasterCandidates"/> (caps of 0 or P need none);
+    /// head's candidates number at most <see cref="FasterCandidates"/>;
     /// device caps (AdaKV) take it while P fits the merge (N 4K on the H100: 0.108 against 0.123 ms as
     /// a graph, with <see cref="SharesFormFor"/>).
     /// </summary>
@@ -101,7 +105,7 @@ internal static class Select
         {
             Preference.Grid => Form.Grid,
             Preference.Candidates => Form.Candidates,
-            _ => deviceCaps || uniformCap <= 0 || uniformCap >= prefix || CandidateCount(prefix, uniformCap) <= FasterCandidates ? Form.Candidates : Form.Grid,
+            _ => deviceCaps || CandidateCount(prefix, uniformCap) <= FasterCandidates ? Form.Candidates : Form.Grid,
         };
     }
 

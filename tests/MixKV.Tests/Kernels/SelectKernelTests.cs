@@ -217,7 +217,7 @@ public sealed class SelectKernelTests : EmulatedKernelFixture
     /// </summary>
     private void Check(float[] scores, int heads, int prefix, int window, int[] caps, bool deviceCaps, string say, K.Select.Form? only = null)
     {
-        bool candidatesFit = deviceCaps ? prefix <= K.Select.MergeCapacity : K.Select.CandidatesFit(prefix, caps[0]);
+        bool candidatesFit = K.Select.CandidatesTake(prefix, deviceCaps, caps[0]);
         K.Select.Form[] forms = only is { } form ? [form] : candidatesFit ? [K.Select.Form.Grid, K.Select.Form.Candidates] : [K.Select.Form.Grid];
         foreach (K.Select.Form f in forms)
         {
