@@ -6,6 +6,9 @@
 // Source rows come either from the cache at `positions` (gather) or from a packed [T, D] workspace
 // (the copy-back half of an in-place compression); destinations are flattened [T, D] or dense
 // [Hkv, len, D] with the caller's strides. Traffic: one read and one write of every kept row.
+// Lengths, offsets and positions come from the selection kernels, so a bad one is a kernel bug; it
+// traps rather than copy from or to another allocation (on a GPU such a copy need not fault, and on
+// the CPU runtime it crashed the test host): one test per head and one per row, warp-uniform.
 #include "common/portability.cuh"
 #include "common/reduce.cuh"
 
@@ -20,6 +23,10 @@ struct GatherParams {
     long long source_token_stride; // words
     long long dest_head_stride;    // words; used when dest_flattened == 0
     long long dest_token_stride;   // words
+    int source_tokens;             // tokens per head of the source; used with positions
+    int max_head_rows;             // rows a head keeps on average: every row lies in [0, gridDim.y *
+                                   // max_head_rows) (AdaKV's heads differ); at most this many a head
+                                   // into a dense destination (uniform caps only)
     int row_words;                 // words per row
     int dest_flattened;            // 1: destination row = cu_lens[h] + j, packed
 };
@@ -36,10 +43,18 @@ __device__ __forceinline__ void mixkv_gather_rows(const GatherParams& p)
     const int head = blockIdx.y;
     const int length = p.head_lens[head];
     const int first = p.cu_lens[head];
+    if (length < 0 || first < 0 || first + static_cast<long long>(length) > static_cast<long long>(gridDim.y) * p.max_head_rows
+        || (!p.dest_flattened && length > p.max_head_rows)) {
+        __trap();
+    }
     for (int j = blockIdx.x * warps + threadIdx.x / MIXKV_WARP; j < length; j += gridDim.x * warps) {
         const long long row = first + j;
+        const int position = p.positions ? p.positions[row] : 0;
+        if (p.positions && static_cast<unsigned>(position) >= static_cast<unsigned>(p.source_tokens)) {
+            __trap();
+        }
         const W* src = p.positions
-            ? static_cast<const W*>(p.source) + head * p.source_head_stride + p.positions[row] * p.source_token_stride
+            ? static_cast<const W*>(p.source) + head * p.source_head_stride + position * p.source_token_stride
             : static_cast<const W*>(p.source) + row * p.row_words;
         W* dst = p.dest_flattened
             ? static_cast<W*>(p.destination) + row * p.row_words
@@ -50,8 +65,15 @@ __device__ __forceinline__ void mixkv_gather_rows(const GatherParams& p)
     }
 }
 
+// Threads per block (BlockSizes.GatherRows), and the blocks an SM keeps, so that the index checks
+// cost no occupancy: unbounded, they took gather_rows<uint4> from 40 to 46 registers (five blocks,
+// 62 %, instead of six); bounded at six blocks, the pair's narrower words went from 30 to 34 (six
+// instead of eight), so those are bounded at eight, which they fit without spills.
+#define MIXKV_GATHER_THREADS 256
+#define MIXKV_GATHER_BLOCKS_PER_SM(W) (sizeof(W) == 16 ? 6 : 8)
+
 template <typename W>
-__global__ void gather_rows(const GatherParams p)
+__global__ void __launch_bounds__(MIXKV_GATHER_THREADS, MIXKV_GATHER_BLOCKS_PER_SM(W)) gather_rows(const GatherParams p)
 {
     mixkv_gather_rows<W>(p);
 }
@@ -64,7 +86,7 @@ struct GatherPairParams {
 };
 
 template <typename W>
-__global__ void gather_rows_pair(const GatherPairParams p)
+__global__ void __launch_bounds__(MIXKV_GATHER_THREADS, MIXKV_GATHER_BLOCKS_PER_SM(W)) gather_rows_pair(const GatherPairParams p)
 {
     mixkv_gather_rows<W>(blockIdx.z == 0 ? p.keys : p.values);
 }

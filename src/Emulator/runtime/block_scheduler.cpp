@@ -69,6 +69,7 @@ int schedule(Worker& worker, unsigned thread_count, ScheduleMode mode, Rng& rng,
             Fiber& fiber = worker.fibers[index];
             resume(fiber);
             if (fiber.state == FiberState::Failed) {
+                tsan::acquire(&worker.failure);  // the failed fiber's release in device_calls.cpp's fail()
                 error = worker.failure;
                 discard_suspended(worker, thread_count);
                 return error.rfind("__trap", 0) == 0 ? MIXKV_EMU_ERROR_ILLEGAL_INSTRUCTION : MIXKV_EMU_ERROR_LAUNCH_FAILED;

@@ -15,6 +15,8 @@ Fiber& current() { return *tls_fiber; }
 
 [[noreturn]] void fail(Fiber& fiber, std::string message) {
     fiber.worker->failure = std::move(message);
+    // The scheduler reads the message after the switch, which TSan sees as unordered (no_sync).
+    tsan::release(&fiber.worker->failure);
     fiber.state = FiberState::Failed;
     yield(fiber);
     std::abort();  // a failed fiber is never resumed

@@ -15,7 +15,7 @@ internal static class Gather
     /// <summary>Rows of <paramref name="source"/> at device positions into a packed [T, D] buffer (or a dense tensor when <paramref name="dense"/> is set).</summary>
     public static void EnqueueFromCache(IKernelRuntime runtime, DeviceTensor source, DevicePointer positions, DevicePointer headLens, DevicePointer cuLens, int maxRowsPerHead, DevicePointer destination, DeviceTensor? dense = null, DevicePointer? status = null)
     {
-        (int word, GatherParams parameters) = FromCache(source, positions, headLens, cuLens, destination, dense, status);
+        (int word, GatherParams parameters) = FromCache(source, positions, headLens, cuLens, maxRowsPerHead, destination, dense, status);
         Enqueue(runtime, source.Heads, maxRowsPerHead, word, parameters);
     }
 
@@ -26,8 +26,8 @@ internal static class Gather
     public static void EnqueuePairFromCache(IKernelRuntime runtime, DeviceTensor keys, DeviceTensor values, DevicePointer positions, DevicePointer headLens, DevicePointer cuLens, int maxRowsPerHead,
         DevicePointer keysOut, DevicePointer valuesOut, DevicePointer? status = null)
     {
-        (int keyWord, GatherParams keyParameters) = FromCache(keys, positions, headLens, cuLens, keysOut, dense: null, status);
-        (int valueWord, GatherParams valueParameters) = FromCache(values, positions, headLens, cuLens, valuesOut, dense: null, status);
+        (int keyWord, GatherParams keyParameters) = FromCache(keys, positions, headLens, cuLens, maxRowsPerHead, keysOut, dense: null, status);
+        (int valueWord, GatherParams valueParameters) = FromCache(values, positions, headLens, cuLens, maxRowsPerHead, valuesOut, dense: null, status);
         if (keyWord != valueWord || keys.Heads != values.Heads)
         {
             Enqueue(runtime, keys.Heads, maxRowsPerHead, keyWord, keyParameters);
@@ -39,7 +39,7 @@ internal static class Gather
         runtime.Launch($"gather_rows_pair<{RowCopyWord.TypeName(keyWord)}>", config, new GatherPairParams { Keys = keyParameters, Values = valueParameters });
     }
 
-    private static (int Word, GatherParams Parameters) FromCache(DeviceTensor source, DevicePointer positions, DevicePointer headLens, DevicePointer cuLens, DevicePointer destination, DeviceTensor? dense, DevicePointer? status)
+    private static (int Word, GatherParams Parameters) FromCache(DeviceTensor source, DevicePointer positions, DevicePointer headLens, DevicePointer cuLens, int maxRowsPerHead, DevicePointer destination, DeviceTensor? dense, DevicePointer? status)
     {
         int rowBytes = source.Dim * source.DType.Size();
         int word = RowCopyWord.Pick(rowBytes, source.Pointer.Address, source.HeadStride * source.DType.Size(), source.TokenStride * source.DType.Size(),
@@ -56,6 +56,8 @@ internal static class Gather
             SourceTokenStride = source.TokenStride * source.DType.Size() / word,
             DestHeadStride = (dense?.HeadStride ?? 0) * source.DType.Size() / word,
             DestTokenStride = (dense?.TokenStride ?? 0) * source.DType.Size() / word,
+            SourceTokens = source.Tokens,
+            MaxHeadRows = maxRowsPerHead,
             RowWords = rowBytes / word,
             DestFlattened = dense is null ? 1 : 0,
         });
@@ -77,6 +79,7 @@ internal static class Gather
             Status = status?.Address ?? 0,
             DestHeadStride = (dense?.HeadStride ?? 0) * elementSize / word,
             DestTokenStride = (dense?.TokenStride ?? 0) * elementSize / word,
+            MaxHeadRows = maxRowsPerHead,
             RowWords = rowBytes / word,
             DestFlattened = dense is null ? 1 : 0,
         });
@@ -94,7 +97,7 @@ internal struct GatherParams
 {
     public ulong Source, Destination, Positions, HeadLens, CuLens, Status;
     public long SourceHeadStride, SourceTokenStride, DestHeadStride, DestTokenStride;
-    public int RowWords, DestFlattened;
+    public int SourceTokens, MaxHeadRows, RowWords, DestFlattened;
 }
 
 [KernelParams("gather.cu"), StructLayout(LayoutKind.Sequential)]

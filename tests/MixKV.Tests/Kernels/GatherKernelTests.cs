@@ -220,6 +220,8 @@ public sealed class GatherKernelTests : EmulatedKernelFixture
             CuLens = buffers.CuLens.Pointer.Address,
             SourceHeadStride = source.HeadStride,
             SourceTokenStride = source.TokenStride,
+            SourceTokens = source.Tokens,
+            MaxHeadRows = cache.Lens.Max(),
             RowWords = rowBytes / 4,
             DestFlattened = 1,
         });
@@ -236,6 +238,64 @@ public sealed class GatherKernelTests : EmulatedKernelFixture
         destination.AssertGuardsIntact(rng.Tag);
     }
 
+    /// <summary>What <see cref="AnIndexOutOfRangeTraps"/> breaks in the index arrays the selection would have written.</summary>
+    public enum BrokenIndex
+    {
+        PositionPoisoned,       // -1: a position the selection never wrote (the tests' poison bytes)
+        PositionPastTheHead,
+        OffsetPoisoned,         // cu_lens[h] = -1
+        RowsPastTheBound,       // cu_lens[h] + head_lens[h] past Hkv times the rows a head keeps on average
+        DenseHeadAboveItsRows,  // more rows than a head's region of a dense destination holds
+    }
+
+    /// <summary>
+    /// Lengths, offsets and positions come from the selection kernels; one out of range must stop the
+    /// launch with the trap (an error naming it), not copy rows from or to memory outside the buffers.
+    /// </summary>
+    [Test]
+    public void AnIndexOutOfRangeTraps([Values] BrokenIndex broken)
+    {
+        TestRandom rng = KernelCheck.Seeded();
+        // Two heads at least: head 0 one row over its dense region then stays inside the total bound.
+        Cache cache = Cache.Random(rng, DType.BF16, 16, TensorLayout.Hnd, 0, uniform: false, minLength: 2, minHeads: 2);
+        int head = rng.Int(0, cache.Heads - 1), maxRows = cache.Lens.Max();
+        int[] positions = (int[])cache.Positions.Clone(), lens = (int[])cache.Lens.Clone(), cu = (int[])cache.Cu.Clone();
+        int row = cu[head] + rng.Int(0, lens[head] - 1);
+        switch (broken)
+        {
+            case BrokenIndex.PositionPoisoned: positions[row] = -1; break;
+            case BrokenIndex.PositionPastTheHead: positions[row] = cache.Stored.Tokens + rng.Int(0, 5); break;
+            case BrokenIndex.OffsetPoisoned: cu[head] = -1; break;
+            case BrokenIndex.RowsPastTheBound: lens[head] = cache.Heads * maxRows - cu[head] + 1; break;
+            case BrokenIndex.DenseHeadAboveItsRows: head = 0; lens[0] = maxRows + 1; break;
+        }
+
+        string say = rng.Say($"{broken} at head {head} (row {row}), lens [{string.Join(",", lens)}], cu_lens [{string.Join(",", cu)}]");
+        var runtime = backend.Runtime;
+        using var buffers = new Buffers(runtime, cache with { Lens = lens, Cu = cu, Positions = positions });
+        int rowBytes = cache.Stored.RowBytes, dim = cache.Stored.Dim;
+        using var destination = new DeviceRegion(runtime, cache.Heads * maxRows * rowBytes);
+        var packedRows = new byte[cache.Heads * maxRows * rowBytes];
+        rng.Fill(packedRows);
+        using var packed = DeviceRegion.Of<byte>(runtime, packedRows);
+        var dense = new DeviceTensor(destination.Pointer, cache.Stored.DType, cache.Heads, maxRows, dim, (long)maxRows * dim, dim);
+
+        // Positions are read by the gather from the cache; offsets and lengths are checked alone by the
+        // copy-back from a packed buffer, which reads no positions that could trap first.
+        TestDelegate launch = broken switch
+        {
+            BrokenIndex.PositionPoisoned or BrokenIndex.PositionPastTheHead =>
+                () => K.Gather.EnqueueFromCache(runtime, buffers.Source, buffers.Positions.Pointer, buffers.HeadLens.Pointer, buffers.CuLens.Pointer, maxRows, destination.Pointer),
+            _ => () => K.Gather.EnqueueFromPacked(runtime, cache.Heads, rowBytes, packed.Pointer, buffers.HeadLens.Pointer, buffers.CuLens.Pointer, maxRows, destination.Pointer,
+                broken == BrokenIndex.DenseHeadAboveItsRows ? dense : null),
+        };
+        var failure = Assert.Throws<InvalidOperationException>(launch, say);
+        Assert.That(failure!.Message, Does.Contain("__trap"), say);
+        destination.AssertGuardsIntact(say);
+        packed.AssertGuardsIntact(say);
+        buffers.AssertUnchanged(say);
+    }
+
     /// <summary>A random cache [Hkv, N, D] in a padded layout and what each head keeps (ascending positions).</summary>
     internal sealed record Cache(StoredTensor Stored, int[] Lens, int[] Cu, int[] Positions)
     {
@@ -243,9 +303,9 @@ public sealed class GatherKernelTests : EmulatedKernelFixture
 
         public int Total => Cu[^1];
 
-        public static Cache Random(TestRandom rng, DType dtype, int dim, TensorLayout layout, int rowPad, bool uniform, int minLength = 0)
+        public static Cache Random(TestRandom rng, DType dtype, int dim, TensorLayout layout, int rowPad, bool uniform, int minLength = 0, int minHeads = 1)
         {
-            int heads = rng.Int(1, 4), tokens = rng.Int(Math.Max(minLength, 10), 120);
+            int heads = rng.Int(minHeads, 4), tokens = rng.Int(Math.Max(minLength, 10), 120);
             LayerData data = LayerData.Random(rng, heads, 1, tokens, dim, 1, dtype);
             StoredTensor stored = StoredTensor.Pack(data.Keys, dtype, layout, new Padding(rng.Int(0, 2) * 8, rowPad, rng.Int(0, 2) * 8, 3));
             int common = rng.Int(Math.Max(minLength, 1), tokens);
