@@ -83,6 +83,13 @@ public sealed partial class KernelBackend : ILayerCompressor, IDisposable
         return (DeviceRejection)ReadInts(ws.Status, 1)[0];
     }
 
+    /// <summary>Waits for the queued work and reads the status word of <see cref="EnqueueAppend"/>.</summary>
+    public AppendStatus ReadAppendStatus(DevicePointer status)
+    {
+        DeviceInputValidator.Pointer(status, nameof(status), sizeof(int));
+        return (AppendStatus)ReadInts(status, 1)[0];
+    }
+
     /// <summary>
     /// Queues all later work on the caller's stream (an engine's CUstream; 0 = the legacy default
     /// stream), so the layer orders with the engine's kernels and can be captured in a CUDA graph.
@@ -121,9 +128,10 @@ public sealed partial class KernelBackend : ILayerCompressor, IDisposable
     /// <summary>
     /// Decode-time append (spec section 7): one new K/V row per head at the end of that head's segment,
     /// written out of place into the destination buffers (segments shift, which would race in place);
-    /// afterwards the cache's head_lens and cu_lens describe the destination. The live row count stays
-    /// on the device, so capacity is checked there: on overflow nothing is written and
-    /// <paramref name="status"/> (an int32 the caller zeroed) becomes 1.
+    /// afterwards the cache's head_lens and cu_lens describe the destination. The lengths and the live
+    /// row count stay on the device, so they are checked there: when the destination would overflow,
+    /// or the cache's lengths are inconsistent, nothing is written and <paramref name="status"/> (an
+    /// int32 the caller zeroed) says which (<see cref="AppendStatus"/>, <see cref="ReadAppendStatus"/>).
     /// </summary>
     public void EnqueueAppend(DeviceFlatCache cache, DevicePointer destinationKeys, DevicePointer destinationValues, DevicePointer destinationPositions, int destinationCapacity,
         DevicePointer newKeys, DevicePointer newValues, int position, DevicePointer status)
@@ -133,10 +141,10 @@ public sealed partial class KernelBackend : ILayerCompressor, IDisposable
         int maxRowsPerHead = Math.Max(cache.CapacityTokens, 1);
         foreach ((DevicePointer source, DevicePointer destination, DevicePointer rows) in new[] { (cache.Keys, destinationKeys, newKeys), (cache.Values, destinationValues, newValues) })
         {
-            Kernels.Append.EnqueueRows(runtime, cache.KvHeads, rowBytes, maxRowsPerHead, source, destination, rows, cache.HeadLens, cache.CuLens, cache.Positions, destinationPositions, position, destinationCapacity, status);
+            Kernels.Append.EnqueueRows(runtime, cache.KvHeads, rowBytes, maxRowsPerHead, source, cache.CapacityTokens, destination, rows, cache.HeadLens, cache.CuLens, cache.Positions, destinationPositions, position, destinationCapacity, status);
         }
 
-        Kernels.Append.EnqueueLengths(runtime, cache.KvHeads, cache.HeadLens, cache.CuLens, destinationCapacity, status);
+        Kernels.Append.EnqueueLengths(runtime, cache.KvHeads, cache.HeadLens, cache.CuLens, cache.CapacityTokens, destinationCapacity, status);
     }
 
     /// <inheritdoc />

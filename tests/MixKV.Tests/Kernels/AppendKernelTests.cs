@@ -64,12 +64,14 @@ public sealed class AppendKernelTests : EmulatedKernelFixture
                     RowWords = rowBytes / word,
                     Position = position,
                     Capacity = capacity,
+                    SourceCapacity = Math.Max(total, 1),
                 });
-                runtime.Launch("append_lengths", K.Launch.Config(1, 1, 32), new K.AppendLengthsParams { HeadLens = headLens.Pointer.Address, CuLens = cuLens.Pointer.Address, Heads = heads, Capacity = capacity });
+                runtime.Launch("append_lengths", K.Launch.Config(1, 1, 32),
+                    new K.AppendLengthsParams { HeadLens = headLens.Pointer.Address, CuLens = cuLens.Pointer.Address, Heads = heads, Capacity = capacity, SourceCapacity = Math.Max(total, 1) });
             }
             else
             {
-                K.Append.Enqueue(runtime, heads, rowBytes, lens.Max(), source.Pointer, destination.Pointer, newRows.Pointer, headLens.Pointer, cuLens.Pointer, sourcePositions.Pointer, destinationPositions.Pointer, position, capacity);
+                K.Append.Enqueue(runtime, heads, rowBytes, lens.Max(), source.Pointer, Math.Max(total, 1), destination.Pointer, newRows.Pointer, headLens.Pointer, cuLens.Pointer, sourcePositions.Pointer, destinationPositions.Pointer, position, capacity);
             }
 
             int grown = total + heads;
