@@ -54,6 +54,7 @@ internal static class DeviceInputValidator
     {
         Require(Enum.IsDefined(cache.DType), nameof(cache), $"unsupported dtype {(int)cache.DType}");
         Require(cache.KvHeads >= 1 && cache.HeadDim >= 1, nameof(cache), $"KV heads and head dim must be >= 1 (got {cache.KvHeads}, {cache.HeadDim})");
+        Require(cache.CapacityTokens >= 0, "cache.CapacityTokens", $"capacity must be >= 0 (got {cache.CapacityTokens})");
         int size = cache.DType.Size();
         Pointer(cache.Keys, "cache.Keys", size);
         Pointer(cache.Values, "cache.Values", size);

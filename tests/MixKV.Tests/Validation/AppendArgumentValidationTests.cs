@@ -1,0 +1,136 @@
+using MixKV.Device;
+using MixKV.Interop;
+using MixKV.Tensors;
+using MixKV.Tests.Kernels;
+using MixKV.Tests.Kernels.Support;
+using MixKV.Tests.Support;
+using NUnit.Framework;
+
+namespace MixKV.Tests.Validation;
+
+/// <summary>
+/// Spec section 8 for the decode-time append over raw device buffers (<see cref="KernelBackend.EnqueueAppend"/>):
+/// null and misaligned pointers, a destination that overlaps the cache or cannot take a row a head, a
+/// negative position or capacity, an unsupported dtype. Each is an ArgumentException naming the
+/// argument, raised before any launch: nothing is written, the cache's lengths and the status word
+/// stay as they were. (Lengths that only the device can see are refused there: DeviceApiTests.)
+/// </summary>
+[TestFixture]
+public sealed class AppendArgumentValidationTests
+{
+    private const int KvHeads = 3, Dim = 8;
+    private const DType ElementType = DType.BF16;
+
+    private static IEnumerable<TestCaseData> Violations()
+    {
+        yield return Case(s => s with { Cache = s.Cache with { Keys = new DevicePointer(0) } }, "cache.Keys", "null", "NullCacheKeys");
+        yield return Case(s => s with { Cache = s.Cache with { CuLens = s.Cache.CuLens.AddBytes(2) } }, "cache.CuLens", "not aligned", "MisalignedCacheCuLens");
+        yield return Case(s => s with { Cache = s.Cache with { DType = (DType)77 } }, "cache", "unsupported dtype", "UnsupportedDType");
+        yield return Case(s => s with { Cache = s.Cache with { KvHeads = 0 } }, "cache", "must be >= 1", "NoHeads");
+        yield return Case(s => s with { Cache = s.Cache with { CapacityTokens = -1 } }, "cache.CapacityTokens", "must be >= 0", "NegativeCacheCapacity");
+        yield return Case(s => s with { DestinationPositions = new DevicePointer(0) }, "destinationPositions", "null", "NullDestinationPositions");
+        yield return Case(s => s with { DestinationValues = s.DestinationValues.AddBytes(1) }, "destinationValues", "not aligned", "MisalignedDestinationValues");
+        yield return Case(s => s with { NewValues = s.NewValues.AddBytes(1) }, "newValues", "not aligned", "MisalignedNewValues");
+        yield return Case(s => s with { Status = new DevicePointer(0) }, "status", "null", "NullStatus");
+        yield return Case(s => s with { DestinationCapacity = KvHeads - 1 }, "destinationCapacity", "one new row per head", "CapacityBelowARowAHead");
+        yield return Case(s => s with { Position = -1 }, "position", "must be >= 0", "NegativePosition");
+        yield return Case(s => s with { DestinationKeys = s.Cache.Keys.AddBytes(Dim * 2) }, "destinationKeys", "overlap", "DestinationKeysOverlapTheCache");
+        yield return Case(s => s with { DestinationPositions = s.Cache.Positions }, "destinationPositions", "overlap", "DestinationPositionsAreTheCaches");
+    }
+
+    private static TestCaseData Case(Func<Setup, Setup> breakIt, string parameter, string rule, string name) =>
+        new TestCaseData(breakIt, parameter, rule).SetName(name);
+
+    [TestCaseSource(nameof(Violations))]
+    public void AppendRejectsBeforeAnyLaunch(Func<Setup, Setup> breakIt, string parameter, string rule)
+    {
+        TestRandom rng = TestRandom.ForCurrentTest();
+        using var rig = new Rig(rng);
+        Setup s = breakIt(rig.Valid);
+
+        var error = Assert.Throws<ArgumentException>(() => rig.Backend.EnqueueAppend(s.Cache, s.DestinationKeys, s.DestinationValues, s.DestinationPositions, s.DestinationCapacity, s.NewKeys, s.NewValues, s.Position, s.Status), rng.Tag);
+
+        Assert.That(error!.ParamName, Is.EqualTo(parameter), rng.Say(error.Message));
+        Assert.That(error.Message, Does.Contain(rule), rng.Say(error.Message));
+        rig.AssertNothingWritten(rng.Tag);
+    }
+
+    [Test]
+    public void TheValidSetupAppends()
+    {
+        // The control for the cases above: the same buffers, unbroken, take one row a head.
+        TestRandom rng = TestRandom.ForCurrentTest();
+        using var rig = new Rig(rng);
+        Setup s = rig.Valid;
+
+        rig.Backend.EnqueueAppend(s.Cache, s.DestinationKeys, s.DestinationValues, s.DestinationPositions, s.DestinationCapacity, s.NewKeys, s.NewValues, s.Position, s.Status);
+
+        Assert.That(rig.Backend.ReadAppendStatus(s.Status), Is.EqualTo(AppendStatus.Appended), rng.Tag);
+        Assert.That(rig.HeadLens.Read<int>(KvHeads), Is.EqualTo(rig.Lens.Select(len => len + 1).ToArray()), rng.Say("head_lens grew by one"));
+    }
+
+    public sealed record Setup(DeviceFlatCache Cache, DevicePointer DestinationKeys, DevicePointer DestinationValues, DevicePointer DestinationPositions, int DestinationCapacity,
+        DevicePointer NewKeys, DevicePointer NewValues, int Position, DevicePointer Status);
+
+    /// <summary>A random flattened cache and guarded, poisoned destinations for every argument of EnqueueAppend.</summary>
+    private sealed class Rig : IDisposable
+    {
+        private readonly List<DeviceRegion> regions = [];
+        private readonly DeviceRegion destinationKeys, destinationValues, destinationPositions, status, cuLens;
+        private readonly int[] cu;
+
+        public Rig(TestRandom rng)
+        {
+            Backend = KernelBackend.OpenEmulated();
+            Lens = Enumerable.Range(0, KvHeads).Select(_ => rng.Int(1, 20)).ToArray();
+            cu = PipelineKernelTests.Prefix(Lens);
+            int total = cu[^1], capacity = total + KvHeads + rng.Int(0, 4), rowBytes = Dim * ElementType.Size();
+            DeviceRegion keys = Add(DeviceRegion.Of<byte>(Backend.Runtime, KernelCheck.RandomBytes(rng, total * rowBytes)));
+            DeviceRegion values = Add(DeviceRegion.Of<byte>(Backend.Runtime, KernelCheck.RandomBytes(rng, total * rowBytes)));
+            DeviceRegion positions = Add(DeviceRegion.Of<int>(Backend.Runtime, Enumerable.Range(0, total).ToArray()));
+            HeadLens = Add(DeviceRegion.Of<int>(Backend.Runtime, Lens));
+            cuLens = Add(DeviceRegion.Of<int>(Backend.Runtime, cu));
+            DeviceRegion newKeys = Add(DeviceRegion.Of<byte>(Backend.Runtime, KernelCheck.RandomBytes(rng, KvHeads * rowBytes)));
+            DeviceRegion newValues = Add(DeviceRegion.Of<byte>(Backend.Runtime, KernelCheck.RandomBytes(rng, KvHeads * rowBytes)));
+            destinationKeys = Add(new DeviceRegion(Backend.Runtime, (long)capacity * rowBytes));
+            destinationValues = Add(new DeviceRegion(Backend.Runtime, (long)capacity * rowBytes));
+            destinationPositions = Add(new DeviceRegion(Backend.Runtime, capacity * sizeof(int)));
+            status = Add(DeviceRegion.Of<int>(Backend.Runtime, [0]));
+            var cache = new DeviceFlatCache(keys.Pointer, values.Pointer, positions.Pointer, HeadLens.Pointer, cuLens.Pointer, ElementType, KvHeads, Dim, total);
+            Valid = new Setup(cache, destinationKeys.Pointer, destinationValues.Pointer, destinationPositions.Pointer, capacity, newKeys.Pointer, newValues.Pointer, rng.Int(100, 1000), status.Pointer);
+        }
+
+        public KernelBackend Backend { get; }
+
+        public int[] Lens { get; }
+
+        public DeviceRegion HeadLens { get; }
+
+        public Setup Valid { get; }
+
+        public void AssertNothingWritten(string tag)
+        {
+            foreach ((DeviceRegion region, string name) in new[] { (destinationKeys, "destination keys"), (destinationValues, "destination values"), (destinationPositions, "destination positions") })
+            {
+                region.AssertPoisoned(0, region.Bytes, $"{name} must not be written by a rejected call {tag}");
+            }
+
+            Assert.That(HeadLens.Read<int>(KvHeads), Is.EqualTo(Lens), $"head_lens unchanged {tag}");
+            Assert.That(cuLens.Read<int>(KvHeads + 1), Is.EqualTo(cu), $"cu_lens unchanged {tag}");
+            Assert.That(status.Read<int>(1)[0], Is.Zero, $"status unchanged {tag}");
+            regions.ForEach(r => r.AssertGuardsIntact(tag));
+        }
+
+        public void Dispose()
+        {
+            regions.ForEach(r => r.Dispose());
+            Backend.Dispose();
+        }
+
+        private DeviceRegion Add(DeviceRegion region)
+        {
+            regions.Add(region);
+            return region;
+        }
+    }
+}
