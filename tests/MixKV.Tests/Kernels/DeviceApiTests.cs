@@ -11,7 +11,8 @@ namespace MixKV.Tests.Kernels;
 /// <summary>
 /// The public device API beyond Enqueue, on the emulated backend (device memory is host memory):
 /// in-place compression equals the reference's in-place result byte for byte (dense and flattened),
-/// and the decode-time append equals the reference append, with an overflow that writes nothing.
+/// and the decode-time append equals the reference append, with an overflow or inconsistent device
+/// lengths that write nothing.
 /// </summary>
 [TestFixture]
 [Category("TsanSmall")] // small shapes: also run once under ThreadSanitizer (build.cake TsanCheck)
