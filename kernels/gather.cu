@@ -59,21 +59,18 @@ __device__ __forceinline__ void mixkv_gather_rows(const GatherParams& p)
         W* dst = p.dest_flattened
             ? static_cast<W*>(p.destination) + row * p.row_words
             : static_cast<W*>(p.destination) + head * p.dest_head_stride + j * p.dest_token_stride;
+        // Not unrolled: rows of up to 32 words (512 bytes in 16-byte words: D 128 in fp32, 256 in
+        // fp16) take one pass a lane, and the unrolled copies' registers (46 with the index checks,
+        // 40 before) cost blocks: 32 or fewer here, eight blocks an SM on sm_80/sm_90/sm_90a.
+#pragma unroll 1
         for (int i = lane; i < p.row_words; i += MIXKV_WARP) {
             dst[i] = src[i];
         }
     }
 }
 
-// Threads per block (BlockSizes.GatherRows), and the blocks an SM keeps, so that the index checks
-// cost no occupancy: unbounded, they took gather_rows<uint4> from 40 to 46 registers (five blocks,
-// 62 %, instead of six); bounded at six blocks, the pair's narrower words went from 30 to 34 (six
-// instead of eight), so those are bounded at eight, which they fit without spills.
-#define MIXKV_GATHER_THREADS 256
-#define MIXKV_GATHER_BLOCKS_PER_SM(W) (sizeof(W) == 16 ? 6 : 8)
-
 template <typename W>
-__global__ void __launch_bounds__(MIXKV_GATHER_THREADS, MIXKV_GATHER_BLOCKS_PER_SM(W)) gather_rows(const GatherParams p)
+__global__ void gather_rows(const GatherParams p)
 {
     mixkv_gather_rows<W>(p);
 }
@@ -86,7 +83,7 @@ struct GatherPairParams {
 };
 
 template <typename W>
-__global__ void __launch_bounds__(MIXKV_GATHER_THREADS, MIXKV_GATHER_BLOCKS_PER_SM(W)) gather_rows_pair(const GatherPairParams p)
+__global__ void gather_rows_pair(const GatherPairParams p)
 {
     mixkv_gather_rows<W>(blockIdx.z == 0 ? p.keys : p.values);
 }
