@@ -13,9 +13,11 @@ namespace MixKV.Tests.Validation;
 /// null and misaligned pointers, a destination that overlaps the cache or cannot take a row a head, a
 /// negative position or capacity, an unsupported dtype. Each is an ArgumentException naming the
 /// argument, raised before any launch: nothing is written, the cache's lengths and the status word
-/// stay as they were. (Lengths that only the device can see are refused there: DeviceApiTests.)
+/// stay as they were. Lengths that only the device can see are refused there, with
+/// <see cref="AppendStatus.InvalidLengths"/> and likewise nothing written.
 /// </summary>
 [TestFixture]
+[Category("TsanSmall")] // the device refusal's kernels: also run once under ThreadSanitizer (build.cake TsanCheck)
 public sealed class AppendArgumentValidationTests
 {
     private const int KvHeads = 3, Dim = 8;
@@ -55,6 +57,49 @@ public sealed class AppendArgumentValidationTests
         rig.AssertNothingWritten(rng.Tag);
     }
 
+    /// <summary>What <see cref="AppendRefusesInconsistentDeviceLengthsAndWritesNothing"/> breaks in the cache's device-resident lengths.</summary>
+    public enum BrokenLengths
+    {
+        NegativeLength,       // head_lens[h] < 0, cu_lens still its prefix sum
+        CuLensNotThePrefix,   // cu_lens[h + 1] one off the sum
+        CuLensNotFromZero,    // every cu_lens shifted by one row, still inside the cache: only cu_lens[0] tells
+        RowsPastTheCache,     // T = cu_lens[Hkv] above the cache's capacity
+    }
+
+    /// <summary>
+    /// The cache's lengths are the caller's device data, read by the kernels only: inconsistent ones
+    /// must be refused on the device before any row, position or length is written, where they would
+    /// have made the append copy outside the buffers.
+    /// </summary>
+    [Test]
+    public void AppendRefusesInconsistentDeviceLengthsAndWritesNothing([Values] BrokenLengths broken)
+    {
+        TestRandom rng = TestRandom.ForCurrentTest();
+        using var rig = new Rig(rng);
+        Setup s = rig.Valid;
+        int[] lens = rig.Lens.ToArray();
+        int[] cu = PipelineKernelTests.Prefix(lens);
+        int head = rng.Int(0, KvHeads - 1);
+        switch (broken)
+        {
+            case BrokenLengths.NegativeLength:
+                lens[head] = -rng.Int(1, 5);
+                cu = PipelineKernelTests.Prefix(lens);
+                break;
+            case BrokenLengths.CuLensNotThePrefix: cu[head + 1] += rng.Coin() ? 1 : -1; break;
+            case BrokenLengths.CuLensNotFromZero: cu = cu.Select(c => c + 1).ToArray(); break;
+            case BrokenLengths.RowsPastTheCache: s = s with { Cache = s.Cache with { CapacityTokens = cu[^1] - rng.Int(1, lens.Min()) } }; break;
+        }
+
+        rig.BreakLengths(lens, cu);
+        string say = rng.Say($"{broken}: head_lens [{string.Join(",", lens)}] cu_lens [{string.Join(",", cu)}], cache capacity {s.Cache.CapacityTokens}");
+
+        rig.Backend.EnqueueAppend(s.Cache, s.DestinationKeys, s.DestinationValues, s.DestinationPositions, s.DestinationCapacity, s.NewKeys, s.NewValues, s.Position, s.Status);
+
+        Assert.That(rig.Backend.ReadAppendStatus(s.Status), Is.EqualTo(AppendStatus.InvalidLengths), say);
+        rig.AssertNothingWritten(say, AppendStatus.InvalidLengths);
+    }
+
     [Test]
     public void TheValidSetupAppends()
     {
@@ -66,29 +111,33 @@ public sealed class AppendArgumentValidationTests
         rig.Backend.EnqueueAppend(s.Cache, s.DestinationKeys, s.DestinationValues, s.DestinationPositions, s.DestinationCapacity, s.NewKeys, s.NewValues, s.Position, s.Status);
 
         Assert.That(rig.Backend.ReadAppendStatus(s.Status), Is.EqualTo(AppendStatus.Appended), rng.Tag);
-        Assert.That(rig.HeadLens.Read<int>(KvHeads), Is.EqualTo(rig.Lens.Select(len => len + 1).ToArray()), rng.Say("head_lens grew by one"));
+        Assert.That(rig.ReadHeadLens(), Is.EqualTo(rig.Lens.Select(len => len + 1).ToArray()), rng.Say("head_lens grew by one"));
     }
 
     public sealed record Setup(DeviceFlatCache Cache, DevicePointer DestinationKeys, DevicePointer DestinationValues, DevicePointer DestinationPositions, int DestinationCapacity,
         DevicePointer NewKeys, DevicePointer NewValues, int Position, DevicePointer Status);
 
-    /// <summary>A random flattened cache and guarded, poisoned destinations for every argument of EnqueueAppend.</summary>
+    /// <summary>
+    /// A random flattened cache (three spare rows past its T) and guarded, poisoned destinations for
+    /// every argument of EnqueueAppend.
+    /// </summary>
     private sealed class Rig : IDisposable
     {
+        private const int SpareRows = 3;
         private readonly List<DeviceRegion> regions = [];
-        private readonly DeviceRegion destinationKeys, destinationValues, destinationPositions, status, cuLens;
-        private readonly int[] cu;
+        private readonly DeviceRegion destinationKeys, destinationValues, destinationPositions, status, headLens, cuLens;
+        private int[] cu;
 
         public Rig(TestRandom rng)
         {
             Backend = KernelBackend.OpenEmulated();
             Lens = Enumerable.Range(0, KvHeads).Select(_ => rng.Int(1, 20)).ToArray();
             cu = PipelineKernelTests.Prefix(Lens);
-            int total = cu[^1], capacity = total + KvHeads + rng.Int(0, 4), rowBytes = Dim * ElementType.Size();
-            DeviceRegion keys = Add(DeviceRegion.Of<byte>(Backend.Runtime, KernelCheck.RandomBytes(rng, total * rowBytes)));
-            DeviceRegion values = Add(DeviceRegion.Of<byte>(Backend.Runtime, KernelCheck.RandomBytes(rng, total * rowBytes)));
-            DeviceRegion positions = Add(DeviceRegion.Of<int>(Backend.Runtime, Enumerable.Range(0, total).ToArray()));
-            HeadLens = Add(DeviceRegion.Of<int>(Backend.Runtime, Lens));
+            int rows = cu[^1] + SpareRows, capacity = rows + KvHeads + rng.Int(0, 4), rowBytes = Dim * ElementType.Size();
+            DeviceRegion keys = Add(DeviceRegion.Of<byte>(Backend.Runtime, KernelCheck.RandomBytes(rng, rows * rowBytes)));
+            DeviceRegion values = Add(DeviceRegion.Of<byte>(Backend.Runtime, KernelCheck.RandomBytes(rng, rows * rowBytes)));
+            DeviceRegion positions = Add(DeviceRegion.Of<int>(Backend.Runtime, Enumerable.Range(0, rows).ToArray()));
+            headLens = Add(DeviceRegion.Of<int>(Backend.Runtime, Lens));
             cuLens = Add(DeviceRegion.Of<int>(Backend.Runtime, cu));
             DeviceRegion newKeys = Add(DeviceRegion.Of<byte>(Backend.Runtime, KernelCheck.RandomBytes(rng, KvHeads * rowBytes)));
             DeviceRegion newValues = Add(DeviceRegion.Of<byte>(Backend.Runtime, KernelCheck.RandomBytes(rng, KvHeads * rowBytes)));
@@ -96,28 +145,38 @@ public sealed class AppendArgumentValidationTests
             destinationValues = Add(new DeviceRegion(Backend.Runtime, (long)capacity * rowBytes));
             destinationPositions = Add(new DeviceRegion(Backend.Runtime, capacity * sizeof(int)));
             status = Add(DeviceRegion.Of<int>(Backend.Runtime, [0]));
-            var cache = new DeviceFlatCache(keys.Pointer, values.Pointer, positions.Pointer, HeadLens.Pointer, cuLens.Pointer, ElementType, KvHeads, Dim, total);
+            var cache = new DeviceFlatCache(keys.Pointer, values.Pointer, positions.Pointer, headLens.Pointer, cuLens.Pointer, ElementType, KvHeads, Dim, rows);
             Valid = new Setup(cache, destinationKeys.Pointer, destinationValues.Pointer, destinationPositions.Pointer, capacity, newKeys.Pointer, newValues.Pointer, rng.Int(100, 1000), status.Pointer);
         }
 
         public KernelBackend Backend { get; }
 
-        public int[] Lens { get; }
-
-        public DeviceRegion HeadLens { get; }
+        /// <summary>The cache's head_lens as the device holds them.</summary>
+        public int[] Lens { get; private set; }
 
         public Setup Valid { get; }
 
-        public void AssertNothingWritten(string tag)
+        /// <summary>Overwrites the cache's device lengths (and what <see cref="AssertNothingWritten"/> expects of them).</summary>
+        public void BreakLengths(int[] lens, int[] cuLensNow)
+        {
+            lens.CopyTo(headLens.As<int>());
+            cuLensNow.CopyTo(cuLens.As<int>());
+            (Lens, cu) = (lens, cuLensNow);
+        }
+
+        public int[] ReadHeadLens() => headLens.Read<int>(KvHeads);
+
+        /// <summary>No row, position or length written; the status word 0 as the caller zeroed it, unless the device refused.</summary>
+        public void AssertNothingWritten(string tag, AppendStatus expectedStatus = AppendStatus.Appended)
         {
             foreach ((DeviceRegion region, string name) in new[] { (destinationKeys, "destination keys"), (destinationValues, "destination values"), (destinationPositions, "destination positions") })
             {
                 region.AssertPoisoned(0, region.Bytes, $"{name} must not be written by a rejected call {tag}");
             }
 
-            Assert.That(HeadLens.Read<int>(KvHeads), Is.EqualTo(Lens), $"head_lens unchanged {tag}");
+            Assert.That(headLens.Read<int>(KvHeads), Is.EqualTo(Lens), $"head_lens unchanged {tag}");
             Assert.That(cuLens.Read<int>(KvHeads + 1), Is.EqualTo(cu), $"cu_lens unchanged {tag}");
-            Assert.That(status.Read<int>(1)[0], Is.Zero, $"status unchanged {tag}");
+            Assert.That((AppendStatus)status.Read<int>(1)[0], Is.EqualTo(expectedStatus), $"status {tag}");
             regions.ForEach(r => r.AssertGuardsIntact(tag));
         }
 
