@@ -117,7 +117,7 @@ internal static class Select
     /// uniform cap of base's.
     /// </summary>
     public static Form SharesFormFor(int prefix, int baseCap, Preference? preference = null) =>
-        (preference ?? Preferred) == Preference.Measured ? FormFor(prefix, deviceCaps: true, baseCap, preference) : FormFor(prefix, deviceCaps: false, baseCap, preference);
+        FormFor(prefix, deviceCaps: (preference ?? Preferred) == Preference.Measured, baseCap, preference);
 
     /// <summary>
     /// Bytes of the scratch <see cref="Enqueue"/> needs, for either form: the grid form's radix
