@@ -62,7 +62,7 @@ __device__ __forceinline__ void mixkv_gather_rows(const GatherParams& p)
         // Not unrolled: rows of up to 32 words (512 bytes in 16-byte words: D 128 in fp32, 256 in
         // fp16) take one pass a lane, and the unrolled copies' registers (46 with the index checks,
         // 40 before) cost blocks: 32 or fewer here, eight blocks an SM on sm_80/sm_90/sm_90a.
-#pragma unroll 1
+MIXKV_NO_UNROLL
         for (int i = lane; i < p.row_words; i += MIXKV_WARP) {
             dst[i] = src[i];
         }

@@ -6,6 +6,7 @@
 //   __global__ void k(const KParams p) { ... MIXKV_DYNAMIC_SHARED(float, smem); ... }
 //   MIXKV_KERNEL_INSTANCE("k", k, KParams)   (one line; string = NVRTC name expression)
 //   MIXKV_UNROLL before a loop that must be unrolled on the GPU
+//   MIXKV_NO_UNROLL before a loop the GPU compiler must leave rolled (registers over ILP)
 #ifndef MIXKV_COMMON_PORTABILITY_CUH
 #define MIXKV_COMMON_PORTABILITY_CUH
 
@@ -20,6 +21,7 @@
 #define MIXKV_EMULATED 0
 // Full unrolling, where fragment arrays must stay in registers (g++ warns on the pragma).
 #define MIXKV_UNROLL _Pragma("unroll")
+#define MIXKV_NO_UNROLL _Pragma("unroll 1")
 
 #else
 
@@ -27,6 +29,7 @@
 #include "mixkv_emu.h"
 #define MIXKV_EMULATED 1
 #define MIXKV_UNROLL
+#define MIXKV_NO_UNROLL
 
 #endif
 
