@@ -80,6 +80,7 @@ __device__ __forceinline__ int mixkv_adakv_end(const AdakvParams& p) { return mi
 
 __global__ void __launch_bounds__(32 * MIXKV_RADIX_MAX_WARPS, 4) adakv_radix_pass(const AdakvParams p)
 {
+    MIXKV_GRID_DEPENDENCY();
     __shared__ mixkv_radix_storage storage;
     const int head = blockIdx.y;
     const bool per_head = p.per_head != 0;
@@ -89,6 +90,7 @@ __global__ void __launch_bounds__(32 * MIXKV_RADIX_MAX_WARPS, 4) adakv_radix_pas
 
 __global__ void __launch_bounds__(32 * MIXKV_RADIX_MAX_WARPS, 4) adakv_share_sums(const AdakvParams p)
 {
+    MIXKV_GRID_DEPENDENCY();
     __shared__ mixkv_radix_storage storage;
     __shared__ float scratch[MIXKV_WARP];
     const int head = blockIdx.y;
@@ -113,6 +115,7 @@ __global__ void __launch_bounds__(32 * MIXKV_RADIX_MAX_WARPS, 4) adakv_share_sum
 
 __global__ void adakv_share_factor(const AdakvParams p)
 {
+    MIXKV_GRID_DEPENDENCY();
     __shared__ mixkv_radix_storage storage;
     const int head = blockIdx.x;
     if (!p.normalize) {
@@ -142,6 +145,7 @@ __global__ void adakv_share_factor(const AdakvParams p)
 // One block per head, no occupancy to keep: the 32 keys a thread holds take the registers they need.
 __global__ void __launch_bounds__(32 * MIXKV_RADIX_MAX_WARPS) adakv_share_merge(const AdakvParams p)
 {
+    MIXKV_GRID_DEPENDENCY();
     __shared__ mixkv_radix_storage storage;
     __shared__ float scratch[MIXKV_WARP];
     const int head = blockIdx.x;
@@ -180,6 +184,7 @@ MIXKV_UNROLL
 
 __global__ void __launch_bounds__(32 * MIXKV_RADIX_MAX_WARPS, 4) adakv_head_counts(const AdakvParams p)
 {
+    MIXKV_GRID_DEPENDENCY();
     __shared__ mixkv_radix_storage storage;
     __shared__ int scratch[MIXKV_WARP];
     const int head = blockIdx.y;
@@ -205,6 +210,7 @@ __global__ void __launch_bounds__(32 * MIXKV_RADIX_MAX_WARPS, 4) adakv_head_coun
 
 __global__ void adakv_caps(const AdakvParams p)
 {
+    MIXKV_GRID_DEPENDENCY();
     __shared__ mixkv_radix_storage storage;
     mixkv_radix_replay(mixkv_adakv_histograms(p, false, 0), MIXKV_ADAKV_PASSES, mixkv_adakv_k(p, false), &storage);
     if (threadIdx.x == 0) {

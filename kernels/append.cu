@@ -63,6 +63,7 @@ __device__ __forceinline__ int mixkv_append_refusal(const int* head_lens, const 
 template <typename W>
 __global__ void append_rows(const AppendParams p)
 {
+    MIXKV_GRID_DEPENDENCY();
     const int warps = blockDim.x / MIXKV_WARP;
     const int lane = threadIdx.x % MIXKV_WARP;
     const int head = blockIdx.y;
@@ -92,6 +93,7 @@ __global__ void append_rows(const AppendParams p)
 
 __global__ void append_lengths(const AppendLengthsParams p)
 {
+    MIXKV_GRID_DEPENDENCY();
     if (mixkv_append_refusal(p.head_lens, p.cu_lens, p.heads, p.source_capacity, p.capacity) != 0) {
         return;  // append_rows reported it and wrote nothing
     }

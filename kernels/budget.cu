@@ -17,6 +17,7 @@ struct HeadLengthsParams {
 
 __global__ void head_lengths(const HeadLengthsParams p)
 {
+    MIXKV_GRID_DEPENDENCY();
     if (p.status && *p.status) {
         return;
     }

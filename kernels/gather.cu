@@ -72,6 +72,7 @@ MIXKV_NO_UNROLL
 template <typename W>
 __global__ void gather_rows(const GatherParams p)
 {
+    MIXKV_GRID_DEPENDENCY();
     mixkv_gather_rows<W>(p);
 }
 
@@ -85,6 +86,7 @@ struct GatherPairParams {
 template <typename W>
 __global__ void gather_rows_pair(const GatherPairParams p)
 {
+    MIXKV_GRID_DEPENDENCY();
     mixkv_gather_rows<W>(blockIdx.z == 0 ? p.keys : p.values);
 }
 

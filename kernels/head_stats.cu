@@ -69,6 +69,7 @@ __device__ __forceinline__ float mixkv_warp_row_norm(const T* row, int d)
 template <typename T>
 __global__ void head_key_partials(const HeadKeyPartialsParams p)
 {
+    MIXKV_GRID_DEPENDENCY();
     __shared__ float inverse_norm[MIXKV_HEAD_STATS_CHUNK];
     const int chunk = blockIdx.x;
     const int head = blockIdx.y;
@@ -94,6 +95,7 @@ __global__ void head_key_partials(const HeadKeyPartialsParams p)
 
 __global__ void head_key_mean(const HeadKeyMeanParams p)
 {
+    MIXKV_GRID_DEPENDENCY();
     mixkv_head_key_mean(p, blockIdx.x);
 }
 
@@ -165,6 +167,7 @@ __device__ __forceinline__ mixkv_warp_tokens mixkv_tokens_of_warp(const HeadToke
 template <typename T>
 __global__ void head_token_stats(const HeadTokenStatsParams p)
 {
+    MIXKV_GRID_DEPENDENCY();
     const mixkv_warp_tokens tokens = mixkv_tokens_of_warp(p);
     if (tokens.empty) {
         return;
@@ -302,6 +305,7 @@ MIXKV_UNROLL
 template <typename T>
 __global__ void head_value_stats(const HeadTokenStatsParams p)
 {
+    MIXKV_GRID_DEPENDENCY();
     const int lane = threadIdx.x % MIXKV_WARP, head = blockIdx.y;
     const int rows = p.status ? p.tokens : p.prefix;
     const int stride = gridDim.x * (blockDim.x / MIXKV_WARP);  // groups

@@ -127,6 +127,7 @@ __device__ void mixkv_mix_chunk(const MixParams& p, long long base, int begin, i
 
 __global__ void mix_partials(const MixParams p)
 {
+    MIXKV_GRID_DEPENDENCY();
     __shared__ float scratch[MIXKV_MIX_FIELDS * MIXKV_WARP];
     const int head = blockIdx.y, begin = blockIdx.x * p.chunk;
     const int end = p.prefix - begin < p.chunk ? p.prefix : begin + p.chunk;
@@ -168,6 +169,7 @@ __device__ void mixkv_mix_stats(const MixParams& p, int head, MixStats* stats, f
 
 __global__ void mix_scores(const MixParams p)
 {
+    MIXKV_GRID_DEPENDENCY();
     __shared__ float scratch[MIXKV_MIX_FIELDS * MIXKV_WARP];
     const int head = blockIdx.y, begin = blockIdx.x * p.chunk;
     const int end = p.prefix - begin < p.chunk ? p.prefix : begin + p.chunk;

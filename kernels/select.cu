@@ -58,6 +58,7 @@ __device__ __forceinline__ int mixkv_select_end(const SelectParams& p) { return 
 
 __global__ void __launch_bounds__(32 * MIXKV_RADIX_MAX_WARPS, 4) select_radix_pass(const SelectParams p)
 {
+    MIXKV_GRID_DEPENDENCY();
     __shared__ mixkv_radix_storage storage;
     const int head = blockIdx.y;
     if (mixkv_select_rejected(p) || !mixkv_select_cuts(p, head)) {
@@ -82,6 +83,7 @@ __device__ __forceinline__ mixkv_select_cut mixkv_select_find_cut(const SelectPa
 
 __global__ void __launch_bounds__(32 * MIXKV_RADIX_MAX_WARPS, 4) select_span_counts(const SelectParams p)
 {
+    MIXKV_GRID_DEPENDENCY();
     __shared__ mixkv_radix_storage storage;
     __shared__ int scratch[MIXKV_WARP];
     const int head = blockIdx.y;
@@ -105,6 +107,7 @@ __global__ void __launch_bounds__(32 * MIXKV_RADIX_MAX_WARPS, 4) select_span_cou
 
 __global__ void __launch_bounds__(32 * MIXKV_RADIX_MAX_WARPS, 4) select_topk(const SelectParams p)
 {
+    MIXKV_GRID_DEPENDENCY();
     __shared__ mixkv_radix_storage storage;
     __shared__ int scan_scratch[MIXKV_WARP + 1];
     __shared__ int span_slot, span_ties;

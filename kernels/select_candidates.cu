@@ -50,6 +50,7 @@ __device__ __forceinline__ bool mixkv_candidate_rejected(const CandidateSelectPa
 
 __global__ void __launch_bounds__(32 * MIXKV_RADIX_MAX_WARPS, 4) select_span_candidates(const CandidateSelectParams p)
 {
+    MIXKV_GRID_DEPENDENCY();
     __shared__ mixkv_radix_storage storage;
     __shared__ int scan_scratch[MIXKV_WARP + 1];
     __shared__ float sum_scratch[MIXKV_WARP];
@@ -95,6 +96,7 @@ MIXKV_UNROLL
 // (at four blocks an SM, ptxas spilled them).
 __global__ void __launch_bounds__(32 * MIXKV_RADIX_MAX_WARPS) select_merge(const CandidateSelectParams p)
 {
+    MIXKV_GRID_DEPENDENCY();
     __shared__ mixkv_radix_storage storage;
     __shared__ int scan_scratch[MIXKV_WARP + 1];
     if (mixkv_candidate_rejected(p)) {

@@ -30,6 +30,7 @@ __device__ __forceinline__ bool mixkv_word_finite(unsigned word, T)
 template <typename T>
 __global__ void check_finite(const CheckFiniteParams p)
 {
+    MIXKV_GRID_DEPENDENCY();
     const int first = blockIdx.x * p.rows_per_block;
     const int rows = p.tokens - first < p.rows_per_block ? p.tokens - first : p.rows_per_block;
     const T* head = static_cast<const T*>(p.data) + blockIdx.y * p.head_stride;

@@ -99,6 +99,7 @@ MIXKV_UNROLL
 template <typename T>
 __global__ void __launch_bounds__(128, mixkv_tile_traits<T>::min_blocks) window_tile_stats(const WindowTileStatsParams p)
 {
+    MIXKV_GRID_DEPENDENCY();
     typedef typename mixkv_tile_traits<T>::element element;
     MIXKV_DYNAMIC_SHARED(unsigned short, staged);  // [64, pitch] keys (mixkv_tile_traits)
     element* tile = reinterpret_cast<element*>(staged);
@@ -156,12 +157,14 @@ MIXKV_UNROLL
 
 __global__ void window_stats_merge(const WindowStatsMergeParams p)
 {
+    MIXKV_GRID_DEPENDENCY();
     mixkv_merge_row_statistics(p, blockIdx.x * (blockDim.x / MIXKV_WARP) + threadIdx.x / MIXKV_WARP);
 }
 
 template <typename T>
 __global__ void __launch_bounds__(128, mixkv_tile_traits<T>::min_blocks) window_tile_mass(const WindowMassParams p)
 {
+    MIXKV_GRID_DEPENDENCY();
     typedef mixkv_tile_traits<T> traits;
     typedef typename traits::element element;
     MIXKV_DYNAMIC_SHARED(unsigned short, staged);  // [64, pitch] keys, then [probability_rows, 64 keys] fp32 probabilities, rows 72 apart

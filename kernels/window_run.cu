@@ -518,6 +518,7 @@ MIXKV_UNROLL
 template <typename T>
 __global__ void __launch_bounds__(32 * MIXKV_RUN_MAX_WARPS, 2) window_run_stats(const WindowTileStatsParams p)
 {
+    MIXKV_GRID_DEPENDENCY();
     MIXKV_DYNAMIC_SHARED(unsigned short, staged);  // two key tiles [64, D + 8]
     __shared__ float inverse_norm[MIXKV_TILE_NORM_FLOATS];
     if (p.head_dim == 8 * 16) {
@@ -733,6 +734,7 @@ MIXKV_UNROLL
 template <typename T>
 __global__ void __launch_bounds__(32 * MIXKV_RUN_MAX_WARPS, 2) window_run_mass(const WindowMassParams p)
 {
+    MIXKV_GRID_DEPENDENCY();
     MIXKV_DYNAMIC_SHARED(unsigned short, staged);
     __shared__ mixkv_mass_heads heads;
 #if !defined(__CUDA_ARCH__) || (__CUDA_ARCH__ >= 900 && !defined(__CUDA_ARCH_FEAT_SM90_ALL))
@@ -751,6 +753,7 @@ __global__ void __launch_bounds__(32 * MIXKV_RUN_MAX_WARPS, 2) window_run_mass(c
 template <typename T>
 __global__ void __launch_bounds__(32 * MIXKV_RUN_MAX_WARPS, 2) window_run_stats_wgmma(const WindowTileStatsParams p)
 {
+    MIXKV_GRID_DEPENDENCY();
 #if MIXKV_WGMMA
     MIXKV_DYNAMIC_SHARED(unsigned short, staged);  // two key tiles [64, 128], core layout
     __shared__ float inverse_norm[MIXKV_TILE_NORM_FLOATS];
@@ -763,6 +766,7 @@ __global__ void __launch_bounds__(32 * MIXKV_RUN_MAX_WARPS, 2) window_run_stats_
 template <typename T>
 __global__ void __launch_bounds__(32 * MIXKV_RUN_MAX_WARPS, 2) window_run_mass_wgmma(const WindowMassParams p)
 {
+    MIXKV_GRID_DEPENDENCY();
 #if MIXKV_WGMMA
     MIXKV_DYNAMIC_SHARED(unsigned short, staged);
     __shared__ mixkv_mass_heads heads;
@@ -787,6 +791,7 @@ struct WindowMergeKeyMeanParams {
 // head_key_mean has none: 32 registers at 1024 threads (with the bound, ptxas 11.8 spilled 8 bytes).
 __global__ void window_merge_key_mean(const WindowMergeKeyMeanParams p)
 {
+    MIXKV_GRID_DEPENDENCY();
     if (static_cast<int>(blockIdx.x) < p.merge_blocks) {
         mixkv_merge_row_statistics(p.merge, blockIdx.x * (blockDim.x / MIXKV_WARP) + threadIdx.x / MIXKV_WARP);
     } else {

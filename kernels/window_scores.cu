@@ -45,6 +45,7 @@ struct WindowPoolParams {
 template <typename T>
 __global__ void window_row_stats(const WindowRowStatsParams p)
 {
+    MIXKV_GRID_DEPENDENCY();
     MIXKV_DYNAMIC_SHARED(float, query);  // D floats
     __shared__ float scratch[MIXKV_WARP];
     const int w = blockIdx.x;
@@ -81,6 +82,7 @@ __global__ void window_row_stats(const WindowRowStatsParams p)
 template <typename T>
 __global__ void window_mass(const WindowMassParams p)
 {
+    MIXKV_GRID_DEPENDENCY();
     const int n = blockIdx.x * blockDim.x + threadIdx.x;
     const int kv_head = blockIdx.y;
     if (n >= p.prefix) {
@@ -107,6 +109,7 @@ __global__ void window_mass(const WindowMassParams p)
 
 __global__ void window_pool(const WindowPoolParams p)
 {
+    MIXKV_GRID_DEPENDENCY();
     const int n = blockIdx.x * blockDim.x + threadIdx.x;
     const int head = blockIdx.y;
     if (n >= p.prefix) {
