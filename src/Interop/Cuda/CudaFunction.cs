@@ -38,7 +38,13 @@ public sealed unsafe class CudaFunction
     /// <param name="config">Grid, block and dynamic shared memory.</param>
     /// <param name="parameters">The kernel's parameter struct; its layout must match the C++ struct.</param>
     /// <param name="stream">The stream to enqueue on; null for the legacy default stream.</param>
-    public void Launch<TParams>(in LaunchConfig config, in TParams parameters, CudaStream? stream = null)
+    /// <param name="programmaticDependency">
+    /// Launch with programmatic stream serialization (cuLaunchKernelEx; compute capability 9.0 and a
+    /// CUDA 12 driver): the kernel may be scheduled before the previous kernel on the stream has
+    /// finished, once that kernel's blocks allow it (griddepcontrol.launch_dependents). Only for kernels
+    /// that execute griddepcontrol.wait before touching any memory an earlier kernel writes or reads.
+    /// </param>
+    public void Launch<TParams>(in LaunchConfig config, in TParams parameters, CudaStream? stream = null, bool programmaticDependency = false)
         where TParams : unmanaged
     {
         // Default-constructed Dim3 values (0, 0, 0) bypass the constructor's check.
@@ -49,20 +55,40 @@ public sealed unsafe class CudaFunction
         using var streamLease = new HandleLease(stream);
         var copy = parameters;
         var argument = (void*)&copy;
-        var status = Driver.cuLaunchKernel(
-            function,
-            config.Grid.X, config.Grid.Y, config.Grid.Z,
-            config.Block.X, config.Block.Y, config.Block.Z,
-            config.SharedMemoryBytes, streamLease.Value,
-            &argument, null);
+        string call;
+        CudaStatus status;
+        if (programmaticDependency)
+        {
+            var attribute = new LaunchAttribute { Id = LaunchAttribute.ProgrammaticStreamSerialization, Value = 1 };
+            var launch = new LaunchConfigEx
+            {
+                GridDimX = config.Grid.X, GridDimY = config.Grid.Y, GridDimZ = config.Grid.Z,
+                BlockDimX = config.Block.X, BlockDimY = config.Block.Y, BlockDimZ = config.Block.Z,
+                SharedMemBytes = config.SharedMemoryBytes, Stream = streamLease.Value,
+                Attributes = &attribute, AttributeCount = 1,
+            };
+            call = nameof(Driver.cuLaunchKernelEx);
+            status = Driver.cuLaunchKernelEx(&launch, function, &argument, null);
+        }
+        else
+        {
+            call = nameof(Driver.cuLaunchKernel);
+            status = Driver.cuLaunchKernel(
+                function,
+                config.Grid.X, config.Grid.Y, config.Grid.Z,
+                config.Block.X, config.Block.Y, config.Block.Z,
+                config.SharedMemoryBytes, streamLease.Value,
+                &argument, null);
+        }
+
         if (status != CudaStatus.CUDA_SUCCESS)
-            throw new CudaException(nameof(Driver.cuLaunchKernel), status, $"kernel {Name}, {config}");
+            throw new CudaException(call, status, $"kernel {Name}, {config}");
 
         if (SynchronizeAfterEachLaunch)
         {
             status = stream is null ? Driver.cuCtxSynchronize() : Driver.cuStreamSynchronize(streamLease.Value);
             if (status != CudaStatus.CUDA_SUCCESS)
-                throw new CudaException(nameof(Driver.cuLaunchKernel), status, $"kernel {Name} failed while running, {config}");
+                throw new CudaException(call, status, $"kernel {Name} failed while running, {config}");
         }
     }
 
