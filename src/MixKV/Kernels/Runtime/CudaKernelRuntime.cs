@@ -23,12 +23,13 @@ internal sealed class CudaKernelRuntime : IKernelRuntime
 
     private readonly int sharedBytesOptIn;
 
-    private CudaKernelRuntime(CudaContext context, string architecture, int multiprocessors, int sharedBytesOptIn)
+    private CudaKernelRuntime(CudaContext context, string architecture, int multiprocessors, int sharedBytesOptIn, bool programmaticLaunch)
     {
         this.context = context;
         this.architecture = architecture;
         this.sharedBytesOptIn = sharedBytesOptIn;
         Multiprocessors = multiprocessors;
+        ProgrammaticLaunch = programmaticLaunch;
         ownStream = context.CreateStream(nonBlocking: true);
     }
 
@@ -59,6 +60,28 @@ internal sealed class CudaKernelRuntime : IKernelRuntime
 
     public bool WarpgroupProducts => architecture == "compute_90a";
 
+    /// <summary>
+    /// MIXKV_PDL=1 launches every kernel with programmatic dependent launch (cuLaunchKernelEx): on an
+    /// sm_90 or newer device a kernel's blocks are scheduled while the kernel before it finishes, and
+    /// wait in MIXKV_GRID_DEPENDENCY() (kernels/common/portability.cuh), which every kernel runs first.
+    /// Hides the launch gap between dependent kernels, in a captured graph too (programmatic edges).
+    /// Opt-in until timed on such a device (bench/gpu-check.sh's pdl rows).
+    /// </summary>
+    public const string ProgrammaticLaunchVariable = "MIXKV_PDL";
+
+    /// <summary>The driver that records programmatic launches into a captured graph as programmatic edges.</summary>
+    private static readonly Version ProgrammaticGraphDriver = new(12, 3);
+
+    /// <summary>Whether launches use programmatic dependent launch (<see cref="ProgrammaticLaunchVariable"/>).</summary>
+    public bool ProgrammaticLaunch { get; }
+
+    /// <summary>Why a device and driver cannot take <see cref="ProgrammaticLaunchVariable"/>=1, or null when they can.</summary>
+    internal static string? ProgrammaticLaunchRefusal(Version computeCapability, Version driver) =>
+        computeCapability.Major >= 9 && driver >= ProgrammaticGraphDriver
+            ? null
+            : $"{ProgrammaticLaunchVariable}=1 needs compute capability 9.0 or newer and a CUDA {ProgrammaticGraphDriver} driver or newer " +
+              $"(this is {computeCapability} with a CUDA {driver} driver); unset it";
+
     /// <summary>Opens device <paramref name="ordinal"/>; throws <see cref="CudaException"/> naming the failing call when there is none.</summary>
     public static CudaKernelRuntime Open(int ordinal = 0)
     {
@@ -69,9 +92,17 @@ internal sealed class CudaKernelRuntime : IKernelRuntime
         int capability = Math.Min(computeCapability.Major * 10 + computeCapability.Minor, 90);
         // compute_90a's code runs on sm_90 parts alone, and NVRTC knows it from 12.0 on.
         bool hopperProducts = computeCapability == new Version(9, 0) && Environment.GetEnvironmentVariable(WgmmaVariable) == "1" && NvrtcCompiler.Version.Major >= 12;
+        bool programmaticLaunch = Environment.GetEnvironmentVariable(ProgrammaticLaunchVariable) == "1";
+        if (programmaticLaunch && ProgrammaticLaunchRefusal(computeCapability, CudaDriver.Version) is { } refusal)
+        {
+            // Refused rather than ignored: a timing taken "with" it must not silently be one without.
+            throw new NotSupportedException($"device {ordinal}: {refusal}");
+        }
+
         CudaContext context = CudaContext.RetainPrimary(device);
         context.MakeCurrent();
-        return new CudaKernelRuntime(context, hopperProducts ? "compute_90a" : $"compute_{capability}", device.MultiprocessorCount, device.GetAttribute(CudaDeviceAttribute.MaxSharedMemoryPerBlockOptin));
+        return new CudaKernelRuntime(context, hopperProducts ? "compute_90a" : $"compute_{capability}", device.MultiprocessorCount,
+            device.GetAttribute(CudaDeviceAttribute.MaxSharedMemoryPerBlockOptin), programmaticLaunch);
     }
 
     public void Launch<TParams>(string instance, in LaunchConfig config, in TParams parameters)
@@ -81,7 +112,7 @@ internal sealed class CudaKernelRuntime : IKernelRuntime
         CudaFunction function = Function(instance);
         if (!resolvingOnly)
         {
-            function.Launch(config, parameters, Stream);
+            function.Launch(config, parameters, Stream, ProgrammaticLaunch);
         }
     }
 
