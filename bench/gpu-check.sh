@@ -80,6 +80,9 @@ step tests run_tests 2>&1 | tee "$out/tests.txt"
 # The pipeline once more with the run kernels' wgmma forms (MIXKV_WGMMA=1: compute_90a on an H100/H200
 # with NVRTC 12+; elsewhere the same kernels as above).
 MIXKV_WGMMA=1 step "tests (MIXKV_WGMMA=1)" run_pipeline_tests 2>&1 | tee -a "$out/tests.txt"
+# And with programmatic dependent launch (MIXKV_PDL=1: each kernel may start before the one before it
+# ends, ordered only by its griddepcontrol.wait; refused below sm_90 or a CUDA 12.3 driver).
+MIXKV_PDL=1 step "tests (MIXKV_PDL=1)" run_pipeline_tests 2>&1 | tee -a "$out/tests.txt"
 grep -q '^!! tests' "$out/tests.txt" && failed+=(tests)
 [ "$tests_only" = 1 ] && { [ ${#failed[@]} -eq 0 ]; exit $?; }
 
@@ -134,18 +137,19 @@ grep -q '^!! per-kernel' "$out/per-kernel.txt" && failed+=(per-kernel)
 # at N 32K on 132 SMs), with the window run kernels' wgmma forms (MIXKV_WGMMA=1), with each form of the
 # selection for every layer instead of Select.FormFor's measured choice (MIXKV_SELECT=grid: head_lengths,
 # a fill and six launches; MIXKV_SELECT=candidates: two launches wherever the merge holds them), AdaKV
-# as a graph all three ways (the setting decides its shares too), and, given a baseline, queued and as a
-# graph the way the baseline does it (AdaKV as a graph too).
+# as a graph all three ways (the setting decides its shares too), with programmatic dependent launch
+# (MIXKV_PDL=1) queued and as a graph, and, given a baseline, queued and as a graph the way the
+# baseline does it (AdaKV as a graph too).
 echo
 echo "== A/B: resident layer, bf16, snapkv unless the row says adakv, median ms"
 variants=(queued graph wgmma wgmma-graph select-grid select-grid-graph select-candidates select-candidates-graph adakv-graph adakv-select-grid-graph
-    adakv-candidates-graph keys-in-head-stats runs-of-8 runs-of-32)
+    adakv-candidates-graph keys-in-head-stats runs-of-8 runs-of-32 pdl pdl-graph pdl-adakv-graph)
 [ -n "${MIXKV_BASELINE_CLI:-}" ] && variants+=(baseline-queued baseline-graph baseline-adakv-graph)
 sizes=(4096 32768 131072)
 [ "$quick" = 1 ] && sizes=(32768)
 for n in "${sizes[@]}"; do
     for variant in "${variants[@]}"; do
-        flags=() keys=1 tool=cli runs= wgmma= select= method=snapkv
+        flags=() keys=1 tool=cli runs= wgmma= select= method=snapkv pdl=
         case "$variant" in *graph) flags=(--graph) ;; esac
         case "$variant" in *select-grid*) select=grid ;; *candidates*) select=candidates ;; esac
         case "$variant" in *adakv*) method=adakv ;; esac
@@ -153,7 +157,8 @@ for n in "${sizes[@]}"; do
         case "$variant" in wgmma*) wgmma=1 ;; esac
         case "$variant" in runs-of-*) runs="${variant#runs-of-}" ;; esac
         case "$variant" in baseline-*) tool=baseline_cli ;; esac
-        median="$(MIXKV_SELECT=$select MIXKV_WGMMA=$wgmma MIXKV_KEY_STATS_IN_RUNS=$keys MIXKV_RUN_TILES=$runs "$tool" bench --backend cuda --tokens "$n" --q-heads 32 --kv-heads 8 --head-dim 128 --window 32 \
+        case "$variant" in pdl*) pdl=1 ;; esac
+        median="$(MIXKV_SELECT=$select MIXKV_WGMMA=$wgmma MIXKV_KEY_STATS_IN_RUNS=$keys MIXKV_RUN_TILES=$runs MIXKV_PDL=$pdl "$tool" bench --backend cuda --tokens "$n" --q-heads 32 --kv-heads 8 --head-dim 128 --window 32 \
             --budget 256 --dtype bf16 --method "$method" --repeat 20 --warmup 3 --resident "${flags[@]}" --json |
             python3 -c 'import json,sys; print(json.load(sys.stdin)["median_ms"])')" || median=failed
         printf '  N %6d  %-23s %s\n' "$n" "$variant" "$median"
