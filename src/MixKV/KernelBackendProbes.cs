@@ -37,7 +37,15 @@ public static class KernelBackendProbes
             return false;
         }
 
-        detail = $"{nvrtc}; device 0: {CudaDevice.Get(0).Name} ({count} device{(count == 1 ? string.Empty : "s")})";
+        CudaDevice first = CudaDevice.Get(0);
+        if (Environment.GetEnvironmentVariable(CudaKernelRuntime.ProgrammaticLaunchVariable) == "1" &&
+            CudaKernelRuntime.ProgrammaticLaunchRefusal(first.ComputeCapability, CudaDriver.Version) is { } refusal)
+        {
+            detail = $"{nvrtc}; device 0: {refusal}";  // what OpenCuda would throw, said before it is asked
+            return false;
+        }
+
+        detail = $"{nvrtc}; device 0: {first.Name} ({count} device{(count == 1 ? string.Empty : "s")})";
         return true;
     }
 
