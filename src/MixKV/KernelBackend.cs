@@ -27,7 +27,11 @@ public sealed partial class KernelBackend : ILayerCompressor, IDisposable
 
     internal IKernelRuntime Runtime => runtime;
 
-    /// <summary>Opens GPU <paramref name="device"/>; throws <see cref="CudaException"/> (or DllNotFoundException) when there is none.</summary>
+    /// <summary>
+    /// Opens GPU <paramref name="device"/>; throws <see cref="CudaException"/> (or DllNotFoundException)
+    /// when there is none, and NotSupportedException when MIXKV_PDL=1 asks for programmatic dependent
+    /// launch that the device or driver cannot give (below sm_90, or a driver older than CUDA 12.3).
+    /// </summary>
     public static KernelBackend OpenCuda(int device = 0) => new(CudaKernelRuntime.Open(device));
 
     /// <summary>Opens the CPU runtime (libmixkv_emu.so); throws <see cref="InvalidOperationException"/> naming where it looked.</summary>
