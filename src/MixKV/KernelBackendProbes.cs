@@ -38,8 +38,7 @@ public static class KernelBackendProbes
         }
 
         CudaDevice first = CudaDevice.Get(0);
-        if (Environment.GetEnvironmentVariable(CudaKernelRuntime.ProgrammaticLaunchVariable) == "1" &&
-            CudaKernelRuntime.ProgrammaticLaunchRefusal(first.ComputeCapability, CudaDriver.Version) is { } refusal)
+        if (CudaKernelRuntime.RequestedLaunchRefusal(first.ComputeCapability) is { } refusal)
         {
             detail = $"{nvrtc}; device 0: {refusal}";  // what OpenCuda would throw, said before it is asked
             return false;

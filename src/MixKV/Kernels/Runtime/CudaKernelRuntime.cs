@@ -75,6 +75,16 @@ internal sealed class CudaKernelRuntime : IKernelRuntime
     /// <summary>Whether launches use programmatic dependent launch (<see cref="ProgrammaticLaunchVariable"/>).</summary>
     public bool ProgrammaticLaunch { get; }
 
+    /// <summary>Whether the environment asks for it (<see cref="ProgrammaticLaunchVariable"/>=1).</summary>
+    internal static bool ProgrammaticLaunchRequested => Environment.GetEnvironmentVariable(ProgrammaticLaunchVariable) == "1";
+
+    /// <summary>
+    /// Why a device of <paramref name="computeCapability"/> cannot give what the environment asks for,
+    /// or null (also when nothing is asked): <see cref="Open"/> throws it, the cuda probe reports it.
+    /// </summary>
+    internal static string? RequestedLaunchRefusal(Version computeCapability) =>
+        ProgrammaticLaunchRequested ? ProgrammaticLaunchRefusal(computeCapability, CudaDriver.Version) : null;
+
     /// <summary>Why a device and driver cannot take <see cref="ProgrammaticLaunchVariable"/>=1, or null when they can.</summary>
     internal static string? ProgrammaticLaunchRefusal(Version computeCapability, Version driver) =>
         computeCapability.Major >= 9 && driver >= ProgrammaticGraphDriver
@@ -92,8 +102,7 @@ internal sealed class CudaKernelRuntime : IKernelRuntime
         int capability = Math.Min(computeCapability.Major * 10 + computeCapability.Minor, 90);
         // compute_90a's code runs on sm_90 parts alone, and NVRTC knows it from 12.0 on.
         bool hopperProducts = computeCapability == new Version(9, 0) && Environment.GetEnvironmentVariable(WgmmaVariable) == "1" && NvrtcCompiler.Version.Major >= 12;
-        bool programmaticLaunch = Environment.GetEnvironmentVariable(ProgrammaticLaunchVariable) == "1";
-        if (programmaticLaunch && ProgrammaticLaunchRefusal(computeCapability, CudaDriver.Version) is { } refusal)
+        if (RequestedLaunchRefusal(computeCapability) is { } refusal)
         {
             // Refused rather than ignored: a timing taken "with" it must not silently be one without.
             throw new NotSupportedException($"device {ordinal}: {refusal}");
@@ -102,7 +111,7 @@ internal sealed class CudaKernelRuntime : IKernelRuntime
         CudaContext context = CudaContext.RetainPrimary(device);
         context.MakeCurrent();
         return new CudaKernelRuntime(context, hopperProducts ? "compute_90a" : $"compute_{capability}", device.MultiprocessorCount,
-            device.GetAttribute(CudaDeviceAttribute.MaxSharedMemoryPerBlockOptin), programmaticLaunch);
+            device.GetAttribute(CudaDeviceAttribute.MaxSharedMemoryPerBlockOptin), ProgrammaticLaunchRequested);
     }
 
     public void Launch<TParams>(string instance, in LaunchConfig config, in TParams parameters)
