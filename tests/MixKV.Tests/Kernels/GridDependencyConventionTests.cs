@@ -1,4 +1,3 @@
-using System.Text.RegularExpressions;
 using MixKV.Kernels.Runtime;
 using NUnit.Framework;
 
@@ -11,28 +10,17 @@ namespace MixKV.Tests.Kernels;
 /// a time), so the convention is checked on the sources: MIXKV_GRID_DEPENDENCY() is the first
 /// statement of every kernel the runtime can launch.
 /// </summary>
-public sealed partial class GridDependencyConventionTests
+public sealed class GridDependencyConventionTests
 {
     [Test]
     public void EveryKernelWaitsForThePriorGridBeforeAnythingElse()
     {
-        var kernels = 0;
-        var offenders = new List<string>();
-        foreach (KernelFile file in KernelSources.Files)
-        {
-            foreach (Match kernel in KernelDefinition().Matches(file.Source))
-            {
-                kernels++;
-                if (kernel.Groups["first"].Value.Trim() != "MIXKV_GRID_DEPENDENCY();")
-                {
-                    offenders.Add($"{file.Name}: {kernel.Groups["name"].Value} begins with '{kernel.Groups["first"].Value.Trim()}'");
-                }
-            }
-        }
+        int kernels = GridDependencyConvention.Definitions(KernelSources.Files).Count();
 
-        // Every registered instance names a kernel the pattern found, so no definition escaped it.
+        // Every registered instance names a kernel the pattern found (the test below), so no definition escaped it.
         Assert.That(kernels, Is.GreaterThanOrEqualTo(30), "kernel definitions found in the sources");
-        Assert.That(offenders, Is.Empty, "kernels whose first statement is not MIXKV_GRID_DEPENDENCY();");
+        Assert.That(GridDependencyConvention.Offenders(KernelSources.Files), Is.Empty,
+            $"kernels whose first statement is not {GridDependencyConvention.FirstStatement}");
     }
 
     [Test]
@@ -41,21 +29,31 @@ public sealed partial class GridDependencyConventionTests
         var missing = new List<string>();
         foreach (KernelFile file in KernelSources.Files)
         {
-            HashSet<string> defined = [.. KernelDefinition().Matches(file.Source).Select(m => m.Groups["name"].Value)];
-            foreach (string instance in file.Instances)
-            {
-                string name = instance.Split('<')[0];
-                if (!defined.Contains(name))
-                {
-                    missing.Add($"{file.Name}: {instance}");
-                }
-            }
+            HashSet<string> defined = [.. GridDependencyConvention.Definitions([file]).Select(kernel => kernel.Name)];
+            missing.AddRange(file.Instances.Where(instance => !defined.Contains(instance.Split('<')[0])).Select(instance => $"{file.Name}: {instance}"));
         }
 
         Assert.That(missing, Is.Empty, "instances whose kernel definition the convention test does not read");
     }
 
-    /// <summary>`__global__ ... name(params)`, its opening brace, and the first statement after it.</summary>
-    [GeneratedRegex(@"^__global__[^\n]*?\b(?<name>\w+)\s*\([^)]*\)\s*\n\{\s*\n(?<first>[^\n]*)", RegexOptions.Multiline)]
-    private static partial Regex KernelDefinition();
+    [Test]
+    public void TheEmbeddedSourcesMayBeLaunchedProgrammatically() =>
+        Assert.That(CudaKernelRuntime.ProgrammaticSourcesRefusal(KernelSources.Files), Is.Null);
+
+    [Test]
+    public void ASourcesCopyWithAKernelThatDoesNotWaitFirstIsRefusedNamingIt()
+    {
+        // A MIXKV_KERNEL_SOURCES copy whose gather kernel reads before it waits, as one written before the convention would.
+        KernelFile gather = KernelSources.Files.Single(file => file.Name == "gather.cu");
+        int wait = gather.Source.IndexOf(GridDependencyConvention.FirstStatement, StringComparison.Ordinal);
+        Assert.That(wait, Is.GreaterThan(0), "gather.cu's first kernel waits first");
+        string early = gather.Source.Remove(wait, GridDependencyConvention.FirstStatement.Length).Insert(wait, "const int early = 0;");
+        List<KernelFile> copy = [.. KernelSources.Files.Select(file => file == gather ? file with { Source = early } : file)];
+
+        string? refusal = CudaKernelRuntime.ProgrammaticSourcesRefusal(copy);
+
+        Assert.That(refusal, Does.StartWith($"{CudaKernelRuntime.ProgrammaticLaunchVariable}=1 needs every kernel to begin with"));
+        Assert.That(refusal, Does.Contain("gather.cu: ").And.Contain("begins with 'const int early = 0;'"));
+        Assert.That(GridDependencyConvention.Offenders(copy), Has.Count.EqualTo(1), "only the edited kernel is named");
+    }
 }

@@ -83,7 +83,9 @@ internal sealed class CudaKernelRuntime : IKernelRuntime
     /// or null (also when nothing is asked): <see cref="Open"/> throws it, the cuda probe reports it.
     /// </summary>
     internal static string? RequestedLaunchRefusal(Version computeCapability) =>
-        ProgrammaticLaunchRequested ? ProgrammaticLaunchRefusal(computeCapability, CudaDriver.Version) : null;
+        ProgrammaticLaunchRequested
+            ? ProgrammaticLaunchRefusal(computeCapability, CudaDriver.Version) ?? ProgrammaticSourcesRefusal(KernelSources.Files)
+            : null;
 
     /// <summary>Why a device and driver cannot take <see cref="ProgrammaticLaunchVariable"/>=1, or null when they can.</summary>
     internal static string? ProgrammaticLaunchRefusal(Version computeCapability, Version driver) =>
@@ -91,6 +93,17 @@ internal sealed class CudaKernelRuntime : IKernelRuntime
             ? null
             : $"{ProgrammaticLaunchVariable}=1 needs compute capability 9.0 or newer and a CUDA {ProgrammaticGraphDriver} driver or newer " +
               $"(this is {computeCapability} with a CUDA {driver} driver); unset it";
+
+    /// <summary>
+    /// Why <paramref name="files"/> cannot be launched programmatically, or null when every kernel
+    /// waits for the grid before it first (<see cref="GridDependencyConvention"/>): a
+    /// MIXKV_KERNEL_SOURCES copy from before that convention would otherwise read its inputs early.
+    /// </summary>
+    internal static string? ProgrammaticSourcesRefusal(IEnumerable<KernelFile> files) =>
+        GridDependencyConvention.Offenders(files) is { Count: > 0 } offenders
+            ? $"{ProgrammaticLaunchVariable}=1 needs every kernel to begin with {GridDependencyConvention.FirstStatement} " +
+              $"(kernels/common/portability.cuh), and of the sources compiled these do not: {string.Join("; ", offenders)}"
+            : null;
 
     /// <summary>Opens device <paramref name="ordinal"/>; throws <see cref="CudaException"/> naming the failing call when there is none.</summary>
     public static CudaKernelRuntime Open(int ordinal = 0)
