@@ -22,12 +22,22 @@ internal static partial class GridDependencyConvention
         files.SelectMany(file => DefinitionPattern().Matches(file.Source)
             .Select(match => new KernelDefinition(file.Name, match.Groups["name"].Value, match.Groups["first"].Value.Trim())));
 
-    /// <summary>"file: kernel begins with '...'" for each kernel of <paramref name="files"/> that does not wait first.</summary>
+    /// <summary>
+    /// Each kernel of <paramref name="files"/> that does not wait first ("file: kernel begins with
+    /// '...'"), and each registered instance whose definition the pattern cannot read, so cannot vouch for.
+    /// </summary>
     public static IReadOnlyList<string> Offenders(IEnumerable<KernelFile> files) =>
-        Definitions(files)
-            .Where(kernel => kernel.FirstStatement != FirstStatement)
-            .Select(kernel => $"{kernel.File}: {kernel.Name} begins with '{kernel.FirstStatement}'")
-            .ToList();
+        files.SelectMany(file =>
+        {
+            KernelDefinition[] kernels = [.. Definitions([file])];
+            HashSet<string> read = [.. kernels.Select(kernel => kernel.Name)];
+            return kernels
+                .Where(kernel => kernel.FirstStatement != FirstStatement)
+                .Select(kernel => $"{file.Name}: {kernel.Name} begins with '{kernel.FirstStatement}'")
+                .Concat(file.Instances
+                    .Where(instance => !read.Contains(instance.Split('<')[0]))
+                    .Select(instance => $"{file.Name}: {instance} is not defined as '__global__ ... name(...)' with '{{' on the next line"));
+        }).ToList();
 
     /// <summary>`__global__ ... name(params)`, its opening brace, and the first statement after it.</summary>
     [GeneratedRegex(@"^__global__[^\n]*?\b(?<name>\w+)\s*\([^)]*\)\s*\n\{\s*\n(?<first>[^\n]*)", RegexOptions.Multiline)]
