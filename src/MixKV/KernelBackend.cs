@@ -30,7 +30,8 @@ public sealed partial class KernelBackend : ILayerCompressor, IDisposable
     /// <summary>
     /// Opens GPU <paramref name="device"/>; throws <see cref="CudaException"/> (or DllNotFoundException)
     /// when there is none, and NotSupportedException when MIXKV_PDL=1 asks for programmatic dependent
-    /// launch that the device or driver cannot give (below sm_90, or a driver older than CUDA 12.3).
+    /// launch that the device, driver or kernel sources cannot give (below sm_90, a driver older than
+    /// CUDA 12.3, or a MIXKV_KERNEL_SOURCES kernel that does not wait for the grid before it first).
     /// </summary>
     public static KernelBackend OpenCuda(int device = 0) => new(CudaKernelRuntime.Open(device));
 

@@ -38,7 +38,7 @@ public static class KernelBackendProbes
         }
 
         CudaDevice first = CudaDevice.Get(0);
-        if (CudaKernelRuntime.RequestedLaunchRefusal(first.ComputeCapability) is { } refusal)
+        if (ProgrammaticLaunchPolicy.RequestedRefusal(first.ComputeCapability) is { } refusal)
         {
             detail = $"{nvrtc}; device 0: {refusal}";  // what OpenCuda would throw, said before it is asked
             return false;

@@ -25,7 +25,7 @@ public sealed class GridDependencyConventionTests
 
     [Test]
     public void TheEmbeddedSourcesMayBeLaunchedProgrammatically() =>
-        Assert.That(CudaKernelRuntime.ProgrammaticSourcesRefusal(KernelSources.Files), Is.Null);
+        Assert.That(ProgrammaticLaunchPolicy.SourcesRefusal(KernelSources.Files), Is.Null);
 
     [Test]
     public void ASourcesCopyWithAKernelThatDoesNotWaitFirstIsRefusedNamingIt()
@@ -37,9 +37,9 @@ public sealed class GridDependencyConventionTests
         string early = gather.Source.Remove(wait, GridDependencyConvention.FirstStatement.Length).Insert(wait, "const int early = 0;");
         List<KernelFile> copy = [.. KernelSources.Files.Select(file => file == gather ? file with { Source = early } : file)];
 
-        string? refusal = CudaKernelRuntime.ProgrammaticSourcesRefusal(copy);
+        string? refusal = ProgrammaticLaunchPolicy.SourcesRefusal(copy);
 
-        Assert.That(refusal, Does.StartWith($"{CudaKernelRuntime.ProgrammaticLaunchVariable}=1 needs every kernel to begin with"));
+        Assert.That(refusal, Does.StartWith($"{ProgrammaticLaunchPolicy.Variable}=1 needs every kernel to begin with"));
         Assert.That(refusal, Does.Contain("gather.cu: ").And.Contain("begins with 'const int early = 0;'"));
         Assert.That(GridDependencyConvention.Offenders(copy), Has.Count.EqualTo(1), "only the edited kernel is named");
     }

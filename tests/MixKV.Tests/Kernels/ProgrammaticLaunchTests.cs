@@ -15,7 +15,7 @@ public sealed class ProgrammaticLaunchTests
     [TestCase(9, 0, 13, 0)]
     [TestCase(10, 0, 12, 8)]
     public void AHopperOrNewerDeviceWithACuda123DriverTakesIt(int major, int minor, int driverMajor, int driverMinor) =>
-        Assert.That(CudaKernelRuntime.ProgrammaticLaunchRefusal(new Version(major, minor), new Version(driverMajor, driverMinor)), Is.Null);
+        Assert.That(ProgrammaticLaunchPolicy.DeviceRefusal(new Version(major, minor), new Version(driverMajor, driverMinor)), Is.Null);
 
     [TestCase(8, 0, 13, 0, TestName = "an sm_80 device")]
     [TestCase(8, 9, 12, 4, TestName = "an sm_89 device")]
@@ -23,9 +23,9 @@ public sealed class ProgrammaticLaunchTests
     [TestCase(9, 0, 11, 8, TestName = "a CUDA 11.8 driver")]
     public void OtherwiseItIsRefusedByNameWithWhatWasFound(int major, int minor, int driverMajor, int driverMinor)
     {
-        string? refusal = CudaKernelRuntime.ProgrammaticLaunchRefusal(new Version(major, minor), new Version(driverMajor, driverMinor));
+        string? refusal = ProgrammaticLaunchPolicy.DeviceRefusal(new Version(major, minor), new Version(driverMajor, driverMinor));
 
-        Assert.That(refusal, Does.StartWith($"{CudaKernelRuntime.ProgrammaticLaunchVariable}=1 needs compute capability 9.0"));
+        Assert.That(refusal, Does.StartWith($"{ProgrammaticLaunchPolicy.Variable}=1 needs compute capability 9.0"));
         Assert.That(refusal, Does.Contain($"this is {major}.{minor} with a CUDA {driverMajor}.{driverMinor} driver"));
     }
 }

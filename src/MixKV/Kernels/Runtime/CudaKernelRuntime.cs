@@ -60,50 +60,8 @@ internal sealed class CudaKernelRuntime : IKernelRuntime
 
     public bool WarpgroupProducts => architecture == "compute_90a";
 
-    /// <summary>
-    /// MIXKV_PDL=1 launches every kernel with programmatic dependent launch (cuLaunchKernelEx): on an
-    /// sm_90 or newer device a kernel's blocks are scheduled while the kernel before it finishes, and
-    /// wait in MIXKV_GRID_DEPENDENCY() (kernels/common/portability.cuh), which every kernel runs first.
-    /// Hides the launch gap between dependent kernels, in a captured graph too (programmatic edges).
-    /// Opt-in until timed on such a device (bench/gpu-check.sh's pdl rows).
-    /// </summary>
-    public const string ProgrammaticLaunchVariable = "MIXKV_PDL";
-
-    /// <summary>The driver that records programmatic launches into a captured graph as programmatic edges.</summary>
-    private static readonly Version ProgrammaticGraphDriver = new(12, 3);
-
-    /// <summary>Whether launches use programmatic dependent launch (<see cref="ProgrammaticLaunchVariable"/>).</summary>
+    /// <summary>Whether launches use programmatic dependent launch (<see cref="ProgrammaticLaunchPolicy"/>).</summary>
     public bool ProgrammaticLaunch { get; }
-
-    /// <summary>Whether the environment asks for it (<see cref="ProgrammaticLaunchVariable"/>=1).</summary>
-    internal static bool ProgrammaticLaunchRequested => Environment.GetEnvironmentVariable(ProgrammaticLaunchVariable) == "1";
-
-    /// <summary>
-    /// Why a device of <paramref name="computeCapability"/> cannot give what the environment asks for,
-    /// or null (also when nothing is asked): <see cref="Open"/> throws it, the cuda probe reports it.
-    /// </summary>
-    internal static string? RequestedLaunchRefusal(Version computeCapability) =>
-        ProgrammaticLaunchRequested
-            ? ProgrammaticLaunchRefusal(computeCapability, CudaDriver.Version) ?? ProgrammaticSourcesRefusal(KernelSources.Files)
-            : null;
-
-    /// <summary>Why a device and driver cannot take <see cref="ProgrammaticLaunchVariable"/>=1, or null when they can.</summary>
-    internal static string? ProgrammaticLaunchRefusal(Version computeCapability, Version driver) =>
-        computeCapability.Major >= 9 && driver >= ProgrammaticGraphDriver
-            ? null
-            : $"{ProgrammaticLaunchVariable}=1 needs compute capability 9.0 or newer and a CUDA {ProgrammaticGraphDriver} driver or newer " +
-              $"(this is {computeCapability} with a CUDA {driver} driver); unset it";
-
-    /// <summary>
-    /// Why <paramref name="files"/> cannot be launched programmatically, or null when every kernel
-    /// waits for the grid before it first (<see cref="GridDependencyConvention"/>): a
-    /// MIXKV_KERNEL_SOURCES copy from before that convention would otherwise read its inputs early.
-    /// </summary>
-    internal static string? ProgrammaticSourcesRefusal(IEnumerable<KernelFile> files) =>
-        GridDependencyConvention.Offenders(files) is { Count: > 0 } offenders
-            ? $"{ProgrammaticLaunchVariable}=1 needs every kernel to begin with {GridDependencyConvention.FirstStatement} " +
-              $"(kernels/common/portability.cuh), and of the sources compiled these do not: {string.Join("; ", offenders)}"
-            : null;
 
     /// <summary>Opens device <paramref name="ordinal"/>; throws <see cref="CudaException"/> naming the failing call when there is none.</summary>
     public static CudaKernelRuntime Open(int ordinal = 0)
@@ -115,16 +73,15 @@ internal sealed class CudaKernelRuntime : IKernelRuntime
         int capability = Math.Min(computeCapability.Major * 10 + computeCapability.Minor, 90);
         // compute_90a's code runs on sm_90 parts alone, and NVRTC knows it from 12.0 on.
         bool hopperProducts = computeCapability == new Version(9, 0) && Environment.GetEnvironmentVariable(WgmmaVariable) == "1" && NvrtcCompiler.Version.Major >= 12;
-        if (RequestedLaunchRefusal(computeCapability) is { } refusal)
+        if (ProgrammaticLaunchPolicy.RequestedRefusal(computeCapability) is { } refusal)
         {
-            // Refused rather than ignored: a timing taken "with" it must not silently be one without.
             throw new NotSupportedException($"device {ordinal}: {refusal}");
         }
 
         CudaContext context = CudaContext.RetainPrimary(device);
         context.MakeCurrent();
         return new CudaKernelRuntime(context, hopperProducts ? "compute_90a" : $"compute_{capability}", device.MultiprocessorCount,
-            device.GetAttribute(CudaDeviceAttribute.MaxSharedMemoryPerBlockOptin), ProgrammaticLaunchRequested);
+            device.GetAttribute(CudaDeviceAttribute.MaxSharedMemoryPerBlockOptin), ProgrammaticLaunchPolicy.Requested);
     }
 
     public void Launch<TParams>(string instance, in LaunchConfig config, in TParams parameters)
