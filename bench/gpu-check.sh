@@ -54,7 +54,7 @@ if [ -n "$bundle" ]; then
     run_tests() {
         for project in MixKV.Interop.Tests MixKV.Tests; do
             "$dotnet" "$root/tests/$project/$project.dll" --no-ansi --no-progress --output Detailed \
-                --filter "FullyQualifiedName~CudaPipelineTests|FullyQualifiedName~GpuRoundTripTests|FullyQualifiedName~WgmmaGpuTests" --minimum-expected-tests 1 || return 1
+                --filter "FullyQualifiedName~CudaPipelineTests|FullyQualifiedName~GpuRoundTripTests|FullyQualifiedName~WgmmaGpuTests|FullyQualifiedName~DriverJitResourcesTests" --minimum-expected-tests 1 || return 1
         done
     }
     run_pipeline_tests() {

@@ -95,6 +95,18 @@ internal sealed class CudaKernelRuntime : IKernelRuntime
         }
     }
 
+    /// <summary>
+    /// What the driver's JIT gave <paramref name="instance"/> on this device, loading it first if no
+    /// launch has: registers per thread, and local memory per thread (spills and stack frames). CI's
+    /// ptxas table comes from CUDA 11.8's ptxas; the device runs what its driver's compiler makes of the PTX.
+    /// </summary>
+    public (int Registers, int LocalBytes) LoadedResources(string instance)
+    {
+        context.MakeCurrent();
+        CudaFunction function = Function(instance);
+        return (function.RegisterCount, function.GetAttribute(CudaFunctionAttribute.LocalSizeBytes));
+    }
+
     public IDeviceAllocation Allocate(long bytes) => new Allocation(context.Allocate(Math.Max(bytes, 1)), bytes);
 
     public void CopyToDevice(ReadOnlySpan<byte> source, DevicePointer destination)
