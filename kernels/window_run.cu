@@ -13,8 +13,9 @@
 //   - exp(x·s - m) is 2^(x·s·log2e - m·log2e), one FMA and the hardware's ex2 (common/exp2.cuh);
 //   - masks only in the tiles that reach the window (every prefix key is visible to every row).
 //   window_run_stats  grid (ceil(tiles / run), Hkv), 32·ceil(G·W/16) threads: each row's max and
-//                     Σ exp over the run, merged tile by tile in registers and written once (per
-//                     tile, the scattered 4-byte stores were half of its memory sectors).
+//                     Σ exp over the run, each lane's columns merged tile by tile in registers, the
+//                     row's four lanes joined at the end and written once (per tile, the scattered
+//                     4-byte stores were half of its memory sectors).
 //   window_run_mass   grid (ceil(ceil(P/64) / run), Hkv), same threads: each warp sums its rows'
 //                     probabilities per query head with a reduce-scatter butterfly (16 rows meet at
 //                     most three heads when W >= 8, one when W is a multiple of 16), then four lanes
@@ -370,12 +371,15 @@ MIXKV_UNROLL
 };
 #endif
 
-// The lane's two rows' max and Σ exp over the tile's 64 logits (acc, in mixkv_run_logits' layout),
-// merged into their run's (run_max, run_sum). Row P + w sees keys 0..P+w (`visible`: keys before it).
-__device__ __forceinline__ void mixkv_merge_tile_statistics(float acc[8][4], int first, int prefix, const int visible[2], float scale, float run_max[2], float run_sum[2])
+// The tile's 64 logits of the lane's two rows (acc, in mixkv_run_logits' layout: the lane holds 16
+// columns of each) merged into the lane's running (run_max, run_sum) of those rows: run_max in logit
+// units, run_sum = Σ 2^((x - run_max)·s·log2e) over the lane's columns so far. The four lanes of a
+// row join once per run (mixkv_join_lane_statistics), not once per tile: joined per tile, each tile
+// took eight dependent shuffles and two more exponentials per lane. Row P + w sees keys 0..P+w
+// (`visible`: keys before it).
+__device__ __forceinline__ void mixkv_merge_tile_statistics(float acc[8][4], int first, int prefix, const int visible[2], float log2_scale, float run_max[2], float run_sum[2])
 {
     const int pair = threadIdx.x % 4;
-    const float log2_scale = scale * MIXKV_LOG2E;
     // Row P + w sees keys 0..P+w: a tile that ends at or before P + 1 is visible to every row.
     // In the others a key a row cannot see gets the logit -inf, which the max passes over and
     // whose exponential is 0.
@@ -392,8 +396,7 @@ MIXKV_UNROLL
     }
     // Both rows at once and by halving trees, not one row then the other by running sums: the
     // compiler kept that order, so a row's statistics were two chains of 16 dependent operations
-    // and four dependent shuffles, and the second row's waited for the first's.
-    float m[2];
+    // and the second row's waited for the first's.
 MIXKV_UNROLL
     for (int half = 0; half < 2; ++half) {
         float v[16];
@@ -402,46 +405,56 @@ MIXKV_UNROLL
             v[2 * c] = acc[c][2 * half];
             v[2 * c + 1] = acc[c][2 * half + 1];
         }
-        m[half] = mixkv_halving_reduce16(v, mixkv_fmax_op());
-    }
-MIXKV_UNROLL
-    for (int offset = 1; offset <= 2; offset *= 2) {
-MIXKV_UNROLL
-        for (int half = 0; half < 2; ++half) {
-            m[half] = fmaxf(m[half], __shfl_xor_sync(MIXKV_FULL_MASK, m[half], offset));
-        }
-    }
-    // The scale is positive, so the largest scaled logit is the largest logit scaled. A row that
-    // sees no key of the tile (max -inf) shifts by 0: its terms are 2^-inf = 0, not NaN.
-    float tile_max[2], l[2];
-MIXKV_UNROLL
-    for (int half = 0; half < 2; ++half) {
-        tile_max[half] = m[half] * scale;
-        const float shift = tile_max[half] == MIXKV_NEG_INF ? 0.0f : tile_max[half] * MIXKV_LOG2E;
-        float v[16];
+        const float merged = fmaxf(run_max[half], mixkv_halving_reduce16(v, mixkv_fmax_op()));
+        // The scale is positive, so the largest scaled logit is the largest logit scaled. Columns the
+        // lane has seen none of (max -inf) shift by 0: their terms and the old sum's factor are
+        // 2^-inf = 0, not NaN.
+        const float shift = merged == MIXKV_NEG_INF ? 0.0f : merged * log2_scale;
 MIXKV_UNROLL
         for (int c = 0; c < 8; ++c) {
             v[2 * c] = mixkv_exp2(fmaf(acc[c][2 * half], log2_scale, -shift));
             v[2 * c + 1] = mixkv_exp2(fmaf(acc[c][2 * half + 1], log2_scale, -shift));
         }
-        l[half] = mixkv_halving_reduce16(v, mixkv_sum_op());
+        run_sum[half] = fmaf(run_sum[half], mixkv_exp2(fmaf(run_max[half], log2_scale, -shift)), mixkv_halving_reduce16(v, mixkv_sum_op()));
+        run_max[half] = merged;
+    }
+}
+
+// The four lanes of each of the lane's two rows (lanes 4g..4g+3 hold its 64 columns) joined into the
+// row's statistics over the run, in the natural-log units window_stats_merge reads: max = m·s, and Σ
+// exp relative to it. Every lane of the warp calls it and gets its rows' answer; a row that saw no
+// key of the run keeps (-inf, 0).
+__device__ __forceinline__ void mixkv_join_lane_statistics(float scale, float run_max[2], float run_sum[2])
+{
+    const float log2_scale = scale * MIXKV_LOG2E;
+    float row_max[2], sum[2];
+MIXKV_UNROLL
+    for (int half = 0; half < 2; ++half) {
+        row_max[half] = run_max[half];
     }
 MIXKV_UNROLL
     for (int offset = 1; offset <= 2; offset *= 2) {
 MIXKV_UNROLL
         for (int half = 0; half < 2; ++half) {
-            l[half] += __shfl_xor_sync(MIXKV_FULL_MASK, l[half], offset);
+            row_max[half] = fmaxf(row_max[half], __shfl_xor_sync(MIXKV_FULL_MASK, row_max[half], offset));
         }
     }
-    // Into the run's (max, Σ) as window_stats_merge merges columns; a tile with no visible key
-    // (max -inf) adds 0 · 2^-inf = 0.
 MIXKV_UNROLL
     for (int half = 0; half < 2; ++half) {
-        const float merged = fmaxf(run_max[half], tile_max[half]);
-        if (merged != MIXKV_NEG_INF) {
-            run_sum[half] = run_sum[half] * mixkv_exp2((run_max[half] - merged) * MIXKV_LOG2E) + l[half] * mixkv_exp2((tile_max[half] - merged) * MIXKV_LOG2E);
-            run_max[half] = merged;
+        const float shift = row_max[half] == MIXKV_NEG_INF ? 0.0f : row_max[half] * log2_scale;
+        sum[half] = run_sum[half] * mixkv_exp2(fmaf(run_max[half], log2_scale, -shift));
+    }
+MIXKV_UNROLL
+    for (int offset = 1; offset <= 2; offset *= 2) {
+MIXKV_UNROLL
+        for (int half = 0; half < 2; ++half) {
+            sum[half] += __shfl_xor_sync(MIXKV_FULL_MASK, sum[half], offset);
         }
+    }
+MIXKV_UNROLL
+    for (int half = 0; half < 2; ++half) {
+        run_max[half] = row_max[half] * scale;
+        run_sum[half] = sum[half];
     }
 }
 
@@ -479,7 +492,8 @@ MIXKV_UNROLL
         const int row = 16 * warp + group + 8 * half;
         visible[half] = row < rows ? prefix + (row % p.window) + 1 : 0;
     }
-    // The lane's two rows' max and Σ exp over the run so far (natural-log units, as the merge reads them).
+    // The lane's running statistics of its columns of its two rows (mixkv_merge_tile_statistics).
+    const float log2_scale = p.scale * MIXKV_LOG2E;
     float run_max[2] = {MIXKV_NEG_INF, MIXKV_NEG_INF}, run_sum[2] = {0.0f, 0.0f};
     bool nonfinite_keys = false;
     for (int t = run.begin; t < run.end; ++t) {
@@ -494,8 +508,9 @@ MIXKV_UNROLL
                                                          norms, prefix - first);
         }
         Tiles::finish(acc, a, tile, dim);
-        mixkv_merge_tile_statistics(acc, first, prefix, visible, p.scale, run_max, run_sum);
+        mixkv_merge_tile_statistics(acc, first, prefix, visible, log2_scale, run_max, run_sum);
     }
+    mixkv_join_lane_statistics(p.scale, run_max, run_sum);
 MIXKV_UNROLL
     for (int half = 0; half < 2; ++half) {
         const int row = 16 * warp + group + 8 * half;
