@@ -406,9 +406,9 @@ MIXKV_UNROLL
             v[2 * c + 1] = acc[c][2 * half + 1];
         }
         const float merged = fmaxf(run_max[half], mixkv_halving_reduce16(v, mixkv_fmax_op()));
-        // The scale is positive, so the largest scaled logit is the largest logit scaled. Columns the
-        // lane has seen none of (max -inf) shift by 0: their terms and the old sum's factor are
-        // 2^-inf = 0, not NaN.
+        // The scale is positive, so the largest scaled logit is the largest logit scaled. A lane that
+        // has seen no visible key of the row yet (max -inf) shifts by 0: its terms and its old sum's
+        // factor are 2^-inf = 0, not NaN.
         const float shift = merged == MIXKV_NEG_INF ? 0.0f : merged * log2_scale;
 MIXKV_UNROLL
         for (int c = 0; c < 8; ++c) {

@@ -32,7 +32,6 @@ public sealed class DriverJitResourcesTests
         TestContext.Progress.WriteLine($"driver JIT, {(runtime.WarpgroupProducts ? "compute_90a" : "PTX of the device's compute capability (at most compute_90)")}:");
         TestContext.Progress.WriteLine($"{"kernel instance",-36} {"regs",5} {"local B",8}");
         var withLocalMemory = new List<string>();
-        int loaded = 0;
         foreach (KernelFile file in KernelSources.Files)
         {
             foreach (string instance in file.Instances)
@@ -44,12 +43,9 @@ public sealed class DriverJitResourcesTests
                 {
                     withLocalMemory.Add($"{instance} ({localBytes} B per thread)");
                 }
-
-                loaded++;
             }
         }
 
-        Assert.That(loaded, Is.EqualTo(KernelSources.Files.Sum(f => f.Instances.Count)), "one row per registered instance");
         Assert.That(withLocalMemory, Is.Empty, "instances the driver gave local memory (spills or a stack frame)");
     }
 }
