@@ -20,7 +20,7 @@ void Run(string tool, string arguments, IDictionary<string, string> environment 
 }
 
 // NVRTC, ptxas and a driver library without a GPU (Debian non-free, unpacked into .tools/cuda), CUDA
-// 12.4's NVRTC and ptxas for sm_90a (.tools/cuda12), and the Debian packages the CPU runtime for the
+// 12.4's NVRTC and ptxas for sm_90a and a second ptxas table (.tools/cuda12), and the Debian packages the CPU runtime for the
 // kernels is built with.
 Task("InstallTools")
     .Does(() =>
@@ -80,7 +80,10 @@ Task("CompileSm90a")
         EnvironmentVariables = new Dictionary<string, string>
         {
             ["MIXKV_CUDA_TOOLS"] = $"{root}/.tools/cuda12",
-            ["MIXKV_COMPILE_ARCHITECTURES"] = "90a",
+            // sm_80 and sm_90 too: a GPU runs what its driver's newer compiler makes of the PTX, not
+            // 11.8's ptxas' code, and where 12.4's ptxas spilled (window_run_mass, sm_90) so did an
+            // H100's driver (580), where 11.8's did not.
+            ["MIXKV_COMPILE_ARCHITECTURES"] = "80,90,90a",
         },
     });
 

@@ -9,8 +9,8 @@ namespace MixKV.Tests.Kernels;
 /// compute_90 (with the generated params-layout asserts), and ptxas for sm_80 and sm_90 reports no
 /// spills. Prints the resource table CI shows. Needs .ci/install-cuda-tools.sh, never a GPU.
 /// <c>MIXKV_COMPILE_ARCHITECTURES</c> (comma-separated, e.g. <c>90a</c>) replaces the two: CI names
-/// 90a in a second run whose tools folder holds CUDA 12's NVRTC and ptxas (<c>--cuda12</c>), as 11.8
-/// knows no sm_90a.
+/// 80, 90 and 90a in a second run whose tools folder holds CUDA 12's NVRTC and ptxas (<c>--cuda12</c>),
+/// as 11.8 knows no sm_90a and a second compiler's table is closer to what a device's driver makes.
 /// </summary>
 [TestFixture]
 [NonParallelizable]
