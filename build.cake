@@ -20,8 +20,8 @@ void Run(string tool, string arguments, IDictionary<string, string> environment 
 }
 
 // NVRTC, ptxas and a driver library without a GPU (Debian non-free, unpacked into .tools/cuda), CUDA
-// 12.4's NVRTC and ptxas for sm_90a and a second ptxas table (.tools/cuda12), and the Debian packages the CPU runtime for the
-// kernels is built with.
+// 12.4's NVRTC and ptxas for sm_90a and a second ptxas table (.tools/cuda12), and the Debian packages
+// the CPU runtime for the kernels is built with.
 Task("InstallTools")
     .Does(() =>
 {

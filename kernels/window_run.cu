@@ -746,10 +746,11 @@ MIXKV_UNROLL
 // runtime): 21 % fewer executed instructions, 72.8 -> 68.3 us on an H200. On sm_80 that copy spills
 // at this kernel's 128 registers, so there the block reads D; so does an sm_90a build, where D = 128
 // over two warpgroups goes to window_run_mass_wgmma and CUDA 12.4's ptxas spills 8 bytes in this copy.
-// Beside that copy the other D (16 to 112) are at most 112, and saying so lets the compiler drop the
-// eighth k step's query fragments (four registers) from the copy that reads D: without the bound the
-// H100's driver (580, CUDA 13.0) JIT-compiled it with 32 bytes of spills, 7 loads and 2 stores a tile
-// (window_run_mass 64.1 -> 59.4 us at D 64, N 32K, bf16; D 128 unchanged), and 12.4's ptxas with 8.
+// Beside that copy the other D (multiples of 16 up to 128: WindowScores.UsesTensorCores) are at most
+// 112, and saying so lets the compiler drop the eighth k step's query fragments (four registers) from
+// the copy that reads D: without the bound the H100's driver (580, CUDA 13.0) JIT-compiled it with 32
+// bytes of spills, 7 loads and 2 stores a tile (window_run_mass 63.5 -> 59.4 us at D 64, N 32K, bf16,
+// two runs each; D 128 unchanged), and 12.4's ptxas with 8.
 template <typename T>
 __global__ void __launch_bounds__(32 * MIXKV_RUN_MAX_WARPS, 2) window_run_mass(const WindowMassParams p)
 {

@@ -10,7 +10,8 @@ namespace MixKV.Tests.Kernels;
 /// never runs that ptxas' code: its driver JIT-compiles the PTX with its own compiler (an H100's
 /// driver 580 gave window_run_mass 32 bytes of spills where 11.8's ptxas gave none and 12.4's 8,
 /// until the bound on D in window_run.cu), so only the hardware's answer counts. Prints the
-/// registers and local bytes of each. Ignored, saying why, without a device; bench/gpu-check.sh runs it.
+/// registers and local bytes of each. Ignored, saying why, without a device; bench/gpu-check.sh
+/// runs it.
 /// </summary>
 [TestFixture]
 [NonParallelizable]

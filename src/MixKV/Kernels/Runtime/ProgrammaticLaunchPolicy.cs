@@ -7,10 +7,10 @@ namespace MixKV.Kernels.Runtime;
 /// sm_90 or newer device a kernel's blocks are scheduled while the kernel before it finishes, and
 /// wait in MIXKV_GRID_DEPENDENCY() (kernels/common/portability.cuh), which every kernel runs first.
 /// Hides the launch gap between dependent kernels, in a captured graph too (programmatic edges).
-/// Opt-in: on an H100 it passed every pipeline test and made the queued layer 2-3 % faster, a captured
-/// graph not (bench/results/gpu-2026-11-27.md, call 9; gpu-check.sh's pdl rows). Where it cannot be honoured
-/// it is refused by name rather than ignored: a timing taken "with" it must not silently be one
-/// without, and a kernel that does not wait first would race.
+/// Opt-in: on an H100 it passed every pipeline test and made the queued layer 2-3 % faster, a
+/// captured graph not (bench/results/gpu-2026-11-27.md, call 9; gpu-check.sh's pdl rows). Where it
+/// cannot be honoured it is refused by name rather than ignored: a timing taken "with" it must not
+/// silently be one without, and a kernel that does not wait first would race.
 /// </summary>
 internal static class ProgrammaticLaunchPolicy
 {
