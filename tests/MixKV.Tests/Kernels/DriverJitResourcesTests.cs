@@ -6,11 +6,11 @@ namespace MixKV.Tests.Kernels;
 
 /// <summary>
 /// Every kernel instance as the device's driver compiles it: no local memory (no spills, no stack
-/// frame), as CI's ptxas table asserts for CUDA 11.8's ptxas (KernelCompilationTests). The device
-/// never runs that ptxas' code: its driver JIT-compiles the PTX with its own compiler (an H100's
-/// driver 580 gave window_run_mass 32 bytes of spills where 11.8's ptxas gave none and 12.4's 8,
-/// until the bound on D in window_run.cu), so only the hardware's answer counts. Prints the
-/// registers and local bytes of each. Ignored, saying why, without a device; bench/gpu-check.sh
+/// frame), as CI's ptxas tables assert for CUDA 11.8's and 12.4's ptxas (KernelCompilationTests).
+/// The device never runs those ptxas' code: its driver JIT-compiles the PTX with its own compiler
+/// (an H100's driver 580 gave window_run_mass 32 bytes of spills where 11.8's ptxas gave none and
+/// 12.4's 8, until the bound on D in window_run.cu), so only the hardware's answer counts. Prints
+/// the registers and local bytes of each. Ignored, saying why, without a device; bench/gpu-check.sh
 /// runs it.
 /// </summary>
 [TestFixture]

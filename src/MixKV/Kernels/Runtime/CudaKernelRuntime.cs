@@ -98,7 +98,8 @@ internal sealed class CudaKernelRuntime : IKernelRuntime
     /// <summary>
     /// What the driver's JIT gave <paramref name="instance"/> on this device, loading it first if no
     /// launch has: registers per thread, and local memory per thread (spills and stack frames). CI's
-    /// ptxas table comes from CUDA 11.8's ptxas; the device runs what its driver's compiler makes of the PTX.
+    /// ptxas tables come from CUDA 11.8's and 12.4's ptxas; the device runs what its driver's compiler
+    /// makes of the PTX.
     /// </summary>
     public (int Registers, int LocalBytes) LoadedResources(string instance)
     {
