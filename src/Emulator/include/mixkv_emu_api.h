@@ -32,7 +32,8 @@ MIXKV_EMU_API int mixkv_emu_launch(void* function, unsigned gx, unsigned gy, uns
  * mode 1: seeded random order, different per block and per barrier, same for a seed. */
 MIXKV_EMU_API int mixkv_emu_set_schedule(unsigned long long seed, int mode);
 
-/* Number of OS worker threads (one block each at a time); 0 = number of cores. */
+/* Number of OS worker threads (one block each at a time); 0 = one per core, at most 16 (tsan
+ * flavour: 2). The tsan flavour refuses more than 4 (see runtime/api.cpp). */
 MIXKV_EMU_API int mixkv_emu_set_worker_threads(int n);
 
 /* Message of the calling thread's last failed call ("" if none). Valid until its next call. */

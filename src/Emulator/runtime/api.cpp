@@ -1,11 +1,13 @@
 // The exported C ABI (mixkv_emu_api.h): argument checks, the launch lock, the pool.
 #include "mixkv_emu_api.h"
 
+#include <algorithm>
 #include <mutex>
 #include <string>
 #include <thread>
 
 #include "registry.h"
+#include "tsan.h"
 #include "worker_pool.h"
 
 namespace mixkv_emu::rt {
@@ -23,16 +25,32 @@ int succeed() {
     return MIXKV_EMU_SUCCESS;
 }
 
+// Each worker keeps one fiber per CUDA thread of the largest block it has run (up to 1024), alive
+// for the pool's life, and each fiber costs memory mappings: 2 (stack and guard page), and under
+// ThreadSanitizer, which counts every fiber as a thread, ~9.5 (its trace and shadow besides). Past
+// Linux's default vm.max_map_count (65530) mmap fails: the tsan flavour sized by the core count
+// would crash the .NET test host on a machine of 7 cores or more (forced to 7, 8 and 16 workers
+// here: "can not mmap thread trace", errno 12), while 4 peaked at 38.7K mappings. So, unless asked,
+// one worker per core up to 16, and under TSan 2 (as src/Emulator/selftest does), which refuses more
+// than 4.
+constexpr int kDefaultWorkerLimit = 16;
+constexpr int kTsanDefaultWorkers = 2;
+constexpr int kTsanWorkerLimit = 4;
+
 // Launch state. Launches are serialised: one grid runs at a time, on all workers.
 struct Runtime {
     std::mutex mutex;
     std::unique_ptr<WorkerPool> pool;
-    int requested_threads = 0;  // 0: one per core
+    int requested_threads = 0;  // 0: the defaults above
     unsigned long long seed = 0;
     ScheduleMode mode = ScheduleMode::InOrder;
 
     WorkerPool& ensure_pool() {
-        int wanted = requested_threads > 0 ? requested_threads : static_cast<int>(std::thread::hardware_concurrency());
+        int wanted = requested_threads;
+        if (wanted == 0) {
+            const int cores = static_cast<int>(std::thread::hardware_concurrency());
+            wanted = std::min(cores, tsan::enabled ? kTsanDefaultWorkers : kDefaultWorkerLimit);
+        }
         if (wanted < 1) wanted = 1;
         if (!pool || pool->thread_count() != wanted) {
             pool.reset();
@@ -131,6 +149,11 @@ int mixkv_emu_set_schedule(unsigned long long seed, int mode) {
 
 int mixkv_emu_set_worker_threads(int n) {
     if (n < 0 || n > 1024) return fail(MIXKV_EMU_ERROR_INVALID_VALUE, "mixkv_emu_set_worker_threads: n must be 0..1024");
+    if (tsan::enabled && n > kTsanWorkerLimit)
+        return fail(MIXKV_EMU_ERROR_INVALID_VALUE, "mixkv_emu_set_worker_threads: " + std::to_string(n) +
+                                                       " workers under ThreadSanitizer would keep up to " + std::to_string(n * 1024) +
+                                                       " fibers mapped as threads (~9.5 mappings each) against Linux's default"
+                                                       " 65530 per process; use at most " + std::to_string(kTsanWorkerLimit));
     Runtime& state = runtime();
     std::lock_guard<std::mutex> lock(state.mutex);
     state.requested_threads = n;  // the pool is rebuilt at the next launch

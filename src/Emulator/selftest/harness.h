@@ -49,5 +49,6 @@ void test_votes();
 void test_shuffles();
 void test_indices();
 void test_errors();
+void test_worker_counts(bool tsan);
 
 }  // namespace selftest

@@ -28,6 +28,7 @@ int main(int argc, char** argv) {
         test_votes();
         test_shuffles();
         test_indices();
+        test_worker_counts(true);
     } else {
         test_block_sum(false);
         test_race_detection(false);
@@ -37,6 +38,7 @@ int main(int argc, char** argv) {
         test_shuffles();
         test_indices();
         test_errors();
+        test_worker_counts(false);
     }
     const int failures = failure_count();
     std::printf("%s: %d failed check(s)\n", failures ? "FAILED" : "PASSED", failures);

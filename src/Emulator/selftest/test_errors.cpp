@@ -61,4 +61,22 @@ void test_errors() {
            "params size reported");
 }
 
+// Under TSan every fiber of every worker is mapped as a thread; past 4 workers a process can run
+// out of mappings mid-run (runtime/api.cpp), so that flavour refuses the count up front.
+void test_worker_counts(bool tsan) {
+    expect_status(mixkv_emu_set_worker_threads(-1), MIXKV_EMU_ERROR_INVALID_VALUE, "0..1024", "-1 workers");
+    expect_status(mixkv_emu_set_worker_threads(1025), MIXKV_EMU_ERROR_INVALID_VALUE, "0..1024", "1025 workers");
+    if (tsan) expect_status(mixkv_emu_set_worker_threads(5), MIXKV_EMU_ERROR_INVALID_VALUE, "at most 4", "5 workers under TSan");
+    const int most = tsan ? 4 : 5;
+    expect(mixkv_emu_set_worker_threads(most) == MIXKV_EMU_SUCCESS, std::to_string(most) + " workers accepted");
+    std::vector<int> out(256, -1);
+    ErrorParams p{out.data(), 256};
+    if (run("selftest_early_exit", Dims{1}, Dims{256}, 0, p)) {  // one block: blocks would race on out
+        bool ok = true;
+        for (int t = 0; t < 256; ++t) ok &= out[t] == t;
+        expect(ok, "selftest_early_exit output on " + std::to_string(most) + " workers");
+    }
+    mixkv_emu_set_worker_threads(tsan ? 2 : 0);
+}
+
 }  // namespace selftest
