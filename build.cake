@@ -137,17 +137,23 @@ Task("TsanCheck")
             ArgumentCustomization = args => args
                 .Append("--blame-hang-timeout").Append($"{(int)tsanHang.TotalSeconds}s")
                 .Append("--blame-hang-dump-type").Append("none")
+                .Append("--logger").Append("\"trx;LogFileName=tsan.trx\"")
                 .Append("--")
                 .Append($"RunConfiguration.EnvironmentVariables.LD_PRELOAD={libtsan}")
                 .Append($"RunConfiguration.EnvironmentVariables.MIXKV_EMU_LIBRARY={root}/.tools/emu/libmixkv_emu_tsan.so")
                 .Append($"RunConfiguration.EnvironmentVariables.TSAN_OPTIONS=\"{options}\""),
         });
 
-        // Once in about ten runs the test host, with TSan preloaded into the whole .NET runtime, has
-        // spun on one thread for good (seen 2026-11-26: 18 min at 100 % CPU on the NUnit thread, the
-        // emulator's workers idle, in tests that pass in ~1 s apiece). A test silent past the hang
-        // timeout is killed and named in the log, and the category runs once more; a second hang, or
-        // any failure that is not a hang, fails the build.
+        // The test host, with TSan preloaded into the whole .NET runtime, sometimes dies in tests that
+        // pass in ~1 s apiece: once in about ten runs it spun on one thread for good (seen
+        // 2026-11-26: 18 min at 100 % CPU on the NUnit thread, the emulator's workers idle), and about
+        // once in a hundred runs of the first classes it crashed, in BudgetKernelTests'
+        // HeadsSpanningSeveralBlocks cases, ~2 s in (CI on 2026-11-27; here 2 of 175 runs: a TSan
+        // SEGV at a wild pc, and with stack canaries in the kernels "stack smashing detected"; never
+        // in the plain flavour, nor with bounds checks and canaries over the whole suite). Cause not
+        // found yet. A test that never completed (the blame collector's sequence file names it) is
+        // named in the log and the category runs once more; a second death, or any test failure,
+        // fails the build.
         EnsureDirectoryExists(results);
         CleanDirectory(results);
         var started = DateTime.UtcNow;
@@ -155,14 +161,35 @@ Task("TsanCheck")
         {
             Run();
         }
-        catch (Exception) when (DateTime.UtcNow - started >= tsanHang)
+        catch (Exception)
         {
-            // The blame collector's sequence file lists the tests in order; the hung one never completed.
-            var hung = GetFiles(results.Path.FullPath + "/**/Sequence_*.xml")
+            // A dead host aborts the run with no test failed (the trx says why); failed tests are real.
+            var trxPath = results.Path.FullPath + "/tsan.trx";
+            if (!System.IO.File.Exists(trxPath))
+            {
+                throw;
+            }
+
+            var trx = System.Xml.Linq.XDocument.Load(trxPath);
+            var ns = trx.Root.Name.Namespace;
+            bool aborted = trx.Descendants(ns + "Text").Any(t => t.Value.Contains("test run was aborted"));
+            int failed = (int)trx.Descendants(ns + "Counters").Single().Attribute("failed");
+            if (!aborted || failed > 0)
+            {
+                throw;
+            }
+
+            // The blame collector's sequence file lists the tests in order; the one the host died in
+            // never completed (a host that dies at once may not have reported it).
+            var unfinished = GetFiles(results.Path.FullPath + "/**/Sequence_*.xml")
                 .SelectMany(f => System.Xml.Linq.XDocument.Load(f.FullPath).Root.Elements("Test"))
                 .Where(t => (string)t.Attribute("Completed") == "False")
-                .Select(t => (string)t.Attribute("Name"));
-            Warning($"The {category} tests under ThreadSanitizer hung in {string.Join(", ", hung)} (test host killed after {tsanHang.TotalSeconds} s on it). Running them once more.");
+                .Select(t => (string)t.Attribute("Name"))
+                .Distinct()
+                .DefaultIfEmpty("a test it did not name")
+                .ToList();
+            string how = DateTime.UtcNow - started >= tsanHang ? $"hung (test host killed after {tsanHang.TotalSeconds} s on it)" : "crashed the test host";
+            Warning($"The {category} tests under ThreadSanitizer {how} in {string.Join(", ", unfinished)}. Running them once more.");
             DeleteFiles(GetFiles(logs.Path.FullPath + $"/{logName}*"));
             CleanDirectory(results);
             Run();
