@@ -13,14 +13,12 @@ using namespace selftest;
 int main(int argc, char** argv) {
     const char* mode = argc > 1 ? argv[1] : "";
     std::printf("mixkv_emu self-test: %d kernels registered\n", mixkv_emu_function_count());
+    // The tsan flavour runs 2 workers unless told (runtime/api.cpp): TSan counts each fiber as a thread.
     if (std::strcmp(mode, "--tsan-race") == 0) {
-        mixkv_emu_set_worker_threads(2);
         test_planted_race_once();
         return 0;  // TSan's exit code says whether it reported
     }
     if (std::strcmp(mode, "--tsan-clean") == 0) {
-        // TSan treats each fiber as a thread; a few workers keep that count small.
-        mixkv_emu_set_worker_threads(2);
         test_block_sum(true);
         test_race_detection(true);
         test_dynamic_shared(true);
