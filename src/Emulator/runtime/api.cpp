@@ -31,8 +31,7 @@ int succeed() {
 // Linux's default vm.max_map_count (65530) mmap fails: the tsan flavour sized by the core count
 // would crash the .NET test host on a machine of 7 cores or more (forced to 7, 8 and 16 workers
 // here: "can not mmap thread trace", errno 12), while 4 peaked at 38.7K mappings. So, unless asked,
-// one worker per core up to 16, and under TSan 2 (as src/Emulator/selftest does), which refuses more
-// than 4.
+// one worker per core up to 16, and under TSan 2; that flavour refuses more than 4.
 constexpr int kDefaultWorkerLimit = 16;
 constexpr int kTsanDefaultWorkers = 2;
 constexpr int kTsanWorkerLimit = 4;
