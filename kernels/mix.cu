@@ -1,16 +1,19 @@
 // Final scores S[h, n] of the six modes (spec sections 3 and 4), in two kernels over the same grid
 // (ceil(P / chunk), Hkv), 512 threads, a block per chunk of a head:
-//   mix_partials  the chunk's sums of A, value norms, -key norms and -s and min/max of the last
-//                 three, written to partials[h, block, 10]; given the raw mass, it pools A as it
-//                 reads it and writes it (window_pool's work, one launch fewer in the pipeline);
+//   mix_partials  the chunk's sum of A, its sums of value norms, -key norms and -s above their
+//                 minima, and min/max of the last three, written to partials[h, block, 10]; given the
+//                 raw mass, it pools A as it reads it and writes it (window_pool's work, one launch
+//                 fewer in the pipeline);
 //   mix_scores    every block reduces its head's partials (a thread per block, one tree: the same
 //                 bits in every block), then writes S over its chunk.
-// The mean of a min-max-normalised score follows from the mean of the raw score, so fit() needs no
-// extra pass. Traffic: ~4 reads + 1 write of P floats per head. (One block per head, walking all P,
+// The mean of a min-max-normalised score follows from the raw score's mean above its minimum, so
+// fit() needs no pass over the normalised scores. Traffic: ~4 reads + 1 write of P floats per head
+// from memory (mix_partials reads its chunk's three scores a second time, from cache). (One block per head, walking all P,
 // took 83 us on an H100 at N = 32768: 8 blocks cannot keep the memory busy.)
 #include "common/portability.cuh"
 #include "common/reduce.cuh"
 #include "common/pool.cuh"
+#include "common/rounding_spread.cuh"
 
 // Mode numbers, equal to the C# ScoreMode enum values.
 #define MIXKV_MODE_ATTENTION 0
@@ -42,7 +45,8 @@ struct MixParams {
     int pool_max;
 };
 
-// Fields of a partial: sums of A, v, -||k||, -s; then min and max of v, -||k|| and -s.
+// Fields of a partial: the sum of A, the sums of v, -||k||, -s above the block's minima (mixkv_mix_chunk);
+// then min and max of v, -||k|| and -s.
 #define MIXKV_MIX_FIELDS 10
 
 struct MixStats {
@@ -101,10 +105,16 @@ MIXKV_UNROLL
     __syncthreads();  // scratch may be reused at once
 }
 
-// The ten fields over tokens [begin, end) of a head, reduced over the block (every thread gets them).
+// The ten fields over tokens [begin, end) of a head, reduced over the block (every thread gets them):
+// the sum of A; the sums of v - min_v, k - min_k and d - min_d over the chunk's own minima; the minima
+// and maxima. fit() needs mean(x) - min(x) of each raw score: summed as raw values, that difference of
+// two near-equal numbers keeps only ~6e-8 · |min| / (mean - min) of relative precision, 1e-5 and worse
+// when most tokens sit near the minimum (a few keys far from the rest); summed above the minimum,
+// every term is >= 0 and the sum keeps fp32's. Hence two loops: the minima first, then the sums (the
+// second reads the chunk's v, -||k||, -s again, from L1/L2).
 __device__ void mixkv_mix_chunk(const MixParams& p, long long base, int begin, int end, float fields[MIXKV_MIX_FIELDS], float* scratch)
 {
-    float sum_a = 0.0f, sum_v = 0.0f, sum_k = 0.0f, sum_d = 0.0f;
+    float sum_a = 0.0f;
     float min_v = 3.0e38f, max_v = -3.0e38f, min_k = 3.0e38f, max_k = -3.0e38f, min_d = 3.0e38f, max_d = -3.0e38f;
     for (int n = begin + threadIdx.x; n < end; n += blockDim.x) {
         float a;
@@ -117,12 +127,23 @@ __device__ void mixkv_mix_chunk(const MixParams& p, long long base, int begin, i
         const float v = p.value_norm[base + n];
         const float k = -p.key_norm[base + n];
         const float d = -p.similarity[base + n];
-        sum_a += a; sum_v += v; sum_k += k; sum_d += d;
+        sum_a += a;
         min_v = fminf(min_v, v); max_v = fmaxf(max_v, v);
         min_k = fminf(min_k, k); max_k = fmaxf(max_k, k);
         min_d = fminf(min_d, d); max_d = fmaxf(max_d, d);
     }
-    mixkv_mix_reduce(sum_a, sum_v, sum_k, sum_d, min_v, max_v, min_k, max_k, min_d, max_d, fields, scratch);
+    mixkv_mix_reduce(sum_a, 0.0f, 0.0f, 0.0f, min_v, max_v, min_k, max_k, min_d, max_d, fields, scratch);
+    float above_v = 0.0f, above_k = 0.0f, above_d = 0.0f;
+    for (int n = begin + threadIdx.x; n < end; n += blockDim.x) {
+        above_v += p.value_norm[base + n] - fields[4];
+        above_k += -p.key_norm[base + n] - fields[6];
+        above_d += -p.similarity[base + n] - fields[8];
+    }
+    float sums[MIXKV_MIX_FIELDS];
+    mixkv_mix_reduce(0.0f, above_v, above_k, above_d, 3.0e38f, -3.0e38f, 3.0e38f, -3.0e38f, 3.0e38f, -3.0e38f, sums, scratch);
+    fields[1] = sums[1];
+    fields[2] = sums[2];
+    fields[3] = sums[3];
 }
 
 __global__ void mix_partials(const MixParams p)
@@ -142,29 +163,39 @@ MIXKV_UNROLL
     }
 }
 
-// The head's statistics from its blocks' partials: thread i holds block i's, one tree over all.
+// The head's statistics from its blocks' partials: thread i holds block i's, one tree over all; then
+// each block's sums above its own minima, moved above the head's (n_b · (min_b - min) >= 0 added), in
+// a second tree. mean_x below is mean(x) - min(x), what fit() needs.
 __device__ void mixkv_mix_stats(const MixParams& p, int head, MixStats* stats, float* scratch)
 {
     const float* partial = p.partials + (static_cast<long long>(head) * p.blocks + threadIdx.x) * MIXKV_MIX_FIELDS;
     const bool mine = static_cast<int>(threadIdx.x) < p.blocks;
     float f[MIXKV_MIX_FIELDS];
-    mixkv_mix_reduce(mine ? partial[0] : 0.0f, mine ? partial[1] : 0.0f, mine ? partial[2] : 0.0f, mine ? partial[3] : 0.0f,
+    mixkv_mix_reduce(mine ? partial[0] : 0.0f, 0.0f, 0.0f, 0.0f,
                      mine ? partial[4] : 3.0e38f, mine ? partial[5] : -3.0e38f, mine ? partial[6] : 3.0e38f, mine ? partial[7] : -3.0e38f,
                      mine ? partial[8] : 3.0e38f, mine ? partial[9] : -3.0e38f, f, scratch);
+    const int first = static_cast<int>(threadIdx.x) * p.chunk;
+    const float tokens = mine ? static_cast<float>(p.prefix - first < p.chunk ? p.prefix - first : p.chunk) : 0.0f;
+    float above[MIXKV_MIX_FIELDS];
+    mixkv_mix_reduce(0.0f, mine ? partial[1] + tokens * (partial[4] - f[4]) : 0.0f, mine ? partial[2] + tokens * (partial[6] - f[6]) : 0.0f,
+                     mine ? partial[3] + tokens * (partial[8] - f[8]) : 0.0f, 3.0e38f, -3.0e38f, 3.0e38f, -3.0e38f, 3.0e38f, -3.0e38f, above, scratch);
     const float count = static_cast<float>(p.prefix);
-    const float mean_a = f[0] / count, mean_v = f[1] / count, mean_k = f[2] / count, mean_d = f[3] / count;
+    const float mean_a = f[0] / count, mean_v = above[1] / count, mean_k = above[2] / count, mean_d = above[3] / count;
     const float min_v = f[4], max_v = f[5], min_k = f[6], max_k = f[7], min_d = f[8], max_d = f[9];
 
     stats->mean_a = mean_a;
+    // A range flat within rounding (common/rounding_spread.cuh) is 0 here, which mixkv_normalise turns
+    // into 0 for every token; a flat diversity gets a fit of 0 (its range keeps the 1e-8, so the
+    // quotient it scales stays finite).
     stats->vnorm_min = min_v;
-    stats->vnorm_range = max_v - min_v;
-    stats->vnorm_fit = mean_a / (mixkv_normalise(mean_v, min_v, max_v - min_v) + MIXKV_FIT_EPSILON);
+    stats->vnorm_range = mixkv_rounding_spread(min_v, max_v, fmaxf(fabsf(min_v), fabsf(max_v))) ? 0.0f : max_v - min_v;
+    stats->vnorm_fit = mean_a / (mixkv_normalise(mean_v, 0.0f, stats->vnorm_range) + MIXKV_FIT_EPSILON);
     stats->knorm_min = min_k;
-    stats->knorm_range = max_k - min_k;
-    stats->knorm_fit = mean_a / (mixkv_normalise(mean_k, min_k, max_k - min_k) + MIXKV_FIT_EPSILON);
+    stats->knorm_range = mixkv_rounding_spread(min_k, max_k, fmaxf(fabsf(min_k), fabsf(max_k))) ? 0.0f : max_k - min_k;
+    stats->knorm_fit = mean_a / (mixkv_normalise(mean_k, 0.0f, stats->knorm_range) + MIXKV_FIT_EPSILON);
     stats->div_min = min_d;
     stats->div_range = max_d - min_d + MIXKV_DIVERSITY_RANGE_EPSILON;
-    stats->div_fit = mean_a / ((mean_d - min_d) / stats->div_range + MIXKV_FIT_EPSILON);
+    stats->div_fit = mixkv_rounding_spread(min_d, max_d, 1.0f) ? 0.0f : mean_a / (mean_d / stats->div_range + MIXKV_FIT_EPSILON);
 }
 
 __global__ void mix_scores(const MixParams p)

@@ -6,6 +6,7 @@
 
 #include "portability.cuh"
 #include "reduce.cuh"
+#include "common/rounding_spread.cuh"  // by its name under kernels/: NVRTC resolves no other form for a header no .cu names
 
 struct HeadKeyMeanParams {
     const float* partial;      // [Hkv, chunks, D]
@@ -96,7 +97,7 @@ MIXKV_UNROLL
         float r = 0.0f;
         if (p.tokens > 1) {
             r = (static_cast<float>(p.tokens) * mean_norm_squared - 1.0f) / static_cast<float>(p.tokens - 1);
-            r = fminf(fmaxf(r, 0.0f), 1.0f);
+            r = mixkv_snap_redundancy(fminf(fmaxf(r, 0.0f), 1.0f));
         }
         p.redundancy[head] = r;
     }

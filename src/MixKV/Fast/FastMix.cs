@@ -133,22 +133,31 @@ internal static class FastMix
         }
     }
 
-    /// <summary>fit((d - min) / (max - min + eps)) with d = -s, as scale·(-s) + offset.</summary>
+    /// <summary>
+    /// fit((d - min) / (max - min + eps)) with d = -s, as scale·(-s) + offset; all zero when d is flat
+    /// within rounding (<see cref="SpecConstants.RoundingSpread"/>). That test also keeps this affine
+    /// form exact: with a range of ~eps, scale and offset would be ~mean(A)/eps² and cancel to noise.
+    /// </summary>
     private static (double Scale, double Offset) DiversityTerm(double[] similarity, double meanA)
     {
         (double min, double max, double sum) = Reduce(similarity, similarity.Length, negate: true);
+        if (SpecConstants.IsRoundingSpread(min, max, SpecConstants.SimilarityScale))
+        {
+            return (0, 0);
+        }
+
         double range = max - min + SpecConstants.DiversityRangeEpsilon;
         double meanNormalised = ((sum / similarity.Length) - min) / range;
         double fit = meanA / (meanNormalised + SpecConstants.FitEpsilon);
         return (fit / range, -min / range * fit);
     }
 
-    /// <summary>fit((x - min) / (max - min)) with x = ±norm (all zero when max == min), as scale·norm + offset.</summary>
+    /// <summary>fit((x - min) / (max - min)) with x = ±norm (all zero when flat within rounding), as scale·norm + offset.</summary>
     private static (double Scale, double Offset) NormTerm(double[] norms, int p, bool negate, double meanA)
     {
         (double min, double max, double sum) = Reduce(norms, p, negate);
         double range = max - min;
-        if (range == 0)
+        if (SpecConstants.IsRoundingSpread(min, max))
         {
             return (0, 0);
         }

@@ -64,8 +64,10 @@ public static class HeadStats
 
     /// <summary>
     /// Mean pairwise cosine similarity of N unit keys from their mean μ: Σ_{i≠j} k̂ᵢ·k̂ⱼ = N²||μ||² - N,
-    /// over N(N-1) pairs. Clamped to [0, 1] (spec deviation: rounding and zero keys can leave the range).
-    /// A single key has no pairs; it is taken as not redundant (0).
+    /// over N(N-1) pairs. Clamped to [0, 1] (spec deviation: rounding and zero keys can leave the range),
+    /// and 1 within <see cref="SpecConstants.RoundingSpread"/> of 1 (our deviation: keys that all point
+    /// one way give 1 exactly, not 1 - 1e-16 here and 1 - 6e-8 in fp32, which MixKV's (1 - r) weight
+    /// would tell apart). A single key has no pairs; it is taken as not redundant (0).
     /// </summary>
     public static double OnlineRedundancy(double meanSquaredNorm, int tokens)
     {
@@ -74,7 +76,7 @@ public static class HeadStats
             return 0.0;
         }
 
-        double r = (tokens * meanSquaredNorm - 1.0) / (tokens - 1);
-        return Math.Clamp(r, 0.0, 1.0);
+        double r = Math.Clamp((tokens * meanSquaredNorm - 1.0) / (tokens - 1), 0.0, 1.0);
+        return r >= 1.0 - SpecConstants.RoundingSpread ? 1.0 : r;
     }
 }

@@ -74,21 +74,31 @@ public static class Mix
 
     /// <summary>
     /// Norm score: (x - min) / (max - min) over the prefix, x = ||row|| (or -||row|| for keys). Spec
-    /// deviation: all-equal norms give 0 for every token instead of dividing by zero.
+    /// deviation: all-equal norms give 0 for every token instead of dividing by zero, and so do norms
+    /// equal within rounding (<see cref="SpecConstants.RoundingSpread"/>).
     /// </summary>
     public static double[] NormScore(double[] norms, bool negate)
     {
         double[] x = negate ? Array.ConvertAll(norms, v => -v) : norms;
         (double min, double max) = MinMax(x);
         double range = max - min;
-        return range == 0 ? new double[x.Length] : Array.ConvertAll(x, v => (v - min) / range);
+        return SpecConstants.IsRoundingSpread(min, max) ? new double[x.Length] : Array.ConvertAll(x, v => (v - min) / range);
     }
 
-    /// <summary>d = -s normalised as (d - min) / (max - min + 1e-8): far from the mean key scores high.</summary>
+    /// <summary>
+    /// d = -s normalised as (d - min) / (max - min + 1e-8): far from the mean key scores high. A head
+    /// whose k̂·μ are equal within rounding has no diversity: 0 for every token
+    /// (<see cref="SpecConstants.RoundingSpread"/>, our deviation).
+    /// </summary>
     public static double[] Diversity(double[] similarity)
     {
         double[] d = Array.ConvertAll(similarity, v => -v);
         (double min, double max) = MinMax(d);
+        if (SpecConstants.IsRoundingSpread(min, max, SpecConstants.SimilarityScale))
+        {
+            return new double[d.Length];
+        }
+
         double range = max - min + SpecConstants.DiversityRangeEpsilon;
         return Array.ConvertAll(d, v => (v - min) / range);
     }

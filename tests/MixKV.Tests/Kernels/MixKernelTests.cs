@@ -50,6 +50,35 @@ public sealed class MixKernelTests : EmulatedKernelFixture
         Assert.That(Run(inputs, ScoreMode.Attention), Is.EqualTo(inputs.Attention), $"{say}: attention is A");
     }
 
+    /// <summary>
+    /// Nearly every token at the minimum of its score and one to three far above it (most keys along
+    /// one direction, a few against it; most values of one length, a few much longer): mean(x) - min(x),
+    /// which fit() needs, is then ~1e-3 of |min|. Summed as raw values that difference kept only
+    /// ~6e-8 · |min| / (mean - min) of relative precision, up to ~1e-4; mix.cu sums above the minima.
+    /// </summary>
+    [Test]
+    public void FewTokensFarAboveTheMinimumKeepFitPrecise([Values(ScoreMode.KeyDiff, ScoreMode.VNorm, ScoreMode.KNorm, ScoreMode.MixKV, ScoreMode.MixKVUniform)] ScoreMode mode, [Values(1300, 4000)] int prefix)
+    {
+        TestRandom rng = KernelCheck.Seeded();
+        Inputs inputs = Inputs.Random(rng, rng.Int(1, 3), prefix);
+        for (int h = 0; h < inputs.Heads; h++)
+        {
+            float near = (float)rng.Uniform(0.5, 0.95), length = (float)rng.Uniform(0.5, 3);
+            int far = rng.Int(1, 3), offset = rng.Int(0, prefix - 1);
+            for (int n = 0; n < prefix; n++)
+            {
+                bool away = (n + offset) % prefix < far;
+                int at = h * prefix + n;
+                inputs.Similarity[at] = away ? -near : near;  // d = -s: the few far tokens are the max
+                inputs.ValueNorms[at] = away ? 20 * length : length;
+                inputs.KeyNorms[at] = away ? length / 20 : length;  // knorm's x = -||k||
+            }
+        }
+
+        float[] scores = Run(inputs, mode);
+        KernelCheck.AssertClose(scores, Expected(inputs, mode), KernelCheck.F32Tolerance, rng.Say($"{mode.Name()} P {prefix}"), floorFraction: 1);
+    }
+
     /// <summary>r = 1 leaves only the diversity term: mixkv equals keydiff bit for bit.</summary>
     [Test]
     public void FullRedundancyIsPureDiversity()

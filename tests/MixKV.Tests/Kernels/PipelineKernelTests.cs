@@ -60,35 +60,44 @@ public sealed class PipelineKernelTests
     }
 
     /// <summary>The acceptance check of one case on any kernel backend (CudaPipelineTests runs it on a GPU).</summary>
-    internal static void CheckAgainstReference(KernelBackend backend, KernelCase c)
+    internal static void CheckAgainstReference(KernelBackend backend, KernelCase c) => CheckAgainstReference(backend, c, KernelCheck.Seeded());
+
+    /// <summary>The same, drawing the data, token count and options from <paramref name="rng"/>.</summary>
+    internal static void CheckAgainstReference(KernelBackend backend, KernelCase c, TestRandom rng)
     {
-        TestRandom rng = KernelCheck.Seeded();
         LayerData data = c.Data(rng, out int tokens);
         (CompressionOptions options, LayerPosition layer) = c.DrawOptions(rng, tokens);
         StoredLayer stored = data.Store(c.Layout, c.DrawPadding(rng));
-        string say = rng.Say($"N {tokens}, budget {options.Budget}, layer {layer}, alpha {options.FloorAlpha}, beta {options.Beta}");
-        byte[][] before = stored.Snapshot();
+        string say = rng.Say($"{c}: N {tokens}, budget {options.Budget}, layer {layer}, alpha {options.FloorAlpha}, beta {options.Beta}");
+        if (c.GridSelection)
+        {
+            int window = Math.Min(options.Window, tokens);
+            bool deviceCaps = options.Method == BudgetMethod.AdaKV;
+            Assert.That(K.Select.FormFor(tokens - window, deviceCaps, options.Budget - window, K.Select.Preference.Measured), Is.EqualTo(K.Select.Form.Grid), $"{say}: the case should take the grid selection");
+        }
 
+        CheckAgainstReference(backend, stored, options, layer, say);
+    }
+
+    /// <summary>The same check on given inputs; returns the kernels' intermediates (null without a prefix).</summary>
+    internal static KernelIntermediates? CheckAgainstReference(KernelBackend backend, StoredLayer stored, CompressionOptions options, LayerPosition layer, string say)
+    {
+        byte[][] before = stored.Snapshot();
         KeptTokens expected = new Ref.ReferenceCompressor().Plan(stored.Inputs, options, layer, withScores: true, out _);
         (CompressedLayer actual, KernelIntermediates? details) = backend.Run(stored.Inputs, options, layer, withScores: true, intermediates: true);
 
         stored.AssertUnchanged(before, $"{say}: the kernels modified their inputs");
-        int heads = c.KvHeads, window = Math.Min(options.Window, tokens), prefix = tokens - window;
-        if (c.GridSelection)
-        {
-            bool deviceCaps = options.Method == BudgetMethod.AdaKV;
-            Assert.That(K.Select.FormFor(prefix, deviceCaps, options.Budget - window, K.Select.Preference.Measured), Is.EqualTo(K.Select.Form.Grid), $"{say}: the case should take the grid selection");
-        }
-
+        int heads = stored.Inputs.KvHeads, tokens = stored.Inputs.Tokens, window = Math.Min(options.Window, tokens), prefix = tokens - window;
+        DType dtype = stored.Inputs.Keys.DType;
         Assert.That(actual.Kept.Compressed, Is.EqualTo(expected.Compressed), $"{say}: compressed flag");
         Assert.That(actual.Kept.Prefix, Is.EqualTo(expected.Prefix), $"{say}: prefix");
 
-        double tolerance = KernelCheck.Tolerance(c.DType);
+        double tolerance = KernelCheck.Tolerance(dtype);
         double[][]? referenceScores = null, kernelScores = null, referenceAttention = null;
         if (prefix > 0)
         {
             Assert.That(details, Is.Not.Null, say);
-            (referenceAttention, referenceScores) = CompareStages(stored.Inputs, options, layer, details!, c.DType, tolerance, say);
+            (referenceAttention, referenceScores) = CompareStages(stored.Inputs, options, layer, details!, dtype, tolerance, say);
             kernelScores = KernelCheck.Rows(details!.Scores, heads, prefix);
             Assert.That(actual.Kept.Scores, Is.EqualTo(details.Scores), $"{say}: returned scores are the workspace's S");
         }
@@ -102,7 +111,7 @@ public sealed class PipelineKernelTests
         Assert.That(actual.Kept.CuLens, Is.EqualTo(Prefix(actual.Kept.HeadLens)), $"{say}: cu_lens");
         if (!kernelCaps.SequenceEqual(referenceCaps))
         {
-            AssertAdaKVNearTie(options, layer, c.DType, referenceAttention!, details!, kernelCaps, referenceCaps, tolerance, say);
+            AssertAdaKVNearTie(options, layer, dtype, referenceAttention!, details!, kernelCaps, referenceCaps, tolerance, say);
         }
 
         for (int h = 0; h < heads; h++)
@@ -116,6 +125,7 @@ public sealed class PipelineKernelTests
         }
 
         AssertRowsAreInputRows(stored, actual, say);
+        return details;
     }
 
     /// <summary>

@@ -61,15 +61,49 @@ public sealed class MixTests
     }
 
     [Test]
-    public void Diversity_RangeEpsilonMattersForTinyRanges()
+    public void Diversity_RangeEpsilonIsInEveryRange()
     {
-        // s = 0.5, 0.5 + 1e-8: d = -0.5, -0.5 - 1e-8; (d - min)/(1e-8 + 1e-8) = 1e-8/2e-8 = 0.5 for token 0
-        // (it would be 1 without the epsilon).
-        Assert.That(Mix.Diversity([0.5, 0.5 + 1e-8]), Is.EqualTo(new[] { 0.5, 0.0 }).Within(1e-6));
+        // s = 0.5, 0.5 + 2e-4 (past the rounding spread of 1e-4): d = -0.5, -0.5 - 2e-4;
+        // (d - min)/(2e-4 + 1e-8) = 1 - 5e-5 for token 0 (it would be 1 without the epsilon). Ranges
+        // where the epsilon would decide more (~1e-8) are rounding: Diversity_SpreadWithinRounding_GivesZero.
+        Assert.That(Mix.Diversity([0.5, 0.5 + 2e-4])[0], Is.EqualTo(2e-4 / (2e-4 + 1e-8)).Within(1e-9));
+        Assert.That(Mix.Diversity([0.5, 0.5 + 2e-4])[0], Is.LessThan(1 - 4e-5));
         // All equal: (0)/(0 + 1e-8) = 0, no NaN.
         Assert.That(Mix.Diversity([0.3, 0.3]), Is.EqualTo(new[] { 0.0, 0.0 }));
         // Ordinary range 0.2: -0.4 - (-0.6) = 0.2 -> 0.2/(0.2 + 1e-8).
         Assert.That(Mix.Diversity([0.4, 0.6])[0], Is.EqualTo(0.2 / (0.2 + 1e-8)).Within(1e-15));
+    }
+
+    /// <summary>
+    /// Our deviation (SpecConstants.RoundingSpread): a range within 1e-4 of the values' scale (1 for
+    /// k̂·μ, a unit key's length; the magnitude for norms) is rounding, and normalises to 0 for every
+    /// token; just past it the spec's formulas hold.
+    /// </summary>
+    [TestCase(0.7)]
+    [TestCase(-0.3)]
+    [TestCase(3e-9)]
+    public void Diversity_SpreadWithinRounding_GivesZero(double s0)
+    {
+        Assert.That(Mix.Diversity([s0, s0 + 0.9e-4, s0 + 0.4e-4]), Is.EqualTo(new[] { 0.0, 0.0, 0.0 }), "spread 0.9e-4");
+        const double range = 1.1e-4;
+        // d = -s: the smallest s is the largest d.
+        Assert.That(Mix.Diversity([s0, s0 + range]), Is.EqualTo(new[] { range / (range + 1e-8), 0.0 }).Within(1e-9), "spread 1.1e-4");
+    }
+
+    /// <summary>Unit keys that cancel (μ ≈ 0): k̂·μ = ±3e-9 is rounding of 0, not a spread twice its size.</summary>
+    [Test]
+    public void Diversity_OfKeysThatCancel_GivesZero()
+    {
+        Assert.That(Mix.Diversity([-3e-9, 3e-9, 3e-9, -3e-9]), Is.EqualTo(new[] { 0.0, 0.0, 0.0, 0.0 }));
+        Assert.That(Mix.Diversity([0.0, 0.0, 0.0]), Is.EqualTo(new[] { 0.0, 0.0, 0.0 }), "all zero");
+    }
+
+    [Test]
+    public void NormScore_SpreadWithinRounding_GivesZero([Values] bool negate)
+    {
+        Assert.That(Mix.NormScore([2.5, 2.5 * (1 + 0.9e-4), 2.5 * (1 + 0.2e-4)], negate), Is.EqualTo(new[] { 0.0, 0.0, 0.0 }), "spread 0.9e-4");
+        double[] spread = Mix.NormScore([2.5, 2.5 * (1 + 1.1e-4)], negate);
+        Assert.That(spread, Is.EqualTo(negate ? new[] { 1.0, 0.0 } : new[] { 0.0, 1.0 }).Within(1e-9), "spread 1.1e-4");
     }
 
     [Test]

@@ -64,12 +64,13 @@ public static class Oracle
         return result;
     }
 
-    /// <summary>Section 3: online redundancy, clamped.</summary>
+    /// <summary>Section 3: online redundancy, clamped, and 1 within 1e-4 of 1 (SpecConstants.RoundingSpread, restated).</summary>
     public static double Redundancy(float[][] keys)
     {
         double[] mu = MeanUnitKey(keys);
         int n = keys.Length;
-        return Math.Clamp((n * Dot(mu, mu) - 1) / (n - 1), 0, 1);
+        double r = Math.Clamp((n * Dot(mu, mu) - 1) / (n - 1), 0, 1);
+        return r >= 1 - 1e-4 ? 1 : r;
     }
 
     /// <summary>Sections 3–4: S [Hkv][P] for the chosen mode.</summary>
@@ -92,7 +93,7 @@ public static class Oracle
             double[] mu = MeanUnitKey(keys);
             double[] d = Enumerable.Range(0, p).Select(n => -Dot(Unit(keys[n]), mu)).ToArray();
             double dMin = d.Min(), dMax = d.Max();
-            double[] diversity = Fit(d.Select(x => (x - dMin) / (dMax - dMin + 1e-8)).ToArray());
+            double[] diversity = Fit(dMax - dMin <= 1e-4 ? new double[p] : d.Select(x => (x - dMin) / (dMax - dMin + 1e-8)).ToArray());
             double[] vnorm = Fit(MinMax(Enumerable.Range(0, p).Select(n => Norm(data.Values[h][n])).ToArray()));
             double[] knorm = Fit(MinMax(Enumerable.Range(0, p).Select(n => -Norm(keys[n])).ToArray()));
             double r = options.Redundancy is { } table ? table[layer.Index, h] : Redundancy(keys);
@@ -235,6 +236,9 @@ public static class Oracle
     private static double[] MinMax(double[] x)
     {
         double min = x.Min(), max = x.Max();
-        return max == min ? new double[x.Length] : x.Select(v => (v - min) / (max - min)).ToArray();
+        return Flat(min, max) ? new double[x.Length] : x.Select(v => (v - min) / (max - min)).ToArray();
     }
+
+    /// <summary>A range within 1e-4 of the values' magnitude is rounding, not spread (SpecConstants.RoundingSpread, restated; k̂·μ's scale is 1, above).</summary>
+    private static bool Flat(double min, double max) => max - min <= 1e-4 * Math.Max(Math.Abs(min), Math.Abs(max));
 }
