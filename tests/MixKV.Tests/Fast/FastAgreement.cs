@@ -1,6 +1,7 @@
 using MixKV.Fast;
 using MixKV.Options;
 using MixKV.Tensors;
+using MixKV.Tests.Kernels.Support;
 using MixKV.Tests.Support;
 using NUnit.Framework;
 using Ref = MixKV.Reference;
@@ -93,7 +94,7 @@ internal static class FastAgreement
         double errorA = AssertClose(details.Attention, attention, tolerance, 1e-3, $"{say}: A");
         double errorK = AssertClose(details.KeyNorms, stats.KeyNorms, tolerance, 1e-3, $"{say}: key norms");
         double errorV = AssertClose(details.ValueNorms, stats.ValueNorms, tolerance, 1e-3, $"{say}: value norms");
-        double errorS = AssertClose(details.Similarity, stats.MeanKeySimilarity, tolerance, 1, $"{say}: similarity k^.mu");
+        double errorS = AssertClose(details.Similarity, stats.MeanKeySimilarity, tolerance, 1, $"{say}: similarity k^.mu", KernelCheck.SimilarityFloor);
         for (int h = 0; h < inputs.KvHeads; h++)
         {
             Assert.That(details.OnlineRedundancy[h], Is.EqualTo(stats.Redundancy[h]).Within(tolerance), $"{say}: online r[{h}]");
@@ -104,8 +105,8 @@ internal static class FastAgreement
         return (attention, scores);
     }
 
-    /// <summary>|a - b| / max(|b|, floor · max over the head of |b|) &lt;= tolerance (the kernels' metric).</summary>
-    public static double AssertClose(double[][] actual, double[][] expected, double tolerance, double floorFraction, string what)
+    /// <summary>|a - b| / max(|b|, floor · max over the head of |b|, absoluteFloor) &lt;= tolerance (the kernels' metric, KernelCheck.AssertClose).</summary>
+    public static double AssertClose(double[][] actual, double[][] expected, double tolerance, double floorFraction, string what, double absoluteFloor = 0)
     {
         double worst = 0;
         Assert.That(actual, Has.Length.EqualTo(expected.Length), $"{what}: heads");
@@ -116,7 +117,7 @@ internal static class FastAgreement
             for (int n = 0; n < expected[h].Length; n++)
             {
                 double a = actual[h][n], b = expected[h][n];
-                double scale = Math.Max(Math.Abs(b), floorFraction * headMax);
+                double scale = Math.Max(Math.Max(Math.Abs(b), floorFraction * headMax), absoluteFloor);
                 double error = scale == 0 ? Math.Abs(a - b) : Math.Abs(a - b) / scale;
                 if (!(error <= tolerance))
                 {

@@ -219,7 +219,7 @@ public sealed class PipelineKernelTests
         Record($"{d} A", KernelCheck.AssertClose(details.Attention, attention, tolerance, $"{say}: A"));
         Record($"{d} key norms", KernelCheck.AssertClose(details.KeyNorms, stats.KeyNorms, tolerance, $"{say}: key norms"));
         Record($"{d} value norms", KernelCheck.AssertClose(details.ValueNorms, stats.ValueNorms, tolerance, $"{say}: value norms"));
-        Record($"{d} similarity", KernelCheck.AssertClose(details.Similarity, stats.MeanKeySimilarity, tolerance, $"{say}: similarity k^.mu", floorFraction: 1));
+        Record($"{d} similarity", KernelCheck.AssertClose(details.Similarity, stats.MeanKeySimilarity, tolerance, $"{say}: similarity k^.mu", floorFraction: 1, absoluteFloor: KernelCheck.SimilarityFloor));
 
         // r_h lies in [0, 1]: its error is measured against that range (absolute).
         Record($"{d} online redundancy", MaxAbs(details.OnlineRedundancy, stats.Redundancy, tolerance, say));

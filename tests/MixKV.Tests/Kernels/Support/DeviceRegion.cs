@@ -85,6 +85,12 @@ internal static class KernelCheck
     /// <summary>fp16/bf16 inputs (upcast exactly, then fp32 arithmetic like fp32 inputs).</summary>
     public const double F16Tolerance = 1e-3;
 
+    /// <summary>
+    /// The smallest scale k̂·μ is compared at: values within SpecConstants.RoundingSpread of 0 on the
+    /// unit keys' scale are rounding (the same line the backends draw for its range).
+    /// </summary>
+    public const double SimilarityFloor = MixKV.Options.SpecConstants.RoundingSpread * MixKV.Options.SpecConstants.SimilarityScale;
+
     public static double Tolerance(MixKV.Tensors.DType dtype) => dtype == MixKV.Tensors.DType.F32 ? F32Tolerance : F16Tolerance;
 
     public static EmulatedKernelRuntime Emulated(KernelBackend backend) =>
@@ -97,9 +103,12 @@ internal static class KernelCheck
     /// (1e-3) that is element-relative for positive, well-conditioned values (A, norms); with floor 1
     /// it is relative to the head's largest magnitude, for values that cancel toward zero (cosines
     /// to the mean key, min-max normalised scores at their minimum), whose absolute error is set by
-    /// the terms that cancelled. Every element must be finite: poison (NaN) means "never written".
+    /// the terms that cancelled. <paramref name="absoluteFloor"/> bounds the scale from below where the
+    /// values have one of their own: k̂·μ's is 1 (unit keys), and a head whose unit keys cancel has
+    /// every k̂·μ at 0 up to rounding (1e-19 here, 1e-10 in fp32). Every element must be finite: poison
+    /// (NaN) means "never written".
     /// </summary>
-    public static double AssertClose(ReadOnlySpan<float> actual, double[][] expected, double tolerance, string what, double floorFraction = 1e-3)
+    public static double AssertClose(ReadOnlySpan<float> actual, double[][] expected, double tolerance, string what, double floorFraction = 1e-3, double absoluteFloor = 0)
     {
         double worst = 0;
         int width = expected.Length == 0 ? 0 : expected[0].Length;
@@ -116,7 +125,7 @@ internal static class KernelCheck
                     Assert.Fail($"{what}: [{h}, {n}] = {a} (not written, or not finite); expected {b}");
                 }
 
-                double scale = Math.Max(Math.Abs(b), floorFraction * headMax);
+                double scale = Math.Max(Math.Max(Math.Abs(b), floorFraction * headMax), absoluteFloor);
                 double error = scale == 0 ? Math.Abs(a - b) : Math.Abs(a - b) / scale;
                 if (error > tolerance)
                 {
