@@ -8,8 +8,8 @@
 //                 bits in every block), then writes S over its chunk.
 // The mean of a min-max-normalised score follows from the raw score's mean above its minimum, so
 // fit() needs no pass over the normalised scores. Traffic: ~4 reads + 1 write of P floats per head
-// from memory (mix_partials reads its chunk's three scores a second time, from cache). (One block per head, walking all P,
-// took 83 us on an H100 at N = 32768: 8 blocks cannot keep the memory busy.)
+// from memory (mix_partials reads its chunk's three scores a second time, from cache). (One block
+// per head, walking all P, took 83 us on an H100 at N = 32768: 8 blocks cannot keep the memory busy.)
 #include "common/portability.cuh"
 #include "common/reduce.cuh"
 #include "common/pool.cuh"
@@ -165,7 +165,7 @@ MIXKV_UNROLL
 
 // The head's statistics from its blocks' partials: thread i holds block i's, one tree over all; then
 // each block's sums above its own minima, moved above the head's (n_b · (min_b - min) >= 0 added), in
-// a second tree. mean_x below is mean(x) - min(x), what fit() needs.
+// a second tree: mean_above_x is mean(x) - min(x), what fit() needs.
 __device__ void mixkv_mix_stats(const MixParams& p, int head, MixStats* stats, float* scratch)
 {
     const float* partial = p.partials + (static_cast<long long>(head) * p.blocks + threadIdx.x) * MIXKV_MIX_FIELDS;
@@ -180,7 +180,7 @@ __device__ void mixkv_mix_stats(const MixParams& p, int head, MixStats* stats, f
     mixkv_mix_reduce(0.0f, mine ? partial[1] + tokens * (partial[4] - f[4]) : 0.0f, mine ? partial[2] + tokens * (partial[6] - f[6]) : 0.0f,
                      mine ? partial[3] + tokens * (partial[8] - f[8]) : 0.0f, 3.0e38f, -3.0e38f, 3.0e38f, -3.0e38f, 3.0e38f, -3.0e38f, above, scratch);
     const float count = static_cast<float>(p.prefix);
-    const float mean_a = f[0] / count, mean_v = above[1] / count, mean_k = above[2] / count, mean_d = above[3] / count;
+    const float mean_a = f[0] / count, mean_above_v = above[1] / count, mean_above_k = above[2] / count, mean_above_d = above[3] / count;
     const float min_v = f[4], max_v = f[5], min_k = f[6], max_k = f[7], min_d = f[8], max_d = f[9];
 
     stats->mean_a = mean_a;
@@ -189,13 +189,13 @@ __device__ void mixkv_mix_stats(const MixParams& p, int head, MixStats* stats, f
     // quotient it scales stays finite).
     stats->vnorm_min = min_v;
     stats->vnorm_range = mixkv_rounding_spread(min_v, max_v, fmaxf(fabsf(min_v), fabsf(max_v))) ? 0.0f : max_v - min_v;
-    stats->vnorm_fit = mean_a / (mixkv_normalise(mean_v, 0.0f, stats->vnorm_range) + MIXKV_FIT_EPSILON);
+    stats->vnorm_fit = mean_a / (mixkv_normalise(mean_above_v, 0.0f, stats->vnorm_range) + MIXKV_FIT_EPSILON);
     stats->knorm_min = min_k;
     stats->knorm_range = mixkv_rounding_spread(min_k, max_k, fmaxf(fabsf(min_k), fabsf(max_k))) ? 0.0f : max_k - min_k;
-    stats->knorm_fit = mean_a / (mixkv_normalise(mean_k, 0.0f, stats->knorm_range) + MIXKV_FIT_EPSILON);
+    stats->knorm_fit = mean_a / (mixkv_normalise(mean_above_k, 0.0f, stats->knorm_range) + MIXKV_FIT_EPSILON);
     stats->div_min = min_d;
     stats->div_range = max_d - min_d + MIXKV_DIVERSITY_RANGE_EPSILON;
-    stats->div_fit = mixkv_rounding_spread(min_d, max_d, 1.0f) ? 0.0f : mean_a / (mean_d / stats->div_range + MIXKV_FIT_EPSILON);
+    stats->div_fit = mixkv_rounding_spread(min_d, max_d, 1.0f) ? 0.0f : mean_a / (mean_above_d / stats->div_range + MIXKV_FIT_EPSILON);
 }
 
 __global__ void mix_scores(const MixParams p)

@@ -1,8 +1,9 @@
 // Our deviation from spec section 3 (SpecConstants.RoundingSpread on the C# side): values equal up to
 // rounding are taken as equal. A head whose keys all point one way has k̂·μ equal for every token and
-// r_h = 1 exactly (one whose unit keys cancel, k̂·μ = 0), yet every backend rounds those to different nearby values, which the min-max
-// normalisations ((max - min + 1e-8), fit's 1e-8) and MixKV's (1 - r_h) weight would turn into scores
-// of the size of A, different in every backend. Shared by mix.cu (the ranges) and key_mean.cuh (r_h).
+// r_h = 1 exactly (one whose unit keys cancel, k̂·μ = 0 for every token), yet every backend rounds
+// those to different nearby values, which the min-max normalisations ((max - min + 1e-8), fit's
+// 1e-8) and MixKV's (1 - r_h) weight would turn into scores of the size of A, different in every
+// backend. Shared by mix.cu (the ranges) and key_mean.cuh (r_h).
 #ifndef MIXKV_COMMON_ROUNDING_SPREAD_CUH
 #define MIXKV_COMMON_ROUNDING_SPREAD_CUH
 
