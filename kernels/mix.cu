@@ -188,10 +188,10 @@ __device__ void mixkv_mix_stats(const MixParams& p, int head, MixStats* stats, f
     // into 0 for every token; a flat diversity gets a fit of 0 (its range keeps the 1e-8, so the
     // quotient it scales stays finite).
     stats->vnorm_min = min_v;
-    stats->vnorm_range = mixkv_rounding_spread(min_v, max_v, fmaxf(fabsf(min_v), fabsf(max_v))) ? 0.0f : max_v - min_v;
+    stats->vnorm_range = mixkv_rounding_spread(min_v, max_v) ? 0.0f : max_v - min_v;
     stats->vnorm_fit = mean_a / (mixkv_normalise(mean_above_v, 0.0f, stats->vnorm_range) + MIXKV_FIT_EPSILON);
     stats->knorm_min = min_k;
-    stats->knorm_range = mixkv_rounding_spread(min_k, max_k, fmaxf(fabsf(min_k), fabsf(max_k))) ? 0.0f : max_k - min_k;
+    stats->knorm_range = mixkv_rounding_spread(min_k, max_k) ? 0.0f : max_k - min_k;
     stats->knorm_fit = mean_a / (mixkv_normalise(mean_above_k, 0.0f, stats->knorm_range) + MIXKV_FIT_EPSILON);
     stats->div_min = min_d;
     stats->div_range = max_d - min_d + MIXKV_DIVERSITY_RANGE_EPSILON;

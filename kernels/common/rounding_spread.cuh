@@ -19,6 +19,12 @@ __device__ __forceinline__ bool mixkv_rounding_spread(float min, float max, floa
     return max - min <= MIXKV_ROUNDING_SPREAD * scale;
 }
 
+// The same on the values' own magnitude (the scale of a norm).
+__device__ __forceinline__ bool mixkv_rounding_spread(float min, float max)
+{
+    return mixkv_rounding_spread(min, max, fmaxf(fabsf(min), fabsf(max)));
+}
+
 // The online r_h, clamped to [0, 1] by the spec's deviation, and 1 within rounding of 1.
 __device__ __forceinline__ float mixkv_snap_redundancy(float r)
 {

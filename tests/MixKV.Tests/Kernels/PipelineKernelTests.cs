@@ -66,9 +66,7 @@ public sealed class PipelineKernelTests
     /// <summary>The same, drawing the data, token count and options from <paramref name="rng"/>.</summary>
     internal static void CheckAgainstReference(KernelBackend backend, KernelCase c, TestRandom rng)
     {
-        LayerData data = c.Data(rng, out int tokens);
-        (CompressionOptions options, LayerPosition layer) = c.DrawOptions(rng, tokens);
-        StoredLayer stored = data.Store(c.Layout, c.DrawPadding(rng));
+        (StoredLayer stored, CompressionOptions options, LayerPosition layer, int tokens) = c.DrawLayer(rng);
         string say = rng.Say($"{c}: N {tokens}, budget {options.Budget}, layer {layer}, alpha {options.FloorAlpha}, beta {options.Beta}");
         if (c.GridSelection)
         {

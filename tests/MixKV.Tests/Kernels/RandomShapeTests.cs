@@ -26,30 +26,25 @@ public sealed class RandomShapeTests : EmulatedKernelFixture
     private static int Draws => int.TryParse(Environment.GetEnvironmentVariable(CountVariable), out int n) && n > 0 ? n : 4;
 
     [Test]
-    public void KernelsMatchReference()
-    {
-        TestRandom rng = KernelCheck.Seeded();
-        for (int i = 0; i < Draws; i++)
-        {
-            KernelCase c = Draw(rng);
-            TestContext.Progress.WriteLine($"draw {i}: {c}");
-            PipelineKernelTests.CheckAgainstReference(backend, c, rng);
-        }
-    }
+    public void KernelsMatchReference() => ForEachDraw((c, rng, _) => PipelineKernelTests.CheckAgainstReference(backend, c, rng));
 
     [Test]
-    public void FastPathMatchesReference()
+    public void FastPathMatchesReference() => ForEachDraw((c, rng, draw) =>
+    {
+        (StoredLayer stored, CompressionOptions options, LayerPosition layer, int tokens) = c.DrawLayer(rng);
+        string say = rng.Say($"{draw} ({c}): N {tokens}, budget {options.Budget}, layer {layer}, alpha {options.FloorAlpha}, beta {options.Beta}");
+        FastAgreement.AssertMatchesReference(new FastCompressor { ForcePortable = rng.Coin() }, stored, options, layer, say);
+    });
+
+    /// <summary>Draws <see cref="Draws"/> cases from one seed and checks each (its data drawn from the same generator).</summary>
+    private static void ForEachDraw(Action<KernelCase, TestRandom, string> check)
     {
         TestRandom rng = KernelCheck.Seeded();
         for (int i = 0; i < Draws; i++)
         {
             KernelCase c = Draw(rng);
             TestContext.Progress.WriteLine($"draw {i}: {c}");
-            LayerData data = c.Data(rng, out int tokens);
-            (CompressionOptions options, LayerPosition layer) = c.DrawOptions(rng, tokens);
-            StoredLayer stored = data.Store(c.Layout, c.DrawPadding(rng));
-            string say = rng.Say($"draw {i} ({c}): N {tokens}, budget {options.Budget}, layer {layer}, alpha {options.FloorAlpha}, beta {options.Beta}");
-            FastAgreement.AssertMatchesReference(new FastCompressor { ForcePortable = rng.Coin() }, stored, options, layer, say);
+            check(c, rng, $"draw {i}");
         }
     }
 

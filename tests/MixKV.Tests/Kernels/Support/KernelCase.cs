@@ -88,6 +88,14 @@ public sealed record KernelCase(
         yield return Case(new KernelCase(2, 1, 8300, 8700, 16, 8, DType.BF16, TensorLayout.Hnd, true, BudgetMethod.AdaKV, ScoreMode.MixKV, GqaReduction.Max, PoolingKind.Max, 3, GridSelection: true));
     }
 
+    /// <summary>The case's data, token count, options and stored layout, drawn from <paramref name="rng"/> in that order.</summary>
+    public (StoredLayer Stored, CompressionOptions Options, LayerPosition Layer, int Tokens) DrawLayer(TestRandom rng)
+    {
+        LayerData data = Data(rng, out int tokens);
+        (CompressionOptions options, LayerPosition layer) = DrawOptions(rng, tokens);
+        return (data.Store(Layout, DrawPadding(rng)), options, layer, tokens);
+    }
+
     public LayerData Data(TestRandom rng, out int tokens)
     {
         tokens = rng.Int(MinTokens, MaxTokens);
