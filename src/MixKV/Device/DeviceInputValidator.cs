@@ -5,7 +5,8 @@ namespace MixKV.Device;
 
 /// <summary>
 /// Spec section 8 for raw device buffers: every pointer non-null and aligned to its element, shapes
-/// matching the plan, strides non-aliasing, output capacity at least the plan's bound. Runs before
+/// matching the plan, strides non-aliasing, output capacity at least the plan's bound, and nothing the
+/// call writes sharing bytes with anything else it touches (<see cref="DeviceByteRanges"/>). Runs before
 /// the first launch, so a rejected call has queued nothing.
 /// </summary>
 internal static class DeviceInputValidator
@@ -21,7 +22,22 @@ internal static class DeviceInputValidator
         Require(output.CapacityTokens >= plan.MaxOutputTokens, nameof(output), $"output capacity too small: {output.CapacityTokens} rows, the plan can keep up to {plan.MaxOutputTokens}");
         Pointer(workspace, nameof(workspace), 256);
         Require(workspaceBytes >= plan.WorkspaceBytes, nameof(workspace), $"workspace of {workspaceBytes} bytes is smaller than the {plan.WorkspaceBytes} the plan needs");
+        long rowBytes = (long)plan.HeadDim * keys.DType.Size();
+        new DeviceByteRanges()
+            .Writes("output.Keys", output.Keys, plan.MaxOutputTokens * rowBytes)
+            .Writes("output.Values", output.Values, plan.MaxOutputTokens * rowBytes)
+            .Writes("output.Positions", output.Positions, (long)plan.MaxOutputTokens * sizeof(int))
+            .Writes("output.HeadLens", output.HeadLens, (long)plan.KvHeads * sizeof(int))
+            .Writes("output.CuLens", output.CuLens, (plan.KvHeads + 1L) * sizeof(int))
+            .Writes(nameof(workspace), workspace, plan.WorkspaceBytes)
+            .Reads(nameof(keys), keys)
+            .Reads(nameof(values), values)
+            .Reads(nameof(queries), WindowRows(plan, queries))
+            .RequireDisjoint();
     }
+
+    /// <summary>The rows of <paramref name="queries"/> the pipeline reads: its last W.</summary>
+    private static DeviceTensor WindowRows(DevicePlan plan, DeviceTensor queries) => queries.SliceTokens(queries.Tokens - plan.Window, plan.Window);
 
     private static void Inputs(DevicePlan plan, DeviceTensor keys, DeviceTensor values, DeviceTensor queries)
     {
@@ -48,6 +64,24 @@ internal static class DeviceInputValidator
         Pointer(staging, nameof(staging), keys.DType.Size());
         long needed = (long)plan.MaxOutputTokens * plan.HeadDim * keys.DType.Size();
         Require(stagingBytes >= needed, nameof(staging), $"staging of {stagingBytes} bytes is smaller than one compressed cache ({needed} bytes)");
+        var ranges = new DeviceByteRanges()
+            .Writes(nameof(keys), keys)
+            .Writes(nameof(values), values)
+            .Writes("selection.Positions", selection.Positions, (long)plan.MaxOutputTokens * sizeof(int))
+            .Writes("selection.HeadLens", selection.HeadLens, (long)plan.KvHeads * sizeof(int))
+            .Writes("selection.CuLens", selection.CuLens, (plan.KvHeads + 1L) * sizeof(int))
+            .Writes(nameof(workspace), workspace, plan.WorkspaceBytes)
+            .Writes(nameof(staging), staging, needed)
+            .Reads(nameof(queries), WindowRows(plan, queries));
+        if (layout == OutputLayout.Dense)
+        {
+            // Dense rows go back into their own head's rows, so K and V views that interleave in one
+            // buffer (a [N, 2, H, D] cache) stay apart; the flattened layout packs rows from the start
+            // of each buffer, across whatever the other tensor keeps there.
+            ranges.MayInterleave(nameof(keys), nameof(values));
+        }
+
+        ranges.RequireDisjoint();
     }
 
     public static void ValidateAppend(DeviceFlatCache cache, DevicePointer keys, DevicePointer values, DevicePointer positions, int capacity, DevicePointer newKeys, DevicePointer newValues, int position, DevicePointer status)

@@ -10,9 +10,10 @@ namespace MixKV.Tests.Validation;
 
 /// <summary>
 /// Spec section 8 for raw device buffers (<see cref="KernelBackend.Enqueue"/>): null and misaligned
-/// pointers, shapes that disagree with the plan, output capacity and workspace too small. Each is an
-/// ArgumentException naming the argument, raised before any launch: the poisoned outputs and the
-/// caller's K/V/Q bytes are unchanged. Runs on the emulated backend, whose device memory is host memory.
+/// pointers, shapes that disagree with the plan, output capacity and workspace too small, a buffer the
+/// call writes sharing bytes with another it writes or reads. Each is an ArgumentException naming the
+/// argument, raised before any launch: the poisoned outputs and the caller's K/V/Q bytes are
+/// unchanged. Runs on the emulated backend, whose device memory is host memory.
 /// </summary>
 [TestFixture]
 public sealed class DeviceArgumentValidationTests
@@ -35,6 +36,12 @@ public sealed class DeviceArgumentValidationTests
         yield return new TestCaseData(new Func<Setup, Setup>(s => s with { Values = s.Values with { DType = DType.F16 } }), "values", "dtype").SetName("ValuesDTypeDiffers");
         yield return new TestCaseData(new Func<Setup, Setup>(s => s with { Queries = s.Queries.SliceTokens(0, Window - 1) }), "queries", "window").SetName("TooFewQueryRows");
         yield return new TestCaseData(new Func<Setup, Setup>(s => s with { Keys = s.Keys with { TokenStride = Dim - 1 } }), "keys", "alias").SetName("AliasingKeyStrides");
+        // Each overlap puts the smaller buffer wholly inside a larger one of its own, so it shares bytes with that one alone.
+        yield return new TestCaseData(new Func<Setup, Setup>(s => s with { Keys = s.Keys with { Pointer = s.Workspace } }), "workspace", "overlaps keys").SetName("KeysInsideTheWorkspace");
+        yield return new TestCaseData(new Func<Setup, Setup>(s => s with { Queries = s.Queries with { Pointer = s.Output.Keys } }), "output.Keys", "overlaps queries").SetName("WindowQueriesInsideOutputKeys");
+        yield return new TestCaseData(new Func<Setup, Setup>(s => s with { Output = s.Output with { Positions = s.Output.Values.AddBytes((long)s.Output.CapacityTokens * (Dim - 1) * sizeof(float)) } }), "output.Positions", "overlaps output.Values").SetName("PositionsInTheTailOfOutputValues");
+        yield return new TestCaseData(new Func<Setup, Setup>(s => s with { Output = s.Output with { CuLens = s.Output.HeadLens.AddBytes(sizeof(int)) } }), "output.CuLens", "overlaps output.HeadLens").SetName("CuLensOverHeadLens");
+        yield return new TestCaseData(new Func<Setup, Setup>(s => s with { Output = s.Output with { Values = s.Workspace } }), "workspace", "overlaps output.Values").SetName("OutputValuesInsideTheWorkspace");
     }
 
     [TestCaseSource(nameof(Violations))]
@@ -44,6 +51,8 @@ public sealed class DeviceArgumentValidationTests
         using var rig = new Rig(rng);
         byte[][] inputsBefore = [rig.Keys.Span.ToArray(), rig.Values.Span.ToArray(), rig.Queries.Span.ToArray()];
         Setup broken = breakIt(rig.Valid);
+        Assert.That(rig.Plan.WorkspaceBytes, Is.GreaterThan(rig.Keys.Bytes).And.GreaterThan(rig.Plan.MaxOutputTokens * Dim * sizeof(float)), "the workspace holds K or K' (overlap cases)");
+        Assert.That(rig.Queries.Bytes, Is.LessThanOrEqualTo(rig.Plan.MaxOutputTokens * Dim * sizeof(float)), "K' holds the window queries (overlap case)");
 
         var error = Assert.Throws<ArgumentException>(() => rig.Backend.Enqueue(rig.Plan, broken.Keys, broken.Values, broken.Queries, broken.Output, broken.Workspace, broken.WorkspaceBytes), rng.Tag);
 
@@ -69,6 +78,28 @@ public sealed class DeviceArgumentValidationTests
         var error = Assert.Throws<ArgumentException>(() => DevicePlan.Create(65537 * 3, kvHeads, Tokens, Dim, Options, LayerPosition.Single), rng.Tag);
         Assert.That(error!.ParamName, Is.EqualTo("queryHeads"), rng.Say(error.Message));
         Assert.That(error.Message, Does.Contain("at most 65535"), rng.Tag);
+    }
+
+    [Test]
+    public void OutputsPackedEndToEndInOneBufferRun()
+    {
+        // The control for the overlap cases: buffers that touch without sharing a byte are accepted.
+        TestRandom rng = TestRandom.ForCurrentTest();
+        using var rig = new Rig(rng);
+        Setup s = rig.Valid;
+        long rows = (long)rig.Plan.MaxOutputTokens * Dim * sizeof(float), positions = (long)rig.Plan.MaxOutputTokens * sizeof(int);
+        using var packed = new DeviceRegion(rig.Backend.Runtime, (2 * rows) + positions + ((2L * KvHeads) + 1) * sizeof(int));
+        DevicePointer at = packed.Pointer;
+        var output = new DeviceLayerOutput(at, at.AddBytes(rows), at.AddBytes(2 * rows), at.AddBytes((2 * rows) + positions), at.AddBytes((2 * rows) + positions + (KvHeads * sizeof(int))), rig.Plan.MaxOutputTokens);
+
+        rig.Backend.Enqueue(rig.Plan, s.Keys, s.Values, s.Queries, output, s.Workspace, s.WorkspaceBytes);
+        rig.Backend.Runtime.Synchronize();
+
+        int[] lens = packed.As<int>().Slice((int)(((2 * rows) + positions) / sizeof(int)), KvHeads).ToArray();
+        int[] cu = packed.As<int>().Slice((int)(((2 * rows) + positions) / sizeof(int)) + KvHeads, KvHeads + 1).ToArray();
+        Assert.That(lens, Has.All.GreaterThanOrEqualTo(Window), rng.Say($"head_lens {string.Join(",", lens)}"));
+        Assert.That(cu[^1], Is.EqualTo(lens.Sum()), rng.Say($"cu_lens {string.Join(",", cu)}"));
+        packed.AssertGuardsIntact("the packed outputs");
     }
 
     [Test]
