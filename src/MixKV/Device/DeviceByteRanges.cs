@@ -30,6 +30,13 @@ internal sealed class DeviceByteRanges
         return this;
     }
 
+    /// <summary>A buffer the call only reads.</summary>
+    public DeviceByteRanges Reads(string name, DevicePointer start, long bytes)
+    {
+        read.Add(Range.Of(name, start, bytes));
+        return this;
+    }
+
     /// <summary>A tensor the call only reads.</summary>
     public DeviceByteRanges Reads(string name, DeviceTensor tensor)
     {

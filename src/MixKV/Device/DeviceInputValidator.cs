@@ -107,6 +107,19 @@ internal static class DeviceInputValidator
         Require(!Overlap(cache.Keys, cache.CapacityTokens * rowBytes, keys, capacity * rowBytes), "destinationKeys", "the append is out of place: destination keys overlap the cache's keys");
         Require(!Overlap(cache.Values, cache.CapacityTokens * rowBytes, values, capacity * rowBytes), "destinationValues", "the append is out of place: destination values overlap the cache's values");
         Require(!Overlap(cache.Positions, cache.CapacityTokens * sizeof(int), positions, capacity * sizeof(int)), "destinationPositions", "the append is out of place: destination positions overlap the cache's positions");
+        new DeviceByteRanges()
+            .Writes("destinationKeys", keys, capacity * rowBytes)
+            .Writes("destinationValues", values, capacity * rowBytes)
+            .Writes("destinationPositions", positions, (long)capacity * sizeof(int))
+            .Writes("cache.HeadLens", cache.HeadLens, (long)cache.KvHeads * sizeof(int))
+            .Writes("cache.CuLens", cache.CuLens, (cache.KvHeads + 1L) * sizeof(int))
+            .Writes(nameof(status), status, sizeof(int))
+            .Reads("cache.Keys", cache.Keys, cache.CapacityTokens * rowBytes)
+            .Reads("cache.Values", cache.Values, cache.CapacityTokens * rowBytes)
+            .Reads("cache.Positions", cache.Positions, (long)cache.CapacityTokens * sizeof(int))
+            .Reads(nameof(newKeys), newKeys, cache.KvHeads * rowBytes)
+            .Reads(nameof(newValues), newValues, cache.KvHeads * rowBytes)
+            .RequireDisjoint();
     }
 
     private static bool Overlap(DevicePointer a, long aBytes, DevicePointer b, long bBytes) =>

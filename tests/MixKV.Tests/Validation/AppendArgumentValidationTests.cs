@@ -10,8 +10,9 @@ namespace MixKV.Tests.Validation;
 
 /// <summary>
 /// Spec section 8 for the decode-time append over raw device buffers (<see cref="KernelBackend.EnqueueAppend"/>):
-/// null and misaligned pointers, a destination that overlaps the cache or cannot take a row a head, a
-/// negative position or capacity, an unsupported dtype. Each is an ArgumentException naming the
+/// null and misaligned pointers, a destination that overlaps the cache or cannot take a row a head, any
+/// other buffer the call writes sharing bytes with one it writes or reads, a negative position or
+/// capacity, an unsupported dtype. Each is an ArgumentException naming the
 /// argument, raised before any launch: nothing is written, the cache's lengths and the status word
 /// stay as they were. Lengths that only the device can see are refused there, with
 /// <see cref="AppendStatus.InvalidLengths"/> and likewise nothing written.
@@ -38,6 +39,11 @@ public sealed class AppendArgumentValidationTests
         yield return Case(s => s with { Position = -1 }, "position", "must be >= 0", "NegativePosition");
         yield return Case(s => s with { DestinationKeys = s.Cache.Keys.AddBytes(Dim * 2) }, "destinationKeys", "overlap", "DestinationKeysOverlapTheCache");
         yield return Case(s => s with { DestinationPositions = s.Cache.Positions }, "destinationPositions", "overlap", "DestinationPositionsAreTheCaches");
+        // Each of these puts a buffer wholly inside a larger one of its own, so it shares bytes with that one alone.
+        yield return Case(s => s with { DestinationValues = s.DestinationKeys }, "destinationValues", "overlaps destinationKeys", "DestinationValuesAreTheDestinationKeys");
+        yield return Case(s => s with { Cache = s.Cache with { CuLens = s.DestinationPositions } }, "cache.CuLens", "overlaps destinationPositions", "CacheCuLensInsideTheDestinationPositions");
+        yield return Case(s => s with { Status = s.NewKeys.AddBytes(Dim * ElementType.Size()) }, "status", "overlaps newKeys", "StatusInsideTheNewKeys");
+        yield return Case(s => s with { NewValues = s.DestinationValues }, "destinationValues", "overlaps newValues", "NewValuesInsideTheDestinationValues");
     }
 
     private static TestCaseData Case(Func<Setup, Setup> breakIt, string parameter, string rule, string name) =>
