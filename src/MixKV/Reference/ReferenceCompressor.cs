@@ -79,6 +79,13 @@ public sealed class ReferenceCompressor : ILayerCompressor
             throw new ArgumentException($"the dense layout needs one cap for every head; {options.Method.Name()} gave {string.Join(", ", kept.HeadLens)}", nameof(layout));
         }
 
+        if (layout == OutputLayout.Flattened)
+        {
+            CheckFlattenedFits(inputs.Keys, kept, "inputs");
+            CheckFlattenedFits(inputs.Values, kept, "inputs");
+        }
+
+        InPlaceSharing.Validate(inputs, layout, kept.TotalTokens, kept.Compressed ? options.Window : 0);
         if (layout == OutputLayout.Dense)
         {
             Gather.DenseInPlace(inputs.Keys, kept);
@@ -86,8 +93,6 @@ public sealed class ReferenceCompressor : ILayerCompressor
         }
         else
         {
-            CheckFlattenedFits(inputs.Keys, kept, "inputs");
-            CheckFlattenedFits(inputs.Values, kept, "inputs");
             Gather.FlattenedInPlace(inputs.Keys, kept);
             Gather.FlattenedInPlace(inputs.Values, kept);
         }

@@ -138,33 +138,15 @@ public sealed class InPlaceBufferSharingTests : EmulatedKernelFixture
             c.Layer = new LayerPosition(rng.Int(0, 2), 3);
             c.Description = $"{c.Options.Method} {dtype} Hkv {heads} G {groups} N {tokens} D {dim} W {window} budget {c.Options.Budget} layer {c.Layer}";
 
-            int size = dtype.Size();
-            long tokenStride = 2L * heads * dim;
-            c.HostCache = new byte[tokens * tokenStride * size];
-            for (int h = 0; h < heads; h++)
-            {
-                for (int t = 0; t < tokens; t++)
-                {
-                    for (int d = 0; d < dim; d++)
-                    {
-                        long key = (t * tokenStride) + ((long)h * dim) + d;
-                        Elements.Write(c.HostCache.AsSpan((int)(key * size), size), dtype, data.Keys[h][t][d]);
-                        Elements.Write(c.HostCache.AsSpan((int)((key + ((long)heads * dim)) * size), size), dtype, data.Values[h][t][d]);
-                    }
-                }
-            }
-
             // The device gets the bytes before the reference's test compresses HostCache in place.
+            c.HostCache = InterleavedCache.Bytes(data);
             c.Cache = c.Track(DeviceRegion.Of<byte>(backend.Runtime, c.HostCache));
-            c.Keys = new DeviceTensor(c.Cache.Pointer, dtype, heads, tokens, dim, dim, tokenStride);
-            c.Values = c.Keys with { Pointer = c.Cache.Pointer.AddBytes((long)heads * dim * size) };
+            HeadTensor hostKeys = InterleavedCache.Keys(c.HostCache, data), hostValues = InterleavedCache.Values(c.HostCache, data);
+            c.Keys = new DeviceTensor(c.Cache.Pointer, dtype, heads, tokens, dim, hostKeys.HeadStride, hostKeys.TokenStride);
+            c.Values = c.Keys with { Pointer = c.Cache.Pointer.AddBytes(hostValues.Offset * dtype.Size()) };
             c.QueryRegion = c.Track(DeviceInputs.Upload(backend.Runtime, data.Queries, dtype, TensorLayout.Hnd, out DeviceTensor queries));
             c.Queries = queries;
-            var memory = c.HostCache.AsMemory();
-            c.HostInputs = new LayerInputs(
-                new HeadTensor(memory, dtype, heads, tokens, dim, dim, tokenStride),
-                new HeadTensor(memory, dtype, heads, tokens, dim, dim, tokenStride, (long)heads * dim),
-                DeviceInputs.Pack(data.Queries, dtype, TensorLayout.Hnd));
+            c.HostInputs = new LayerInputs(hostKeys, hostValues, DeviceInputs.Pack(data.Queries, dtype, TensorLayout.Hnd));
 
             c.Plan = backend.Plan(heads * groups, heads, tokens, dim, c.Options, c.Layer);
             c.Positions = c.Track(new DeviceRegion(backend.Runtime, (long)c.Plan.MaxOutputTokens * sizeof(int)));
