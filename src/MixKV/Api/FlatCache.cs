@@ -28,6 +28,12 @@ public sealed class FlatCache
             throw new ArgumentException($"values buffer of {values.Length} bytes cannot hold {capacityTokens} rows", nameof(values));
         }
 
+        // Each row moves in both buffers at every append: shared bytes would be moved twice.
+        if (bytes > 0 && keys.Span[..(int)bytes].Overlaps(values.Span[..(int)bytes]))
+        {
+            throw new ArgumentException($"values overlap the keys in their first {capacityTokens} rows: the cache's K and V need buffers of their own", nameof(values));
+        }
+
         if (positions.Length < capacityTokens)
         {
             throw new ArgumentException($"positions hold {positions.Length} entries but capacity is {capacityTokens} rows", nameof(positions));

@@ -35,6 +35,14 @@ public static class Append
             throw new ArgumentException($"output capacity too small: {cache.TotalTokens} rows + {heads} new exceed capacity {cache.CapacityTokens}", nameof(cache));
         }
 
+        // New rows staged in the cache's own buffers (its spare rows, say) could be moved over before
+        // they are read: such rows are copied out first.
+        if (SharesBytes(newKeys, cache) || SharesBytes(newValues, cache))
+        {
+            newKeys = newKeys.ToArray();
+            newValues = newValues.ToArray();
+        }
+
         // Last head first: head h moves back by h rows, so its destination never covers an unmoved segment.
         for (int h = heads - 1; h >= 0; h--)
         {
@@ -56,6 +64,9 @@ public static class Append
 
         cache.RecomputeCuLens();
     }
+
+    private static bool SharesBytes(ReadOnlySpan<byte> rows, FlatCache cache) =>
+        rows.Overlaps(cache.Keys.Span) || rows.Overlaps(cache.Values.Span);
 
     private static void MoveRows(Span<byte> buffer, int from, int to, int rows, int rowBytes)
     {

@@ -107,6 +107,48 @@ public sealed class AppendTests
         }
     }
 
+    /// <summary>
+    /// An engine may stage the step's rows in the cache's own spare rows, right after the live ones:
+    /// exactly where the shifted segments land. The append must read them before it moves anything.
+    /// </summary>
+    [Test]
+    public void Append_NewRowsStagedInTheCachesSpareRows_AppendAsIfCopiedOut([Values] DType dtype)
+    {
+        var rng = TestRandom.ForCurrentTest();
+        int seed = rng.Int(0, int.MaxValue - 1);
+        Cache staged = Build(new TestRandom(seed), dtype, spareSteps: 1, out int heads, out int dim);
+        Cache copied = Build(new TestRandom(seed), dtype, spareSteps: 1, out _, out _);
+        byte[] newKeys = RandomRows(rng, heads, dim, dtype), newValues = RandomRows(rng, heads, dim, dtype);
+        int live = staged.Flat.TotalTokens * staged.Flat.RowBytes;
+        newKeys.CopyTo(staged.Keys.Span[live..]);
+        newValues.CopyTo(staged.Values.Span[live..]);
+        string say = rng.Say($"Hkv {heads}, D {dim}, {dtype}, head_lens [{string.Join(",", staged.Flat.HeadLens)}]");
+
+        Append.Run(staged.Flat, staged.Keys.Span.Slice(live, newKeys.Length), staged.Values.Span.Slice(live, newValues.Length), 77);
+        Append.Run(copied.Flat, newKeys, newValues, 77);
+
+        Sentinel.AssertSameBytes(copied.Keys.Backing, staged.Keys.Backing, $"{say}: keys");
+        Sentinel.AssertSameBytes(copied.Values.Backing, staged.Values.Backing, $"{say}: values");
+        Assert.That(staged.Flat.Positions, Is.EqualTo(copied.Flat.Positions), say);
+        Assert.That(staged.Flat.CuLens, Is.EqualTo(copied.Flat.CuLens), say);
+    }
+
+    [Test]
+    public void FlatCache_ValuesOverTheKeys_Throws()
+    {
+        var rng = TestRandom.ForCurrentTest();
+        // One buffer, V starting anywhere inside K's rows (its last element at the latest).
+        int dim = rng.Int(1, 16), capacity = rng.Int(1, 40), rowBytes = dim * sizeof(float);
+        var buffer = new byte[2 * capacity * rowBytes];
+        int valuesStart = rng.Int(0, (capacity * dim) - 1) * sizeof(float);
+        Memory<byte> keys = buffer.AsMemory(0, capacity * rowBytes), values = buffer.AsMemory(valuesStart, capacity * rowBytes);
+
+        var ex = Assert.Throws<ArgumentException>(() => new FlatCache(keys, values, DType.F32, dim, capacity, [0], new int[capacity]), rng.Say($"V from byte {valuesStart} of K's {capacity * rowBytes}"));
+
+        Assert.That(ex!.ParamName, Is.EqualTo("values"), rng.Say(ex.Message));
+        Assert.That(ex.Message, Does.Contain("overlap the keys"), rng.Tag);
+    }
+
     [Test]
     public void Append_PastCapacity_ThrowsAndWritesNothing()
     {
@@ -183,7 +225,7 @@ public sealed class AppendTests
         var ex = Assert.Throws<ArgumentException>(() => _ = new FlatCache(keys, values, DType.F16, dim, capacity, [1, 1], new int[capacity]), rng.Tag);
         Assert.That(ex!.ParamName, Is.EqualTo("keys"), rng.Tag);
 
-        var lensEx = Assert.Throws<ArgumentException>(() => _ = new FlatCache(values, values, DType.F16, dim, capacity, [capacity, 1], new int[capacity]), rng.Tag);
+        var lensEx = Assert.Throws<ArgumentException>(() => _ = new FlatCache(values.ToArray(), values, DType.F16, dim, capacity, [capacity, 1], new int[capacity]), rng.Tag);
         Assert.That(lensEx!.ParamName, Is.EqualTo("headLens"), rng.Tag);
     }
 }
