@@ -15,7 +15,8 @@ internal static class FastPool
     public static void Pool(ReadOnlySpan<double> values, PoolingKind pooling, int kernel, Span<double> result)
     {
         int length = values.Length, half = kernel / 2;
-        if (!Vector512.IsHardwareAccelerated || length < kernel + Vector512<double>.Count)
+        // Written so that a kernel near int.MaxValue (valid: any odd k >= 1) cannot overflow the test.
+        if (!Vector512.IsHardwareAccelerated || length - Vector512<double>.Count < kernel)
         {
             RefWindowScores.Pool(values, pooling, kernel, result);
             return;
