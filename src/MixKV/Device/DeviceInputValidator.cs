@@ -32,12 +32,9 @@ internal static class DeviceInputValidator
             .Writes(nameof(workspace), workspace, plan.WorkspaceBytes)
             .Reads(nameof(keys), keys)
             .Reads(nameof(values), values)
-            .Reads(nameof(queries), WindowRows(plan, queries))
+            .Reads(nameof(queries), plan.WindowRowsOf(queries))
             .RequireDisjoint();
     }
-
-    /// <summary>The rows of <paramref name="queries"/> the pipeline reads: its last W.</summary>
-    private static DeviceTensor WindowRows(DevicePlan plan, DeviceTensor queries) => queries.SliceTokens(queries.Tokens - plan.Window, plan.Window);
 
     private static void Inputs(DevicePlan plan, DeviceTensor keys, DeviceTensor values, DeviceTensor queries)
     {
@@ -46,7 +43,7 @@ internal static class DeviceInputValidator
         Require(values.DType == keys.DType, nameof(values), $"values dtype {values.DType.Name()} differs from keys dtype {keys.DType.Name()}");
         Require(queries.DType == keys.DType, nameof(queries), $"queries dtype {queries.DType.Name()} differs from keys dtype {keys.DType.Name()}");
         Require(queries.Heads == plan.QueryHeads && queries.Dim == plan.HeadDim, nameof(queries), $"queries must be [{plan.QueryHeads}, >= {plan.Window}, {plan.HeadDim}] (got [{queries.Heads}, {queries.Tokens}, {queries.Dim}])");
-        Require(queries.Tokens >= plan.Window, nameof(queries), $"queries have {queries.Tokens} rows but the window needs {plan.Window} (Wq >= W)");
+        Require(queries.Tokens >= plan.Window || !plan.ReadsWindow, nameof(queries), $"queries have {queries.Tokens} rows but the window needs {plan.Window} (Wq >= W)");
         Tensor(queries, nameof(queries), queries.Heads, queries.Tokens, queries.Dim);
     }
 
@@ -72,7 +69,7 @@ internal static class DeviceInputValidator
             .Writes("selection.CuLens", selection.CuLens, (plan.KvHeads + 1L) * sizeof(int))
             .Writes(nameof(workspace), workspace, plan.WorkspaceBytes)
             .Writes(nameof(staging), staging, needed)
-            .Reads(nameof(queries), WindowRows(plan, queries));
+            .Reads(nameof(queries), plan.WindowRowsOf(queries));
         if (layout == OutputLayout.Dense)
         {
             // Dense rows go back into their own head's rows, so K and V views that interleave in one

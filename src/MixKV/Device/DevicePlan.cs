@@ -67,6 +67,16 @@ public sealed class DevicePlan
 
     public int Prefix { get; }
 
+    /// <summary>
+    /// Whether the call reads the window queries (their last W rows): only when N &gt;= W. A shorter layer
+    /// is kept whole (spec section 5), and its queries need not even have W rows, as on the host.
+    /// </summary>
+    public bool ReadsWindow => Tokens >= Options.Window;
+
+    /// <summary>The rows of <paramref name="queries"/> the call reads: the last W, none when N &lt; W.</summary>
+    internal DeviceTensor WindowRowsOf(DeviceTensor queries) =>
+        ReadsWindow ? queries.SliceTokens(queries.Tokens - Window, Window) : queries with { Tokens = 0 };
+
     /// <summary>Caps are computed on the device (AdaKV past its skip layers).</summary>
     public bool DeviceCaps { get; }
 

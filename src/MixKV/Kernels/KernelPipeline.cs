@@ -89,14 +89,14 @@ internal static class KernelPipeline
     public static DevicePointer? EnqueueSelection(IKernelRuntime runtime, DevicePlan plan, DeviceTensor keys, DeviceTensor values, DeviceTensor queries, DeviceSelection output, DevicePointer workspace, bool scores, Action<Stage>? afterStage = null)
     {
         KernelWorkspace ws = KernelWorkspace.At(workspace, plan.QueryHeads, plan.KvHeads, plan.Tokens, plan.HeadDim, plan.Window);
-        DeviceTensor window = queries.SliceTokens(queries.Tokens - plan.Window, plan.Window);
+        DeviceTensor window = plan.WindowRowsOf(queries);
         DevicePointer? status = null;
         bool headStats = RunsHeadStats(plan, scores);
         // The run kernels take the K statistics from the tiles they stage: K is then read twice (the
         // floor's count), and the head statistics read only V. window_run_stats then also checks the
         // window rows it holds, in place of a check_finite launch.
         bool keysInRuns = headStats && KeyStatisticsInRuns && WindowScores.UsesRuns(keys.DType, keys.Dim, plan.QueryHeads / plan.KvHeads * plan.Window, plan.Window);
-        bool checkQueries = plan.Options.CheckFinite && plan.Window > 0 && plan.Tokens >= plan.Options.Window;
+        bool checkQueries = plan.Options.CheckFinite && plan.Window > 0 && plan.ReadsWindow;
         if (plan.Options.CheckFinite)
         {
             runtime.Fill(ws.Status, 0, sizeof(int));
