@@ -51,7 +51,9 @@ internal static class DeviceInputValidator
     {
         Inputs(plan, keys, values, queries);
         Require(Enum.IsDefined(layout), nameof(layout), $"unknown output layout {layout}");
-        Require(layout != OutputLayout.Dense || !plan.DeviceCaps, nameof(layout), "the dense layout needs one cap for every head; AdaKV caps differ per head: use the flattened layout");
+        // Caps drawn on the device are known only after the call, so the dense layout takes them only
+        // where they cannot differ: one KV head.
+        Require(layout != OutputLayout.Dense || !plan.DeviceCaps || plan.KvHeads == 1, nameof(layout), "the dense layout needs one cap for every head; AdaKV caps differ per head: use the flattened layout");
         Pointer(selection.Positions, "selection.Positions", sizeof(int));
         Pointer(selection.HeadLens, "selection.HeadLens", sizeof(int));
         Pointer(selection.CuLens, "selection.CuLens", sizeof(int));

@@ -31,30 +31,23 @@ public sealed class DeviceApiTests : EmulatedKernelFixture
         var layer = new LayerPosition(rng.Int(0, 2), 3);
         string say = rng.Say($"{method} {layout} {dtype} {tensorLayout} Hkv {heads} N {tokens} D {dim} W {window} budget {options.Budget}");
 
-        StoredLayer expected = data.Store(tensorLayout);
-        KeptTokens kept = new Ref.ReferenceCompressor().CompressInPlace(expected.Inputs, options, layer, layout);
+        InPlaceCheck.AssertMatchesReference(backend, data, tensorLayout, options, layer, layout, say);
+    }
 
-        DevicePlan plan = backend.Plan(heads * groups, heads, tokens, dim, options, layer);
-        using var keys = DeviceInputs.Upload(backend.Runtime, data.Keys, dtype, tensorLayout, out DeviceTensor keyTensor);
-        using var values = DeviceInputs.Upload(backend.Runtime, data.Values, dtype, tensorLayout, out DeviceTensor valueTensor);
-        using var queries = DeviceInputs.Upload(backend.Runtime, data.Queries, dtype, tensorLayout, out DeviceTensor queryTensor);
-        using var positions = new DeviceRegion(backend.Runtime, (long)plan.MaxOutputTokens * sizeof(int));
-        using var headLens = new DeviceRegion(backend.Runtime, heads * sizeof(int));
-        using var cuLens = new DeviceRegion(backend.Runtime, (heads + 1) * sizeof(int));
-        using var workspace = new DeviceRegion(backend.Runtime, plan.WorkspaceBytes);
-        long stagingBytes = KernelBackend.InPlaceStagingBytes(plan, dtype);
-        using var staging = new DeviceRegion(backend.Runtime, stagingBytes);
+    /// <summary>AdaKV's caps are drawn on the device, but one KV head has one cap: dense in place takes it.</summary>
+    [Test]
+    public void DenseInPlaceTakesAdaKVOnOneKVHead([Values] DType dtype)
+    {
+        TestRandom rng = KernelCheck.Seeded();
+        int groups = rng.Int(1, 4), tokens = rng.Int(60, 160), dim = rng.Int(1, 48), window = rng.Int(2, 12);
+        LayerData data = LayerData.Random(rng, 1, groups, tokens, dim, window, dtype);
+        var options = new CompressionOptions { Method = BudgetMethod.AdaKV, Window = window, Budget = window + rng.Int(1, tokens - window - 1) };
+        TensorLayout layout = rng.Coin() ? TensorLayout.Hnd : TensorLayout.Nhd;
+        string say = rng.Say($"AdaKV {dtype} {layout} G {groups} N {tokens} D {dim} W {window} budget {options.Budget}");
 
-        backend.EnqueueInPlace(plan, keyTensor, valueTensor, queryTensor, new DeviceSelection(positions.Pointer, headLens.Pointer, cuLens.Pointer, plan.MaxOutputTokens), layout, workspace.Pointer, workspace.Bytes, staging.Pointer, stagingBytes);
-        backend.Runtime.Synchronize();
+        DevicePlan plan = InPlaceCheck.AssertMatchesReference(backend, data, layout, options, LayerPosition.Single, OutputLayout.Dense, say);
 
-        int[] lens = headLens.Read<int>(heads);
-        Assert.That(lens, Is.EqualTo(kept.HeadLens), $"{say}: head_lens");
-        Assert.That(positions.Read<int>(kept.TotalTokens), Is.EqualTo(kept.Positions), $"{say}: positions");
-        Assert.That(keys.Span.ToArray(), Is.EqualTo(DeviceInputs.Body(expected.Keys.View)), $"{say}: K after the in-place compression");
-        Assert.That(values.Span.ToArray(), Is.EqualTo(DeviceInputs.Body(expected.Values.View)), $"{say}: V after the in-place compression");
-        keys.AssertGuardsIntact($"{say}: K");
-        values.AssertGuardsIntact($"{say}: V");
+        Assert.That(plan.DeviceCaps, Is.True, $"{say}: the caps were the device's");
     }
 
     [Test]

@@ -1,3 +1,4 @@
+using MixKV.Device;
 using MixKV.Fast;
 using MixKV.Options;
 using MixKV.Tensors;
@@ -5,6 +6,7 @@ using MixKV.Tests.Fast;
 using MixKV.Tests.Kernels.Support;
 using MixKV.Tests.Support;
 using NUnit.Framework;
+using Ref = MixKV.Reference;
 
 namespace MixKV.Tests.Kernels;
 
@@ -13,7 +15,8 @@ namespace MixKV.Tests.Kernels;
 /// data, so a head dim, group size or window outside that list is never tried. Here the shape itself is
 /// drawn from the seed too (any D from 1 to 160 and some up to 512, G up to 16, W up to 70, N from 1;
 /// every method, score, pooling, layout, padding and layer position), and the emulated
-/// kernels and the fast path are each held to the reference by the same checks as the listed cases.
+/// kernels (out of place and in place) and the fast path are each held to the reference by the same
+/// checks as the listed cases.
 /// A few draws per run, different every run; <c>MIXKV_RANDOM_SHAPES</c> sets how many (for a longer
 /// search: the first ones found the heads of FlatScoreTests and the conditioning of ScoreTolerance).
 /// </summary>
@@ -34,6 +37,24 @@ public sealed class RandomShapeTests : EmulatedKernelFixture
         (StoredLayer stored, CompressionOptions options, LayerPosition layer, int tokens) = c.DrawLayer(rng);
         string say = rng.Say($"{draw} ({c}): N {tokens}, budget {options.Budget}, layer {layer}, alpha {options.FloorAlpha}, beta {options.Beta}");
         FastAgreement.AssertMatchesReference(new FastCompressor { ForcePortable = rng.Coin() }, stored, options, layer, say);
+    });
+
+    /// <summary>
+    /// EnqueueInPlace over the case's layer in either cache layout equals the reference's in-place
+    /// result byte for byte: positions, lengths, and the whole K and V buffers after the call. Dense
+    /// where the caps are one per layer (or AdaKV's on one KV head), flattened otherwise or by coin.
+    /// </summary>
+    [Test]
+    public void InPlaceKernelsMatchReferenceInPlace() => ForEachDraw((c, rng, draw) =>
+    {
+        LayerData data = c.Data(rng, out int tokens);
+        (CompressionOptions options, LayerPosition layer) = c.DrawOptions(rng, tokens);
+        DevicePlan plan = backend.Plan(data.QueryHeads, data.KvHeads, tokens, data.Dim, options, layer);
+        TensorLayout layout = rng.Coin() ? TensorLayout.Hnd : TensorLayout.Nhd;
+        bool uniform = new Ref.ReferenceCompressor().Plan(data.Store(layout).Inputs, options, layer, withScores: false, out _).IsUniform;
+        OutputLayout output = uniform && (!plan.DeviceCaps || data.KvHeads == 1) && rng.Coin() ? OutputLayout.Dense : OutputLayout.Flattened;
+        string say = rng.Say($"{draw} ({c}): N {tokens}, {layout}, {output}, budget {options.Budget}, layer {layer}");
+        InPlaceCheck.AssertMatchesReference(backend, data, layout, options, layer, output, say);
     });
 
     /// <summary>Draws <see cref="Draws"/> cases from one seed and checks each (its data drawn from the same generator).</summary>
