@@ -15,8 +15,8 @@ namespace MixKV.Tests.Kernels;
 /// data, so a head dim, group size or window outside that list is never tried. Here the shape itself is
 /// drawn from the seed too (any D from 1 to 160 and some up to 512, G up to 16, W up to 70, N from 1;
 /// every method, score, pooling, layout, padding and layer position), and the emulated
-/// kernels (out of place and in place) and the fast path are each held to the reference by the same
-/// checks as the listed cases.
+/// kernels (out of place, in place and as a captured graph) and the fast path are each held to the
+/// reference (the graph to Enqueue) by the same checks as the listed cases.
 /// A few draws per run, different every run; <c>MIXKV_RANDOM_SHAPES</c> sets how many (for a longer
 /// search: the first ones found the heads of FlatScoreTests and the conditioning of ScoreTolerance).
 /// </summary>
@@ -38,6 +38,10 @@ public sealed class RandomShapeTests : EmulatedKernelFixture
         string say = rng.Say($"{draw} ({c}): N {tokens}, budget {options.Budget}, layer {layer}, alpha {options.FloorAlpha}, beta {options.Beta}");
         FastAgreement.AssertMatchesReference(new FastCompressor { ForcePortable = rng.Coin() }, stored, options, layer, say);
     });
+
+    /// <summary>A captured layer launched over two contents writes what Enqueue writes (<see cref="LayerGraphCheck"/>).</summary>
+    [Test]
+    public void GraphLaunchesMatchEnqueue() => ForEachDraw((c, rng, draw) => LayerGraphCheck.LaunchesEqualEnqueue(backend, c, rng, draw));
 
     /// <summary>
     /// EnqueueInPlace over the case's layer in either cache layout equals the reference's in-place

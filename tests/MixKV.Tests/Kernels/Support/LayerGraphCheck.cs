@@ -33,10 +33,24 @@ internal static class LayerGraphCheck
         };
         var position = new LayerPosition(1, 2);
         string say = rng.Say($"{backend.Name} {method} {dtype} {layout} Hkv {heads} G {groups} N {tokens} D {dim} W {window} budget {options.Budget} offline redundancy {offlineRedundancy}");
-        DevicePlan plan = backend.Plan(heads * groups, heads, tokens, dim, options, position);
-        using var layer = new DeviceLayer(backend.Runtime, plan, LayerData.Random(rng, heads, groups, tokens, dim, window, dtype), layout);
-        using var fromGraph = new OutputBuffers(backend.Runtime, plan, dim * dtype.Size());
-        using var fromEnqueue = new OutputBuffers(backend.Runtime, plan, dim * dtype.Size());
+        LaunchesEqualEnqueue(backend, rng, LayerData.Random(rng, heads, groups, tokens, dim, window, dtype), layout, options, position, say);
+    }
+
+    /// <summary>The same check over a drawn case's layer and options (the random-shape search).</summary>
+    public static void LaunchesEqualEnqueue(KernelBackend backend, KernelCase c, TestRandom rng, string draw)
+    {
+        LayerData data = c.Data(rng, out int tokens);
+        (CompressionOptions options, LayerPosition position) = c.DrawOptions(rng, tokens);
+        LaunchesEqualEnqueue(backend, rng, data, c.Layout, options, position, rng.Say($"{draw} ({c}): N {tokens}, budget {options.Budget}, layer {position}"));
+    }
+
+    private static void LaunchesEqualEnqueue(KernelBackend backend, TestRandom rng, LayerData data, TensorLayout layout, CompressionOptions options, LayerPosition position, string say)
+    {
+        DevicePlan plan = backend.Plan(data.QueryHeads, data.KvHeads, data.Tokens, data.Dim, options, position);
+        int rowBytes = data.Dim * data.DType.Size();
+        using var layer = new DeviceLayer(backend.Runtime, plan, data, layout);
+        using var fromGraph = new OutputBuffers(backend.Runtime, plan, rowBytes);
+        using var fromEnqueue = new OutputBuffers(backend.Runtime, plan, rowBytes);
 
         var refused = Assert.Catch<ArgumentException>(() => backend.CaptureEnqueue(plan, layer.Keys, layer.Values, layer.Queries, fromGraph.Layer, layer.Workspace, plan.WorkspaceBytes - 1));
         Assert.That(refused!.ParamName, Is.EqualTo("workspace"), $"{say}: {refused.Message}");
@@ -49,7 +63,7 @@ internal static class LayerGraphCheck
         {
             if (run > 0)
             {
-                layer.Refill(LayerData.Random(rng, heads, groups, tokens, dim, window, dtype));
+                layer.Refill(LayerData.Random(rng, data.KvHeads, data.QueryHeads / data.KvHeads, data.Tokens, data.Dim, data.Queries[0].Length, data.DType));
                 fromGraph.Poison();
                 fromEnqueue.Poison();
             }
@@ -61,7 +75,7 @@ internal static class LayerGraphCheck
             backend.Runtime.Synchronize();
             byte[][] enqueued = fromEnqueue.Snapshot();
 
-            int kept = BitConverter.ToInt32(launched[OutputBuffers.CuLens], heads * sizeof(int));
+            int kept = BitConverter.ToInt32(launched[OutputBuffers.CuLens], data.KvHeads * sizeof(int));
             Assert.That(kept, Is.InRange(1, plan.MaxOutputTokens), $"{say}: run {run}: the graph wrote cu_lens");
             for (int i = 0; i < launched.Length; i++)
             {
