@@ -1,5 +1,6 @@
 using System.Globalization;
 using MixKV.Tensors;
+using MixKV.Tests.Support;
 using NUnit.Framework;
 
 namespace MixKV.Tests.Cli;
@@ -52,6 +53,40 @@ public sealed class CompressRoundTripTests
         Assert.That(run.Stdout, Does.Contain("kept T"), $"{context}: summary table");
         int[][] lens = CompressedFileChecks.Verify(input, output, c.Layout, c.Window, context);
         CheckMethodCaps(c, lens, context);
+    }
+
+    /// <summary>
+    /// Files nobody listed: layer count, shapes (N from 1, at and around W), dtype, layout, method,
+    /// score, pooling and backend drawn from the seed, each output held to its input and its written
+    /// scores by the same independent checks.
+    /// </summary>
+    [Test]
+    public void RandomFilesRoundTrip()
+    {
+        TestRandom rng = TestRandom.ForCurrentTest();
+        for (int draw = 0; draw < 6; draw++)
+        {
+            using var folder = new CliTempFolder();
+            string input = folder.File("in.safetensors"), output = folder.File("out.safetensors");
+            int window = rng.Pick([1, 2, rng.Int(1, 40)]), kvHeads = rng.Int(1, 4), group = rng.Pick([1, 2, 4]), dim = rng.Pick([rng.Int(1, 9), rng.Int(1, 200)]);
+            LayerShape[] layers = [.. Enumerable.Range(0, rng.Int(1, 4)).Select(_ => new LayerShape(kvHeads, group, rng.Pick([1, window, window + 1, rng.Int(1, 300)]), dim, window + rng.Int(0, 3)))];
+            DType dtype = rng.Pick([DType.F32, DType.F16, DType.BF16]);
+            TensorLayout layout = rng.Coin() ? TensorLayout.Hnd : TensorLayout.Nhd;
+            CacheFile.WriteRandom(input, layers, dtype, layout, rng.Int(0, int.MaxValue - 1));
+            string[] options =
+            [
+                "--layout", layout == TensorLayout.Hnd ? "hnd" : "nhd", "--window", window.ToString(CultureInfo.InvariantCulture),
+                "--budget", (window + rng.Int(1, 100)).ToString(CultureInfo.InvariantCulture), "--method", rng.Pick(["snapkv", "pyramidkv", "adakv"]),
+                "--score", rng.Pick(["attention", "mixkv", "mixkv-uniform", "keydiff", "vnorm", "knorm"]), "--backend", rng.Pick(["cpu", "fast", "emulated"]),
+                "--kernel", rng.Pick(["1", "3", "7"]), "--pooling", rng.Pick(["avg", "max"]), "--gqa", rng.Pick(["mean", "max"]),
+            ];
+            string context = rng.Say($"draw {draw}: {string.Join(" ", options)} {dtype}, layers (Hkv x G x N x D) {string.Join(", ", layers.Select(l => $"{l.KvHeads}x{l.Group}x{l.Tokens}x{l.HeadDim}"))}");
+
+            CliRun run = CliRun.Of(["compress", "--input", input, "--output", output, "--scores", .. options]);
+
+            Assert.That(run.ExitCode, Is.EqualTo(0), $"{context}: {run}");
+            CompressedFileChecks.Verify(input, output, layout, window, context);
+        }
     }
 
     /// <summary>SnapKV's uniform cap and the whole-layer rule are simple enough to state here (spec section 5).</summary>
