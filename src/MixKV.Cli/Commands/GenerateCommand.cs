@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Globalization;
 using MixKV.Cli.Generate;
+using MixKV.Cli.Shared;
 using MixKV.Tensors;
 using static MixKV.Cli.Commands.OptionParsing;
 
@@ -40,6 +41,7 @@ internal static class GenerateCommand
                 result.GetValue(layout) == "nhd" ? TensorLayout.Nhd : TensorLayout.Hnd,
                 result.GetValue(seed));
             string path = result.GetValue(output)!;
+            OutputFile.Check(path);
             long bytes = RandomCacheWriter.Write(path, shape);
             io.Stdout.WriteLine(string.Create(
                 CultureInfo.InvariantCulture,

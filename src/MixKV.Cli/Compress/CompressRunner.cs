@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
 using MixKV.Cli.Backends;
+using MixKV.Cli.Shared;
 using MixKV.Options;
 using MixKV.SafeTensors;
 using Spectre.Console;
@@ -27,7 +28,7 @@ internal static class CompressRunner
 
         ILayerCompressor backend = BackendRegistry.Resolve(request.Backend, out string backendNote);
         using IDisposable? ownedBackend = backend as IDisposable; // kernel backends hold a device context or a runtime
-        CheckOutputFolder(request.Output);
+        OutputFile.Check(request.Output);
 
         var results = new List<CompressedLayer>();
         var rows = new List<SummaryRow>();
@@ -90,20 +91,6 @@ internal static class CompressRunner
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
             throw new CliUsageException($"cannot read input '{path}': {ex.Message}", ex);
-        }
-    }
-
-    private static void CheckOutputFolder(string output)
-    {
-        string? folder = Path.GetDirectoryName(Path.GetFullPath(output));
-        if (folder is null || !Directory.Exists(folder))
-        {
-            throw new CliUsageException($"--output {output}: folder '{folder}' does not exist");
-        }
-
-        if (Directory.Exists(output))
-        {
-            throw new CliUsageException($"--output {output}: is a folder, not a file");
         }
     }
 

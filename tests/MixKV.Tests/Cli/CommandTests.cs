@@ -77,6 +77,22 @@ public sealed class CommandTests
         Assert.That(folder.Names(), Is.Empty, "no output or temporary file");
     }
 
+    /// <summary>Like compress, generate names the user's path, not the hidden temporary file it writes first.</summary>
+    [TestCase("missing folder", "does not exist")]
+    [TestCase("a folder", "is a folder, not a file")]
+    public void GenerateRefusesAnOutputItCannotWrite(string where, string problem)
+    {
+        using var folder = new CliTempFolder();
+        string output = where == "a folder" ? folder.Path : folder.File(Path.Combine("absent", "g.safetensors"));
+
+        CliRun run = CliRun.Of("generate", "--output", output, "--kv-heads", "2", "--q-heads", "4", "--tokens", "16");
+
+        Assert.That(run.ExitCode, Is.EqualTo(2), run.ToString());
+        Assert.That(run.StderrLines, Has.Length.EqualTo(1), run.ToString());
+        Assert.That(run.Stderr, Does.Contain($"--output {output}: ").And.Contain(problem).And.Not.Contain(".tmp"), run.ToString());
+        Assert.That(folder.Names(), Is.Empty, "nothing written");
+    }
+
     [TestCase("hnd", "f32", 11)]
     [TestCase("nhd", "bf16", 12)]
     [TestCase("hnd", "f16", 13)]
