@@ -14,66 +14,59 @@ internal sealed class DeviceByteRanges
 {
     private readonly List<Range> written = [];
     private readonly List<Range> read = [];
-    private readonly HashSet<(string, string)> mayShare = [];
+    private (string, string)? mayInterleave;
 
     /// <summary>A buffer the call writes: <paramref name="bytes"/> from <paramref name="start"/> (0 bytes: nothing).</summary>
-    public DeviceByteRanges Writes(string name, DevicePointer start, long bytes)
-    {
-        written.Add(Range.Of(name, start, bytes));
-        return this;
-    }
+    public DeviceByteRanges Writes(string name, DevicePointer start, long bytes) => Add(written, Range.Of(name, start, bytes));
 
     /// <summary>A tensor the call may overwrite anywhere between its first and last element.</summary>
-    public DeviceByteRanges Writes(string name, DeviceTensor tensor)
-    {
-        written.Add(Range.Of(name, tensor));
-        return this;
-    }
+    public DeviceByteRanges Writes(string name, DeviceTensor tensor) => Add(written, Range.Of(name, tensor));
 
     /// <summary>A buffer the call only reads.</summary>
-    public DeviceByteRanges Reads(string name, DevicePointer start, long bytes)
-    {
-        read.Add(Range.Of(name, start, bytes));
-        return this;
-    }
+    public DeviceByteRanges Reads(string name, DevicePointer start, long bytes) => Add(read, Range.Of(name, start, bytes));
 
     /// <summary>A tensor the call only reads.</summary>
-    public DeviceByteRanges Reads(string name, DeviceTensor tensor)
-    {
-        read.Add(Range.Of(name, tensor));
-        return this;
-    }
+    public DeviceByteRanges Reads(string name, DeviceTensor tensor) => Add(read, Range.Of(name, tensor));
 
-    /// <summary>Two written tensors whose views may interleave (each call writes only its own elements of each).</summary>
+    /// <summary>Two written tensors whose views may interleave (the call writes only its own elements of each).</summary>
     public DeviceByteRanges MayInterleave(string first, string second)
     {
-        mayShare.Add((first, second));
-        mayShare.Add((second, first));
+        mayInterleave = (first, second);
         return this;
     }
 
     /// <summary>
     /// Throws an <see cref="ArgumentException"/> naming the written argument of the first shared byte
     /// found, in argument order: the later of two written buffers, or the written one beside a read one.
+    /// <paramref name="why"/>, when given, ends the message.
     /// </summary>
-    public void RequireDisjoint()
+    public void RequireDisjoint(string? why = null)
     {
+        string end = why is null ? "" : $"; {why}";
         for (int i = 0; i < written.Count; i++)
         {
             for (int j = 0; j < i; j++)
             {
-                if (!mayShare.Contains((written[i].Name, written[j].Name)))
+                if (!Interleaves(written[i].Name, written[j].Name))
                 {
-                    Require(written[i], written[j], "every buffer the call writes needs bytes of its own");
+                    Require(written[i], written[j], $"every buffer the call writes needs bytes of its own{end}");
                 }
             }
 
             foreach (Range input in read)
             {
-                Require(written[i], input, $"the call writes {written[i].Name} and only reads {input.Name}");
+                Require(written[i], input, $"the call writes {written[i].Name} and only reads {input.Name}{end}");
             }
         }
     }
+
+    private DeviceByteRanges Add(List<Range> ranges, Range range)
+    {
+        ranges.Add(range);
+        return this;
+    }
+
+    private bool Interleaves(string a, string b) => mayInterleave is (string first, string second) && ((a == first && b == second) || (a == second && b == first));
 
     private static void Require(Range a, Range b, string rule)
     {

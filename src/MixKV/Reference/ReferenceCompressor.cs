@@ -85,7 +85,7 @@ public sealed class ReferenceCompressor : ILayerCompressor
             CheckFlattenedFits(inputs.Values, kept, "inputs");
         }
 
-        InPlaceSharing.Validate(inputs, layout, kept.TotalTokens, kept.Compressed ? options.Window : 0);
+        InPlaceSharing.Validate(inputs, layout, kept.TotalTokens, inputs.Tokens >= options.Window ? options.Window : 0);
         if (layout == OutputLayout.Dense)
         {
             Gather.DenseInPlace(inputs.Keys, kept);

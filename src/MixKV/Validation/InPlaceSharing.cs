@@ -11,7 +11,7 @@ namespace MixKV.Validation;
 /// </summary>
 internal static class InPlaceSharing
 {
-    /// <param name="window">The window rows the call read, 0 for a layer it left uncompressed (no query is read).</param>
+    /// <param name="window">The window rows the call reads: W when N &gt;= W, else 0 (no query is read), as DevicePlan.ReadsWindow.</param>
     public static void Validate(LayerInputs inputs, OutputLayout layout, int keptTokens, int window)
     {
         ReadOnlySpan<byte> keys = Extent(inputs.Keys), values = Extent(inputs.Values), queries = Extent(inputs.WindowQueries(window));
