@@ -2,7 +2,11 @@ using MixKV.Options;
 
 namespace MixKV;
 
-/// <summary>A backend that compresses one layer (the CPU reference now; the CUDA and emulated kernels later).</summary>
+/// <summary>
+/// A backend that compresses one layer: the CPU reference, the fast CPU path, or the kernels (on a GPU
+/// or the CPU runtime). One instance may serve several threads at once; each call's result is the one
+/// it gives alone (tests/MixKV.Tests/Kernels/ConcurrentCallTests.cs).
+/// </summary>
 public interface ILayerCompressor
 {
     /// <summary>The backend's name as the command line spells it.</summary>

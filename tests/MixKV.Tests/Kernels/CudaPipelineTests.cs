@@ -42,4 +42,11 @@ public sealed class CudaPipelineTests
 
     [Test]
     public void ACudaGraphLaunchOverNonFiniteKeysIsRejected() => LayerGraphCheck.LaunchOverNonFiniteKeysIsRejected(backend!);
+
+    /// <summary>The CPU runtime's <see cref="ConcurrentCallTests"/>: one backend shared by threads, with and beside graph captures.</summary>
+    [Test]
+    public void CallsFromSeveralThreadsAreIndependent() => ConcurrencyCheck.CallsAreIndependent(backend!);
+
+    [Test]
+    public void CallsBesideGraphCapturesAreIndependent() => ConcurrencyCheck.CallsBesideCaptures(backend!);
 }

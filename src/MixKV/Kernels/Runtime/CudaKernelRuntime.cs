@@ -12,6 +12,7 @@ internal sealed class CudaKernelRuntime : IKernelRuntime
 {
     private readonly CudaContext context;
     private readonly CudaStream ownStream;
+    private readonly CaptureGate gate = new();
     private CudaStream? borrowedStream;
     private bool useDefaultStream;
     private bool capturing;
@@ -42,6 +43,7 @@ internal sealed class CudaKernelRuntime : IKernelRuntime
     /// </summary>
     public void UseStream(nint callerStream)
     {
+        using CaptureGate.Scope scope = gate.Exclusive();
         borrowedStream?.Dispose();
         borrowedStream = callerStream == 0 ? null : CudaStream.Borrow(context, callerStream);
         useDefaultStream = callerStream == 0;
@@ -87,7 +89,7 @@ internal sealed class CudaKernelRuntime : IKernelRuntime
     public void Launch<TParams>(string instance, in LaunchConfig config, in TParams parameters)
         where TParams : unmanaged
     {
-        context.MakeCurrent();
+        using CaptureGate.Scope scope = Operation();
         CudaFunction function = Function(instance);
         if (!resolvingOnly)
         {
@@ -112,12 +114,14 @@ internal sealed class CudaKernelRuntime : IKernelRuntime
 
     public void CopyToDevice(ReadOnlySpan<byte> source, DevicePointer destination)
     {
+        using CaptureGate.Scope scope = Operation();
         RefuseInCapture(nameof(CopyToDevice));
         DeviceMemory.CopyHostToDevice(source, destination, Stream);
     }
 
     public void CopyToHost(DevicePointer source, Span<byte> destination)
     {
+        using CaptureGate.Scope scope = Operation();
         RefuseInCapture(nameof(CopyToHost));
         DeviceMemory.CopyDeviceToHost(source, destination, Stream);
         Synchronize();
@@ -125,6 +129,7 @@ internal sealed class CudaKernelRuntime : IKernelRuntime
 
     public void CopyDeviceToDevice(DevicePointer source, DevicePointer destination, long bytes)
     {
+        using CaptureGate.Scope scope = Operation();
         if (!resolvingOnly)
         {
             DeviceMemory.CopyDeviceToDevice(source, destination, bytes, Stream);
@@ -133,6 +138,7 @@ internal sealed class CudaKernelRuntime : IKernelRuntime
 
     public void Fill(DevicePointer destination, byte value, long bytes)
     {
+        using CaptureGate.Scope scope = Operation();
         if (!resolvingOnly)
         {
             DeviceMemory.Fill(destination, value, bytes, Stream);
@@ -141,6 +147,7 @@ internal sealed class CudaKernelRuntime : IKernelRuntime
 
     public void Synchronize()
     {
+        using CaptureGate.Scope scope = Operation();
         RefuseInCapture(nameof(Synchronize));
         if (Stream is { } stream)
         {
@@ -155,11 +162,14 @@ internal sealed class CudaKernelRuntime : IKernelRuntime
     /// <summary>
     /// Stream capture on the current stream (the caller's, or the runtime's own); the legacy default
     /// stream (<see cref="UseStream"/>(0)) cannot be captured. Each <see cref="IKernelGraph.Launch"/>
-    /// goes to the stream current at that time.
+    /// goes to the stream current at that time. Other threads' operations on this runtime wait for the
+    /// capture to end (<see cref="CaptureGate"/>): the stream would record them, and while the kernels
+    /// are resolved it queues nothing at all.
     /// </summary>
     public IKernelGraph Capture(Action enqueue)
     {
         ArgumentNullException.ThrowIfNull(enqueue);
+        using CaptureGate.Scope scope = gate.Exclusive();
         CudaStream stream = Stream ?? throw new InvalidOperationException("graph capture needs a stream: the legacy default stream (UseStream(0)) cannot be captured");
         if (capturing)
         {
@@ -201,6 +211,18 @@ internal sealed class CudaKernelRuntime : IKernelRuntime
         }
 
         context.Dispose();
+        gate.Dispose();
+    }
+
+    /// <summary>
+    /// Enters one queueing operation: beside other threads' operations but never inside another
+    /// thread's capture, with the context current on this thread (driver calls act on the calling
+    /// thread's current context, and an engine may call from any thread).
+    /// </summary>
+    private CaptureGate.Scope Operation()
+    {
+        context.MakeCurrent();
+        return gate.Shared();
     }
 
     private CudaFunction Function(string instance) => functions.GetOrAdd(instance, name =>
@@ -234,7 +256,7 @@ internal sealed class CudaKernelRuntime : IKernelRuntime
     {
         public void Launch()
         {
-            runtime.context.MakeCurrent();
+            using CaptureGate.Scope scope = runtime.Operation();
             graph.Launch(runtime.Stream);
         }
 

@@ -14,6 +14,7 @@ internal sealed unsafe class EmulatedKernelRuntime : IKernelRuntime
 {
     private readonly ConcurrentDictionary<string, nint> functions = new(StringComparer.Ordinal);
     private readonly object launchLock = new();
+    private readonly CaptureGate gate = new();
     private List<Action>? recording;
 
     private EmulatedKernelRuntime()
@@ -47,6 +48,7 @@ internal sealed unsafe class EmulatedKernelRuntime : IKernelRuntime
         where TParams : unmanaged
     {
         nint function = Function<TParams>(instance);  // an unknown kernel fails at capture, as on a GPU
+        using CaptureGate.Scope scope = gate.Shared();
         RunOrRecord((runtime: this, function, instance, config, parameters), static s => s.runtime.LaunchNow(s.function, s.instance, s.config, s.parameters));
     }
 
@@ -54,36 +56,47 @@ internal sealed unsafe class EmulatedKernelRuntime : IKernelRuntime
 
     public void CopyToDevice(ReadOnlySpan<byte> source, DevicePointer destination)
     {
+        using CaptureGate.Scope scope = gate.Shared();
         RefuseInCapture(nameof(CopyToDevice));
         source.CopyTo(Span(destination, source.Length));
     }
 
     public void CopyToHost(DevicePointer source, Span<byte> destination)
     {
+        using CaptureGate.Scope scope = gate.Shared();
         RefuseInCapture(nameof(CopyToHost));
         Span(source, destination.Length).CopyTo(destination);
     }
 
-    public void CopyDeviceToDevice(DevicePointer source, DevicePointer destination, long bytes) =>
+    public void CopyDeviceToDevice(DevicePointer source, DevicePointer destination, long bytes)
+    {
+        using CaptureGate.Scope scope = gate.Shared();
         RunOrRecord((source, destination, bytes), static s => Buffer.MemoryCopy((void*)s.source.Address, (void*)s.destination.Address, s.bytes, s.bytes));
+    }
 
-    public void Fill(DevicePointer destination, byte value, long bytes) =>
+    public void Fill(DevicePointer destination, byte value, long bytes)
+    {
+        using CaptureGate.Scope scope = gate.Shared();
         RunOrRecord((destination, value, bytes), static s => NativeMemory.Fill((void*)s.destination.Address, (nuint)s.bytes, s.value));
+    }
 
     public void Synchronize()
     {
         // Launches complete before they return; a wait still cannot be recorded, as on a GPU.
+        using CaptureGate.Scope scope = gate.Shared();
         RefuseInCapture(nameof(Synchronize));
     }
 
     /// <summary>
     /// Records the launches, memsets and device copies of <paramref name="enqueue"/> as closures over
     /// their arguments; the graph replays them in order. Host copies and waits throw, as they do in a
-    /// CUDA stream capture, so code that captures here captures on a GPU too.
+    /// CUDA stream capture, so code that captures here captures on a GPU too. Other threads' operations
+    /// wait for the capture to end (<see cref="CaptureGate"/>).
     /// </summary>
     public IKernelGraph Capture(Action enqueue)
     {
         ArgumentNullException.ThrowIfNull(enqueue);
+        using CaptureGate.Scope scope = gate.Exclusive();
         if (recording is not null)
         {
             throw new InvalidOperationException("a capture is already in progress on this runtime");
@@ -93,7 +106,7 @@ internal sealed unsafe class EmulatedKernelRuntime : IKernelRuntime
         try
         {
             enqueue();
-            return new RecordedGraph([.. recording]);
+            return new RecordedGraph(gate, [.. recording]);
         }
         finally
         {
@@ -101,9 +114,7 @@ internal sealed unsafe class EmulatedKernelRuntime : IKernelRuntime
         }
     }
 
-    public void Dispose()
-    {
-    }
+    public void Dispose() => gate.Dispose();
 
     private static Span<byte> Span(DevicePointer pointer, int length) => new((void*)pointer.Address, length);
 
@@ -166,13 +177,14 @@ internal sealed unsafe class EmulatedKernelRuntime : IKernelRuntime
         }
     }
 
-    private sealed class RecordedGraph(Action[] steps) : IKernelGraph
+    private sealed class RecordedGraph(CaptureGate gate, Action[] steps) : IKernelGraph
     {
         private bool disposed;
 
         public void Launch()
         {
             ObjectDisposedException.ThrowIf(disposed, this);
+            using CaptureGate.Scope scope = gate.Shared();
             foreach (Action step in steps)
             {
                 step();

@@ -68,20 +68,7 @@ internal static class LayerGraphCheck
                 fromEnqueue.Poison();
             }
 
-            graph.Launch();
-            Assert.That(backend.ReadRejection(plan, layer.Workspace), Is.EqualTo(DeviceRejection.None), $"{say}: run {run}");
-            byte[][] launched = fromGraph.Snapshot();
-            backend.Enqueue(plan, layer.Keys, layer.Values, layer.Queries, fromEnqueue.Layer, layer.Workspace, layer.WorkspaceBytes);
-            backend.Runtime.Synchronize();
-            byte[][] enqueued = fromEnqueue.Snapshot();
-
-            int kept = BitConverter.ToInt32(launched[OutputBuffers.CuLens], data.KvHeads * sizeof(int));
-            Assert.That(kept, Is.InRange(1, plan.MaxOutputTokens), $"{say}: run {run}: the graph wrote cu_lens");
-            for (int i = 0; i < launched.Length; i++)
-            {
-                Assert.That(launched[i], Is.EqualTo(enqueued[i]), $"{say}: run {run}: {OutputBuffers.Names[i]} from the graph vs Enqueue");
-            }
-
+            byte[][] launched = AssertLaunchEqualsEnqueue(backend, plan, graph, layer, fromGraph, fromEnqueue, $"{say}: run {run}");
             if (firstRun is null)
             {
                 firstRun = launched;
@@ -91,6 +78,70 @@ internal static class LayerGraphCheck
                 Assert.That(launched[OutputBuffers.Keys], Is.Not.EqualTo(firstRun[OutputBuffers.Keys]), $"{say}: the second launch read the new contents");
             }
         }
+    }
+
+    /// <summary>
+    /// Captures one drawn layer again and again on this thread while <paramref name="alongside"/> runs on
+    /// another thread over the same backend, then launches the last graph against Enqueue. Nothing the
+    /// other thread copies, fills or launches may be recorded into a graph (or skipped while a capture
+    /// resolves its kernels): <paramref name="alongside"/> checks its own results, and its failure is
+    /// this check's failure.
+    /// </summary>
+    public static void CapturesBesideOtherWork(KernelBackend backend, KernelCase c, TestRandom rng, Action alongside)
+    {
+        LayerData data = c.Data(rng, out int tokens);
+        (CompressionOptions options, LayerPosition position) = c.DrawOptions(rng, tokens);
+        string say = rng.Say($"captured beside other work ({c}): N {tokens}, budget {options.Budget}, layer {position}");
+        DevicePlan plan = backend.Plan(data.QueryHeads, data.KvHeads, data.Tokens, data.Dim, options, position);
+        int rowBytes = data.Dim * data.DType.Size();
+        using var layer = new DeviceLayer(backend.Runtime, plan, data, c.Layout);
+        using var fromGraph = new OutputBuffers(backend.Runtime, plan, rowBytes);
+        using var fromEnqueue = new OutputBuffers(backend.Runtime, plan, rowBytes);
+
+        Task other = Task.Factory.StartNew(alongside, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
+        DeviceLayerGraph? graph = null;
+        int captures = 0;
+        try
+        {
+            do
+            {
+                graph?.Dispose();
+                graph = backend.CaptureEnqueue(plan, layer.Keys, layer.Values, layer.Queries, fromGraph.Layer, layer.Workspace, layer.WorkspaceBytes);
+                captures++;
+            }
+            while (!other.IsCompleted);
+        }
+        finally
+        {
+            // The other thread's failure first: a graph that took in its launches must not be run.
+            other.GetAwaiter().GetResult();
+        }
+
+        using (graph)
+        {
+            TestContext.Progress.WriteLine($"{captures} captures beside the other thread's work");
+            AssertLaunchEqualsEnqueue(backend, plan, graph, layer, fromGraph, fromEnqueue, $"{say}: the last of {captures} captures");
+        }
+    }
+
+    /// <summary>Launches <paramref name="graph"/>, then Enqueue over the same inputs; both must write the same bytes. Returns the graph's.</summary>
+    private static byte[][] AssertLaunchEqualsEnqueue(KernelBackend backend, DevicePlan plan, DeviceLayerGraph graph, DeviceLayer layer, OutputBuffers fromGraph, OutputBuffers fromEnqueue, string say)
+    {
+        graph.Launch();
+        Assert.That(backend.ReadRejection(plan, layer.Workspace), Is.EqualTo(DeviceRejection.None), say);
+        byte[][] launched = fromGraph.Snapshot();
+        backend.Enqueue(plan, layer.Keys, layer.Values, layer.Queries, fromEnqueue.Layer, layer.Workspace, layer.WorkspaceBytes);
+        backend.Runtime.Synchronize();
+        byte[][] enqueued = fromEnqueue.Snapshot();
+
+        int kept = BitConverter.ToInt32(launched[OutputBuffers.CuLens], plan.KvHeads * sizeof(int));
+        Assert.That(kept, Is.InRange(1, plan.MaxOutputTokens), $"{say}: the graph wrote cu_lens");
+        for (int i = 0; i < launched.Length; i++)
+        {
+            Assert.That(launched[i], Is.EqualTo(enqueued[i]), $"{say}: {OutputBuffers.Names[i]} from the graph vs Enqueue");
+        }
+
+        return launched;
     }
 
     /// <summary>Non-finite K after the capture: the launch is rejected and writes nothing; the next clean launch writes again.</summary>
