@@ -19,6 +19,7 @@ namespace MixKV;
 public sealed partial class KernelBackend : ILayerCompressor, IDisposable
 {
     private readonly IKernelRuntime runtime;
+    private bool disposed;
 
     private KernelBackend(IKernelRuntime runtime) => this.runtime = runtime;
 
@@ -51,6 +52,7 @@ public sealed partial class KernelBackend : ILayerCompressor, IDisposable
     /// </summary>
     public void Enqueue(DevicePlan plan, DeviceTensor keys, DeviceTensor values, DeviceTensor queries, DeviceLayerOutput output, DevicePointer workspace, long workspaceBytes)
     {
+        ThrowIfDisposed();
         ArgumentNullException.ThrowIfNull(plan);
         DeviceInputValidator.Validate(plan, keys, values, queries, output, workspace, workspaceBytes);
         KernelPipeline.Enqueue(runtime, plan, keys, values, queries, output, workspace, scores: false);
@@ -65,11 +67,12 @@ public sealed partial class KernelBackend : ILayerCompressor, IDisposable
     /// </summary>
     public DeviceLayerGraph CaptureEnqueue(DevicePlan plan, DeviceTensor keys, DeviceTensor values, DeviceTensor queries, DeviceLayerOutput output, DevicePointer workspace, long workspaceBytes)
     {
+        ThrowIfDisposed();
         ArgumentNullException.ThrowIfNull(plan);
         DeviceInputValidator.Validate(plan, keys, values, queries, output, workspace, workspaceBytes);
         KernelPipeline.UploadConstants(runtime, plan, workspace, scores: false);
         IKernelGraph graph = runtime.Capture(() => KernelPipeline.Enqueue(runtime, plan, keys, values, queries, output, workspace, scores: false, uploadConstants: false));
-        return new DeviceLayerGraph(graph);
+        return new DeviceLayerGraph(this, graph);
     }
 
     /// <summary>
@@ -78,6 +81,7 @@ public sealed partial class KernelBackend : ILayerCompressor, IDisposable
     /// </summary>
     public DeviceRejection ReadRejection(DevicePlan plan, DevicePointer workspace)
     {
+        ThrowIfDisposed();
         ArgumentNullException.ThrowIfNull(plan);
         if (!plan.Options.CheckFinite)
         {
@@ -91,6 +95,7 @@ public sealed partial class KernelBackend : ILayerCompressor, IDisposable
     /// <summary>Waits for the queued work and reads the status word of <see cref="EnqueueAppend"/>.</summary>
     public AppendStatus ReadAppendStatus(DevicePointer status)
     {
+        ThrowIfDisposed();
         DeviceInputValidator.Pointer(status, nameof(status), sizeof(int));
         return (AppendStatus)ReadInts(status, 1)[0];
     }
@@ -102,6 +107,7 @@ public sealed partial class KernelBackend : ILayerCompressor, IDisposable
     /// </summary>
     public void UseStream(nint stream)
     {
+        ThrowIfDisposed();
         if (runtime is CudaKernelRuntime cuda)
         {
             cuda.UseStream(stream);
@@ -125,6 +131,7 @@ public sealed partial class KernelBackend : ILayerCompressor, IDisposable
     /// </summary>
     public void EnqueueInPlace(DevicePlan plan, DeviceTensor keys, DeviceTensor values, DeviceTensor queries, DeviceSelection selection, OutputLayout layout, DevicePointer workspace, long workspaceBytes, DevicePointer staging, long stagingBytes)
     {
+        ThrowIfDisposed();
         ArgumentNullException.ThrowIfNull(plan);
         DeviceInputValidator.ValidateInPlace(plan, keys, values, queries, selection, layout, workspace, workspaceBytes, staging, stagingBytes);
         KernelPipeline.EnqueueInPlace(runtime, plan, keys, values, queries, selection, layout, workspace, staging);
@@ -141,6 +148,7 @@ public sealed partial class KernelBackend : ILayerCompressor, IDisposable
     public void EnqueueAppend(DeviceFlatCache cache, DevicePointer destinationKeys, DevicePointer destinationValues, DevicePointer destinationPositions, int destinationCapacity,
         DevicePointer newKeys, DevicePointer newValues, int position, DevicePointer status)
     {
+        ThrowIfDisposed();
         DeviceInputValidator.ValidateAppend(cache, destinationKeys, destinationValues, destinationPositions, destinationCapacity, newKeys, newValues, position, status);
         int rowBytes = cache.HeadDim * cache.DType.Size();
         int maxRowsPerHead = Math.Max(cache.CapacityTokens, 1);
@@ -164,6 +172,7 @@ public sealed partial class KernelBackend : ILayerCompressor, IDisposable
     /// </summary>
     public IReadOnlyList<KernelTime> ProfileKernels(LayerInputs inputs, CompressionOptions options, LayerPosition layer, int repeat)
     {
+        ThrowIfDisposed();
         ArgumentOutOfRangeException.ThrowIfLessThan(repeat, 1);
         InputValidator.Validate(inputs, options, layer);
         using DeviceCall call = DeviceCall.Upload(this, inputs, options, layer);
@@ -200,6 +209,7 @@ public sealed partial class KernelBackend : ILayerCompressor, IDisposable
     /// <summary>The convenience path plus the device's intermediate arrays (for comparison with the reference).</summary>
     internal (CompressedLayer Layer, KernelIntermediates? Intermediates) Run(LayerInputs inputs, CompressionOptions options, LayerPosition layer, bool withScores, bool intermediates)
     {
+        ThrowIfDisposed();
         InputValidator.Validate(inputs, options, layer);
         using DeviceCall call = DeviceCall.Upload(this, inputs, options, layer);
         DevicePlan plan = call.Plan;
@@ -251,7 +261,17 @@ public sealed partial class KernelBackend : ILayerCompressor, IDisposable
         return (new CompressedLayer(keptTokens, keysOut, valuesOut, inputs.Keys.DType, inputs.HeadDim, timings), details);
     }
 
-    public void Dispose() => runtime.Dispose();
+    /// <summary>Releases the runtime (on a GPU: the context reference, stream and modules); later calls, and launches of its graphs, throw <see cref="ObjectDisposedException"/>.</summary>
+    public void Dispose()
+    {
+        if (!disposed)
+        {
+            disposed = true;
+            runtime.Dispose();
+        }
+    }
+
+    internal void ThrowIfDisposed() => ObjectDisposedException.ThrowIf(disposed, this);
 
     /// <summary>Copies the bytes a host view spans to the device, keeping its strides.</summary>
     private IDeviceAllocation Upload(HeadTensor tensor, out DeviceTensor device)

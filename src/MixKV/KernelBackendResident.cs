@@ -27,6 +27,7 @@ public sealed partial class KernelBackend
 
         internal static ResidentLayer Open(KernelBackend backend, LayerInputs inputs, CompressionOptions options, LayerPosition layer, bool graph)
         {
+            backend.ThrowIfDisposed();
             InputValidator.Validate(inputs, options, layer);
             DeviceCall call = DeviceCall.Upload(backend, inputs, options, layer);
             try

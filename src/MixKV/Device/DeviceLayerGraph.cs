@@ -12,12 +12,20 @@ namespace MixKV.Device;
 /// </summary>
 public sealed class DeviceLayerGraph : IDisposable
 {
+    private readonly KernelBackend backend;
     private readonly IKernelGraph graph;
 
-    internal DeviceLayerGraph(IKernelGraph graph) => this.graph = graph;
+    internal DeviceLayerGraph(KernelBackend backend, IKernelGraph graph) => (this.backend, this.graph) = (backend, graph);
 
-    /// <summary>Queues the layer on the backend's current stream (<see cref="KernelBackend.UseStream"/>), without waiting.</summary>
-    public void Launch() => graph.Launch();
+    /// <summary>
+    /// Queues the layer on the backend's current stream (<see cref="KernelBackend.UseStream"/>), without
+    /// waiting. Throws <see cref="ObjectDisposedException"/> once this graph or its backend is disposed.
+    /// </summary>
+    public void Launch()
+    {
+        backend.ThrowIfDisposed();
+        graph.Launch();
+    }
 
     /// <summary>Frees the graph; work already queued still completes.</summary>
     public void Dispose() => graph.Dispose();
