@@ -70,6 +70,20 @@ public sealed class InPlaceBufferSharingTests : EmulatedKernelFixture
         AssertRefused(c, moved, rule, () => backend.EnqueueInPlace(c.Plan, c.Keys, c.Values, c.Queries, selection, OutputLayout.Dense, c.Workspace.Pointer, c.Workspace.Bytes, staging, c.Staging.Bytes));
     }
 
+    /// <summary>The sizes at their bound: staging one byte, or the selection one position, short of what the plan can keep.</summary>
+    [TestCase("staging", "smaller than one compressed cache")]
+    [TestCase("selection", "capacity too small")]
+    public void InPlaceRefusesBuffersOneShortOfThePlan(string shortened, string rule)
+    {
+        TestRandom rng = KernelCheck.Seeded();
+        using Case c = Case.Interleaved(backend, rng, rng.Pick([DType.F32, DType.F16, DType.BF16]));
+        Assert.That(c.Staging.Bytes, Is.EqualTo(KernelBackend.InPlaceStagingBytes(c.Plan, c.Keys.DType)), c.Say("the case's staging is the plan's bound"));
+        long stagingBytes = shortened == "staging" ? c.Staging.Bytes - 1 : c.Staging.Bytes;
+        DeviceSelection selection = shortened == "selection" ? c.Selection with { CapacityTokens = c.Plan.MaxOutputTokens - 1 } : c.Selection;
+
+        AssertRefused(c, shortened, rule, () => backend.EnqueueInPlace(c.Plan, c.Keys, c.Values, c.Queries, selection, OutputLayout.Dense, c.Workspace.Pointer, c.Workspace.Bytes, c.Staging.Pointer, stagingBytes));
+    }
+
     private static void AssertRefused(Case c, string parameter, string rule, TestDelegate call)
     {
         byte[] queriesBefore = c.QueryRegion.Span.ToArray();

@@ -116,6 +116,19 @@ public sealed class BudgetTests
         Assert.That(Budget.AdaKVCaps(FlatAndPeaked, 3, 0.0, normalize: true), Is.EqualTo(new[] { 3, 3 }));
     }
 
+    /// <summary>The normalisation factor itself: the top `base` of the sorted scores over all of them (h1 above: .99 / 1.05).</summary>
+    [Test]
+    public void AdaKV_TopShareIsTheTopBaseOverAll()
+    {
+        double[] sorted = [0.50, 0.30, 0.19, 0.03, 0.02, 0.01];
+        Assert.That(Budget.TopShare(sorted, 3), Is.EqualTo(0.99 / 1.05).Within(1e-15));
+        Assert.That(Budget.TopShare(sorted, 1), Is.EqualTo(0.50 / 1.05).Within(1e-15));
+        Assert.That(Budget.TopShare(sorted, 0), Is.Zero, "base 0 keeps nothing");
+        Assert.That(Budget.TopShare(sorted, 6), Is.EqualTo(1.0), "base = P: everything");
+        Assert.That(Budget.TopShare(sorted, 9), Is.EqualTo(1.0), "base past P: everything");
+        Assert.That(Budget.TopShare([0.0, 0.0], 1), Is.EqualTo(1.0), "no mass: nothing to rescale");
+    }
+
     [Test]
     public void AdaKV_FloorAlpha()
     {

@@ -32,6 +32,7 @@ public sealed class DeviceArgumentValidationTests
         yield return new TestCaseData(new Func<Setup, Setup>(s => s with { Output = s.Output with { CapacityTokens = s.Output.CapacityTokens - 1 } }), "output", "capacity too small").SetName("OutputCapacityTooSmall");
         yield return new TestCaseData(new Func<Setup, Setup>(s => s with { WorkspaceBytes = s.WorkspaceBytes - 4 }), "workspace", "smaller than").SetName("WorkspaceTooSmall");
         yield return new TestCaseData(new Func<Setup, Setup>(s => s with { Workspace = s.Workspace.AddBytes(4) }), "workspace", "not aligned").SetName("MisalignedWorkspace");
+        yield return new TestCaseData(new Func<Setup, Setup>(s => s with { Workspace = s.Workspace.AddBytes(128) }), "workspace", "not aligned to 256").SetName("WorkspaceOffItsTwoHundredFiftySixBytes");
         yield return new TestCaseData(new Func<Setup, Setup>(s => s with { Keys = s.Keys with { Tokens = Tokens - 1 } }), "keys", "must be [").SetName("KeysShapeDisagreesWithPlan");
         yield return new TestCaseData(new Func<Setup, Setup>(s => s with { Values = s.Values with { DType = DType.F16 } }), "values", "dtype").SetName("ValuesDTypeDiffers");
         yield return new TestCaseData(new Func<Setup, Setup>(s => s with { Queries = s.Queries.SliceTokens(0, Window - 1) }), "queries", "window").SetName("TooFewQueryRows");
@@ -42,6 +43,8 @@ public sealed class DeviceArgumentValidationTests
         yield return new TestCaseData(new Func<Setup, Setup>(s => s with { Output = s.Output with { Positions = s.Output.Values.AddBytes((long)s.Output.CapacityTokens * (Dim - 1) * sizeof(float)) } }), "output.Positions", "overlaps output.Values").SetName("PositionsInTheTailOfOutputValues");
         yield return new TestCaseData(new Func<Setup, Setup>(s => s with { Output = s.Output with { CuLens = s.Output.HeadLens.AddBytes(sizeof(int)) } }), "output.CuLens", "overlaps output.HeadLens").SetName("CuLensOverHeadLens");
         yield return new TestCaseData(new Func<Setup, Setup>(s => s with { Output = s.Output with { Values = s.Workspace } }), "workspace", "overlaps output.Values").SetName("OutputValuesInsideTheWorkspace");
+        // One element of sharing is sharing: K' starting on the last element of K.
+        yield return new TestCaseData(new Func<Setup, Setup>(s => s with { Output = s.Output with { Keys = s.Keys.Pointer.AddBytes(((long)KvHeads * Tokens * Dim - 1) * sizeof(float)) } }), "output.Keys", "overlaps keys").SetName("OutputKeysFromTheLastKeyElement");
     }
 
     [TestCaseSource(nameof(Violations))]
@@ -78,6 +81,27 @@ public sealed class DeviceArgumentValidationTests
         var error = Assert.Throws<ArgumentException>(() => DevicePlan.Create(65537 * 3, kvHeads, Tokens, Dim, Options, LayerPosition.Single), rng.Tag);
         Assert.That(error!.ParamName, Is.EqualTo("queryHeads"), rng.Say(error.Message));
         Assert.That(error.Message, Does.Contain("at most 65535"), rng.Tag);
+    }
+
+    /// <summary>Rows of different heads may not share elements even when each head holds one token (only the head stride steps).</summary>
+    [Test]
+    public void OneTokenKeysWhoseHeadsAliasAreRefused()
+    {
+        TestRandom rng = TestRandom.ForCurrentTest();
+        using var rig = new Rig(rng);
+        DevicePlan plan = rig.Backend.Plan(KvHeads * Groups, KvHeads, 1, Dim, Options, LayerPosition.Single);
+        Setup s = rig.Valid;
+        var keys = new DeviceTensor(rig.Keys.Pointer, DType.F32, KvHeads, 1, Dim, HeadStride: rng.Int(1, Dim - 1), TokenStride: Dim);
+        var values = new DeviceTensor(rig.Values.Pointer, DType.F32, KvHeads, 1, Dim, HeadStride: Dim, TokenStride: Dim);
+
+        var error = Assert.Throws<ArgumentException>(() => rig.Backend.Enqueue(plan, keys, values, s.Queries, s.Output, s.Workspace, s.WorkspaceBytes), rng.Say($"head stride {keys.HeadStride}"));
+
+        Assert.That(error!.ParamName, Is.EqualTo("keys"), rng.Say(error.Message));
+        Assert.That(error.Message, Does.Contain("alias"), rng.Tag);
+        foreach ((DeviceRegion region, string name) in rig.Outputs)
+        {
+            region.AssertPoisoned(0, region.Bytes, $"{name} must not be written by a rejected call {rng.Tag}");
+        }
     }
 
     [Test]
