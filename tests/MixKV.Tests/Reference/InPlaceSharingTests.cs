@@ -57,21 +57,21 @@ public sealed class InPlaceSharingTests
     }
 
     [Test]
-    public void InPlaceRefusesWindowQueriesInsideTheCache([Values] OutputLayout layout)
+    public void InPlaceRefusesWindowQueriesInsideTheCache([Values] OutputLayout layout, [Values("keys", "values")] string holder)
     {
         TestRandom rng = TestRandom.ForCurrentTest();
         (LayerData data, CompressionOptions options) = Draw(rng, rng.Pick([DType.F32, DType.F16, DType.BF16]));
         StoredLayer stored = data.Store(TensorLayout.Hnd);
         byte[][] before = stored.Snapshot();
-        // The queries' shape over the keys' buffer, from a random row on: its bytes are finite keys.
-        HeadTensor k = stored.Keys.View;
-        int rowsFree = (k.Heads * k.Tokens) - (data.QueryHeads * options.Window);
-        var queries = new HeadTensor(k.Data, k.DType, data.QueryHeads, options.Window, k.Dim, (long)options.Window * k.Dim, k.Dim, k.Offset + ((long)rng.Int(0, rowsFree) * k.Dim));
+        // The queries' shape over the holder's buffer, from a random row on: its bytes are finite rows.
+        HeadTensor k = stored.Keys.View, v = stored.Values.View, held = holder == "keys" ? k : v;
+        int rowsFree = (held.Heads * held.Tokens) - (data.QueryHeads * options.Window);
+        var queries = new HeadTensor(held.Data, held.DType, data.QueryHeads, options.Window, held.Dim, (long)options.Window * held.Dim, held.Dim, held.Offset + ((long)rng.Int(0, rowsFree) * held.Dim));
 
-        var error = Assert.Throws<ArgumentException>(() => new ReferenceCompressor().CompressInPlace(new LayerInputs(k, stored.Values.View, queries), options, LayerPosition.Single, layout), rng.Tag);
+        var error = Assert.Throws<ArgumentException>(() => new ReferenceCompressor().CompressInPlace(new LayerInputs(k, v, queries), options, LayerPosition.Single, layout), rng.Tag);
 
         Assert.That(error!.ParamName, Is.EqualTo("queries"), rng.Say(error.Message));
-        Assert.That(error.Message, Does.Contain("share bytes with the keys"), rng.Tag);
+        Assert.That(error.Message, Does.Contain($"share bytes with the {holder}"), rng.Tag);
         stored.AssertUnchanged(before, rng.Say("the cache is unchanged"));
     }
 

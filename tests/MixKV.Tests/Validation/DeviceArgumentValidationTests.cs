@@ -81,6 +81,10 @@ public sealed class DeviceArgumentValidationTests
         var error = Assert.Throws<ArgumentException>(() => DevicePlan.Create(65537 * 3, kvHeads, Tokens, Dim, Options, LayerPosition.Single), rng.Tag);
         Assert.That(error!.ParamName, Is.EqualTo("queryHeads"), rng.Say(error.Message));
         Assert.That(error.Message, Does.Contain("at most 65535"), rng.Tag);
+
+        // At the bound itself: 65535 query heads plan, one more does not.
+        Assert.That(DevicePlan.Create(65535, rng.Pick([1, 3, 257]), Tokens, Dim, Options, LayerPosition.Single).QueryHeads, Is.EqualTo(65535), rng.Tag);
+        Assert.Throws<ArgumentException>(() => DevicePlan.Create(65536, rng.Pick([1, 2, 256]), Tokens, Dim, Options, LayerPosition.Single), rng.Tag);
     }
 
     /// <summary>Rows of different heads may not share elements even when each head holds one token (only the head stride steps).</summary>
