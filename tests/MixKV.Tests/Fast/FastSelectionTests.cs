@@ -16,7 +16,8 @@ public sealed class FastSelectionTests
         for (int round = 0; round < 50; round++)
         {
             int p = rng.Int(1, 3000);
-            double[] scores = Enumerable.Range(0, p).Select(_ => (double)rng.Int(0, distinct - 1) * rng.Pick([1.0, 0.37])).ToArray();
+            // The factor -1 also makes -0.0, which ties with +0.0 (spec section 6 ranks values, not bits).
+            double[] scores = Enumerable.Range(0, p).Select(_ => (double)rng.Int(0, distinct - 1) * rng.Pick([1.0, 0.37, -1.0])).ToArray();
             int cap = rng.Pick([0, 1, p, rng.Int(0, p)]);
             var got = new int[cap];
             TopKSelect.Select(scores, cap, got);

@@ -105,6 +105,41 @@ public sealed class SelectKernelTests : EmulatedKernelFixture
     }
 
     /// <summary>
+    /// A cut inside a run of zeros of both signs: -0 equals +0 (spec section 6 ranks values), so the kept
+    /// zeros are the lowest positions whatever their signs. Above the zeros, a few positive scores; below,
+    /// negative ones. (The draws above reach this only when a cut happens to land among their zeros.)
+    /// </summary>
+    [Test]
+    public void ACutAmongSignedZerosKeepsTheLowestPositions([Values(40, 1300, 9000)] int prefix, [Values] bool deviceCaps)
+    {
+        TestRandom rng = KernelCheck.Seeded();
+        int heads = rng.Int(1, 3), window = rng.Int(0, 6);
+        var scores = new float[heads * prefix];
+        var caps = new int[heads];
+        for (int h = 0; h < heads; h++)
+        {
+            int positives = rng.Int(0, prefix / 4), zeros = 0;
+            for (int n = 0; n < prefix; n++)
+            {
+                int kind = rng.Int(0, 5);
+                float value = kind == 0 && positives-- > 0 ? (float)rng.Uniform(0.1, 1.0) : kind == 1 ? -(float)rng.Uniform(0.1, 1.0) : rng.Coin() ? -0.0f : 0.0f;
+                zeros += value == 0.0f ? 1 : 0;
+                scores[(h * prefix) + n] = value;
+            }
+
+            int above = Enumerable.Range(h * prefix, prefix).Count(i => scores[i] > 0.0f);
+            caps[h] = above + rng.Int(1, Math.Max(1, zeros - 1));
+        }
+
+        if (!deviceCaps)
+        {
+            Array.Fill(caps, caps.Min());
+        }
+
+        Check(scores, heads, prefix, window, caps, deviceCaps, rng.Say($"P {prefix} W {window} caps [{string.Join(",", caps)}]"));
+    }
+
+    /// <summary>
     /// The candidate form (kernels/select_candidates.cu) over heads of several 4096-position spans: caps
     /// below a span, above one (a whole span is then its candidates), and the largest whose candidates
     /// still fit the merge (at most <see cref="K.Select.MergeCapacity"/> of them), with planted ties; P
