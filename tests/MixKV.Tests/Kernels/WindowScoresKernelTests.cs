@@ -97,6 +97,24 @@ public sealed class WindowScoresKernelTests : EmulatedKernelFixture
     }
 
     /// <summary>
+    /// The run kernels mask only the key tiles that reach past P + 1 (window_run.cu): the window's first
+    /// row, at position P, sees keys 0..P. N is drawn so that a tile ends on each key around it (P - 1
+    /// to P + 2); a mask that skipped one tile too many would let row 0 see key P + 1, which moves its
+    /// softmax statistics by about one key's share. (Random N reaches these only one time in 64.)
+    /// </summary>
+    [Test]
+    public void RunPathMasksTheTileEndingAroundTheWindowStart([Values(DType.F16, DType.BF16)] DType dtype, [Values(-1, 0, 1, 2)] int lastKeyPastP)
+    {
+        TestRandom rng = KernelCheck.Seeded();
+        int window = rng.Int(K.WindowScores.MinRunWindow, 40), groups = rng.Int(1, K.WindowScores.MaxRunRows / window);
+        int heads = rng.Int(1, 2), dim = rng.Pick([16, 48, 128]), tiles = rng.Int(2, 5);
+        int prefix = (tiles * K.WindowScores.TileKeys) - 1 - lastKeyPastP, tokens = prefix + window;
+        string say = rng.Say($"Hkv {heads} G {groups} N {tokens} D {dim} W {window}: tile {tiles - 1} ends on key P{lastKeyPastP:+0;-0;+0}");
+        Assert.That(K.WindowScores.UsesRuns(dtype, dim, groups * window, window), Is.True, say);
+        AssertTileKernelsMatchTheReference(rng, dtype, GqaReduction.Mean, heads, groups, tokens, dim, window, say);
+    }
+
+    /// <summary>
     /// window_run_stats' wgmma path (kernels/common/wgmma.cuh: D = 128 over two full warpgroups, G·W
     /// 113 to 128), which the CPU runtime takes when asked (as the CUDA runtime does when compiled for
     /// compute_90a), against the same reference and head_key_partials: a full and a partly filled last
