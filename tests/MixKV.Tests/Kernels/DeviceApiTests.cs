@@ -144,6 +144,43 @@ public sealed class DeviceApiTests : EmulatedKernelFixture
             rng.Say($"{poison} in query head {head} of {heads * groups}, row {row} of {window}, element {element} of {dim}; {dtype} {layout}, compressed {compressed}"));
     }
 
+    /// <summary>
+    /// One NaN or Inf at each edge of the kernels' pieces, one at a time: the first and last element of
+    /// the first and last row of every 64-row block (check_finite's blocks, head_token_stats' chunks; the
+    /// last block partial) in the first and last head, and of the window's first and last row in the
+    /// first and last query head; either row form. The draws above land on such an edge rarely, and a
+    /// check that stopped one word or one row short of its block passed them all.
+    /// </summary>
+    [Test]
+    public void NonFiniteAtEveryBlockEdgeIsRejected([Values("keys", "values", "queries")] string tensor, [Values] DType dtype, [Values] bool compressed)
+    {
+        TestRandom rng = KernelCheck.Seeded();
+        const int heads = 2, groups = 2, window = 8, block = 64;
+        int tokens = (2 * block) + rng.Int(window + 1, block - 1), dim = rng.Coin() ? 16 : 14;
+        LayerData data = LayerData.Random(rng, heads, groups, tokens, dim, window, dtype);
+        float[][][] target = tensor switch { "keys" => data.Keys, "values" => data.Values, _ => data.Queries };
+        int[] rows = tensor == "queries"
+            ? [0, window - 1]
+            : [.. Enumerable.Range(0, (tokens + block - 1) / block).SelectMany(b => new[] { b * block, Math.Min((b * block) + block - 1, tokens - 1) })];
+        var options = new CompressionOptions { Window = window, Budget = compressed ? window + 40 : tokens + 1 };
+        TensorLayout layout = rng.Coin() ? TensorLayout.Hnd : TensorLayout.Nhd;
+        DeviceRejection expected = tensor switch { "keys" => DeviceRejection.NonFiniteKeys, "values" => DeviceRejection.NonFiniteValues, _ => DeviceRejection.NonFiniteQueries };
+        foreach (int head in new[] { 0, target.Length - 1 })
+        {
+            foreach (int row in rows)
+            {
+                foreach (int element in new[] { 0, dim - 1 })
+                {
+                    float kept = target[head][row][element], poison = rng.Pick(new[] { float.NaN, float.PositiveInfinity, float.NegativeInfinity });
+                    target[head][row][element] = poison;
+                    AssertRejectedWithNothingWritten(data, options, layout, compressed, expected,
+                        rng.Say($"{poison} in {tensor} {dtype} {layout} D {dim} at head {head}, row {row} of {target[head].Length}, element {element}; compressed {compressed}"));
+                    target[head][row][element] = kept;
+                }
+            }
+        }
+    }
+
     /// <summary>Queues the layer over poisoned <paramref name="data"/> and checks the rejection and that no output was written.</summary>
     private void AssertRejectedWithNothingWritten(LayerData data, CompressionOptions options, TensorLayout layout, bool compressed, DeviceRejection expected, string say)
     {
