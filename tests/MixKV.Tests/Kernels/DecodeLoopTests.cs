@@ -65,8 +65,8 @@ public sealed class DecodeLoopTests : EmulatedKernelFixture
         int[] lens = MemoryMarshal.Cast<byte, int>(start[3]).ToArray();
         int live = lens.Sum();
         int capacity = overflowAt < 0 ? live + steps * heads + rng.Int(0, 3) : live + overflowAt * heads + rng.Int(0, heads - 1);
-        var expected = new FlatCache(Padded(start[0], capacity * rowBytes), Padded(start[1], capacity * rowBytes), dtype, dim, capacity, lens,
-            MemoryMarshal.Cast<byte, int>(Padded(start[2], capacity * sizeof(int))).ToArray());
+        var expected = new FlatCache(KernelCheck.Padded(start[0], capacity * rowBytes), KernelCheck.Padded(start[1], capacity * rowBytes), dtype, dim, capacity, lens,
+            MemoryMarshal.Cast<byte, int>(KernelCheck.Padded(start[2], capacity * sizeof(int))).ToArray());
 
         using var setA = new RowSet(backend, capacity, rowBytes);
         using var setB = new RowSet(backend, capacity, rowBytes);
@@ -113,13 +113,6 @@ public sealed class DecodeLoopTests : EmulatedKernelFixture
         var values = new int[count];
         backend.Runtime.CopyToHost(pointer, MemoryMarshal.AsBytes(values.AsSpan()));
         return values;
-    }
-
-    private static byte[] Padded(byte[] bytes, int length)
-    {
-        var padded = new byte[length];
-        bytes.AsSpan(0, Math.Min(bytes.Length, length)).CopyTo(padded);
-        return padded;
     }
 
     /// <summary>One side of the ping-pong: K, V [capacity, D] and positions [capacity], poisoned.</summary>

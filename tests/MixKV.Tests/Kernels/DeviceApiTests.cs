@@ -249,7 +249,7 @@ public sealed class DeviceApiTests : EmulatedKernelFixture
             return;
         }
 
-        var reference = new FlatCache(Pad(rows, capacity * rowBytes), Pad(rowsV, capacity * rowBytes), dtype, dim, capacity, (int[])lens.Clone(), Pad(positions, capacity));
+        var reference = new FlatCache(KernelCheck.Padded(rows, capacity * rowBytes), KernelCheck.Padded(rowsV, capacity * rowBytes), dtype, dim, capacity, (int[])lens.Clone(), KernelCheck.Padded(positions, capacity));
         Ref.Append.Run(reference, newK, newV, position);
         int grown = total + heads;
         Assert.That(backend.ReadAppendStatus(status.Pointer), Is.EqualTo(AppendStatus.Appended), say);
@@ -259,12 +259,5 @@ public sealed class DeviceApiTests : EmulatedKernelFixture
         Assert.That(v2.Span[..(grown * rowBytes)].ToArray(), Is.EqualTo(reference.Values.Span[..(grown * rowBytes)].ToArray()), $"{say}: values");
         Assert.That(p2.Read<int>(grown), Is.EqualTo(reference.Positions[..grown]), $"{say}: positions");
         k2.AssertPoisoned(grown * rowBytes, k2.Bytes, $"{say}: nothing past T + Hkv");
-    }
-
-    private static T[] Pad<T>(T[] data, int length)
-    {
-        var padded = new T[length];
-        data.AsSpan(0, Math.Min(data.Length, length)).CopyTo(padded);
-        return padded;
     }
 }

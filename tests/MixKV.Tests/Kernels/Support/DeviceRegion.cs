@@ -171,6 +171,14 @@ internal static class KernelCheck
         return values;
     }
 
+    /// <summary><paramref name="data"/> in a zeroed array of <paramref name="length"/> (cut when longer): a flat cache's rows with spare capacity.</summary>
+    public static T[] Padded<T>(T[] data, int length)
+    {
+        var padded = new T[length];
+        data.AsSpan(0, Math.Min(data.Length, length)).CopyTo(padded);
+        return padded;
+    }
+
     /// <summary>Random bytes that are valid fp16/bf16/fp32 numbers are not needed for copies: any bit pattern moves.</summary>
     public static byte[] RandomBytes(TestRandom rng, int length)
     {
