@@ -1,5 +1,3 @@
-using System.Runtime.Intrinsics.X86;
-
 namespace MixKV.Fast;
 
 /// <summary>
@@ -25,16 +23,16 @@ internal static unsafe class FastGather
                 byte* k = ko + at, v = vo + at;
                 for (int i = 0; i < Math.Min(RowsAhead, positions.Length); i++)
                 {
-                    Prefetch(keys.Row(h, positions[i]), rowBytes);
-                    Prefetch(values.Row(h, positions[i]), rowBytes);
+                    StreamPrefetch.Row(keys.Row(h, positions[i]), rowBytes);
+                    StreamPrefetch.Row(values.Row(h, positions[i]), rowBytes);
                 }
 
                 for (int i = 0; i < positions.Length; i++)
                 {
                     if (i + RowsAhead < positions.Length)
                     {
-                        Prefetch(keys.Row(h, positions[i + RowsAhead]), rowBytes);
-                        Prefetch(values.Row(h, positions[i + RowsAhead]), rowBytes);
+                        StreamPrefetch.Row(keys.Row(h, positions[i + RowsAhead]), rowBytes);
+                        StreamPrefetch.Row(values.Row(h, positions[i + RowsAhead]), rowBytes);
                     }
 
                     Buffer.MemoryCopy(keys.Row(h, positions[i]), k, rowBytes, rowBytes);
@@ -43,19 +41,6 @@ internal static unsafe class FastGather
                     v += rowBytes;
                 }
             });
-        }
-    }
-
-    private static void Prefetch(byte* row, int bytes)
-    {
-        if (!Sse.IsSupported)
-        {
-            return;
-        }
-
-        for (int offset = 0; offset < bytes; offset += 64)
-        {
-            Sse.Prefetch0(row + offset);
         }
     }
 }

@@ -311,9 +311,20 @@ internal static unsafe class WindowScoresPass
         int rows = layer.Rows, window = layer.Window;
         float* factors = layer.SlotOf(head).Factors.Pointer + ((long)chunk * rows);
         bool mean = layer.Options.Gqa == GqaReduction.Mean, wide = layer.Wide, unrolled = wide && layer.GroupRows == 128;
+        int rowBytes = rows * sizeof(float), ahead = StreamPrefetch.RowsAhead(rowBytes);
+        for (int n = first + from; n < Math.Min(end, first + from + ahead); n++)
+        {
+            StreamPrefetch.Row(tile + ((long)(n - first) * rows), rowBytes);
+        }
+
         for (int n = first + from; n < end; n++)
         {
             float* row = tile + ((long)(n - first) * rows);
+            if (n + ahead < end)
+            {
+                StreamPrefetch.Row(row + ((long)ahead * rows), rowBytes);
+            }
+
             if (mean)
             {
                 mass[n] = unrolled ? RowMath.Dot128(row, factors) : RowMath.Dot(row, factors, layer.GroupRows, wide);
