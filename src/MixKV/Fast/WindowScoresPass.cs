@@ -312,6 +312,8 @@ internal static unsafe class WindowScoresPass
         float* factors = layer.SlotOf(head).Factors.Pointer + ((long)chunk * rows);
         bool mean = layer.Options.Gqa == GqaReduction.Mean, wide = layer.Wide, unrolled = wide && layer.GroupRows == 128;
         int rowBytes = rows * sizeof(float), ahead = StreamPrefetch.RowsAhead(rowBytes);
+        // A kept tile's chunks lie back to back, so the prefetch runs on into the next chunk's rows.
+        int readable = layer.StoreTiles ? layer.Prefix : end;
         for (int n = first + from; n < Math.Min(end, first + from + ahead); n++)
         {
             StreamPrefetch.Row(tile + ((long)(n - first) * rows), rowBytes);
@@ -320,7 +322,7 @@ internal static unsafe class WindowScoresPass
         for (int n = first + from; n < end; n++)
         {
             float* row = tile + ((long)(n - first) * rows);
-            if (n + ahead < end)
+            if (n + ahead < readable)
             {
                 StreamPrefetch.Row(row + ((long)ahead * rows), rowBytes);
             }
