@@ -10,7 +10,9 @@ namespace MixKV.Fast;
 /// next page in flight. Measured with `mixkv bench` on the fp32 layer (Zen 5, thirtieth
 /// session), one thread: value norms 7.5 to 4.3 ms, mass 6.2 to 3.7 ms, key statistics 5.5 to 4.3 ms;
 /// the layer on two threads ~34 to ~29-30 ms. 8 KB ahead was a little better than 4 KB and 6 KB on two
-/// threads, within the noise on one.
+/// threads, within the noise on one; 16 KB was worse (31.4 against 30.6 ms, 5 alternating pairs). A
+/// prefetch never faults, so rows past a buffer's end would be harmless; the callers stop at the rows
+/// that exist all the same.
 /// </summary>
 internal static unsafe class StreamPrefetch
 {
