@@ -11,6 +11,19 @@ FLOOR_TARGET = 1.5  # ours median / sgemm floor, at most
 STAGES = ("window_scores", "head_stats", "mix", "budget", "select", "gather")
 
 
+def cpu_line():
+    """The CPU the numbers come from: the floor ratio moves with it (Zen 4 to Zen 5 doubled the sgemm rate)."""
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as f:
+            first = f.read().split("\n\n")[0]
+    except OSError:
+        return "cpu: ? (no /proc/cpuinfo)"
+    fields = {k.strip(): v.strip() for k, sep, v in (line.partition(":") for line in first.splitlines()) if sep}
+    flags = fields.get("flags", "").split()
+    isa = "AVX-512" if "avx512f" in flags else "AVX2" if "avx2" in flags else "no AVX2"
+    return f"cpu: {fields.get('model name', '?')}, family {fields.get('cpu family', '?')} model {fields.get('model', '?')}, {isa}"
+
+
 def main():
     p = argparse.ArgumentParser()
     p.add_argument("--note", default="")
@@ -36,6 +49,7 @@ def main():
     print(f"sgemm {peers[0]['sgemm_size']}^3 fp32: best {gflops:.1f} GFLOP/s (runs: "
           + ", ".join(f"{r:.0f}" for r in sgemm_runs) + ")")
     print(f"pinned: {a.pinned}; load average now: {open('/proc/loadavg').read().split()[:3] if os.path.exists('/proc/loadavg') else '?'} on {os.cpu_count()} CPUs")
+    print(cpu_line())
     if a.note:
         print(a.note)
     print()
