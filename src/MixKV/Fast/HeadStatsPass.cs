@@ -80,10 +80,7 @@ internal static unsafe class HeadStatsPass
     {
         // The first rows' prefetch before the sums are loaded: nothing may be called while they are live.
         int n = first, ahead = StreamPrefetch.RowsAhead(stride * sizeof(float));
-        for (int i = first; i < Math.Min(end, first + ahead); i++)
-        {
-            StreamPrefetch.Row512(rows + ((i - first) * stride));
-        }
+        StreamPrefetch.FirstRows(rows, stride * sizeof(float), Math.Min(end - first, ahead), 128 * sizeof(float));
 
         float* unit = worker.UnitSum.Pointer, raw = worker.RawSum.Pointer;
         Load8(unit, out Vector512<float> u0, out Vector512<float> u1, out Vector512<float> u2, out Vector512<float> u3, out Vector512<float> u4, out Vector512<float> u5, out Vector512<float> u6, out Vector512<float> u7);
@@ -212,10 +209,7 @@ internal static unsafe class HeadStatsPass
             long stride = layer.Values.TokenStride;
             int ahead = StreamPrefetch.RowsAhead(stride * sizeof(float)), readable = layer.Tokens;
             float* v = (float*)layer.Values.Row(head, n);
-            for (int i = 0; i < Math.Min(end - n, ahead); i++)
-            {
-                StreamPrefetch.Row512(v + (i * stride));
-            }
+            StreamPrefetch.FirstRows(v, stride * sizeof(float), Math.Min(end - n, ahead), 128 * sizeof(float));
 
             for (; n < end; n++, v += stride)
             {

@@ -39,6 +39,19 @@ internal static unsafe class StreamPrefetch
     }
 
     /// <summary>
+    /// The first <paramref name="count"/> rows of a pass (rows <paramref name="strideBytes"/> apart, each
+    /// <paramref name="rowBytes"/> long), asked for before its loop, which then asks for one row ahead per row.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void FirstRows(void* first, long strideBytes, int count, int rowBytes)
+    {
+        for (int i = 0; i < count; i++)
+        {
+            Row((byte*)first + (i * strideBytes), rowBytes);
+        }
+    }
+
+    /// <summary>
     /// <see cref="Row"/> for one 512-byte row (D = 128 fp32), unrolled: a loop inside the callers'
     /// register-bound loops made the JIT spill their accumulators.
     /// </summary>

@@ -314,10 +314,7 @@ internal static unsafe class WindowScoresPass
         int rowBytes = rows * sizeof(float), ahead = StreamPrefetch.RowsAhead(rowBytes);
         // A kept tile's chunks lie back to back, so the prefetch runs on into the next chunk's rows.
         int readable = layer.StoreTiles ? layer.Prefix : end;
-        for (int n = first + from; n < Math.Min(end, first + from + ahead); n++)
-        {
-            StreamPrefetch.Row(tile + ((long)(n - first) * rows), rowBytes);
-        }
+        StreamPrefetch.FirstRows(tile + ((long)from * rows), rowBytes, Math.Min(end - (first + from), ahead), rowBytes);
 
         for (int n = first + from; n < end; n++)
         {
