@@ -34,8 +34,11 @@ internal sealed unsafe class FastLayer
         Rows = (GroupRows + LogitKernel.Lanes - 1) / LogitKernel.Lanes * LogitKernel.Lanes;
         Chunks = (Tokens + ChunkTokens - 1) / ChunkTokens;
         Strassen = StrassenLogitKernel.Applies(Rows, Dim, wide);
+        RoundedExp = wide && Rows % 64 == 0 && PackedExp.Supported;
+        TileRowBytes = Rows * (RoundedExp ? PackedExp.EntryBytes : sizeof(float));
         // Two heads' tiles are alive at a time: one written by its GEMM, one read by its mass pass.
-        StoreTiles = 2L * Chunks * ChunkTokens * Rows * sizeof(float) <= tileLimitBytes;
+        StoreTiles = 2L * Chunks * ChunkTokens * TileRowBytes <= tileLimitBytes;
+        PackedTiles = StoreTiles && RoundedExp;
         workspace.Prepare(this, Scheduler.Workers);
     }
 
@@ -82,6 +85,15 @@ internal sealed unsafe class FastLayer
     /// reads it back (one GEMM). False (the scratch would exceed the limit): pass 2 recomputes it.
     /// </summary>
     public bool StoreTiles { get; }
+
+    /// <summary>The mass takes each exp entry as <see cref="PackedExp"/> rounds it: packed when the tile is kept, rounded in place when it is recomputed.</summary>
+    public bool RoundedExp { get; }
+
+    /// <summary>The kept tiles hold <see cref="PackedExp"/> entries (3 bytes) instead of fp32.</summary>
+    public bool PackedTiles { get; }
+
+    /// <summary>Bytes of one key's row in a kept tile.</summary>
+    public int TileRowBytes { get; }
 
     /// <summary>Chunks holding prefix keys (the only ones whose mass is needed).</summary>
     public int ScoredChunks => (Prefix + ChunkTokens - 1) / ChunkTokens;

@@ -95,8 +95,8 @@ internal sealed class HeadSlot
     /// <summary>[chunks, R]: exp(chunk max - row max) / (row sum · W [· G]): turns a tile entry into its share of A.</summary>
     public AlignedBuffer<float> Factors { get; } = new();
 
-    /// <summary>[chunks, chunk, R] exp tiles of the head (only when <see cref="FastLayer.StoreTiles"/>), on huge pages where the OS gives them.</summary>
-    public HugePageBuffer<float> Tiles { get; } = new();
+    /// <summary>[chunks, chunk, R] exp tiles of the head (only when <see cref="FastLayer.StoreTiles"/>; fp32 or <see cref="PackedExp"/> entries), on huge pages where the OS gives them.</summary>
+    public HugePageBuffer<byte> Tiles { get; } = new();
 
     public void Ensure(FastLayer layer)
     {
@@ -112,7 +112,7 @@ internal sealed class HeadSlot
         Factors.Ensure(statistics);
         if (layer.StoreTiles && layer.Prefix > 0)
         {
-            Tiles.Ensure((long)layer.Chunks * FastLayer.ChunkTokens * layer.Rows);
+            Tiles.Ensure((long)layer.Chunks * FastLayer.ChunkTokens * layer.TileRowBytes);
         }
     }
 }

@@ -28,6 +28,39 @@ internal static unsafe class TileSoftmax
         }
     }
 
+    /// <summary>
+    /// <see cref="Exponentiate"/> for a layer whose exp entries take the <see cref="PackedExp"/> format
+    /// (R a multiple of 64, AVX-512 VBMI): into a kept tile of packed entries (key j's row at
+    /// packed + j·R·3, streaming stores), or into <paramref name="exp"/> as fp32, rounded as packing
+    /// would round them when <paramref name="rounded"/>. Every call sums in the same order, so a kept
+    /// tile and a recomputed one give the same statistics and mass, bit for bit.
+    /// </summary>
+    public static void ExponentiateBy64(float* tile, float* exp, byte* packed, int keys, int rows, float* max, double* sum, bool computeMax, bool rounded)
+    {
+        if (computeMax)
+        {
+            RowMax(tile, keys, rows, max);
+        }
+
+        WideBy64(tile, exp, packed, keys, rows, max, sum, rounded);
+    }
+
+    /// <summary>max[r] = the largest logit of row r over the chunk's keys.</summary>
+    private static void RowMax(float* tile, int keys, int rows, float* max)
+    {
+        var negativeInfinity = Vector512.Create(float.NegativeInfinity);
+        for (int r = 0; r < rows; r += LogitKernel.Lanes)
+        {
+            Vector512<float> m = negativeInfinity;
+            for (int k = 0; k < keys; k++)
+            {
+                m = Vector512.MaxNative(m, Vector512.Load(tile + ((long)k * rows) + r));
+            }
+
+            m.Store(max + r);
+        }
+    }
+
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void Put(Vector512<float> value, float* destination, bool streaming)
     {
@@ -45,7 +78,7 @@ internal static unsafe class TileSoftmax
     {
         if (!computeMax && rows % 64 == 0)
         {
-            WideBy64(tile, exp, keys, rows, max, sum);
+            WideBy64(tile, exp, null, keys, rows, max, sum, rounded: false);
         }
         else
         {
@@ -137,10 +170,13 @@ internal static unsafe class TileSoftmax
     /// 512 bytes: the streamed stores leave the core ~1.5x faster (bench: 8.5 to 5.5 us a chunk). Each
     /// row's fp32 partial sum holds at most 64 terms in [0, 1] before it is added to the double sum.
     /// </summary>
-    private static void WideBy64(float* tile, float* exp, int keys, int rows, float* max, double* sum)
+    /// <param name="packed">When not null, the exp tile goes there as <see cref="PackedExp"/> entries (<paramref name="exp"/> unused).</param>
+    /// <param name="rounded">Each entry stored as <see cref="PackedExp.Round"/> leaves it (the sums take it unrounded, as when packed).</param>
+    private static void WideBy64(float* tile, float* exp, byte* packed, int keys, int rows, float* max, double* sum, bool rounded)
     {
-        bool streaming = exp != tile;
+        bool streaming = packed != null || exp != tile;
         long offset = exp - tile;
+        PackedExp.Encoder encoder = packed != null ? PackedExp.CreateEncoder() : default;
         var negativeInfinity = Vector512.Create(float.NegativeInfinity);
         if (sum != null)
         {
@@ -164,10 +200,25 @@ internal static unsafe class TileSoftmax
                     Vector512<float> e1 = FastExp.Exp2(Vector512.Load(p + 16) - h1);
                     Vector512<float> e2 = FastExp.Exp2(Vector512.Load(p + 32) - h2);
                     Vector512<float> e3 = FastExp.Exp2(Vector512.Load(p + 48) - h3);
-                    Put(e0, p + offset, streaming);
-                    Put(e1, p + offset + 16, streaming);
-                    Put(e2, p + offset + 32, streaming);
-                    Put(e3, p + offset + 48, streaming);
+                    if (packed != null)
+                    {
+                        PackedExp.Store64(encoder, e0, e1, e2, e3, packed + ((((long)j * rows) + r) * PackedExp.EntryBytes), streaming: true);
+                    }
+                    else if (rounded)
+                    {
+                        Put(PackedExp.Round(e0), p + offset, streaming);
+                        Put(PackedExp.Round(e1), p + offset + 16, streaming);
+                        Put(PackedExp.Round(e2), p + offset + 32, streaming);
+                        Put(PackedExp.Round(e3), p + offset + 48, streaming);
+                    }
+                    else
+                    {
+                        Put(e0, p + offset, streaming);
+                        Put(e1, p + offset + 16, streaming);
+                        Put(e2, p + offset + 32, streaming);
+                        Put(e3, p + offset + 48, streaming);
+                    }
+
                     s0 += e0;
                     s1 += e1;
                     s2 += e2;

@@ -84,8 +84,10 @@ internal static unsafe class WindowScoresPass
         // The logits go to the worker's tile, which stays in L2 from chunk to chunk; a kept exp tile is
         // then written once with streaming stores (writing logits into the 16 MB head tile would
         // first read every line of it from memory).
-        float* exp = layer.StoreTiles && firstPass ? TileOf(layer, head, chunk) : worker.Tile.Pointer;
-        return new ChunkGemm(chunk, first, count, keys, stride, worker.Tile.Pointer, exp, chunkMax, maxInKernel, firstPass);
+        bool kept = layer.StoreTiles && firstPass;
+        float* exp = kept && !layer.PackedTiles ? (float*)TileOf(layer, head, chunk) : worker.Tile.Pointer;
+        byte* packed = kept && layer.PackedTiles ? TileOf(layer, head, chunk) : null;
+        return new ChunkGemm(chunk, first, count, keys, stride, worker.Tile.Pointer, exp, packed, chunkMax, maxInKernel, firstPass);
     }
 
     /// <summary>
@@ -127,8 +129,17 @@ internal static unsafe class WindowScoresPass
         }
 
         MaskFuture(layer, g.Tile, g.First, g.Count);
-        TileSoftmax.Exponentiate(g.Tile, g.Exp, g.Count, rows, g.ChunkMax, g.FirstPass ? slot.ChunkSum.Pointer + ((long)g.Chunk * rows) : null,
-            computeMax: g.FirstPass && !g.MaxInKernel, layer.Wide);
+        double* sum = g.FirstPass ? slot.ChunkSum.Pointer + ((long)g.Chunk * rows) : null;
+        bool computeMax = g.FirstPass && !g.MaxInKernel;
+        if (layer.RoundedExp)
+        {
+            // A recomputed tile (pass 2) is rounded as a kept one is packed: both paths agree bit for bit.
+            TileSoftmax.ExponentiateBy64(g.Tile, g.Exp, g.Packed, g.Count, rows, g.ChunkMax, sum, computeMax, rounded: !g.FirstPass);
+        }
+        else
+        {
+            TileSoftmax.Exponentiate(g.Tile, g.Exp, g.Count, rows, g.ChunkMax, sum, computeMax, layer.Wide);
+        }
     }
 
     /// <summary>k̂·μ of the chunk's prefix keys (spec section 3).</summary>
@@ -178,24 +189,21 @@ internal static unsafe class WindowScoresPass
     /// <summary>Step 2 of a whole prefix chunk, recomputing its exp tile when tiles are not kept.</summary>
     public static void AccumulateChunk(FastLayer layer, int head, HeadResult result, int chunk, ChunkWorker worker)
     {
-        float* tile;
         if (layer.StoreTiles)
         {
-            tile = TileOf(layer, head, chunk);
+            AccumulateMass(layer, head, chunk, TileOf(layer, head, chunk), layer.TileRowBytes, layer.PackedTiles, layer.ChunkLength(chunk), result.Mass, worker);
         }
         else
         {
             ChunkGemm g = Begin(layer, head, chunk, worker, firstPass: false);
             int dotted = Gemm(layer, head, g, 0, g.Count, worker);
             Finish(layer, head, result, g, dotted, worker);
-            tile = g.Exp;
+            AccumulateMass(layer, head, chunk, (byte*)g.Exp, layer.Rows * sizeof(float), packed: false, layer.ChunkLength(chunk), result.Mass, worker);
         }
-
-        AccumulateMass(layer, head, chunk, tile, 0, layer.ChunkLength(chunk), result.Mass);
     }
 
-    private static float* TileOf(FastLayer layer, int head, int chunk) =>
-        layer.SlotOf(head).Tiles.Pointer + ((long)chunk * FastLayer.ChunkTokens * layer.Rows);
+    private static byte* TileOf(FastLayer layer, int head, int chunk) =>
+        layer.SlotOf(head).Tiles.Pointer + ((long)chunk * FastLayer.ChunkTokens * layer.TileRowBytes);
 
     /// <summary>Causal mask: window row w sees keys 0..P+w, so key P+j hides rows w &lt; j of every query head.</summary>
     private static void MaskFuture(FastLayer layer, float* tile, int first, int count)
@@ -305,23 +313,39 @@ internal static unsafe class WindowScoresPass
     }
 
     /// <summary>mass[n] = Σ over the group's rows of exp tile · factor (GQA mean), or the max over query heads of their row sums.</summary>
-    private static void AccumulateMass(FastLayer layer, int head, int chunk, float* tile, int from, int to, double[] mass)
+    /// <param name="tile">The chunk's exp tile: fp32 rows, or <see cref="PackedExp"/> entries when <paramref name="packed"/>.</param>
+    private static void AccumulateMass(FastLayer layer, int head, int chunk, byte* tile, int rowBytes, bool packed, int count, double[] mass, ChunkWorker worker)
     {
-        int first = chunk * FastLayer.ChunkTokens, end = Math.Min(first + to, layer.Prefix);
+        int first = chunk * FastLayer.ChunkTokens, end = Math.Min(first + count, layer.Prefix);
         int rows = layer.Rows, window = layer.Window;
         float* factors = layer.SlotOf(head).Factors.Pointer + ((long)chunk * rows);
         bool mean = layer.Options.Gqa == GqaReduction.Mean, wide = layer.Wide, unrolled = wide && layer.GroupRows == 128;
-        int rowBytes = rows * sizeof(float), ahead = StreamPrefetch.RowsAhead(rowBytes);
+        int ahead = StreamPrefetch.RowsAhead(rowBytes);
         // A kept tile's chunks lie back to back, so the prefetch runs on into the next chunk's rows.
         int readable = layer.StoreTiles ? layer.Prefix : end;
-        StreamPrefetch.FirstRows(tile + ((long)from * rows), rowBytes, Math.Min(end - (first + from), ahead), rowBytes);
+        StreamPrefetch.FirstRows(tile, rowBytes, Math.Min(end - first, ahead), rowBytes);
+        float* unpacked = worker.Tile.Pointer; // free here: a kept tile's mass uses no GEMM tile
+        PackedExp.Decoder decoder = packed ? PackedExp.CreateDecoder() : default;
 
-        for (int n = first + from; n < end; n++)
+        for (int n = first; n < end; n++)
         {
-            float* row = tile + ((long)(n - first) * rows);
+            byte* at = tile + ((long)(n - first) * rowBytes);
             if (n + ahead < readable)
             {
-                StreamPrefetch.Row(row + ((long)ahead * rows), rowBytes);
+                StreamPrefetch.Row(at + ((long)ahead * rowBytes), rowBytes);
+            }
+
+            if (packed && mean && unrolled)
+            {
+                mass[n] = PackedExp.Dot128(decoder, at, factors);
+                continue;
+            }
+
+            float* row = (float*)at;
+            if (packed)
+            {
+                PackedExp.Load(decoder, at, rows, unpacked);
+                row = unpacked;
             }
 
             if (mean)
@@ -342,7 +366,7 @@ internal static unsafe class WindowScoresPass
 }
 
 /// <summary>One chunk's step 1 in progress: its keys (in place or widened), logit tile, exp tile (may be the same) and row-max slot.</summary>
-internal readonly unsafe struct ChunkGemm(int chunk, int first, int count, float* keys, long stride, float* tile, float* exp, float* chunkMax, bool maxInKernel, bool firstPass)
+internal readonly unsafe struct ChunkGemm(int chunk, int first, int count, float* keys, long stride, float* tile, float* exp, byte* packed, float* chunkMax, bool maxInKernel, bool firstPass)
 {
     public int Chunk { get; } = chunk;
 
@@ -357,6 +381,9 @@ internal readonly unsafe struct ChunkGemm(int chunk, int first, int count, float
     public float* Tile { get; } = tile;
 
     public float* Exp { get; } = exp;
+
+    /// <summary>The kept tile of <see cref="PackedExp"/> entries the exp goes to instead of <see cref="Exp"/> (null when fp32).</summary>
+    public byte* Packed { get; } = packed;
 
     public float* ChunkMax { get; } = chunkMax;
 
