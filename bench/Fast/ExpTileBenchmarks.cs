@@ -16,6 +16,7 @@ public unsafe class ExpTileBenchmarks
 {
     private const int Rows = 128, Keys = FastLayer.ChunkTokens, Tiles = 256;
     private float* logits;
+    private float* scratch;
     private float* exp;
     private float* max;
     private double* sum;
@@ -26,10 +27,12 @@ public unsafe class ExpTileBenchmarks
     {
         var rng = new Random(1);
         logits = Allocate(Keys * Rows);
+        scratch = Allocate(Keys * Rows);
         exp = Allocate((long)Tiles * Keys * Rows);
         max = Allocate(Rows);
         sum = (double*)NativeMemory.AlignedAlloc(Rows * sizeof(double), 64);
         Fill(logits, Keys * Rows, rng, 8f);
+        Fill(scratch, Keys * Rows, rng, 8f);
         for (int r = 0; r < Rows; r++)
         {
             max[r] = 8f;
@@ -39,7 +42,7 @@ public unsafe class ExpTileBenchmarks
     [GlobalCleanup]
     public void Cleanup()
     {
-        foreach (void* p in new void*[] { logits, exp, max, sum })
+        foreach (void* p in new void*[] { logits, scratch, exp, max, sum })
         {
             NativeMemory.AlignedFree(p);
         }
@@ -48,8 +51,14 @@ public unsafe class ExpTileBenchmarks
     [Benchmark(Baseline = true, Description = "exp tile, row vector by row vector")]
     public void ExponentiateByRowVector() => TileSoftmax.WideByRowVector(logits, NextTile(), Keys, Rows, max, sum, computeMax: false);
 
-    [Benchmark(Description = "exp tile, key by key (the layer's)")]
+    [Benchmark(Description = "exp tile, key by key (fp32, where VBMI is missing)")]
     public void ExponentiateByKey() => TileSoftmax.Exponentiate(logits, NextTile(), Keys, Rows, max, sum, computeMax: false, wide: true);
+
+    [Benchmark(Description = "exp tile, key by key into 3-byte entries (the layer's)")]
+    public void ExponentiateByKeyPacked() => TileSoftmax.ExponentiateBy64(logits, null, (byte*)NextTile(), Keys, Rows, max, sum, computeMax: false, rounded: false);
+
+    [Benchmark(Description = "exp arithmetic only: in place, nothing streamed")]
+    public void ExponentiateInPlace() => TileSoftmax.ExponentiateBy64(scratch, scratch, null, Keys, Rows, max, sum, computeMax: false, rounded: false);
 
     private float* NextTile() => exp + ((long)(next++ % Tiles) * Keys * Rows);
 
