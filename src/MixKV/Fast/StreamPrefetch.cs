@@ -10,9 +10,12 @@ namespace MixKV.Fast;
 /// next page in flight. Measured with `mixkv bench` on the fp32 layer (Zen 5, thirtieth
 /// session), one thread: value norms 7.5 to 4.3 ms, mass 6.2 to 3.7 ms, key statistics 5.5 to 4.3 ms;
 /// the layer on two threads ~34 to ~29-30 ms. 8 KB ahead was a little better than 4 KB and 6 KB on two
-/// threads, within the noise on one; 16 KB was worse (31.4 against 30.6 ms, 5 alternating pairs). A
-/// prefetch never faults, so rows past a buffer's end would be harmless; the callers stop at the rows
-/// that exist all the same.
+/// threads, within the noise on one; 16 KB was worse (31.4 against 30.6 ms, 5 alternating pairs). The
+/// prefetch is non-temporal (PREFETCHNTA): each streamed row is used once, and kept out of the outer
+/// caches it no longer evicts what the GEMM core holds there (thirty-first session, 12 alternating
+/// pairs on two threads: 29.46 against 29.81 ms, 8 won; 3 on one: 55.55 against 55.93). A prefetch
+/// never faults, so rows past a buffer's end would be harmless; the callers stop at the rows that
+/// exist all the same.
 /// </summary>
 internal static unsafe class StreamPrefetch
 {
@@ -23,7 +26,7 @@ internal static unsafe class StreamPrefetch
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static int RowsAhead(long rowBytes) => rowBytes <= 0 || rowBytes > Distance ? 1 : (int)(Distance / rowBytes);
 
-    /// <summary>Asks for the cache lines of <paramref name="bytes"/> bytes from <paramref name="row"/> into L1 (nothing where SSE is absent).</summary>
+    /// <summary>Asks for the cache lines of <paramref name="bytes"/> bytes from <paramref name="row"/>, non-temporally (nothing where SSE is absent).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void Row(void* row, int bytes)
     {
@@ -34,7 +37,7 @@ internal static unsafe class StreamPrefetch
 
         for (int offset = 0; offset < bytes; offset += 64)
         {
-            Sse.Prefetch0((byte*)row + offset);
+            Sse.PrefetchNonTemporal((byte*)row + offset);
         }
     }
 
@@ -64,13 +67,13 @@ internal static unsafe class StreamPrefetch
         }
 
         byte* p = (byte*)row;
-        Sse.Prefetch0(p);
-        Sse.Prefetch0(p + 64);
-        Sse.Prefetch0(p + 128);
-        Sse.Prefetch0(p + 192);
-        Sse.Prefetch0(p + 256);
-        Sse.Prefetch0(p + 320);
-        Sse.Prefetch0(p + 384);
-        Sse.Prefetch0(p + 448);
+        Sse.PrefetchNonTemporal(p);
+        Sse.PrefetchNonTemporal(p + 64);
+        Sse.PrefetchNonTemporal(p + 128);
+        Sse.PrefetchNonTemporal(p + 192);
+        Sse.PrefetchNonTemporal(p + 256);
+        Sse.PrefetchNonTemporal(p + 320);
+        Sse.PrefetchNonTemporal(p + 384);
+        Sse.PrefetchNonTemporal(p + 448);
     }
 }
