@@ -1,3 +1,7 @@
+using System.Numerics;
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 using MixKV.Options;
 using RefBudget = MixKV.Reference.Budget;
 
@@ -72,7 +76,7 @@ internal static class FastBudget
         scratch.Lengths[head] = length;
         scratch.Factor[head] = !normalize ? 1.0
             : length == p ? RefBudget.TopShare(row, baseCap)
-            : TopShareOfPart(row, baseCap, attention);
+            : TopShareOfPart(row, baseCap, Total(attention));
     }
 
     /// <summary>
@@ -99,10 +103,39 @@ internal static class FastBudget
 
         RadixSort.Ascending(sampled, scratch.Keys[head], scratch.Other[head], scratch.Counts[head]);
         double bound = sampled[samples - rank];
-        int kept = 0;
-        foreach (double value in values)
+        int kept = KeepAtLeast(values, bound, destination);
+        return kept >= length ? kept : p;
+    }
+
+    /// <summary>
+    /// The values at or above <paramref name="bound"/> into <paramref name="destination"/> (P long), in
+    /// position order; returns how many, or P when every value passes. Eight at a time where AVX-512
+    /// is: each compare's survivors packed down a register (vcompresspd) and the register stored whole
+    /// (never past the end: no more are kept than read). ~30 to ~9 µs a head of 32736 here, in the
+    /// pipeline.
+    /// </summary>
+    private static int KeepAtLeast(double[] values, double bound, Span<double> destination)
+    {
+        int p = values.Length, kept = 0, n = 0;
+        if (Avx512F.IsSupported)
+        {
+            var floor = Vector512.Create(bound);
+            ref double source = ref MemoryMarshal.GetArrayDataReference(values);
+            ref double target = ref MemoryMarshal.GetReference(destination);
+            int vectorEnd = Math.Min(p, destination.Length); // kept <= n, so kept + 8 <= n + 8 <= vectorEnd
+            for (; n + Vector512<double>.Count <= vectorEnd; n += Vector512<double>.Count)
+            {
+                Vector512<double> v = Vector512.LoadUnsafe(ref source, (nuint)n);
+                Vector512<double> passes = Vector512.GreaterThanOrEqual(v, floor);
+                Avx512F.Compress(Vector512<double>.Zero, passes, v).StoreUnsafe(ref target, (nuint)kept);
+                kept += BitOperations.PopCount(passes.ExtractMostSignificantBits());
+            }
+        }
+
+        for (; n < p; n++)
         {
             // Branch-free: ~1 value in 15 passes, at no fixed position.
+            double value = values[n];
             destination[kept] = value;
             kept += value >= bound ? 1 : 0;
             if (kept == destination.Length)
@@ -111,38 +144,44 @@ internal static class FastBudget
             }
         }
 
-        return kept >= length ? kept : p;
+        return kept;
     }
 
     /// <summary>Every how many values the bound's sample takes one.</summary>
     internal const int SampleStride = 16;
 
-    /// <summary><see cref="RefBudget.TopShare"/> from the largest values (sorted descending, at least base of them) and the whole row for the total.</summary>
-    private static double TopShareOfPart(ReadOnlySpan<double> largest, int baseCap, double[] all)
+    /// <summary>
+    /// Σ values in position order, eight running sums (each a strided chain; a single one waits on every
+    /// add's latency, ~4 cycles a value): the normalisation's sum(all) when only the largest are sorted
+    /// (last-bit differences from the reference's sorted order, like the device's per-block sums).
+    /// </summary>
+    private static double Total(double[] values)
     {
-        double top = 0, total = 0;
+        int n = 0;
+        var sums = Vector512<double>.Zero;
+        for (; n + Vector512<double>.Count <= values.Length; n += Vector512<double>.Count)
+        {
+            sums += Vector512.Create(values.AsSpan(n, Vector512<double>.Count));
+        }
+
+        double total = Vector512.Sum(sums);
+        for (; n < values.Length; n++)
+        {
+            total += values[n];
+        }
+
+        return total;
+    }
+
+    /// <summary><see cref="RefBudget.TopShare"/> from the largest values (sorted descending, at least base of them) and the whole row's total.</summary>
+    private static double TopShareOfPart(ReadOnlySpan<double> largest, int baseCap, double total)
+    {
+        double top = 0;
         for (int i = 0; i < baseCap; i++)
         {
             top += largest[i];
         }
 
-        // Four chains: a single one waits on every add's latency (~4 cycles a value).
-        double t0 = 0, t1 = 0, t2 = 0, t3 = 0;
-        int n = 0;
-        for (; n + 4 <= all.Length; n += 4)
-        {
-            t0 += all[n];
-            t1 += all[n + 1];
-            t2 += all[n + 2];
-            t3 += all[n + 3];
-        }
-
-        for (; n < all.Length; n++)
-        {
-            t0 += all[n];
-        }
-
-        total = (t0 + t1) + (t2 + t3);
         return total > 0 ? top / total : 1.0;
     }
 
