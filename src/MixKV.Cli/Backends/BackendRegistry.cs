@@ -20,7 +20,7 @@ internal static class BackendRegistry
     public static IReadOnlyList<BackendProbe> All { get; } =
     [
         new("cuda", "CUDA kernels on the GPU (NVRTC-compiled)", () => Probe(KernelBackendProbes.TryCuda), () => KernelBackend.OpenCuda()),
-        new("fast", "vectorised multithreaded CPU path", () => new BackendStatus(true, "always available"), () => new FastCompressor()),
+        new("fast", "vectorised multithreaded CPU path", () => new BackendStatus(true, $"always available: {new FastCompressor().Kernels}"), () => new FastCompressor()),
         new("cpu", "reference pipeline, double precision", () => new BackendStatus(true, "always available"), () => new ReferenceCompressor()),
         // The same .cu kernels run on the CPU, one fiber per thread: for checking kernels, never picked by auto.
         new("emulated", "CUDA kernels executed on the CPU (fiber runtime)", () => Probe(KernelBackendProbes.TryEmulated), () => KernelBackend.OpenEmulated(), InAuto: false),

@@ -29,7 +29,7 @@ internal static unsafe class ElementConvert
     private static void BFloat16ToSingle(ushort* source, int count, float* destination)
     {
         int i = 0;
-        if (Vector512.IsHardwareAccelerated)
+        if (WideKernels.Available)
         {
             for (; i + Vector512<ushort>.Count <= count; i += Vector512<ushort>.Count)
             {

@@ -28,7 +28,7 @@ public sealed class FastCompressor : ILayerCompressor
     /// <summary>Threads per pass; 0 (the default) or less means one per processor.</summary>
     public int MaxDegreeOfParallelism { get; init; }
 
-    /// <summary>Tests: run the portable Vector&lt;T&gt; kernels even where Vector512 is accelerated.</summary>
+    /// <summary>Tests: run the portable Vector&lt;T&gt; kernels even where the AVX-512 ones can run.</summary>
     internal bool ForcePortable { get; init; }
 
     /// <summary>Tests: a small limit forces the two-GEMM path.</summary>
@@ -36,7 +36,12 @@ public sealed class FastCompressor : ILayerCompressor
 
     private int Workers => MaxDegreeOfParallelism > 0 ? MaxDegreeOfParallelism : Environment.ProcessorCount;
 
-    private bool Wide => !ForcePortable && Vector512.IsHardwareAccelerated;
+    private bool Wide => !ForcePortable && WideKernels.Available;
+
+    /// <summary>Which kernels this compressor runs on this machine, for `mixkv info`.</summary>
+    internal string Kernels => Wide
+        ? $"AVX-512 kernels{(PackedExp.Supported ? "" : " (no VBMI: fp32 exp tile)")}"
+        : "portable Vector<T> kernels (no AVX-512 here: several times slower)";
 
     /// <inheritdoc />
     public CompressedLayer Compress(LayerInputs inputs, CompressionOptions options, LayerPosition layer, bool withScores = false) =>

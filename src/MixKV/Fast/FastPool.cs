@@ -16,7 +16,7 @@ internal static class FastPool
     {
         int length = values.Length, half = kernel / 2;
         // Written so that a kernel near int.MaxValue (valid: any odd k >= 1) cannot overflow the test.
-        if (!Vector512.IsHardwareAccelerated || length - Vector512<double>.Count < kernel)
+        if (!WideKernels.Available || length - Vector512<double>.Count < kernel)
         {
             RefWindowScores.Pool(values, pooling, kernel, result);
             return;
