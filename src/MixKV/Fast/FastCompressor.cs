@@ -1,6 +1,5 @@
 using System.Buffers;
 using System.Diagnostics;
-using System.Runtime.Intrinsics;
 using MixKV.Options;
 using MixKV.Validation;
 using RefBudget = MixKV.Reference.Budget;
