@@ -48,17 +48,23 @@ internal static unsafe class TileSoftmax
     /// <summary>max[r] = the largest logit of row r over the chunk's keys.</summary>
     private static void RowMax(float* tile, int keys, int rows, float* max)
     {
-        var negativeInfinity = Vector512.Create(float.NegativeInfinity);
         for (int r = 0; r < rows; r += LogitKernel.Lanes)
         {
-            Vector512<float> m = negativeInfinity;
-            for (int k = 0; k < keys; k++)
-            {
-                m = Vector512.MaxNative(m, Vector512.Load(tile + ((long)k * rows) + r));
-            }
-
-            m.Store(max + r);
+            RowVectorMax(tile, keys, rows, r).Store(max + r);
         }
+    }
+
+    /// <summary>The largest logit of rows r..r+15 over the chunk's keys (-inf where every key is masked).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<float> RowVectorMax(float* tile, int keys, int rows, int r)
+    {
+        Vector512<float> m = Vector512.Create(float.NegativeInfinity);
+        for (int k = 0; k < keys; k++)
+        {
+            m = Vector512.MaxNative(m, Vector512.Load(tile + ((long)k * rows) + r));
+        }
+
+        return m;
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -100,12 +106,7 @@ internal static unsafe class TileSoftmax
             Vector512<float> m;
             if (computeMax)
             {
-                m = negativeInfinity;
-                for (int k = 0; k < keys; k++)
-                {
-                    m = Vector512.MaxNative(m, Vector512.Load(tile + ((long)k * rows) + r));
-                }
-
+                m = RowVectorMax(tile, keys, rows, r);
                 m.Store(max + r);
             }
             else
