@@ -1,5 +1,5 @@
-using System.Runtime.InteropServices;
 using BenchmarkDotNet.Attributes;
+using MixKV.Bench.Shared;
 using MixKV.Fast;
 
 namespace MixKV.Bench.Fast;
@@ -38,37 +38,23 @@ public unsafe class LogitKernelBenchmarks
     public void Setup()
     {
         var rng = new Random(1);
-        keys = Fill(KeyChunks * Keys * Dim, rng, 1f);
-        queries = Fill(Dim * Rows, rng, 0.13f);
-        center = Fill(Dim, rng, 0.1f);
-        tile = Fill(Keys * Rows, rng, 1f);
-        rowMax = Fill(Rows, rng, 1f);
-        panels = Fill((int)StrassenLogitKernel.PanelFloats(Rows, Dim), rng, 1f);
-        combinations = Fill(StrassenLogitKernel.CombinationFloats(Dim), rng, 1f);
-        mu = Fill(Dim, rng, 0.2f);
-        partials = Fill(Keys * LogitKernel.Lanes, rng, 1f);
-        dots = Fill(Keys, rng, 1f);
+        keys = NativeFloats.Random(KeyChunks * Keys * Dim, rng, 1f);
+        queries = NativeFloats.Random(Dim * Rows, rng, 0.13f);
+        center = NativeFloats.Random(Dim, rng, 0.1f);
+        tile = NativeFloats.Random(Keys * Rows, rng, 1f);
+        rowMax = NativeFloats.Random(Rows, rng, 1f);
+        panels = NativeFloats.Random((int)StrassenLogitKernel.PanelFloats(Rows, Dim), rng, 1f);
+        combinations = NativeFloats.Random(StrassenLogitKernel.CombinationFloats(Dim), rng, 1f);
+        mu = NativeFloats.Random(Dim, rng, 0.2f);
+        partials = NativeFloats.Random(Keys * LogitKernel.Lanes, rng, 1f);
+        dots = NativeFloats.Random(Keys, rng, 1f);
         StrassenLogitKernel.PackPanels(queries, Rows, Dim, panels);
-    }
-
-    private static float* Fill(int count, Random rng, float scale)
-    {
-        float* p = (float*)NativeMemory.AlignedAlloc((nuint)count * sizeof(float), 64);
-        for (int i = 0; i < count; i++)
-        {
-            p[i] = (float)(rng.NextDouble() - 0.5) * scale;
-        }
-
-        return p;
     }
 
     [GlobalCleanup]
     public void Cleanup()
     {
-        foreach (nint p in new[] { (nint)keys, (nint)queries, (nint)panels, (nint)center, (nint)tile, (nint)rowMax, (nint)combinations, (nint)mu, (nint)partials, (nint)dots })
-        {
-            NativeMemory.AlignedFree((void*)p);
-        }
+        NativeFloats.Free(keys, queries, panels, center, tile, rowMax, combinations, mu, partials, dots);
     }
 
     [Benchmark(Baseline = true, Description = "chunk GEMM 252x128x128, classical 64x6")]

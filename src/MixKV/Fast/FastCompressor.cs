@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Diagnostics;
+using System.Numerics;
 using MixKV.Options;
 using MixKV.Validation;
 using RefBudget = MixKV.Reference.Budget;
@@ -40,7 +41,7 @@ public sealed class FastCompressor : ILayerCompressor
     /// <summary>Which kernels this compressor runs on this machine, for `mixkv info`.</summary>
     internal string Kernels => Wide
         ? $"AVX-512 kernels{(PackedExp.Supported ? "" : " (no VBMI: fp32 exp tile)")}"
-        : "portable Vector<T> kernels (no AVX-512 here: several times slower)";
+        : $"portable Vector<T> kernels ({Vector<float>.Count} lanes: no AVX-512 here)";
 
     /// <inheritdoc />
     public CompressedLayer Compress(LayerInputs inputs, CompressionOptions options, LayerPosition layer, bool withScores = false) =>

@@ -1,4 +1,3 @@
-using System.Numerics;
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
@@ -22,7 +21,8 @@ internal static unsafe class LogitKernel
     /// <summary>Query rows per vector; R is padded to a multiple of it.</summary>
     public const int Lanes = 16;
 
-    private const int KeysPerBlock = 6;
+    /// <summary>Keys of one register block, here and in <see cref="PortableLogitKernel"/>.</summary>
+    public const int KeysPerBlock = 6;
 
     /// <summary>Keys ahead of the block being multiplied whose rows are prefetched (into L2: L1 holds the query panel).</summary>
     public const int PrefetchDistance = 4 * KeysPerBlock;
@@ -38,7 +38,14 @@ internal static unsafe class LogitKernel
         }
         else
         {
-            Portable(qt, rows, keys, keyStride, center, keyCount, dim, tile, rowMax);
+            if (PortableLogitKernel.Applies(rows))
+            {
+                PortableLogitKernel.Compute(qt, rows, keys, keyStride, center, keyCount, readableKeys, dim, tile, rowMax);
+            }
+            else
+            {
+                Scalar(qt, rows, keys, keyStride, center, keyCount, dim, tile, rowMax);
+            }
         }
     }
 
@@ -47,14 +54,7 @@ internal static unsafe class LogitKernel
         for (int j = 0; j < keyCount; j += KeysPerBlock)
         {
             int valid = Math.Min(KeysPerBlock, keyCount - j);
-            // Missing keys of a short block re-read the last valid key; their results are not stored.
-            // Their duplicated results also leave the row max unchanged.
-            float* k0 = keys + ((long)j * keyStride);
-            float* k1 = keys + ((long)(j + Math.Min(1, valid - 1)) * keyStride);
-            float* k2 = keys + ((long)(j + Math.Min(2, valid - 1)) * keyStride);
-            float* k3 = keys + ((long)(j + Math.Min(3, valid - 1)) * keyStride);
-            float* k4 = keys + ((long)(j + Math.Min(4, valid - 1)) * keyStride);
-            float* k5 = keys + ((long)(j + Math.Min(5, valid - 1)) * keyStride);
+            BlockRows(keys, keyStride, j, valid, out float* k0, out float* k1, out float* k2, out float* k3, out float* k4, out float* k5);
             float* output = tile + ((long)j * rows);
             Prefetch(keys, keyStride, j + PrefetchDistance, Math.Min(readableKeys, j + PrefetchDistance + KeysPerBlock), dim);
             int r = 0;
@@ -68,6 +68,22 @@ internal static unsafe class LogitKernel
                 Block16x6(qt + r, rows, k0, k1, k2, k3, k4, k5, center, dim, output + r, valid, rowMax == null ? null : rowMax + r);
             }
         }
+    }
+
+    /// <summary>
+    /// The rows of the six-key block at key <paramref name="j"/> with <paramref name="valid"/> of them
+    /// real: missing keys of a short block re-read the last valid key; their results are not stored,
+    /// and, duplicates, they leave the row max unchanged.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void BlockRows(float* keys, long keyStride, int j, int valid, out float* k0, out float* k1, out float* k2, out float* k3, out float* k4, out float* k5)
+    {
+        k0 = keys + ((long)j * keyStride);
+        k1 = keys + ((long)(j + Math.Min(1, valid - 1)) * keyStride);
+        k2 = keys + ((long)(j + Math.Min(2, valid - 1)) * keyStride);
+        k3 = keys + ((long)(j + Math.Min(3, valid - 1)) * keyStride);
+        k4 = keys + ((long)(j + Math.Min(4, valid - 1)) * keyStride);
+        k5 = keys + ((long)(j + Math.Min(5, valid - 1)) * keyStride);
     }
 
     /// <summary>
@@ -181,46 +197,25 @@ internal static unsafe class LogitKernel
         d.Store(o + 48);
     }
 
-    /// <summary>Any vector width (or none): one key and one vector of rows at a time, FMA over D.</summary>
-    private static void Portable(float* qt, int rows, float* keys, long keyStride, float* center, int keyCount, int dim, float* tile, float* rowMax)
+    /// <summary>Without vectors (or R not a multiple of their width): one row and one key at a time, FMA over D.</summary>
+    private static void Scalar(float* qt, int rows, float* keys, long keyStride, float* center, int keyCount, int dim, float* tile, float* rowMax)
     {
-        int width = Vector.IsHardwareAccelerated && rows % Vector<float>.Count == 0 ? Vector<float>.Count : 1;
         for (int j = 0; j < keyCount; j++)
         {
             float* k = keys + ((long)j * keyStride);
             float* output = tile + ((long)j * rows);
-            if (width > 1)
+            for (int r = 0; r < rows; r++)
             {
-                for (int r = 0; r < rows; r += width)
+                float acc = 0;
+                for (int d = 0; d < dim; d++)
                 {
-                    var acc = Vector<float>.Zero;
-                    for (int d = 0; d < dim; d++)
-                    {
-                        acc = Vector.FusedMultiplyAdd(RowMath.Load(qt + ((long)d * rows) + r), new Vector<float>(k[d] - center[d]), acc);
-                    }
-
-                    RowMath.Store(acc, output + r);
+                    acc = MathF.FusedMultiplyAdd(qt[((long)d * rows) + r], k[d] - center[d], acc);
                 }
-            }
-            else
-            {
-                for (int r = 0; r < rows; r++)
-                {
-                    float acc = 0;
-                    for (int d = 0; d < dim; d++)
-                    {
-                        acc = MathF.FusedMultiplyAdd(qt[((long)d * rows) + r], k[d] - center[d], acc);
-                    }
 
-                    output[r] = acc;
-                }
-            }
-
-            if (rowMax != null)
-            {
-                for (int r = 0; r < rows; r++)
+                output[r] = acc;
+                if (rowMax != null)
                 {
-                    rowMax[r] = MathF.Max(rowMax[r], output[r]);
+                    rowMax[r] = MathF.Max(rowMax[r], acc);
                 }
             }
         }

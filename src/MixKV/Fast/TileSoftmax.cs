@@ -268,9 +268,9 @@ internal static unsafe class TileSoftmax
             if (computeMax)
             {
                 m = negativeInfinity;
-                for (int j = 0; j < keys; j++)
+                for (int k = 0; k < keys; k++)
                 {
-                    m = Vector.Max(m, RowMath.Load(tile + ((long)j * rows) + r));
+                    m = Vector.MaxNative(m, RowMath.Load(tile + ((long)k * rows) + r));
                 }
 
                 RowMath.Store(m, max + r);
@@ -281,25 +281,46 @@ internal static unsafe class TileSoftmax
             }
 
             Vector<float> shift = Vector.ConditionalSelect(Vector.Equals(m, negativeInfinity), Vector<float>.Zero, m);
-            for (int j = 0; j < keys; j++)
+            // The wide kernel's sums: four independent fp32 partials, merged in double.
+            Vector<float> s0 = Vector<float>.Zero, s1 = Vector<float>.Zero, s2 = Vector<float>.Zero, s3 = Vector<float>.Zero;
+            int j = 0;
+            for (; j + 4 <= keys; j += 4)
+            {
+                float* p = tile + ((long)j * rows) + r;
+                Vector<float> e0 = FastExp.Exp2(RowMath.Load(p) - shift);
+                Vector<float> e1 = FastExp.Exp2(RowMath.Load(p + rows) - shift);
+                Vector<float> e2 = FastExp.Exp2(RowMath.Load(p + (2 * rows)) - shift);
+                Vector<float> e3 = FastExp.Exp2(RowMath.Load(p + (3 * rows)) - shift);
+                RowMath.Store(e0, p + offset);
+                RowMath.Store(e1, p + offset + rows);
+                RowMath.Store(e2, p + offset + (2 * rows));
+                RowMath.Store(e3, p + offset + (3 * rows));
+                s0 += e0;
+                s1 += e1;
+                s2 += e2;
+                s3 += e3;
+            }
+
+            for (; j < keys; j++)
             {
                 float* p = tile + ((long)j * rows) + r;
                 Vector<float> e = FastExp.Exp2(RowMath.Load(p) - shift);
                 RowMath.Store(e, p + offset);
+                s0 += e;
             }
-        }
 
-        if (sum != null)
-        {
-            for (int r = 0; r < rows; r++)
+            if (sum != null)
             {
-                double s = 0;
-                for (int j = 0; j < keys; j++)
+                Vector<double> lower = Vector<double>.Zero, upper = Vector<double>.Zero;
+                foreach (Vector<float> partial in (ReadOnlySpan<Vector<float>>)[s0, s1, s2, s3])
                 {
-                    s += exp[((long)j * rows) + r];
+                    Vector.Widen(partial, out Vector<double> lo, out Vector<double> hi);
+                    lower += lo;
+                    upper += hi;
                 }
 
-                sum[r] = s;
+                Unsafe.WriteUnaligned(sum + r, lower);
+                Unsafe.WriteUnaligned(sum + r + Vector<double>.Count, upper);
             }
         }
     }

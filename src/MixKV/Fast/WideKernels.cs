@@ -8,8 +8,10 @@ namespace MixKV.Fast;
 /// Vector512.IsHardwareAccelerated: that flag only reports the runtime's preferred width, which is
 /// 256 by default on Intel parts where 512-bit code may lower the clock and whenever
 /// DOTNET_PreferredVectorBitWidth is below 512, while Vector512 code still compiles to AVX-512 there.
-/// With the preference at 256 the layer took 270 ms on the portable kernels against 27 ms on
-/// these (this Zen 5, thirty-first session). DOTNET_EnableAVX512=0 still turns them off.
+/// With the preference at 256 the layer took 270 ms on the portable kernels of then against 27 ms
+/// on these (this Zen 5, thirty-first session); the register-blocked portable GEMM
+/// (<see cref="PortableLogitKernel"/>) has since brought the portable run to ~60 ms. DOTNET_EnableAVX512=0
+/// still turns these off.
 /// </summary>
 internal static class WideKernels
 {
