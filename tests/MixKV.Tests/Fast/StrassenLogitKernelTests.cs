@@ -79,13 +79,7 @@ public sealed unsafe class StrassenLogitKernelTests
         {
             for (int r = 0; r < rows; r++)
             {
-                double exact = 0, magnitude = 0;
-                for (int d = 0; d < dim; d++)
-                {
-                    double term = (double)qt[(d * rows) + r] * ((double)keys[(j * stride) + d] - center[d]);
-                    exact += term;
-                    magnitude += Math.Abs(term);
-                }
+                (double exact, double magnitude) = ExactCentredDot.Of(qt, rows, keys, stride, center, dim, j, r);
 
                 float got = tile[(j * rows) + r];
                 Assert.That(float.IsFinite(got), rng.Say($"tile[{j}, {r}] not written (rows {rows}, D {dim}, keys {keyCount})"));
