@@ -8,7 +8,8 @@ namespace MixKV.Fast;
 /// for machines without AVX-512. Register-blocked like the wide kernel, on a smaller block: 2 row
 /// vectors × 6 keys in 12 accumulators, with the two query vectors, the centre and one broadcast key
 /// that is 16 registers, what AVX2 and its FMA have. One FMA per load (one row vector, one key at a
-/// time) waits on the FMA latency and ran the layer about 10x slower than this block.
+/// time) waited on the FMA latency: the layer took ~450 ms that way and takes ~60 ms with
+/// this block (DOTNET_EnableAVX512=0 on a Zen 5, bench/results/cpu-2026-11-26.md).
 /// The arithmetic is the wide kernel's: Σ_d Qt[d, r] · (K[j, d] - c[d]) in d order, fused.
 /// </summary>
 internal static unsafe class PortableLogitKernel

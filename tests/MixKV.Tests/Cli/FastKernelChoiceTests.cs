@@ -10,8 +10,8 @@ namespace MixKV.Tests.Cli;
 /// Which kernels the fast path runs is decided by the instruction sets, not by the runtime's
 /// preferred vector width (<see cref="WideKernels"/>): `mixkv info`, run as its own process, names
 /// the AVX-512 kernels when the preference is 256 bits (the default on some Intel parts, where the
-/// portable kernels were ~10x slower), and the portable ones once AVX-512 is switched off. The
-/// settings are read at process start, so each case is a child process.
+/// portable kernels would take the layer about twice as long), and the portable ones once AVX-512
+/// is switched off. The settings are read at process start, so each case is a child process.
 /// </summary>
 [TestFixture]
 public sealed class FastKernelChoiceTests
