@@ -59,6 +59,10 @@ static __m512 stream(const char *p, long lines, __m512 acc)
 int main(int argc, char **argv)
 {
     long blocks = argc > 1 ? atol(argv[1]) : 20000;  // per thread; 20000 blocks = 3.9 GFLOP per thread
+    if (blocks < 1 || argc > 2) {
+        fprintf(stderr, "usage: overlap [blocks per thread, a positive integer; default 20000]\n");
+        return 2;
+    }
     long lines = 144;                                  // 9 KB streamed per block: 384 KB per 256-key chunk, as in the layer
     size_t bytes = (size_t)blocks * lines * 64;
     float *q = aligned_alloc(64, sizeof(float) * Dim * Rows);
