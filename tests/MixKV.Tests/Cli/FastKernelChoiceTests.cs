@@ -31,6 +31,23 @@ public sealed class FastKernelChoiceTests
         Assert.That(FastRow(info), Does.Contain(Avx512Kernels), info);
     }
 
+    /// <summary>
+    /// AVX-512 without VBMI (Skylake-SP, Cascade Lake) keeps the wide kernels with an fp32 exp tile
+    /// instead of the packed one. .NET 10 groups VBMI with IFMA as "AVX512v2": switching that off
+    /// shows what such a machine runs.
+    /// </summary>
+    [Test]
+    public void WithoutVbmiTheFp32ExpTileIsNamed()
+    {
+        if (!WideKernels.Available)
+        {
+            Assert.Ignore("needs AVX-512 (F, BW, CD, DQ, VL) on this machine");
+        }
+
+        string info = Info(("DOTNET_EnableAVX512v2", "0"));
+        Assert.That(FastRow(info), Does.Contain($"{Avx512Kernels} (no VBMI: fp32 exp tile)"), info);
+    }
+
     [Test]
     public void WithoutAvx512ThePortableKernelsAreNamed()
     {
