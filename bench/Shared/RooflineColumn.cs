@@ -12,7 +12,7 @@ namespace MixKV.Bench.Shared;
 /// (its "sgemm 4096^3 fp32: best ..." line); without it the column shows "-" rather than a rate of
 /// some other machine (a fixed 200 GFLOP/s, the Zen 4 CI machine's, put this Zen 5's layer at 163 %).
 /// GPU suites use two passes over K and one over V at MIXKV_HBM_GBPS, or 3000 GB/s (an H100's copy
-/// rate) when unset; bench/gpu-check.sh's own table uses the copy rate it measures.
+/// rate) when unset; bench/gpu-check.sh sets it to the copy rate it measures.
 /// </summary>
 public sealed class RooflineColumn(RooflineColumn.Kind kind) : IColumn
 {
