@@ -95,22 +95,9 @@ internal static unsafe class PackedExp
     public static void Store64(in Encoder encoder, Vector512<float> e0, Vector512<float> e1, Vector512<float> e2, Vector512<float> e3, byte* destination, bool streaming)
     {
         Vector512<byte> c0 = Codes(e0), c1 = Codes(e1), c2 = Codes(e2), c3 = Codes(e3);
-        Put(Avx512Vbmi.PermuteVar64x8x2(c0, encoder.Line0, c1), destination, streaming);
-        Put(Avx512Vbmi.PermuteVar64x8x2(c1, encoder.Line1, c2), destination + 64, streaming);
-        Put(Avx512Vbmi.PermuteVar64x8x2(c2, encoder.Line2, c3), destination + 128, streaming);
-    }
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Put(Vector512<byte> line, byte* destination, bool streaming)
-    {
-        if (streaming)
-        {
-            Avx512F.StoreAlignedNonTemporal(destination, line);
-        }
-        else
-        {
-            line.Store(destination);
-        }
+        LineStore.Put(Avx512Vbmi.PermuteVar64x8x2(c0, encoder.Line0, c1), destination, streaming);
+        LineStore.Put(Avx512Vbmi.PermuteVar64x8x2(c1, encoder.Line1, c2), destination + 64, streaming);
+        LineStore.Put(Avx512Vbmi.PermuteVar64x8x2(c2, encoder.Line2, c3), destination + 128, streaming);
     }
 
     /// <summary>Sixteen entries of a 64-entry group: those of <paramref name="index"/> (Decode v for entries 16v..16v+15), from its lines FirstLine(v) and the next.</summary>

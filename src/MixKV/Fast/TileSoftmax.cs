@@ -67,19 +67,6 @@ internal static unsafe class TileSoftmax
         return m;
     }
 
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Put(Vector512<float> value, float* destination, bool streaming)
-    {
-        if (streaming && Avx512F.IsSupported)
-        {
-            Avx512F.StoreAlignedNonTemporal(destination, value);
-        }
-        else
-        {
-            value.Store(destination);
-        }
-    }
-
     private static void Wide(float* tile, float* exp, int keys, int rows, float* max, double* sum, bool computeMax)
     {
         if (!computeMax && rows % 64 == 0)
@@ -126,10 +113,10 @@ internal static unsafe class TileSoftmax
                 Vector512<float> e1 = FastExp.Exp2(Vector512.Load(p + rows) - shift);
                 Vector512<float> e2 = FastExp.Exp2(Vector512.Load(p + (2 * rows)) - shift);
                 Vector512<float> e3 = FastExp.Exp2(Vector512.Load(p + (3 * rows)) - shift);
-                Put(e0, p + offset, streaming);
-                Put(e1, p + offset + rows, streaming);
-                Put(e2, p + offset + (2 * rows), streaming);
-                Put(e3, p + offset + (3 * rows), streaming);
+                LineStore.Put(e0, p + offset, streaming);
+                LineStore.Put(e1, p + offset + rows, streaming);
+                LineStore.Put(e2, p + offset + (2 * rows), streaming);
+                LineStore.Put(e3, p + offset + (3 * rows), streaming);
                 s0 += e0;
                 s1 += e1;
                 s2 += e2;
@@ -140,7 +127,7 @@ internal static unsafe class TileSoftmax
             {
                 float* p = tile + ((long)j * rows) + r;
                 Vector512<float> e = FastExp.Exp2(Vector512.Load(p) - shift);
-                Put(e, p + offset, streaming);
+                LineStore.Put(e, p + offset, streaming);
                 s0 += e;
             }
 
@@ -207,17 +194,17 @@ internal static unsafe class TileSoftmax
                     }
                     else if (rounded)
                     {
-                        Put(PackedExp.Round(e0), p + offset, streaming);
-                        Put(PackedExp.Round(e1), p + offset + 16, streaming);
-                        Put(PackedExp.Round(e2), p + offset + 32, streaming);
-                        Put(PackedExp.Round(e3), p + offset + 48, streaming);
+                        LineStore.Put(PackedExp.Round(e0), p + offset, streaming);
+                        LineStore.Put(PackedExp.Round(e1), p + offset + 16, streaming);
+                        LineStore.Put(PackedExp.Round(e2), p + offset + 32, streaming);
+                        LineStore.Put(PackedExp.Round(e3), p + offset + 48, streaming);
                     }
                     else
                     {
-                        Put(e0, p + offset, streaming);
-                        Put(e1, p + offset + 16, streaming);
-                        Put(e2, p + offset + 32, streaming);
-                        Put(e3, p + offset + 48, streaming);
+                        LineStore.Put(e0, p + offset, streaming);
+                        LineStore.Put(e1, p + offset + 16, streaming);
+                        LineStore.Put(e2, p + offset + 32, streaming);
+                        LineStore.Put(e3, p + offset + 48, streaming);
                     }
 
                     s0 += e0;
