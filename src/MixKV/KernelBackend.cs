@@ -200,8 +200,7 @@ public sealed partial class KernelBackend : ILayerCompressor, IDisposable
 
         return order.Select(instance =>
         {
-            double[] times = perCall.Select(sums => sums.GetValueOrDefault(instance).Microseconds).Order().ToArray();
-            double median = times.Length % 2 == 1 ? times[times.Length / 2] : (times[(times.Length / 2) - 1] + times[times.Length / 2]) / 2;
+            double median = Median.Of(perCall.Select(sums => sums.GetValueOrDefault(instance).Microseconds));
             return new KernelTime(instance, perCall[0].GetValueOrDefault(instance).Launches, median);
         }).ToList();
     }

@@ -19,28 +19,20 @@ internal sealed record BenchRequest(BenchShape Shape, CompressionOptions Options
 internal sealed record BenchResult(BenchRequest Request, string Backend, string BackendNote, IReadOnlyList<TimeSpan> Times, IReadOnlyList<StageTimings> Stages, int KeptTokens,
     IReadOnlyList<KernelTime>? Kernels = null, int Multiprocessors = 0)
 {
-    public double MedianMs => Median(Times.Select(t => t.TotalMilliseconds));
+    public double MedianMs => Median.Of(Times.Select(t => t.TotalMilliseconds));
 
     public double MinMs => Times.Min(t => t.TotalMilliseconds);
 
     /// <summary>Per-stage medians in spec order, keyed by the JSON field name; none for a resident run.</summary>
     public IReadOnlyList<(string Name, double Ms)> StageMedians => Stages.Count == 0 ? [] :
     [
-        ("window_scores", Median(Stages.Select(s => s.WindowScores.TotalMilliseconds))),
-        ("head_stats", Median(Stages.Select(s => s.HeadStats.TotalMilliseconds))),
-        ("mix", Median(Stages.Select(s => s.Mix.TotalMilliseconds))),
-        ("budget", Median(Stages.Select(s => s.Budget.TotalMilliseconds))),
-        ("select", Median(Stages.Select(s => s.Select.TotalMilliseconds))),
-        ("gather", Median(Stages.Select(s => s.Gather.TotalMilliseconds))),
+        ("window_scores", Median.Of(Stages.Select(s => s.WindowScores.TotalMilliseconds))),
+        ("head_stats", Median.Of(Stages.Select(s => s.HeadStats.TotalMilliseconds))),
+        ("mix", Median.Of(Stages.Select(s => s.Mix.TotalMilliseconds))),
+        ("budget", Median.Of(Stages.Select(s => s.Budget.TotalMilliseconds))),
+        ("select", Median.Of(Stages.Select(s => s.Select.TotalMilliseconds))),
+        ("gather", Median.Of(Stages.Select(s => s.Gather.TotalMilliseconds))),
     ];
-
-    /// <summary>The middle value; the mean of the two middle values for an even count.</summary>
-    public static double Median(IEnumerable<double> values)
-    {
-        double[] sorted = values.Order().ToArray();
-        int mid = sorted.Length / 2;
-        return sorted.Length % 2 == 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
-    }
 }
 
 /// <summary>
