@@ -47,7 +47,42 @@ public sealed class FastCompressor : ILayerCompressor
     public CompressedLayer Compress(LayerInputs inputs, CompressionOptions options, LayerPosition layer, bool withScores = false) =>
         Run(inputs, options, layer, withScores, keepIntermediates: false).Layer;
 
-    internal (CompressedLayer Layer, FastIntermediates? Details) Run(LayerInputs inputs, CompressionOptions options, LayerPosition layer, bool withScores, bool keepIntermediates)
+    /// <summary>
+    /// Where the chunk pipeline's threads spend a layer (what `mixkv bench --per-pass` prints): the
+    /// layer is compressed <paramref name="repeat"/> times with every pipeline item timed on the thread
+    /// that ran it, and each thread's time per kind of item, and its wait at the periods' ends, is the
+    /// median over the repetitions. Kept apart from timed runs (two timestamps an item). A layer that
+    /// runs no pipeline (kept whole, or shorter than the window) gives no passes.
+    /// </summary>
+    public PipelineProfile ProfilePasses(LayerInputs inputs, CompressionOptions options, LayerPosition layer, int repeat)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(repeat, 1);
+        var runs = new PassRecorder[repeat];
+        for (int i = 0; i < repeat; i++)
+        {
+            runs[i] = new PassRecorder(Workers);
+            Run(inputs, options, layer, withScores: false, keepIntermediates: false, runs[i]);
+        }
+
+        int threads = runs[0].Workers;
+        double[] idle = Enumerable.Range(0, threads).Select(w => Median.Of(runs.Select(r => r.IdleMilliseconds(w)))).ToArray();
+        if (runs[0].PeriodTicks == 0)
+        {
+            return new PipelineProfile(threads, [], idle, 0);
+        }
+
+        var passes = Enum.GetValues<PipelinePass>().Select(pass => new PassTime(
+            PassRecorder.Name(pass),
+            runs[0].Items(pass),
+            Enumerable.Range(0, threads).Select(w => Median.Of(runs.Select(r => r.Milliseconds(pass, w)))).ToArray(),
+            runs[0].Traffic(pass).Bytes,
+            runs[0].Traffic(pass).Flop)).ToArray();
+        return new PipelineProfile(threads, passes, idle, Median.Of(runs.Select(r => PassRecorder.Ms(r.PeriodTicks))));
+    }
+
+    /// <param name="profile">When given, every pipeline item is timed into it (<see cref="ProfilePasses"/>).</param>
+    internal (CompressedLayer Layer, FastIntermediates? Details) Run(LayerInputs inputs, CompressionOptions options, LayerPosition layer, bool withScores, bool keepIntermediates,
+        PassRecorder? profile = null)
     {
         ArgumentNullException.ThrowIfNull(options);
         // Shapes, strides and options now; NaN/Inf are looked for inside the passes that read the data.
@@ -61,7 +96,7 @@ public sealed class FastCompressor : ILayerCompressor
         WorkerTeam team = WorkerTeam.Rent(Workers);
         try
         {
-            return RunPinned(inputs, options, layer, withScores, keepIntermediates, keys, values, Pinned(inputs.WindowQueries(Math.Min(window, inputs.Queries.Tokens)), queryPin), team, uncompressed);
+            return RunPinned(inputs, options, layer, withScores, keepIntermediates, keys, values, Pinned(inputs.WindowQueries(Math.Min(window, inputs.Queries.Tokens)), queryPin), team, uncompressed, profile);
         }
         finally
         {
@@ -71,7 +106,7 @@ public sealed class FastCompressor : ILayerCompressor
 
     /// <summary>The call with its inputs pinned and a worker team rented.</summary>
     private (CompressedLayer Layer, FastIntermediates? Details) RunPinned(LayerInputs inputs, CompressionOptions options, LayerPosition layer, bool withScores, bool keepIntermediates,
-        PinnedRows keys, PinnedRows values, PinnedRows windowQueries, WorkerTeam team, bool uncompressed)
+        PinnedRows keys, PinnedRows values, PinnedRows windowQueries, WorkerTeam team, bool uncompressed, PassRecorder? profile)
     {
         int heads = inputs.KvHeads, tokens = inputs.Tokens, window = options.Window;
         int prefix = Math.Max(tokens - window, 0);
@@ -91,7 +126,7 @@ public sealed class FastCompressor : ILayerCompressor
         FastWorkspace workspace = Interlocked.Exchange(ref cachedWorkspace, null) ?? new FastWorkspace();
         try
         {
-            return Compressed(inputs, options, layer, withScores, keepIntermediates, keys, values, windowQueries, workspace, team, uncompressed);
+            return Compressed(inputs, options, layer, withScores, keepIntermediates, keys, values, windowQueries, workspace, team, uncompressed, profile);
         }
         finally
         {
@@ -100,10 +135,10 @@ public sealed class FastCompressor : ILayerCompressor
     }
 
     private (CompressedLayer, FastIntermediates?) Compressed(LayerInputs inputs, CompressionOptions options, LayerPosition layer, bool withScores, bool keepIntermediates,
-        PinnedRows keys, PinnedRows values, PinnedRows windowQueries, FastWorkspace workspace, WorkerTeam team, bool uncompressed)
+        PinnedRows keys, PinnedRows values, PinnedRows windowQueries, FastWorkspace workspace, WorkerTeam team, bool uncompressed, PassRecorder? profile)
     {
         int heads = inputs.KvHeads, tokens = inputs.Tokens, window = options.Window, prefix = tokens - window;
-        var fast = new FastLayer(keys, values, windowQueries, tokens, heads, inputs.QueryHeads, window, options, workspace, team, Wide, TileLimitBytes);
+        var fast = new FastLayer(keys, values, windowQueries, tokens, heads, inputs.QueryHeads, window, options, workspace, team, Wide, TileLimitBytes) { Profile = profile };
         bool finiteChecked = !options.CheckFinite;
         if (!finiteChecked && FiniteScan.HasNonFinite(windowQueries, inputs.QueryHeads, window))
         {

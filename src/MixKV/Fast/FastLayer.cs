@@ -98,6 +98,9 @@ internal sealed unsafe class FastLayer
     /// <summary>Chunks holding prefix keys (the only ones whose mass is needed).</summary>
     public int ScoredChunks => (Prefix + ChunkTokens - 1) / ChunkTokens;
 
+    /// <summary>When set, <see cref="LayerPipeline"/> times every item on its thread (<see cref="FastCompressor.ProfilePasses"/>).</summary>
+    public PassRecorder? Profile { get; init; }
+
     /// <summary>Set (from any thread) when some K or V row held NaN/Inf (or overflowed fp32); the caller then runs the exact check.</summary>
     public bool SawNonFinite { get; set; }
 

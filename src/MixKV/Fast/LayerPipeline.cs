@@ -32,9 +32,18 @@ internal static class LayerPipeline
         int chunks = layer.Chunks, heads = layer.KvHeads;
         bool scored = layer.Prefix > 0;
         FastWorkspace ws = layer.Workspace;
+        PassRecorder? profile = layer.Profile;
+        profile?.Describe(layer);
         long start = Stopwatch.GetTimestamp();
-        layer.Scheduler.Run(chunks, (c, worker) => HeadStatsPass.KeyChunk(layer, 0, results[0], c, ws.Worker(worker)));
+        profile?.BeginPeriod();
+        layer.Scheduler.Run(chunks, (c, worker) =>
+        {
+            long begun = profile?.Now() ?? 0;
+            HeadStatsPass.KeyChunk(layer, 0, results[0], c, ws.Worker(worker));
+            profile?.Add(PipelinePass.KeyStats, worker, begun);
+        });
         FinishKeys(layer, 0, results[0], ws.Worker(0));
+        profile?.EndPeriod();
         checkFinite(); // before the GEMM reads the same keys
         TimeSpan stats = Stopwatch.GetElapsedTime(start);
 
@@ -43,12 +52,22 @@ internal static class LayerPipeline
         {
             var items = new PeriodItems(layer, period, scored && afterMass is not null);
             int head = period;
-            layer.Scheduler.RunBeside(items.Count, (item, worker) => items.Run(item, results, afterMass, ws.Worker(worker)), items.GemmChunks, (c, worker) =>
+            profile?.BeginPeriod();
+            layer.Scheduler.RunBeside(items.Count, (item, worker) =>
             {
+                long begun = profile?.Now() ?? 0;
+                items.Run(item, results, afterMass, ws.Worker(worker));
+                profile?.Add(items.PassOf(item), worker, begun);
+            }, items.GemmChunks, (c, worker) =>
+            {
+                long begun = profile?.Now() ?? 0;
                 ChunkGemm g = WindowScoresPass.Begin(layer, head, c, ws.Worker(worker), firstPass: true);
                 int dotted = WindowScoresPass.Gemm(layer, head, g, 0, g.Count, ws.Worker(worker));
+                begun = profile?.Add(PipelinePass.ScoresGemm, worker, begun) ?? 0;
                 WindowScoresPass.Finish(layer, head, results[head], g, dotted, ws.Worker(worker));
+                profile?.Add(PipelinePass.ScoresSoftmax, worker, begun);
             });
+            profile?.EndPeriod();
 
             checkFinite(); // after the pass over head p + 1's keys and before its GEMM in the next period
         }
@@ -111,6 +130,14 @@ internal static class LayerPipeline
         public int GemmChunks { get; }
 
         public int Count => merge + mass + after + values + Keys;
+
+        /// <summary>The kind of item <paramref name="item"/> is (for a <see cref="PassRecorder"/>).</summary>
+        public PipelinePass PassOf(int item) =>
+            item < merge ? PipelinePass.Merge
+            : item < merge + mass ? PipelinePass.Mass
+            : item < merge + mass + after ? PipelinePass.AfterMass
+            : item < merge + mass + after + values ? PipelinePass.ValueNorms
+            : PipelinePass.KeyStats;
 
         public void Run(int item, HeadResult[] results, Action<int>? afterMass, ChunkWorker worker)
         {
