@@ -81,6 +81,11 @@ internal static class BenchReport
                 json.WriteEndArray();
             }
 
+            if (result.Passes is { } passes)
+            {
+                PassReport.WriteJson(passes, json);
+            }
+
             json.WriteEndObject();
         }
 
@@ -151,6 +156,11 @@ internal static class BenchReport
             }
 
             console.Write(perKernel);
+        }
+
+        if (result.Passes is { } passes)
+        {
+            PassReport.WriteTable(passes, console);
         }
     }
 

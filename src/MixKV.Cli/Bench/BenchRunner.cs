@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using MixKV.Cli.Backends;
+using MixKV.Fast;
 using MixKV.Kernels;
 using MixKV.Options;
 
@@ -10,14 +11,16 @@ namespace MixKV.Cli.Bench;
 /// <param name="Resident">Kernel backends: the layer stays on the device and each repetition is the device API's queue-and-wait (no transfers, no per-stage times).</param>
 /// <param name="HugePages">The random inputs in <see cref="HugePageMemory"/> instead of managed arrays (what an engine that allocates its cache that way sees).</param>
 /// <param name="Graph">With <paramref name="Resident"/>: the layer captured once (<see cref="KernelBackend.CaptureEnqueue"/>) and each repetition one graph launch and a wait.</param>
+/// <param name="PerPass">The fast backend: its chunk pipeline profiled per pass and thread (<see cref="FastCompressor.ProfilePasses"/>), in runs of its own.</param>
 internal sealed record BenchRequest(BenchShape Shape, CompressionOptions Options, string Backend, int Repeat, int Warmup, bool PerKernel = false, double CopyGigabytesPerSecond = 0, bool Resident = false,
-    bool HugePages = false, bool Graph = false);
+    bool HugePages = false, bool Graph = false, bool PerPass = false);
 
 /// <summary>Wall time of every timed repetition and the stage times the backend reported for it.</summary>
 /// <param name="Kernels">With --per-kernel: every kernel instance's time per layer (<see cref="KernelBackend.ProfileKernels"/>), else null.</param>
 /// <param name="Multiprocessors">Kernel backends: the runtime's multiprocessors (they set the run kernels' run length, so their traffic), else 0.</param>
+/// <param name="Passes">With --per-pass: the fast backend's pipeline profile, else null.</param>
 internal sealed record BenchResult(BenchRequest Request, string Backend, string BackendNote, IReadOnlyList<TimeSpan> Times, IReadOnlyList<StageTimings> Stages, int KeptTokens,
-    IReadOnlyList<KernelTime>? Kernels = null, int Multiprocessors = 0)
+    IReadOnlyList<KernelTime>? Kernels = null, int Multiprocessors = 0, PipelineProfile? Passes = null)
 {
     public double MedianMs => Median.Of(Times.Select(t => t.TotalMilliseconds));
 
@@ -69,6 +72,11 @@ internal static class BenchRunner
             throw new CliUsageException($"--per-kernel: only the kernel backends (cuda, emulated) launch kernels; backend '{backend.Name}' does not");
         }
 
+        if (request.PerPass && backend is not FastCompressor)
+        {
+            throw new CliUsageException($"--per-pass: only the fast backend runs a chunk pipeline; backend '{backend.Name}' does not");
+        }
+
         if (request.Resident && backend is not KernelBackend)
         {
             throw new CliUsageException($"--resident: only the kernel backends (cuda, emulated) have a device to keep the layer on; backend '{backend.Name}' does not");
@@ -106,9 +114,11 @@ internal static class BenchRunner
             }
         }
 
-        // Separately from the timed runs: the per-kernel profile waits around every launch.
+        // Separately from the timed runs: the per-kernel profile waits around every launch, the
+        // per-pass one takes two timestamps an item.
         IReadOnlyList<KernelTime>? kernels = request.PerKernel ? ((KernelBackend)backend).ProfileKernels(inputs, request.Options, LayerPosition.Single, request.Repeat) : null;
-        return new BenchResult(request, backend.Name, note, times, stages, kept, kernels, (backend as KernelBackend)?.Runtime.Multiprocessors ?? 0);
+        PipelineProfile? passes = request.PerPass ? ((FastCompressor)backend).ProfilePasses(inputs, request.Options, LayerPosition.Single, request.Repeat) : null;
+        return new BenchResult(request, backend.Name, note, times, stages, kept, kernels, (backend as KernelBackend)?.Runtime.Multiprocessors ?? 0, passes);
     }
 
     /// <summary>

@@ -31,6 +31,7 @@ internal static class BenchCommand
         var noCheckFinite = Flag("--no-check-finite", "skip the NaN/Inf check of K, V and the window queries");
         var json = Flag("--json", "print one JSON object instead of a table");
         var perKernel = Flag("--per-kernel", "kernel backends: also time every kernel alone (waits around each launch), median per layer");
+        var perPass = Flag("--per-pass", "fast backend: also time every item of its chunk pipeline on its thread (separate runs), median per layer: each pass's time per thread, its rate per busy core, and each thread's wait");
         var resident = Flag("--resident", "kernel backends: upload the layer once and time only the device API's queue-and-wait per repetition (what an engine pays per layer; no per-stage times)");
         var graph = Flag("--graph", "with --resident: capture the layer once as a graph (a CUDA graph on a GPU) and time one graph launch and wait per repetition");
         var hugePages = Flag("--huge-pages", "the random K, V and queries in HugePageMemory (2 MB aligned, advised for transparent huge pages) instead of managed arrays");
@@ -38,7 +39,7 @@ internal static class BenchCommand
 
         var command = new Command("bench", "Time the compression of one random layer through a backend (median and min of repeated runs)")
         {
-            tokens, qHeads, kvHeads, headDim, window, budget, method, score, dtype, backend, repeat, warmup, seed, noCheckFinite, json, perKernel, copyGbps, resident, graph, hugePages,
+            tokens, qHeads, kvHeads, headDim, window, budget, method, score, dtype, backend, repeat, warmup, seed, noCheckFinite, json, perKernel, copyGbps, resident, graph, hugePages, perPass,
         };
 
         command.SetAction(result =>
@@ -60,7 +61,7 @@ internal static class BenchCommand
                 CheckFinite = !result.GetValue(noCheckFinite),
             };
             var request = new BenchRequest(shape, options, result.GetValue(backend)!, result.GetValue(repeat), result.GetValue(warmup), result.GetValue(perKernel), result.GetValue(copyGbps), result.GetValue(resident),
-                result.GetValue(hugePages), result.GetValue(graph));
+                result.GetValue(hugePages), result.GetValue(graph), result.GetValue(perPass));
             BenchResult measured = BenchRunner.Run(request);
             if (result.GetValue(json))
             {

@@ -279,15 +279,52 @@ public sealed class BenchCommandTests
         Assert.That(run.Stderr, Does.Contain("--copy-gbps"), run.ToString());
     }
 
-    [Test]
-    public void PerKernelOnABackendWithoutKernelsExitsTwo()
+    /// <summary>--per-kernel needs a kernel backend and --per-pass the fast one: the cpu backend has neither.</summary>
+    [TestCase("--per-kernel")]
+    [TestCase("--per-pass")]
+    public void ProfileFlagOnABackendWithoutItsWorkExitsTwo(string flag)
     {
-        CliRun run = CliRun.Of([.. Small, "--per-kernel", "--json"]);
+        CliRun run = CliRun.Of([.. Small, flag, "--json"]);
 
         Assert.That(run.ExitCode, Is.EqualTo(2), run.ToString());
         Assert.That(run.StderrLines, Has.Length.EqualTo(1), run.ToString());
-        Assert.That(run.Stderr, Does.Contain("--per-kernel").And.Contain("cpu"), run.ToString());
+        Assert.That(run.Stderr, Does.Contain(flag).And.Contain("cpu"), run.ToString());
         Assert.That(run.Stdout, Is.Empty);
+    }
+
+    /// <summary>--per-pass on the fast backend: the seven passes in pipeline order, a time per thread, and rates where the pass has traffic.</summary>
+    [Test]
+    public void PerPassListsEveryPipelinePass()
+    {
+        CliRun run = CliRun.Of([.. With("--backend", "fast"), "--repeat", "2", "--per-pass", "--json"]);
+
+        Assert.That(run.ExitCode, Is.EqualTo(0), run.ToString());
+        using JsonDocument doc = JsonDocument.Parse(run.Stdout);
+        JsonElement root = doc.RootElement;
+        Assert.That(root.GetProperty("pipeline_ms").GetDouble(), Is.GreaterThan(0), run.Stdout);
+        int threads = root.GetProperty("pipeline_wait_ms").GetArrayLength();
+        Assert.That(threads, Is.GreaterThanOrEqualTo(1), run.Stdout);
+        JsonElement[] passes = root.GetProperty("passes").EnumerateArray().ToArray();
+        Assert.That(passes.Select(p => p.GetProperty("pass").GetString()), Is.EqualTo(new[] { "key_stats", "value_norms", "scores_gemm", "scores_softmax", "merge", "mass", "after_mass" }), run.Stdout);
+        foreach (JsonElement pass in passes)
+        {
+            Assert.That(pass.GetProperty("items").GetInt64(), Is.GreaterThan(0), run.Stdout);
+            Assert.That(pass.GetProperty("thread_ms").GetArrayLength(), Is.EqualTo(threads), run.Stdout);
+        }
+
+        JsonElement gemm = passes.Single(p => p.GetProperty("pass").GetString() == "scores_gemm");
+        Assert.That(gemm.GetProperty("gflops_per_core").GetDouble(), Is.GreaterThan(0), run.Stdout);
+        Assert.That(gemm.GetProperty("flop").GetDouble() / gemm.GetProperty("gflops_per_core").GetDouble() / 1e6,
+            Is.EqualTo(gemm.GetProperty("thread_ms").EnumerateArray().Sum(t => t.GetDouble())).Within(1e-6).Percent, "the rate is FLOP over the summed thread time");
+    }
+
+    [Test]
+    public void PerPassTableNamesThePassesAndTheWait()
+    {
+        CliRun run = CliRun.Of([.. With("--backend", "fast"), "--repeat", "1", "--per-pass"]);
+
+        Assert.That(run.ExitCode, Is.EqualTo(0), run.ToString());
+        Assert.That(run.Stdout, Does.Contain("per pass").And.Contain("scores_gemm").And.Contain("wait at period ends").And.Contain("thread 0 ms"), run.ToString());
     }
 
     [TestCase("--repeat", "0", "--repeat")]
