@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Runtime.ExceptionServices;
 
 namespace MixKV.Fast;
@@ -8,9 +9,9 @@ namespace MixKV.Fast;
 /// parallel passes back to back; through <see cref="Parallel.For(int, int, Action{int})"/> each one
 /// hands work to thread-pool threads that spin on after it, and on a machine with as many threads
 /// as cores those spinners preempt the pass's own threads (bench traces: one ~7 ms pipeline period
-/// in eight took ~5 ms longer). The helpers here sleep on their own semaphore between jobs and
-/// never run anything else. Teams are rented per call (<see cref="Rent"/>) so concurrent calls never
-/// share one.
+/// in eight took ~5 ms longer). The helpers here never run anything else, and between jobs they
+/// spin briefly (<see cref="SpinTicks"/>), then sleep on their own semaphore. Teams are rented per
+/// call (<see cref="Rent"/>) so concurrent calls never share one.
 /// </summary>
 internal sealed class WorkerTeam : IDisposable
 {
@@ -57,6 +58,9 @@ internal sealed class WorkerTeam : IDisposable
     /// <summary>Gives the team back for the next call (disposing it when another is cached already).</summary>
     public static void Return(WorkerTeam team) => Interlocked.Exchange(ref cached, team)?.Dispose();
 
+    /// <summary>Every helper is blocked (not spinning) in a wait: what an idle team must come to (tests).</summary>
+    internal bool HelpersBlocked => helpers.All(h => (h.ThreadState & System.Threading.ThreadState.WaitSleepJoin) != 0);
+
     /// <summary>Runs <paramref name="body"/> on every worker and returns when all have finished; rethrows the first exception.</summary>
     public void Run(Action<int> body)
     {
@@ -85,7 +89,8 @@ internal sealed class WorkerTeam : IDisposable
             Interlocked.CompareExchange(ref failure, ExceptionDispatchInfo.Capture(e), null);
         }
 
-        done.Wait();
+        SpinBriefly(this, static team => Volatile.Read(ref team.running) == 0);
+        done.Wait(); // at once after a successful spin
         job = null;
         failure?.Throw();
     }
@@ -133,11 +138,34 @@ internal sealed class WorkerTeam : IDisposable
         }
     }
 
+    /// <summary>
+    /// How long a thread spins for the other side of a hand-off before it blocks: a helper for its next
+    /// job, the caller for the helpers to finish theirs. A blocked thread took 10-90 µs to wake in this
+    /// project's VM, at any of the ~15 hand-offs of a layer (`mixkv bench --per-pass`: each thread
+    /// waited 0.5-0.6 ms a layer at the pipeline's period ends; with the spin 0.3-0.5, and the mix,
+    /// selection and gather stages ~10 % shorter). The gap between two jobs of a layer is a few µs,
+    /// so the spin catches nearly every one; after a call's last job each helper spins this long and
+    /// then sleeps, yielding its core to any other runnable thread meanwhile.
+    /// </summary>
+    private static readonly long SpinTicks = Stopwatch.Frequency / 5000; // 200 µs
+
+    /// <summary>Spins (yielding, never sleeping) until <paramref name="ready"/> or <see cref="SpinTicks"/> have passed.</summary>
+    private static void SpinBriefly<TState>(TState state, Func<TState, bool> ready)
+    {
+        long deadline = Stopwatch.GetTimestamp() + SpinTicks;
+        var spin = default(SpinWait);
+        while (!ready(state) && Stopwatch.GetTimestamp() < deadline)
+        {
+            spin.SpinOnce(sleep1Threshold: -1);
+        }
+    }
+
     private void HelperLoop(int worker)
     {
         SemaphoreSlim semaphore = wake[worker - 1];
         while (true)
         {
+            SpinBriefly(semaphore, static next => next.CurrentCount > 0);
             semaphore.Wait();
             Action<int>? body = job;
             if (body is null)

@@ -4,7 +4,7 @@ using NUnit.Framework;
 
 namespace MixKV.Tests.Fast;
 
-/// <summary>The fast path's dedicated threads: every index once, every worker index in range, exceptions back on the caller.</summary>
+/// <summary>The fast path's dedicated threads: every index once, every worker index in range, exceptions back on the caller, and idle helpers blocked, not spinning.</summary>
 [TestFixture]
 public sealed class WorkerTeamTests
 {
@@ -49,6 +49,27 @@ public sealed class WorkerTeamTests
                 Volatile.Write(ref seen[worker], 1);
             });
             Assert.That(seen, Is.All.EqualTo(1));
+        }
+        finally
+        {
+            WorkerTeam.Return(team);
+        }
+    }
+
+    /// <summary>Between jobs the helpers spin for ~200 µs, then block: 50 ms after a job none may still be spinning.</summary>
+    [Test]
+    public void IdleHelpers_BlockOnceTheirSpinIsOver()
+    {
+        WorkerTeam team = WorkerTeam.Rent(3);
+        try
+        {
+            team.For(64, (_, _) => Thread.SpinWait(100));
+            Thread.Sleep(50);
+            for (int sample = 0; sample < 20; sample++)
+            {
+                Assert.That(team.HelpersBlocked, Is.True, $"sample {sample}: a helper is running 50 ms after its job");
+                Thread.Sleep(1);
+            }
         }
         finally
         {
