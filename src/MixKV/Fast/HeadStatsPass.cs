@@ -1,3 +1,4 @@
+using System.Numerics.Tensors;
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 using MixKV.Options;
@@ -176,20 +177,24 @@ internal static unsafe class HeadStatsPass
         FastWorkspace ws = layer.Workspace;
         double[] unitPartial = ws.UnitPartial, rawPartial = ws.RawPartial;
         float* mu = layer.MeanUnitKey(head), center = layer.Center(head);
+        // Whole partial rows added in chunk order: each dimension's sum is the same sequence of adds
+        // as a loop over the chunks, vectorised across dimensions (a column walk was ~20 µs a head).
+        Span<double> sums = dim <= 512 ? stackalloc double[2 * dim] : new double[2 * dim];
+        sums.Clear();
+        Span<double> unitSums = sums[..dim], rawSums = sums[dim..];
+        for (int c = 0; c < layer.Chunks; c++)
+        {
+            TensorPrimitives.Add(unitSums, unitPartial.AsSpan(c * dim, dim), unitSums);
+            TensorPrimitives.Add(rawSums, rawPartial.AsSpan(c * dim, dim), rawSums);
+        }
+
         double muSquared = 0;
         for (int i = 0; i < dim; i++)
         {
-            double unitSum = 0, rawSum = 0;
-            for (int c = 0; c < layer.Chunks; c++)
-            {
-                unitSum += unitPartial[(c * dim) + i];
-                rawSum += rawPartial[(c * dim) + i];
-            }
-
-            double m = unitSum / tokens;
+            double m = unitSums[i] / tokens;
             muSquared += m * m;
             mu[i] = (float)m;
-            center[i] = (float)(rawSum / tokens);
+            center[i] = (float)(rawSums[i] / tokens);
         }
 
         result.Redundancy = Reference.HeadStats.OnlineRedundancy(muSquared, tokens);

@@ -52,17 +52,19 @@ internal static unsafe class StrassenLogitKernel
         for (int d = 0; d < h; d++)
         {
             float* top = qt + ((long)d * rows), bottom = qt + ((long)(d + h) * rows);
-            for (int r = 0; r < half; r++)
+            // Sixteen rows at a time (R/2 is a multiple of 64 where this runs): the scalar loop took ~15 µs a head.
+            for (int r = 0; r < half; r += LogitKernel.Lanes)
             {
-                float b11 = top[r], b12 = top[half + r], b21 = bottom[r], b22 = bottom[half + r];
-                long at = ((long)d * half) + r;
-                panels[at] = b11 + b22;
-                panels[size + at] = b11;
-                panels[(2 * size) + at] = b12 - b22;
-                panels[(3 * size) + at] = b21 - b11;
-                panels[(4 * size) + at] = b22;
-                panels[(5 * size) + at] = b11 + b12;
-                panels[(6 * size) + at] = b21 + b22;
+                Vector512<float> b11 = Vector512.Load(top + r), b12 = Vector512.Load(top + half + r);
+                Vector512<float> b21 = Vector512.Load(bottom + r), b22 = Vector512.Load(bottom + half + r);
+                float* at = panels + ((long)d * half) + r;
+                (b11 + b22).Store(at);
+                b11.Store(at + size);
+                (b12 - b22).Store(at + (2 * size));
+                (b21 - b11).Store(at + (3 * size));
+                b22.Store(at + (4 * size));
+                (b11 + b12).Store(at + (5 * size));
+                (b21 + b22).Store(at + (6 * size));
             }
         }
     }

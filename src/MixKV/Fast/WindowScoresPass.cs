@@ -26,20 +26,39 @@ internal static unsafe class WindowScoresPass
     /// <param name="worker">The calling thread's worker (its row scratch widens fp16/bf16 queries).</param>
     public static void PackQueries(FastLayer layer, int head, ChunkWorker worker)
     {
-        int dim = layer.Dim, rows = layer.Rows;
+        int dim = layer.Dim, rows = layer.Rows, lanes = LogitKernel.Lanes;
         float* panel = layer.SlotOf(head).QueryPanel.Pointer;
-        new Span<float>(panel, dim * rows).Clear();
         float scale = (float)(Math.Log2(Math.E) / Math.Sqrt(dim));
         float* scratch = worker.Row.Pointer;
-        for (int g = 0; g < layer.Groups; g++)
+        // Sixteen rows at a time: scaled into the worker's key scratch (free here) as [16, D], then
+        // written out a panel row of 16 at a time. Writing each query row down a panel column put
+        // every store on its own cache line (~25 µs a head, on the streaming thread).
+        float* block = worker.Keys.Pointer;
+        for (int first = 0; first < rows; first += lanes)
         {
-            for (int w = 0; w < layer.Window; w++)
+            for (int lane = 0; lane < lanes; lane++)
             {
-                float* q = layer.Queries.Floats((head * layer.Groups) + g, w, scratch);
-                int r = (g * layer.Window) + w;
+                int r = first + lane;
+                float* to = block + ((long)lane * dim);
+                if (r >= layer.GroupRows)
+                {
+                    new Span<float>(to, dim).Clear(); // padding rows stay zero
+                    continue;
+                }
+
+                float* q = layer.Queries.Floats((head * layer.Groups) + (r / layer.Window), r % layer.Window, scratch);
                 for (int d = 0; d < dim; d++)
                 {
-                    panel[((long)d * rows) + r] = q[d] * scale;
+                    to[d] = q[d] * scale;
+                }
+            }
+
+            for (int d = 0; d < dim; d++)
+            {
+                float* to = panel + ((long)d * rows) + first;
+                for (int lane = 0; lane < lanes; lane++)
+                {
+                    to[lane] = block[((long)lane * dim) + d];
                 }
             }
         }
