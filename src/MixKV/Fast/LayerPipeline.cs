@@ -42,7 +42,9 @@ internal static class LayerPipeline
             HeadStatsPass.KeyChunk(layer, 0, results[0], c, ws.Worker(worker));
             profile?.Add(PipelinePass.KeyStats, worker, begun);
         });
+        long finishing = profile?.Now() ?? 0;
         FinishKeys(layer, 0, results[0], ws.Worker(0));
+        profile?.Add(PipelinePass.KeyStats, worker: 0, finishing, items: 0); // later heads' finish runs inside their last key item
         profile?.EndPeriod();
         checkFinite(); // before the GEMM reads the same keys
         TimeSpan stats = Stopwatch.GetElapsedTime(start);

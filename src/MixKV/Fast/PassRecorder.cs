@@ -98,13 +98,13 @@ internal sealed class PassRecorder
 
     public (double Bytes, double Flop) Traffic(PipelinePass pass) => traffic[(int)pass];
 
-    /// <summary>Adds [<paramref name="start"/>, now) to the pass on this worker; returns now, the next item's start.</summary>
-    public long Add(PipelinePass pass, int worker, long start)
+    /// <summary>Adds [<paramref name="start"/>, now) and <paramref name="items"/> items to the pass on this worker; returns now, the next item's start.</summary>
+    public long Add(PipelinePass pass, int worker, long start, int items = 1)
     {
         long now = Stopwatch.GetTimestamp();
         int row = worker * RowLength;
         rows[row + (int)pass] += now - start;
-        rows[row + Passes + (int)pass]++;
+        rows[row + Passes + (int)pass] += items;
         rows[row + (2 * Passes)] += now - start;
         return now;
     }
