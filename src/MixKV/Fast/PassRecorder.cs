@@ -30,7 +30,7 @@ internal enum PipelinePass
 /// <summary>
 /// Per-thread busy time of each <see cref="PipelinePass"/> over one layer, and each thread's wait at
 /// the ends of the pipeline's periods (what `mixkv bench --per-pass` prints). A thread writes only its
-/// own row (rows a cache line apart, so the two threads never share a line); the caller reads them
+/// own row (the used parts of two rows at least a cache line apart, so no two threads share a line); the caller reads them
 /// once the team has joined. Two timestamps an item (~40 µs each here): profiled runs are kept apart
 /// from timed ones all the same.
 /// </summary>
@@ -44,6 +44,9 @@ internal sealed class PassRecorder
     private readonly long[] rows;
     private readonly long[] idle;
     private readonly long[] busyAtPeriodStart;
+
+    /// <summary>Bytes each pass must move and FLOP of its products, per layer (<see cref="Describe"/>).</summary>
+    private readonly (double Bytes, double Flop)[] traffic = new (double, double)[Passes];
     private long periodStart;
 
     public PassRecorder(int workers)
@@ -56,9 +59,6 @@ internal sealed class PassRecorder
     }
 
     public int Workers { get; }
-
-    /// <summary>Bytes each pass must move and FLOP of its products, per layer (<see cref="Describe"/>).</summary>
-    private readonly (double Bytes, double Flop)[] traffic = new (double, double)[Passes];
 
     /// <summary>Wall ticks of all periods (the first head's key pass counts as one).</summary>
     public long PeriodTicks { get; private set; }
