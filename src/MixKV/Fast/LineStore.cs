@@ -12,6 +12,24 @@ namespace MixKV.Fast;
 /// </summary>
 internal static unsafe class LineStore
 {
+    /// <summary>
+    /// One 8-lane vector (half a line) to a tile, streaming under the same rule where AVX is (32-byte
+    /// aligned destination); the caller stores both halves of each line back to back, so the
+    /// write-combining buffer fills a whole line.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void Put(System.Numerics.Vector<float> value, float* destination, bool streaming)
+    {
+        if (streaming && System.Numerics.Vector<float>.Count == 8 && Avx.IsSupported)
+        {
+            Avx.StoreAlignedNonTemporal(destination, value.AsVector256());
+        }
+        else
+        {
+            RowMath.Store(value, destination);
+        }
+    }
+
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void Put<T>(Vector512<T> value, T* destination, bool streaming)
         where T : unmanaged

@@ -247,6 +247,12 @@ internal static unsafe class TileSoftmax
             return;
         }
 
+        if (width == 8 && rows % 16 == 0)
+        {
+            PortableByLine(tile, exp, keys, rows, max, sum, computeMax);
+            return;
+        }
+
         long offset = exp - tile;
         var negativeInfinity = new Vector<float>(float.NegativeInfinity);
         for (int r = 0; r < rows; r += width)
@@ -308,6 +314,75 @@ internal static unsafe class TileSoftmax
 
                 Unsafe.WriteUnaligned(sum + r, lower);
                 Unsafe.WriteUnaligned(sum + r + Vector<double>.Count, upper);
+            }
+        }
+    }
+
+    /// <summary>
+    /// <see cref="Portable"/> for 8-lane vectors (AVX2) and R a multiple of 16, shaped like
+    /// <see cref="WideBy64"/>: sixteen rows, one 64-byte line of each key's row, at a time, key after
+    /// key, so a kept tile is written in whole lines with streaming stores (a row vector at a time down
+    /// all keys wrote half lines, each read from memory first: the pass took ~18 core-ms a layer where
+    /// the AVX-512 one takes ~4), and each row's exps summed in fp32 over at most 64 keys, then in double.
+    /// </summary>
+    private static void PortableByLine(float* tile, float* exp, int keys, int rows, float* max, double* sum, bool computeMax)
+    {
+        bool streaming = exp != tile;
+        long offset = exp - tile;
+        var negativeInfinity = new Vector<float>(float.NegativeInfinity);
+        for (int r = 0; r < rows; r += 16)
+        {
+            Vector<float> m0, m1;
+            if (computeMax)
+            {
+                m0 = m1 = negativeInfinity;
+                for (int k = 0; k < keys; k++)
+                {
+                    float* p = tile + ((long)k * rows) + r;
+                    m0 = Vector.MaxNative(m0, RowMath.Load(p));
+                    m1 = Vector.MaxNative(m1, RowMath.Load(p + 8));
+                }
+
+                RowMath.Store(m0, max + r);
+                RowMath.Store(m1, max + r + 8);
+            }
+            else
+            {
+                m0 = RowMath.Load(max + r);
+                m1 = RowMath.Load(max + r + 8);
+            }
+
+            Vector<float> h0 = Vector.ConditionalSelect(Vector.Equals(m0, negativeInfinity), Vector<float>.Zero, m0);
+            Vector<float> h1 = Vector.ConditionalSelect(Vector.Equals(m1, negativeInfinity), Vector<float>.Zero, m1);
+            Vector<double> lower0 = Vector<double>.Zero, upper0 = Vector<double>.Zero, lower1 = Vector<double>.Zero, upper1 = Vector<double>.Zero;
+            for (int first = 0; first < keys; first += 64)
+            {
+                Vector<float> s0 = Vector<float>.Zero, s1 = Vector<float>.Zero;
+                for (int j = first; j < Math.Min(first + 64, keys); j++)
+                {
+                    float* p = tile + ((long)j * rows) + r;
+                    Vector<float> e0 = FastExp.Exp2(RowMath.Load(p) - h0);
+                    Vector<float> e1 = FastExp.Exp2(RowMath.Load(p + 8) - h1);
+                    LineStore.Put(e0, p + offset, streaming);
+                    LineStore.Put(e1, p + offset + 8, streaming);
+                    s0 += e0;
+                    s1 += e1;
+                }
+
+                Vector.Widen(s0, out Vector<double> lo0, out Vector<double> hi0);
+                Vector.Widen(s1, out Vector<double> lo1, out Vector<double> hi1);
+                lower0 += lo0;
+                upper0 += hi0;
+                lower1 += lo1;
+                upper1 += hi1;
+            }
+
+            if (sum != null)
+            {
+                Unsafe.WriteUnaligned(sum + r, lower0);
+                Unsafe.WriteUnaligned(sum + r + 4, upper0);
+                Unsafe.WriteUnaligned(sum + r + 8, lower1);
+                Unsafe.WriteUnaligned(sum + r + 12, upper1);
             }
         }
     }

@@ -10,8 +10,8 @@ namespace MixKV.Tests.Fast;
 /// The per-chunk softmax step (<see cref="TileSoftmax.Exponentiate"/>) in each of its forms, against
 /// double precision on a random key-major logit tile with causal-mask holes and wholly masked rows:
 /// the AVX-512 one (row by row, or 64 rows key by key when the max is given and R allows), the
-/// Vector&lt;T&gt; one machines without AVX-512 run, and the scalar one for R not a multiple of
-/// Vector&lt;T&gt;. Each exp is 2^(logit - shift), the shift the row max or 0 where it is -inf,
+/// Vector&lt;T&gt; ones machines without AVX-512 run (a row vector at a time, or 16 rows a line at a
+/// time), and the scalar one for R not a multiple of Vector&lt;T&gt;. Each exp is 2^(logit - shift), the shift the row max or 0 where it is -inf,
 /// within <see cref="FastExp"/>'s 3e-7; masked entries are exactly 0; the max found is the row's
 /// max; each row sum is the sum of the exps written, within fp32 partial-sum rounding. The output
 /// tile (when not the input) is poisoned; buffers are 64-byte aligned for the streaming stores.
@@ -28,7 +28,13 @@ public sealed unsafe class TileSoftmaxTests
     public enum Form
     {
         Wide,
+
+        /// <summary>Vector&lt;T&gt;, R an odd number of vectors: a row vector at a time down the keys.</summary>
         Portable,
+
+        /// <summary>Vector&lt;T&gt;, R a multiple of 16: with 8 lanes (AVX2), a 64-byte line of 16 rows at a time, key after key.</summary>
+        PortableLines,
+
         Scalar,
     }
 
@@ -41,7 +47,8 @@ public sealed unsafe class TileSoftmaxTests
         int rows = form switch
         {
             Form.Wide => rng.Pick([16, 64, 80, 128]),
-            Form.Portable => width * rng.Int(1, 12),
+            Form.Portable => width * ((2 * rng.Int(0, 5)) + 1),
+            Form.PortableLines => 16 * rng.Int(1, 8),
             _ => (width * rng.Int(0, 3)) + rng.Int(1, width - 1),
         };
         string say(string what) => rng.Say($"{what} ({form}, R {rows}, keys {keys}, computeMax {computeMax}, in place {inPlace})");
