@@ -14,6 +14,22 @@ namespace MixKV.Fast;
 /// </summary>
 internal static unsafe class HeadStatsPass
 {
+    /// <summary>
+    /// The row <see cref="StreamPrefetch.Distance"/> bytes ahead of row <paramref name="token"/>, for the
+    /// row-at-a-time loops (the portable kernels, fp16/bf16 widening): on through the next chunk, as
+    /// the D = 128 forms do (the portable key and value passes ~20 % faster).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void PrefetchAhead(PinnedRows rows, int head, int token, int tokens)
+    {
+        int rowBytes = rows.Dim * rows.ElementSize;
+        int ahead = token + StreamPrefetch.RowsAhead(rows.TokenStride * rows.ElementSize);
+        if (ahead < tokens)
+        {
+            StreamPrefetch.Row(rows.Row(head, ahead), rowBytes);
+        }
+    }
+
     /// <summary>Starts a chunk of key statistics in the worker's fp32 partial sums.</summary>
     private static void BeginKeys(FastLayer layer, ChunkWorker worker)
     {
@@ -40,6 +56,7 @@ internal static unsafe class HeadStatsPass
         {
             for (int n = first; n < end; n++)
             {
+                PrefetchAhead(layer.Keys, head, n, layer.Tokens);
                 layer.Keys.Floats(head, n, rows + ((n - first) * stride));
             }
         }
@@ -53,6 +70,11 @@ internal static unsafe class HeadStatsPass
             float* scales = worker.Scales.Pointer;
             for (int n = from; n < end; n++)
             {
+                if (inPlace)
+                {
+                    PrefetchAhead(layer.Keys, head, n, layer.Tokens);
+                }
+
                 double norm = Norm(rest + ((n - from) * stride), dim, wide, ref bad);
                 keyNorms[n] = norm;
                 scales[n - from] = Scale(norm);
@@ -238,6 +260,7 @@ internal static unsafe class HeadStatsPass
 
         for (; n < end; n++)
         {
+            PrefetchAhead(layer.Values, head, n, layer.Tokens);
             double norm = Norm(layer.Values.Floats(head, n, row), dim, wide, ref bad);
             if (n < prefix)
             {
