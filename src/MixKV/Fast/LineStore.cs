@@ -8,7 +8,7 @@ namespace MixKV.Fast;
 /// One 64-byte vector to a tile: a streaming (non-temporal) store when the tile goes out to memory
 /// and is read back later by another pass (the exp tiles, fp32 or packed), a plain one otherwise.
 /// Streaming needs AVX-512 and a 64-byte aligned destination; without AVX-512 (Vector512 in software)
-/// the store is plain.
+/// the store is plain. The portable kernels' 8-lane vectors stream with AVX (half a line each).
 /// </summary>
 internal static unsafe class LineStore
 {
